@@ -1,0 +1,61 @@
+package intent
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// The codec: RFC 8949 Core Deterministic Encoding with integer map keys.
+// Decoding is strict (nothing a canonical encoder cannot produce is
+// accepted) and canonical (input whose re-encoding differs is refused), so
+// that one message has exactly one encoding and therefore one ID.
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	eo := cbor.CoreDetEncOptions()
+	eo.IndefLength = cbor.IndefLengthForbidden
+	if encMode, err = eo.EncMode(); err != nil {
+		panic(err)
+	}
+	do := cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		TagsMd:            cbor.TagsForbidden,
+		UTF8:              cbor.UTF8RejectInvalid,
+		MaxNestedLevels:   4,
+		MaxArrayElements:  16,
+		MaxMapPairs:       16,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		IntDec:            cbor.IntDecConvertNone,
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
+	}
+	if decMode, err = do.DecMode(); err != nil {
+		panic(err)
+	}
+}
+
+// marshal encodes v canonically.
+func marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
+
+// unmarshalCanonical decodes data into v strictly and refuses data that is
+// not the canonical encoding of what it decodes to. what names the structure
+// for the error.
+func unmarshalCanonical(data []byte, v any, what string) error {
+	if err := decMode.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: decode %s: %v", ErrMalformed, what, err)
+	}
+	again, err := encMode.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%w: re-encode %s: %v", ErrMalformed, what, err)
+	}
+	if !bytes.Equal(again, data) {
+		return fmt.Errorf("%w: %s differs from its canonical encoding", ErrNonCanonical, what)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package intent
+
+import (
+	"fmt"
+
+	"github.com/intentcast/intentcast/crypto"
+)
+
+// Parse decodes any intentcast wire message, running the stateless checks of
+// its kind. It returns *SignedIntent, *SignedCancel (intent topics),
+// *SealedOffer or *SignedAccept (offer topics). The envelope is parsed once:
+// sealed offers are tag 16, everything signed is tag 18 and told apart by its
+// protected content type.
+func Parse(raw []byte) (any, error) {
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("%w: empty message", ErrMalformed)
+	}
+	if raw[0] == tagEncrypt0 {
+		return ParseSealedOffer(raw)
+	}
+	if len(raw) > MaxIntentSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxIntentSize)
+	}
+	msg, err := crypto.ParseSign1(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	switch msg.ContentType {
+	case ContentIntent:
+		return intentFrom(raw, msg)
+	case ContentCancel:
+		if len(raw) > MaxCancelSize {
+			return nil, fmt.Errorf("cancel: %w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxCancelSize)
+		}
+		return cancelFrom(raw, msg)
+	case ContentAccept:
+		if len(raw) > MaxAcceptSize {
+			return nil, fmt.Errorf("accept: %w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxAcceptSize)
+		}
+		return acceptFrom(raw, msg)
+	}
+	return nil, fmt.Errorf("%w: content type %q is not an intentcast wire message", ErrMalformed, msg.ContentType)
+}
