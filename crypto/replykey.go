@@ -1,0 +1,110 @@
+package crypto
+
+import (
+	"crypto/hpke"
+	"fmt"
+	"slices"
+)
+
+// PublicReplyKey is the public half of a ReplyKey, as an intent (or a
+// vendor's offer) carries it: offers and accepts are sealed to it.
+type PublicReplyKey struct {
+	Suite Suite
+	Key   []byte // the serialized KEM public key (RFC 9180 SerializePublicKey)
+}
+
+// Check reports whether the suite is supported and Key is a valid public key
+// for it. Errors wrap ErrUnknownSuite or ErrMalformed.
+func (p PublicReplyKey) Check() error {
+	_, err := p.hpkeKey()
+	return err
+}
+
+// hpkeKey deserializes the key for its suite.
+func (p PublicReplyKey) hpkeKey() (hpke.PublicKey, error) {
+	kem, err := p.Suite.kem()
+	if err != nil {
+		return nil, fmt.Errorf("check HPKE public reply key: %w", err)
+	}
+	pk, err := kem.NewPublicKey(p.Key)
+	if err != nil {
+		return nil, fmt.Errorf("check HPKE public reply key: %d bytes are not a %s public key (%v): %w",
+			len(p.Key), p.Suite, err, ErrMalformed)
+	}
+	return pk, nil
+}
+
+// ReplyKey is an HPKE private key: the per-intent key a customer's offers are
+// sealed to, or a vendor's long-term key its accepts are sealed to. The zero
+// value holds no key.
+type ReplyKey struct {
+	suite Suite
+	priv  hpke.PrivateKey
+	// Serialized at construction, where a failure can be reported, so that
+	// Bytes and Public cannot fail.
+	raw []byte
+	pub []byte
+}
+
+// GenerateReplyKey returns a fresh key for suite s from crypto/rand.
+func GenerateReplyKey(s Suite) (ReplyKey, error) {
+	kem, err := s.kem()
+	if err != nil {
+		return ReplyKey{}, fmt.Errorf("generate HPKE reply key: %w", err)
+	}
+	priv, err := kem.GenerateKey()
+	if err != nil {
+		return ReplyKey{}, fmt.Errorf("generate HPKE reply key for %s: %w", s, err)
+	}
+	return newReplyKey(s, priv)
+}
+
+// ReplyKeyFromBytes rebuilds a key from the serialized form returned by
+// Bytes. Errors wrap ErrUnknownSuite or ErrKeyFile.
+func ReplyKeyFromBytes(s Suite, b []byte) (ReplyKey, error) {
+	kem, err := s.kem()
+	if err != nil {
+		return ReplyKey{}, fmt.Errorf("load HPKE reply key: %w", err)
+	}
+	priv, err := kem.NewPrivateKey(b)
+	if err != nil {
+		return ReplyKey{}, fmt.Errorf("load HPKE reply key: %d bytes are not a %s private key (%v): %w",
+			len(b), s, err, ErrKeyFile)
+	}
+	return newReplyKey(s, priv)
+}
+
+func newReplyKey(s Suite, priv hpke.PrivateKey) (ReplyKey, error) {
+	raw, err := priv.Bytes()
+	if err != nil {
+		return ReplyKey{}, fmt.Errorf("serialize %s HPKE reply key: %w", s, err)
+	}
+	return ReplyKey{suite: s, priv: priv, raw: raw, pub: priv.PublicKey().Bytes()}, nil
+}
+
+// Bytes returns a copy of the serialized private key (RFC 9180
+// SerializePrivateKey), the form a store keeps.
+func (k ReplyKey) Bytes() []byte { return slices.Clone(k.raw) }
+
+// Suite returns the key's suite.
+func (k ReplyKey) Suite() Suite { return k.suite }
+
+// Public returns the key's public half.
+func (k ReplyKey) Public() PublicReplyKey {
+	return PublicReplyKey{Suite: k.suite, Key: slices.Clone(k.pub)}
+}
+
+// IsZero reports whether k holds no key.
+func (k ReplyKey) IsZero() bool { return k.priv == nil }
+
+// String names the key by its suite and the start of its public half, so
+// that printing a key in a log never leaks the private half.
+func (k ReplyKey) String() string {
+	if k.IsZero() {
+		return "ReplyKey(zero)"
+	}
+	return fmt.Sprintf("ReplyKey(%s public %x…)", k.suite, k.pub[:8])
+}
+
+// GoString keeps %#v as discreet as %v.
+func (k ReplyKey) GoString() string { return k.String() }
