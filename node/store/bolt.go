@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// lockTimeout is how long Open waits for another process to release the
+// file. bbolt would otherwise wait forever, and a second daemon on the same
+// data dir would hang instead of saying why it cannot start.
+const lockTimeout = time.Second
+
+// fileMode is the store file's permission: it holds private per-intent keys.
+const fileMode os.FileMode = 0o600
+
+// Bolt is the Store kept in one bbolt file. It is safe for concurrent use.
+type Bolt struct {
+	path string
+	// mu is read-held by every method for the whole of its transaction and
+	// write-held by Close, so Close waits for work in flight and nothing
+	// starts on a closed file.
+	mu sync.RWMutex
+	db *bolt.DB // nil once closed
+}
+
+var _ Store = (*Bolt)(nil)
+
+// Open opens the store at path, creating it (and its parent directory, mode
+// 0700) if missing. The file is kept at mode 0600: an existing file with any
+// other mode is changed to it. If another process has the store open, Open
+// gives up after a second with ErrLocked. A file written by a newer
+// intentcast is refused with ErrNewerSchema, one that is not a store with
+// ErrCorrupt.
+func Open(path string) (*Bolt, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: open %s: create parent directory: %w", path, err)
+	}
+	// Before opening: a file left readable by others is repaired before we
+	// put more secrets in it, and one left unwritable becomes openable.
+	if err := restrictMode(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: lockTimeout})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("store: open %s: %w (gave up after %s; is another intentcast daemon using this data directory?)", path, ErrLocked, lockTimeout)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("store: open %s: not a readable bbolt file: %w: %w", path, ErrCorrupt, err)
+	case err != nil:
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// After opening too: a new file got 0600 minus the umask, which a strict
+	// umask can narrow to something we cannot write.
+	if err := restrictMode(path); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := db.Update(migrate); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return &Bolt{path: path, db: db}, nil
+}
+
+// restrictMode sets the file at path to fileMode if it has any other mode.
+func restrictMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (mode %s)", path, fi.Mode())
+	}
+	if fi.Mode().Perm() == fileMode {
+		return nil
+	}
+	if err := os.Chmod(path, fileMode); err != nil {
+		return fmt.Errorf("restrict mode %s to %s: %w", fi.Mode().Perm(), fileMode, err)
+	}
+	return nil
+}
+
+// Close closes the file. Later calls return nil; other methods return
+// ErrClosed.
+func (s *Bolt) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil
+	}
+	db := s.db
+	s.db = nil
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction; op names the method in errors.
+func (s *Bolt) view(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	return s.run(ctx, op, false, fn)
+}
+
+// update runs fn in a write transaction, which is fsynced before update
+// returns nil; op names the method in errors.
+func (s *Bolt) update(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	return s.run(ctx, op, true, fn)
+}
+
+func (s *Bolt) run(ctx context.Context, op string, write bool, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return fmt.Errorf("store: %s: %w", op, ErrClosed)
+	}
+	var err error
+	if write {
+		err = s.db.Update(fn)
+	} else {
+		err = s.db.View(fn)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return nil
+}

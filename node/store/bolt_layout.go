@@ -1,0 +1,62 @@
+package store
+
+// The on-disk layout of schema 1. Every bucket is top level. "stamp" is a
+// 12-byte time (see appendStamp), "text" a uvarint length then the bytes, and
+// "|" plain concatenation. Record values are CBOR maps with small integer keys
+// (see the *Rec types); index values are empty: an index key ends with the ID
+// of the record it points at, so a scan needs no value lookups to find it.
+//
+//	meta             "schema"                     -> uint32 big-endian, currently 1
+//	own              intent ID                    -> ownIntentRec
+//	own_by_created   stamp(Created)|intent ID     -> ∅   OwnIntents, read backwards
+//	live             intent ID                    -> liveIntentRec
+//	live_by_cat      text(Category)|stamp(Expires)|intent ID -> ∅   LiveIntents(category)
+//	live_by_exp      stamp(Expires)|intent ID     -> ∅   LiveIntents(""), Prune
+//	tomb             intent ID                    -> tombstoneRec
+//	tomb_by_cat      text(Category)|stamp(Expires)|intent ID -> ∅   Tombstones(category)
+//	tomb_by_exp      stamp(Expires)|intent ID     -> ∅   Tombstones(""), Prune
+//	offer            offer ID                     -> offerRec
+//	offer_by_intent  intent ID|stamp(Received)|offer ID      -> ∅   Offers
+//	offer_by_dir     text(Direction)|stamp(Received)|offer ID -> ∅   OffersByDirection
+//	deal             intent ID                    -> dealRec
+//	deal_by_closed   stamp(Closed)|intent ID      -> ∅   Deals, read backwards
+//	seen             message ID                   -> stamp(until)
+//	seen_by_until    stamp(until)|message ID      -> ∅   Prune
+//
+// Expiry indexes start with the stamp so that "unexpired" is one Seek to now
+// and "expired" one scan from the first key up to now, whatever the
+// category. Category indexes put the expiry right after the category for the
+// same reason within one category; LiveIntents then sorts its (few hundred at
+// most) results by Received in memory.
+//
+// Changing anything above means a new schemaVersion and a migration in
+// migrate.
+var (
+	bucketMeta          = []byte("meta")
+	bucketOwn           = []byte("own")
+	bucketOwnByCreated  = []byte("own_by_created")
+	bucketLive          = []byte("live")
+	bucketLiveByCat     = []byte("live_by_cat")
+	bucketLiveByExp     = []byte("live_by_exp")
+	bucketTomb          = []byte("tomb")
+	bucketTombByCat     = []byte("tomb_by_cat")
+	bucketTombByExp     = []byte("tomb_by_exp")
+	bucketOffer         = []byte("offer")
+	bucketOfferByIntent = []byte("offer_by_intent")
+	bucketOfferByDir    = []byte("offer_by_dir")
+	bucketDeal          = []byte("deal")
+	bucketDealByClosed  = []byte("deal_by_closed")
+	bucketSeen          = []byte("seen")
+	bucketSeenByUntil   = []byte("seen_by_until")
+)
+
+// allBuckets lists every bucket of the layout; Open creates the missing ones.
+var allBuckets = [][]byte{
+	bucketMeta,
+	bucketOwn, bucketOwnByCreated,
+	bucketLive, bucketLiveByCat, bucketLiveByExp,
+	bucketTomb, bucketTombByCat, bucketTombByExp,
+	bucketOffer, bucketOfferByIntent, bucketOfferByDir,
+	bucketDeal, bucketDealByClosed,
+	bucketSeen, bucketSeenByUntil,
+}

@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// ID is a SHA-256 message ID: an intent ID, an offer ID, or any other ID the
+// replay index records.
+type ID = [32]byte
+
+// IntentState is where one of this node's own intents stands.
+type IntentState string
+
+// The states of an own intent.
+const (
+	IntentOpen      IntentState = "open"
+	IntentCancelled IntentState = "cancelled"
+	IntentAccepted  IntentState = "accepted"
+)
+
+// Valid reports whether s is one of the defined states. Stores refuse any
+// other value with ErrInvalid: a misspelled state would never match a query.
+func (s IntentState) Valid() bool {
+	return s == IntentOpen || s == IntentCancelled || s == IntentAccepted
+}
+
+// OwnIntent is an intent this node published (customer role), with its private
+// per-intent keys so that offers can still be opened, and accepts and cancels
+// signed, after a restart.
+type OwnIntent struct {
+	ID          ID
+	Category    string
+	Raw         []byte // signed intent wire bytes
+	SigningSeed []byte // 32-byte Ed25519 seed of the per-intent signing key
+	ReplySuite  uint16 // HPKE suite of ReplyKey
+	ReplyKey    []byte // HPKE private key bytes
+	Created     time.Time
+	Expires     time.Time
+	State       IntentState
+	CancelRaw   []byte // signed cancel, if cancelled
+	// AcceptedOffer is the ID of the accepted offer; zero if none.
+	AcceptedOffer ID
+}
+
+// LiveIntent is an intent seen on the network (any role), kept until it
+// expires or is cancelled.
+type LiveIntent struct {
+	ID       ID
+	Category string
+	Raw      []byte
+	Expires  time.Time
+	Received time.Time
+}
+
+// Tombstone is a cancelled intent, kept until the intent's expiry so that the
+// intent cannot come back by gossip or sync.
+type Tombstone struct {
+	IntentID ID
+	Category string
+	Raw      []byte // signed cancel
+	Expires  time.Time
+}
+
+// Direction says whether an offer came to this node or left it.
+type Direction string
+
+// The directions of an offer.
+const (
+	Received Direction = "received"
+	Sent     Direction = "sent"
+)
+
+// Valid reports whether d is Received or Sent. Stores refuse any other value
+// with ErrInvalid: such an offer would be invisible to OffersByDirection.
+func (d Direction) Valid() bool { return d == Received || d == Sent }
+
+// OfferStatus is what the customer's node made of an offer.
+type OfferStatus string
+
+// The statuses of an offer.
+const (
+	OfferValid    OfferStatus = "valid"
+	OfferRefused  OfferStatus = "refused" // broke the customer's terms; kept as evidence
+	OfferAccepted OfferStatus = "accepted"
+)
+
+// Valid reports whether s is one of the defined statuses. Stores refuse any
+// other value with ErrInvalid.
+func (s OfferStatus) Valid() bool {
+	return s == OfferValid || s == OfferRefused || s == OfferAccepted
+}
+
+// Offer is a sealed offer, received (customer role) or sent (vendor role).
+type Offer struct {
+	ID        ID // SHA-256 of the sealed wire message
+	IntentID  ID
+	Direction Direction
+	Raw       []byte // sealed wire bytes
+	// Inner is the opened vendor-signed offer (COSE bytes); for Sent, what we
+	// sealed.
+	Inner     []byte
+	Status    OfferStatus
+	Reason    string // why refused
+	Received  time.Time
+	AcceptRaw []byte // the signed accept, once accepted
+}
+
+// Role is the side of a deal this node was on.
+type Role string
+
+// The roles in a deal.
+const (
+	RoleCustomer Role = "customer"
+	RoleVendor   Role = "vendor"
+)
+
+// Valid reports whether r is RoleCustomer or RoleVendor. Stores refuse any
+// other value with ErrInvalid.
+func (r Role) Valid() bool { return r == RoleCustomer || r == RoleVendor }
+
+// Deal is the matching record that both sides of an accepted offer keep.
+type Deal struct {
+	IntentID   ID
+	OfferID    ID
+	Role       Role
+	IntentRaw  []byte
+	OfferInner []byte
+	AcceptRaw  []byte
+	Closed     time.Time
+}
+
+// Store is the node's durable state. Every implementation must pass the
+// conformance suite in package storetest, which pins down what the comments
+// here say.
+//
+// Common rules:
+//   - Every method but Close takes a context and returns its error (wrapped)
+//     if it is already done; a store does not start work for a caller who left.
+//   - Put methods insert or replace by the record's key, and reject enum
+//     fields outside their defined values with ErrInvalid.
+//   - Getters of one record return ErrNotFound if there is none.
+//   - Times come back as the same instants (compare with time.Time.Equal; the
+//     location and monotonic reading are not kept). Empty byte slices may
+//     come back nil.
+//   - A record with an expiry is expired once its expiry is before now:
+//     queries taking now return records with expiry >= now, and Prune(now)
+//     deletes those with expiry < now.
+//   - Ties in time order are broken in an unspecified order.
+//   - After Close every method returns ErrClosed; Close itself may be called
+//     again and returns nil.
+//   - Methods are safe for concurrent use.
+type Store interface {
+	// PutOwnIntent inserts or replaces one of this node's own intents.
+	PutOwnIntent(ctx context.Context, in OwnIntent) error
+	// OwnIntent returns the own intent with that ID.
+	OwnIntent(ctx context.Context, id ID) (OwnIntent, error)
+	// OwnIntents returns all own intents, newest Created first.
+	OwnIntents(ctx context.Context) ([]OwnIntent, error)
+
+	// PutLiveIntent inserts or replaces an intent seen on the network. It is
+	// a no-op returning nil if a tombstone exists for the intent, so that a
+	// cancelled intent cannot come back.
+	PutLiveIntent(ctx context.Context, in LiveIntent) error
+	// LiveIntent returns the live intent with that ID.
+	LiveIntent(ctx context.Context, id ID) (LiveIntent, error)
+	// LiveIntents returns the unexpired live intents of a category (all
+	// categories if category is ""), oldest Received first.
+	LiveIntents(ctx context.Context, category string, now time.Time) ([]LiveIntent, error)
+
+	// Apply writes a batch of live intents and replay entries in one
+	// transaction (see Batch).
+	Apply(ctx context.Context, b Batch) error
+
+	// PutTombstone inserts or replaces a tombstone and, in the same atomic
+	// step, deletes the live intent with that ID.
+	PutTombstone(ctx context.Context, t Tombstone) error
+	// Tombstone returns the tombstone of that intent.
+	Tombstone(ctx context.Context, intentID ID) (Tombstone, error)
+	// Tombstones returns the unexpired tombstones of a category (all
+	// categories if category is ""), soonest Expires first.
+	Tombstones(ctx context.Context, category string, now time.Time) ([]Tombstone, error)
+
+	// PutOffer inserts or replaces an offer by its ID.
+	PutOffer(ctx context.Context, o Offer) error
+	// Offer returns the offer with that ID.
+	Offer(ctx context.Context, id ID) (Offer, error)
+	// Offers returns the offers for an intent, oldest Received first.
+	Offers(ctx context.Context, intentID ID) ([]Offer, error)
+	// OffersByDirection returns the offers received or sent, oldest Received
+	// first.
+	OffersByDirection(ctx context.Context, d Direction) ([]Offer, error)
+
+	// PutDeal inserts or replaces the deal for an intent.
+	PutDeal(ctx context.Context, d Deal) error
+	// Deal returns the deal for an intent.
+	Deal(ctx context.Context, intentID ID) (Deal, error)
+	// Deals returns all deals, newest Closed first.
+	Deals(ctx context.Context) ([]Deal, error)
+
+	// MarkSeen is the replay index: it records id until `until` and reports
+	// whether it was new. It is an atomic check-and-set: of two concurrent
+	// calls with the same id exactly one gets fresh=true. Marking a known id
+	// again keeps the later of the two untils, so an entry lasts as long as
+	// any caller asked.
+	MarkSeen(ctx context.Context, id ID, until time.Time) (fresh bool, err error)
+	// Seen reports whether id is in the replay index (until Prune removes it).
+	Seen(ctx context.Context, id ID) (bool, error)
+
+	// Prune deletes expired live intents, tombstones and replay entries
+	// (expiry < now) and returns how many records it deleted in all.
+	Prune(ctx context.Context, now time.Time) (int, error)
+
+	// Close releases the store. It is idempotent.
+	Close() error
+}
