@@ -281,9 +281,10 @@ func intentFrom(raw []byte, msg *crypto.Sign1Message) (*SignedIntent, error) {
 // less than that is Ignore, because another node may accept it.
 func (s *SignedIntent) Validate(now time.Time, p Policy) error {
 	b := &s.Body
-	if time.Duration(b.Expires-b.Created)*time.Second > MaxLifetime {
-		return fmt.Errorf("intent %s: %w: %v, at most %v", s.ID.Short(), ErrLifetime,
-			time.Duration(b.Expires-b.Created)*time.Second, MaxLifetime)
+	// Compare in seconds: a hostile span times time.Second can overflow
+	// and wrap back under the maximum.
+	if life := b.Expires - b.Created; life > int64(MaxLifetime/time.Second) {
+		return fmt.Errorf("intent %s: %w: %d s, at most %v", s.ID.Short(), ErrLifetime, life, MaxLifetime)
 	}
 	minWork := p.minWork(b.Category)
 	if int(b.Work) < minWork {
@@ -309,7 +310,7 @@ func (s *SignedIntent) TermsHash() [32]byte {
 
 // checkWindow is the Ignore-class time check shared by every message.
 func checkWindow(what string, created, expires int64, now time.Time, p Policy) error {
-	skew := p.skew()
+	skew := p.Skew()
 	if time.Unix(created, 0).After(now.Add(skew)) {
 		return fmt.Errorf("%s: %w: created %v, now %v, allowed skew %v", what, ErrFromFuture,
 			time.Unix(created, 0).UTC(), now.UTC(), skew)

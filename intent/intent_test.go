@@ -94,7 +94,11 @@ func TestIntentRules(t *testing.T) {
 		{"nonce short", func(b *Intent) { b.Nonce = make([]byte, NonceSize-1) }, ErrSchema},
 		{"lifetime over maximum", func(b *Intent) { b.Expires = b.Created + int64(MaxLifetime/time.Second) + 1 }, ErrLifetime},
 		{"work below topic minimum", func(b *Intent) { b.Work = 2 }, ErrInsufficientWork},
-		{"expired", func(b *Intent) { b.Created = t0.Add(-2 * time.Hour).Unix(); b.Expires = t0.Add(-time.Hour).Unix(); b.Want.DeliverBy = 0 }, ErrExpired},
+		{"expired", func(b *Intent) {
+			b.Created = t0.Add(-2 * time.Hour).Unix()
+			b.Expires = t0.Add(-time.Hour).Unix()
+			b.Want.DeliverBy = 0
+		}, ErrExpired},
 		{"from the future", func(b *Intent) { b.Created = t0.Add(time.Hour).Unix(); b.Want.DeliverBy = 0 }, ErrFromFuture},
 	}
 	for _, c := range cases {

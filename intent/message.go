@@ -16,7 +16,7 @@ func Parse(raw []byte) (any, error) {
 		return nil, fmt.Errorf("%w: empty message", ErrMalformed)
 	}
 	if raw[0] == tagEncrypt0 {
-		return ParseSealedOffer(raw)
+		return orNil(ParseSealedOffer(raw))
 	}
 	if len(raw) > MaxIntentSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxIntentSize)
@@ -27,17 +27,26 @@ func Parse(raw []byte) (any, error) {
 	}
 	switch msg.ContentType {
 	case ContentIntent:
-		return intentFrom(raw, msg)
+		return orNil(intentFrom(raw, msg))
 	case ContentCancel:
 		if len(raw) > MaxCancelSize {
 			return nil, fmt.Errorf("cancel: %w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxCancelSize)
 		}
-		return cancelFrom(raw, msg)
+		return orNil(cancelFrom(raw, msg))
 	case ContentAccept:
 		if len(raw) > MaxAcceptSize {
 			return nil, fmt.Errorf("accept: %w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxAcceptSize)
 		}
-		return acceptFrom(raw, msg)
+		return orNil(acceptFrom(raw, msg))
 	}
 	return nil, fmt.Errorf("%w: content type %q is not an intentcast wire message", ErrMalformed, msg.ContentType)
+}
+
+// orNil returns a nil interface on error: returned directly, a parser's nil
+// *T would become a non-nil any holding a nil pointer.
+func orNil[T any](m *T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }

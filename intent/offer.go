@@ -57,8 +57,9 @@ func (o *Offer) check() error {
 	if o.Created <= 0 || o.ValidUntil <= o.Created {
 		return fmt.Errorf("%w: valid-until (%d) must come after created (%d)", ErrSchema, o.ValidUntil, o.Created)
 	}
-	if time.Duration(o.ValidUntil-o.Created)*time.Second > MaxOfferTTL {
-		return fmt.Errorf("%w: offer valid for %v, at most %v", ErrLifetime, time.Duration(o.ValidUntil-o.Created)*time.Second, MaxOfferTTL)
+	// In seconds, as for an intent's lifetime: a Duration could overflow.
+	if ttl := o.ValidUntil - o.Created; ttl > int64(MaxOfferTTL/time.Second) {
+		return fmt.Errorf("%w: offer valid for %d s, at most %v", ErrLifetime, ttl, MaxOfferTTL)
 	}
 	if o.Vendor.Name == "" || len(o.Vendor.Name) > MaxVendorName || len(o.Vendor.URL) > MaxVendorURL {
 		return fmt.Errorf("%w: vendor name must be 1..%d bytes and url at most %d", ErrSchema, MaxVendorName, MaxVendorURL)

@@ -45,7 +45,8 @@ func (p Policy) minWork(category string) int {
 // MinWorkFor returns the minimum work an intent in category needs.
 func (p Policy) MinWorkFor(category string) int { return p.minWork(category) }
 
-func (p Policy) skew() time.Duration {
+// Skew returns the allowed clock skew.
+func (p Policy) Skew() time.Duration {
 	if p.MaxSkew <= 0 {
 		return DefaultSkew
 	}

@@ -22,9 +22,10 @@ import (
 const powDomain = "intentcast/1/pow\x00"
 
 // DefaultWork is the default minimum work of an intent, in leading zero bits:
-// about a second of one core to mint on the reference machine, under a
-// microsecond to verify (docs/BENCHMARKS.md has the measurement).
-const DefaultWork = 22
+// about a second of one core to mint on the reference machine (2^24 hashes
+// at ~14.5 M hashes/s), under a microsecond to verify (docs/BENCHMARKS.md
+// has the measurement).
+const DefaultWork = 24
 
 // workHash returns the proof-of-work hash of payload.
 func workHash(payload []byte) [32]byte {

@@ -1,0 +1,198 @@
+package intent
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/intentcast/intentcast/crypto"
+)
+
+// Fuzz targets for every decoder. Each checks two things of any input: the
+// decoder does not panic, and whatever it accepts has exactly one encoding,
+// the one received (so IDs are stable). Signed messages cannot be re-signed,
+// so for them the canonical encoding of the decoded body must equal the
+// signed payload and the envelope must re-encode to the input. Seed corpora
+// live in testdata/fuzz/<FuzzName>/.
+
+func FuzzParse(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := Parse(raw)
+		if err != nil {
+			if m != nil {
+				t.Fatalf("Parse returned %T with error %v", m, err)
+			}
+			return
+		}
+		// The dispatcher must agree with the parser of the kind it chose.
+		switch v := m.(type) {
+		case *SignedIntent:
+			checkIntent(t, raw, v)
+			if _, err := ParseIntent(raw); err != nil {
+				t.Fatalf("Parse accepted an intent ParseIntent refuses: %v", err)
+			}
+		case *SealedOffer:
+			checkSealed(t, raw, v)
+			if _, err := ParseSealedOffer(raw); err != nil {
+				t.Fatalf("Parse accepted a sealed offer ParseSealedOffer refuses: %v", err)
+			}
+		case *SignedAccept:
+			checkAccept(t, raw, v)
+			if _, err := ParseAccept(raw); err != nil {
+				t.Fatalf("Parse accepted an accept ParseAccept refuses: %v", err)
+			}
+		case *SignedCancel:
+			checkCancel(t, raw, v)
+			if _, err := ParseCancel(raw); err != nil {
+				t.Fatalf("Parse accepted a cancel ParseCancel refuses: %v", err)
+			}
+		default:
+			t.Fatalf("Parse returned %T", m)
+		}
+	})
+}
+
+func FuzzParseIntent(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s, err := ParseIntent(raw)
+		if err != nil {
+			return
+		}
+		checkIntent(t, raw, s)
+		if m, err := Parse(raw); err != nil {
+			t.Fatalf("ParseIntent accepted what Parse refuses: %v", err)
+		} else if _, ok := m.(*SignedIntent); !ok {
+			t.Fatalf("Parse took an intent for %T", m)
+		}
+	})
+}
+
+func FuzzParseSealedOffer(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s, err := ParseSealedOffer(raw)
+		if err != nil {
+			return
+		}
+		checkSealed(t, raw, s)
+	})
+}
+
+func FuzzParseAccept(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		a, err := ParseAccept(raw)
+		if err != nil {
+			return
+		}
+		checkAccept(t, raw, a)
+	})
+}
+
+func FuzzParseCancel(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := ParseCancel(raw)
+		if err != nil {
+			return
+		}
+		checkCancel(t, raw, c)
+	})
+}
+
+// FuzzParseOffer covers the decoder a customer's node runs on what a
+// (possibly hostile) vendor sealed to it. ParseOffer returns the offer with
+// some errors, as evidence: that offer must be canonical too.
+func FuzzParseOffer(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		o, err := ParseOffer(raw)
+		if o == nil {
+			return
+		}
+		msg, perr := crypto.ParseSign1(raw)
+		if perr != nil {
+			t.Fatalf("ParseOffer returned an offer from a broken envelope: %v", perr)
+		}
+		if !bytes.Equal(o.Raw, raw) {
+			t.Fatal("ParseOffer changed the raw bytes")
+		}
+		if again := mustMarshal(t, o.Body); !bytes.Equal(again, msg.Payload) {
+			t.Fatalf("offer body re-encodes to %x, the signed payload is %x", again, msg.Payload)
+		}
+		if err == nil {
+			if cerr := o.Body.check(); cerr != nil {
+				t.Fatalf("accepted an offer that breaks the schema: %v", cerr)
+			}
+		}
+	})
+}
+
+func checkIntent(t *testing.T, raw []byte, s *SignedIntent) {
+	t.Helper()
+	checkSigned(t, raw, s.Raw, s.ID, s.msg.Raw, s.msg.Payload, s.Body)
+	if err := s.Body.check(); err != nil {
+		t.Fatalf("accepted an intent that breaks the schema: %v", err)
+	}
+	// Validate must not panic on anything ParseIntent lets through, and
+	// must never pass a lifetime over the maximum, however it is encoded.
+	if err := s.Validate(s.Body.CreatedAt(), Policy{MinWork: NoWork}); err == nil {
+		if life := s.Body.Expires - s.Body.Created; life > int64(MaxLifetime.Seconds()) {
+			t.Fatalf("validated an intent living %d s", life)
+		}
+	}
+}
+
+func checkSealed(t *testing.T, raw []byte, s *SealedOffer) {
+	t.Helper()
+	if !bytes.Equal(s.Raw, raw) || s.ID != IDOf(raw) {
+		t.Fatal("sealed offer: raw bytes or ID differ from the input")
+	}
+	header := mustMarshal(t, sealedHeader{ContentType: ContentSealedOffer, IntentID: s.IntentID[:]})
+	if !bytes.Equal(header, s.protected) {
+		t.Fatalf("sealed offer header %x re-encodes to %x", s.protected, header)
+	}
+	wire := append([]byte{tagEncrypt0}, mustMarshal(t, sealedWire{Protected: s.protected, Ciphertext: s.ciphertext})...)
+	if !bytes.Equal(wire, raw) {
+		t.Fatalf("sealed offer re-encodes to %x, received %x", wire, raw)
+	}
+}
+
+func checkAccept(t *testing.T, raw []byte, a *SignedAccept) {
+	t.Helper()
+	checkSigned(t, raw, a.Raw, a.ID, a.msg.Raw, a.msg.Payload, a.Body)
+	if !bytes.Equal(a.IntentID[:], a.Body.IntentID) || !bytes.Equal(a.OfferID[:], a.Body.OfferID) {
+		t.Fatal("accept: decoded IDs differ from the body")
+	}
+	if err := a.Body.check(); err != nil {
+		t.Fatalf("accepted an accept that breaks the schema: %v", err)
+	}
+}
+
+func checkCancel(t *testing.T, raw []byte, c *SignedCancel) {
+	t.Helper()
+	checkSigned(t, raw, c.Raw, c.ID, c.msg.Raw, c.msg.Payload, c.Body)
+	if !bytes.Equal(c.IntentID[:], c.Body.IntentID) {
+		t.Fatal("cancel: decoded intent ID differs from the body")
+	}
+}
+
+// checkSigned holds for every signed message: raw is kept as received, the
+// ID is its hash, the envelope re-encodes to raw, and the body re-encodes
+// to the signed payload.
+func checkSigned(t *testing.T, raw, kept []byte, id ID, envelope, payload []byte, body any) {
+	t.Helper()
+	if !bytes.Equal(kept, raw) || !bytes.Equal(envelope, raw) {
+		t.Fatal("raw bytes differ from the input")
+	}
+	if id != IDOf(raw) {
+		t.Fatalf("ID %s is not the hash of the input", id)
+	}
+	if again := mustMarshal(t, body); !bytes.Equal(again, payload) {
+		t.Fatalf("body re-encodes to %x, the signed payload is %x", again, payload)
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := marshal(v)
+	if err != nil {
+		t.Fatalf("marshal %T: %v", v, err)
+	}
+	return b
+}

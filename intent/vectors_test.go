@@ -1,0 +1,216 @@
+package intent_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/intent/internal/vectors"
+)
+
+// The vectors in testdata/vectors.json (and docs/PROTOCOL.md) are what
+// other implementations test against, so these tests check them with the
+// real code and check that they cannot drift from it.
+
+func loadVectors(t *testing.T) *vectors.Set {
+	t.Helper()
+	b, err := os.ReadFile("testdata/vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set vectors.Set
+	if err := json.Unmarshal(b, &set); err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Vectors) == 0 {
+		t.Fatal("no vectors")
+	}
+	return &set
+}
+
+func replyKey(t *testing.T, suite uint16, private []byte) crypto.ReplyKey {
+	t.Helper()
+	k, err := crypto.ReplyKeyFromBytes(crypto.Suite(suite), private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestVectorVerdicts reaches every vector's verdict the way a node does:
+// Parse, then Validate (or OpenOffer for a sealed offer) at the set's time
+// and policy.
+func TestVectorVerdicts(t *testing.T) {
+	set := loadVectors(t)
+	reply := replyKey(t, set.Keys.IntentReplySuite, set.Keys.IntentReplyPrivate)
+	intents := map[string]*intent.SignedIntent{}
+	for _, v := range set.Vectors {
+		if v.Kind == vectors.KindIntent && v.Verdict == vectors.Valid {
+			s, err := intent.ParseIntent(v.Wire)
+			if err != nil {
+				t.Fatalf("%s: %v", v.Name, err)
+			}
+			intents[v.Name] = s
+		}
+	}
+	for _, v := range set.Vectors {
+		t.Run(v.Name, func(t *testing.T) {
+			if got := intent.IDOf(v.Wire).String(); got != v.ID {
+				t.Fatalf("id %s, the vector says %s", got, v.ID)
+			}
+			err := verdict(v, intents[v.Intent], reply, set)
+			switch v.Verdict {
+			case vectors.Valid:
+				if err != nil {
+					t.Fatalf("valid vector refused: %v", err)
+				}
+			case vectors.Reject, vectors.Ignore:
+				want, ok := vectors.Codes[v.Error]
+				if !ok {
+					t.Fatalf("unknown error code %q", v.Error)
+				}
+				if !errors.Is(err, want) {
+					t.Fatalf("got %v, want %s (%v)", err, v.Error, want)
+				}
+				if intent.Ignorable(err) != (v.Verdict == vectors.Ignore) {
+					t.Fatalf("%v is classed Ignorable=%v, the vector says %s", err, intent.Ignorable(err), v.Verdict)
+				}
+			default:
+				t.Fatalf("unknown verdict %q", v.Verdict)
+			}
+		})
+	}
+}
+
+func verdict(v vectors.Vec, in *intent.SignedIntent, reply crypto.ReplyKey, set *vectors.Set) error {
+	m, err := intent.Parse(v.Wire)
+	if err != nil {
+		return err
+	}
+	if v.Kind != vectors.KindIntent && in == nil {
+		return fmt.Errorf("vector names no valid intent (%q)", v.Intent)
+	}
+	switch m := m.(type) {
+	case *intent.SignedIntent:
+		if v.Kind == vectors.KindIntent {
+			return m.Validate(set.Time(), set.Policy())
+		}
+	case *intent.SignedAccept:
+		if v.Kind == vectors.KindAccept {
+			return m.Validate(in, set.Time(), set.Policy())
+		}
+	case *intent.SignedCancel:
+		if v.Kind == vectors.KindCancel {
+			return m.Validate(in, set.Time(), set.Policy())
+		}
+	case *intent.SealedOffer:
+		if v.Kind == vectors.KindOffer {
+			_, err := intent.OpenOffer(m, in, reply, set.Time())
+			return err
+		}
+	}
+	return fmt.Errorf("a %s vector parsed as %T", v.Kind, m)
+}
+
+// TestVectorOpenedContents checks what the frozen sealed parts open to.
+func TestVectorOpenedContents(t *testing.T) {
+	set := loadVectors(t)
+	in, err := intent.ParseIntent(set.Vector("intent").Wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := intent.ParseSealedOffer(set.Vector("sealed-offer").Wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := intent.OpenOffer(sealed, in, replyKey(t, set.Keys.IntentReplySuite, set.Keys.IntentReplyPrivate), set.Time())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := set.Offer
+	b := o.Body
+	got := vectors.Opened{
+		Inner: o.Raw, IntentID: b.IntentID, TermsHash: b.TermsHash, Price: b.Price, Currency: b.Currency,
+		Text: b.Text, Created: b.Created, ValidUntil: b.ValidUntil, VendorName: b.Vendor.Name, VendorURL: b.Vendor.URL,
+	}
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if !bytes.Equal(gj, wj) {
+		t.Fatalf("the sealed offer opens to\n%s\nthe vectors say\n%s", gj, wj)
+	}
+	if th := in.TermsHash(); !bytes.Equal(b.TermsHash, th[:]) || !bytes.Equal(b.VendorKey, set.Keys.VendorSigningPublic) {
+		t.Fatal("the offer does not commit to the intent's terms or is not the vendor's")
+	}
+
+	acc, err := intent.ParseAccept(set.Vector("accept").Wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.OfferID != sealed.ID {
+		t.Fatal("the accept does not name the sealed offer")
+	}
+	d, err := acc.OpenDetails(replyKey(t, set.Keys.VendorReplySuite, set.Keys.VendorReplyPrivate))
+	if err != nil || string(d) != set.Details {
+		t.Fatalf("accept details open to %q (%v), want %q", d, err, set.Details)
+	}
+}
+
+// TestVectorsReproducible regenerates the set: every vector must come out
+// byte for byte as stored. The frozen (sealed) parts are reused by Generate
+// only because they open to exactly what it builds, so this also proves
+// they still match the deterministic parts.
+func TestVectorsReproducible(t *testing.T) {
+	stored := loadVectors(t)
+	fresh, err := vectors.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Resealed {
+		t.Fatal("frozen.json no longer opens to the generated offer: run go run ./intent/internal/vectors/cmd/genvectors")
+	}
+	if len(fresh.Vectors) != len(stored.Vectors) {
+		t.Fatalf("%d vectors generated, %d stored", len(fresh.Vectors), len(stored.Vectors))
+	}
+	for i, v := range fresh.Vectors {
+		if s := stored.Vectors[i]; s.Name != v.Name || !bytes.Equal(s.Wire, v.Wire) {
+			t.Errorf("vector %d: generated %s differs from stored %s", i, v.Name, s.Name)
+		}
+	}
+	js, err := fresh.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _ := os.ReadFile("testdata/vectors.json")
+	if !bytes.Equal(js, file) {
+		t.Fatal("testdata/vectors.json is stale: run go run ./intent/internal/vectors/cmd/genvectors")
+	}
+}
+
+// TestVectorsInProtocolDoc keeps docs/PROTOCOL.md's vectors section equal to
+// what genvectors renders.
+func TestVectorsInProtocolDoc(t *testing.T) {
+	doc, err := os.ReadFile("../docs/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := vectors.Section(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := vectors.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fresh.Markdown()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatal("docs/PROTOCOL.md's vectors section is stale: run go run ./intent/internal/vectors/cmd/genvectors")
+	}
+}
