@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// The stable error codes of the API (docs/API.md lists them with their
+// HTTP statuses). Clients branch on the code; the message is for people and
+// may change.
+const (
+	CodeUnauthorized       = "unauthorized"
+	CodeForbiddenOrigin    = "forbidden_origin"
+	CodeForbiddenHost      = "forbidden_host"
+	CodeBadJSON            = "bad_json"
+	CodeBodyTooLarge       = "body_too_large"
+	CodeBadRequest         = "bad_request"
+	CodeBadCategory        = "bad_category"
+	CodeBadPath            = "bad_path"
+	CodeBadText            = "bad_text"
+	CodeBadQuantity        = "bad_quantity"
+	CodeBadPrice           = "bad_price"
+	CodeBadCurrency        = "bad_currency"
+	CodeBadRegion          = "bad_region"
+	CodeBadDeadline        = "bad_deadline"
+	CodeBadExpiry          = "bad_expiry"
+	CodeBadTerms           = "bad_terms"
+	CodeBadDetails         = "bad_details"
+	CodeBadVendor          = "bad_vendor"
+	CodeBadID              = "bad_id"
+	CodeBadURL             = "bad_url"
+	CodeBadEvents          = "bad_events"
+	CodeUnknownIntent      = "unknown_intent"
+	CodeUnknownOffer       = "unknown_offer"
+	CodeUnknownWebhook     = "unknown_webhook"
+	CodeIntentNotOpen      = "intent_not_open"
+	CodeOfferNotAcceptable = "offer_not_acceptable"
+	CodeIntentNotLive      = "intent_not_live"
+	CodeNotFound           = "not_found"
+	CodeMethodNotAllowed   = "method_not_allowed"
+	CodeMintingCancelled   = "minting_cancelled"
+	CodeNodeClosed         = "node_closed"
+	CodeNotBroadcast       = "not_broadcast"
+	CodeInternal           = "internal"
+)
+
+// apiError is an error with its HTTP status and stable code. Handlers
+// return one where they know what went wrong; errorFrom classifies the
+// errors of the node and the protocol.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Message + " (" + e.Code + ")" }
+
+// errf builds an apiError with a formatted message.
+func errf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(code string, err error) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: code, Message: err.Error()}
+}
+
+// errorFrom maps any error to an apiError. The node's and the protocol's
+// sentinel errors get their own codes; the message is the error's own
+// text, which says which intent or offer and why. Anything unexpected is
+// internal (500), still with its text: the API is local and its caller
+// holds the token, so hiding the cause would help nobody.
+func errorFrom(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	msg := err.Error()
+	e := func(status int, code string) *apiError { return &apiError{status, code, msg} }
+	switch {
+	case errors.Is(err, intent.ErrMintCancelled):
+		// The request went away or the node is closing.
+		return e(http.StatusServiceUnavailable, CodeMintingCancelled)
+	case errors.Is(err, node.ErrClosed):
+		return e(http.StatusServiceUnavailable, CodeNodeClosed)
+	case errors.Is(err, node.ErrNotOwn):
+		return e(http.StatusNotFound, CodeUnknownIntent)
+	case errors.Is(err, node.ErrIntentState):
+		return e(http.StatusConflict, CodeIntentNotOpen)
+	case errors.Is(err, node.ErrOfferState), errors.Is(err, intent.ErrOfferExpired):
+		return e(http.StatusConflict, CodeOfferNotAcceptable)
+	case errors.Is(err, node.ErrNotLive):
+		return e(http.StatusNotFound, CodeIntentNotLive)
+	case errors.Is(err, node.ErrCategory):
+		return e(http.StatusBadRequest, CodeBadCategory)
+	case errors.Is(err, intent.ErrLifetime):
+		return e(http.StatusBadRequest, CodeBadExpiry)
+	case errors.Is(err, intent.ErrOverCeiling):
+		return e(http.StatusBadRequest, CodeBadPrice)
+	case errors.Is(err, intent.ErrCurrency):
+		return e(http.StatusBadRequest, CodeBadCurrency)
+	case errors.Is(err, intent.ErrSchema), errors.Is(err, intent.ErrTooLarge):
+		return e(http.StatusBadRequest, CodeBadRequest)
+	case errors.Is(err, store.ErrNotFound):
+		return e(http.StatusNotFound, CodeNotFound)
+	case errors.Is(err, context.Canceled):
+		// The client left; nobody reads this, but the metrics do.
+		return e(499, "client_closed")
+	}
+	return e(http.StatusInternalServerError, CodeInternal)
+}
+
+// writeJSON writes v as the response with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client left if this fails; nothing to tell it
+}
+
+// writeError writes e as the JSON error body.
+func writeError(w http.ResponseWriter, e *apiError) {
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="intentcast"`)
+	}
+	writeJSON(w, e.Status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message}})
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+func TestErrorFrom(t *testing.T) {
+	wrap := func(err error) error { return fmt.Errorf("accept offer 0123456789ab: %w", err) }
+	tests := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{wrap(node.ErrNotOwn), http.StatusNotFound, CodeUnknownIntent},
+		{wrap(node.ErrIntentState), http.StatusConflict, CodeIntentNotOpen},
+		{wrap(node.ErrOfferState), http.StatusConflict, CodeOfferNotAcceptable},
+		{wrap(intent.ErrOfferExpired), http.StatusConflict, CodeOfferNotAcceptable},
+		{wrap(node.ErrNotLive), http.StatusNotFound, CodeIntentNotLive},
+		{wrap(node.ErrCategory), http.StatusBadRequest, CodeBadCategory},
+		{wrap(intent.ErrLifetime), http.StatusBadRequest, CodeBadExpiry},
+		{wrap(intent.ErrSchema), http.StatusBadRequest, CodeBadRequest},
+		{wrap(store.ErrNotFound), http.StatusNotFound, CodeNotFound},
+		{fmt.Errorf("publish: %w after 3 tries: %w", intent.ErrMintCancelled, context.Canceled), http.StatusServiceUnavailable, CodeMintingCancelled},
+		{wrap(node.ErrClosed), http.StatusServiceUnavailable, CodeNodeClosed},
+		{errors.New("disk on fire"), http.StatusInternalServerError, CodeInternal},
+		{fmt.Errorf("outer: %w", errf(http.StatusTeapot, "tea", "short and stout")), http.StatusTeapot, "tea"},
+	}
+	for _, tt := range tests {
+		e := errorFrom(tt.err)
+		if e.Status != tt.status || e.Code != tt.code {
+			t.Errorf("errorFrom(%v) = %d %s; want %d %s", tt.err, e.Status, e.Code, tt.status, tt.code)
+		}
+		if e.Message == "" {
+			t.Errorf("errorFrom(%v) has no message", tt.err)
+		}
+	}
+	// The message keeps the story the error tells.
+	if e := errorFrom(wrap(node.ErrNotOwn)); e.Message != wrap(node.ErrNotOwn).Error() {
+		t.Errorf("message %q lost the error's text", e.Message)
+	}
+}

@@ -1,0 +1,255 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// The event stream (GET /v1/events) is push, not polling (nwaku#938): it
+// first replays what the node has stored, as the events that made it,
+// marks the end of the replay with a replay-end event, then goes live. A
+// client that loses the stream reconnects and is whole again after the
+// replay, so nothing needs a resume token. Each event is
+//
+//	event: <kind>
+//	data: <EventView as one line of JSON>
+//
+// followed by a blank line; a comment line (": ping") every 15 s keeps
+// proxies and idle timeouts from closing a quiet stream.
+
+// heartbeatInterval spaces the keep-alive comments.
+const heartbeatInterval = 15 * time.Second
+
+// sseWriter writes server-sent events and flushes each one.
+type sseWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+// startSSE sends the headers of an event stream.
+func startSSE(w http.ResponseWriter, r *http.Request) *sseWriter {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // tell a reverse proxy not to buffer
+	h.Set("X-Content-Type-Options", "nosniff")
+	rc := http.NewResponseController(w)
+	// A stream outlives any WriteTimeout the daemon's http.Server sets.
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	return &sseWriter{w: w, rc: rc}
+}
+
+// event writes one event. JSON has no raw newlines, so data is one line.
+func (s *sseWriter) event(kind string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", kind, err)
+	}
+	if _, err := fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", kind, b); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// comment writes a comment line, which clients ignore.
+func (s *sseWriter) comment(text string) error {
+	if _, err := fmt.Fprintf(s.w, ": %s\n\n", text); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// eventKey identifies an event for de-duplication between the replay and
+// the live events that happened while it was read.
+type eventKey struct {
+	kind            string
+	intentID, offer string
+}
+
+func keyOf(e EventView) eventKey { return eventKey{e.Kind, e.IntentID, e.OfferID} }
+
+// events serves GET /v1/events.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	// Subscribe before reading the store: an event that happens while the
+	// replay is read is then either in the replay, or queued in the
+	// subscription, or both (and de-duplicated), never lost.
+	sub := s.n.Subscribe()
+	defer sub.Close()
+	replay, err := s.replay(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.metrics.streams.Inc()
+	defer s.metrics.streams.Dec()
+	sse := startSSE(w, r)
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+		return
+	}
+	seen := make(map[eventKey]bool, len(replay))
+	for _, e := range replay {
+		seen[keyOf(e)] = true
+		if sse.event(e.Kind, e) != nil {
+			return
+		}
+	}
+	if sse.event(KindReplayEnd, EventView{Kind: KindReplayEnd}) != nil {
+		return
+	}
+	heartbeat := time.NewTicker(s.heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.done:
+			return
+		case ev, ok := <-sub.C:
+			if !ok {
+				// The node closed, or this stream fell too far behind: the
+				// client reconnects and replays.
+				return
+			}
+			v := s.eventView(ctx, ev)
+			if k := keyOf(v); seen[k] {
+				delete(seen, k) // each event happens once
+				continue
+			}
+			if sse.event(v.Kind, v) != nil {
+				return
+			}
+		case <-heartbeat.C:
+			if sse.comment("ping") != nil {
+				return
+			}
+		}
+	}
+}
+
+// replay lists the stored state as events, oldest first: own intents
+// (intent-posted), offers received (offer) and sent (offer-sent), deals
+// (accepted on the customer's side, accept on the vendor's) and the live
+// intents that pass the vendor filter (intent).
+func (s *Server) replay(ctx context.Context) ([]EventView, error) {
+	type timed struct {
+		at time.Time
+		ev EventView
+	}
+	var out []timed
+	st := s.n.Store()
+	now := time.Now()
+
+	owns, err := st.OwnIntents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("replay own intents: %w", err)
+	}
+	intents := make(map[intent.ID]*intent.SignedIntent, len(owns))
+	for _, own := range owns {
+		v, err := s.ownIntentView(ctx, own, now)
+		if err != nil {
+			s.log.Warn("replay: skipping a stored intent", "err", err)
+			continue
+		}
+		if in, err := intent.ParseIntent(own.Raw); err == nil {
+			intents[in.ID] = in
+		}
+		out = append(out, timed{own.Created, EventView{Kind: string(node.EventIntentPosted), IntentID: v.ID, Intent: &v}})
+	}
+
+	for _, dir := range []store.Direction{store.Received, store.Sent} {
+		offers, err := st.OffersByDirection(ctx, dir)
+		if err != nil {
+			return nil, fmt.Errorf("replay %s offers: %w", dir, err)
+		}
+		kind := node.EventOffer
+		if dir == store.Sent {
+			kind = node.EventOfferSent
+		}
+		for _, o := range offers {
+			in, ok := intents[o.IntentID]
+			if !ok {
+				in = s.signedIntent(ctx, o.IntentID)
+				intents[o.IntentID] = in
+			}
+			v := offerView(o, in)
+			ev := EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.ID, Status: string(o.Status), Reason: o.Reason, Offer: &v}
+			out = append(out, timed{o.Received, ev})
+		}
+	}
+
+	deals, err := st.Deals(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("replay deals: %w", err)
+	}
+	for _, d := range deals {
+		v, err := s.dealView(ctx, d)
+		if err != nil {
+			s.log.Warn("replay: skipping a stored deal", "err", err)
+			continue
+		}
+		kind := node.EventAccepted
+		if d.Role == store.RoleVendor {
+			kind = node.EventAccept
+		}
+		out = append(out, timed{d.Closed, EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.OfferID, Intent: &v.Intent, Offer: &v.Offer}})
+	}
+
+	feed, err := s.n.Feed(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("replay feed: %w", err)
+	}
+	for _, in := range feed {
+		v, err := s.liveIntentView(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("replay feed: %w", err)
+		}
+		out = append(out, timed{in.Body.CreatedAt(), EventView{Kind: string(node.EventIntent), IntentID: v.ID, Intent: &v}})
+	}
+
+	slices.SortStableFunc(out, func(a, b timed) int { return a.at.Compare(b.at) })
+	evs := make([]EventView, len(out))
+	for i, t := range out {
+		evs[i] = t.ev
+	}
+	return evs, nil
+}
+
+// eventView renders a node event with the intent and offer it is about,
+// where the node still holds them.
+func (s *Server) eventView(ctx context.Context, e node.Event) EventView {
+	v := EventView{Kind: string(e.Kind), IntentID: e.IntentID.String(), Status: e.Status, Reason: e.Reason}
+	if !e.OfferID.IsZero() {
+		v.OfferID = e.OfferID.String()
+	}
+	if iv, err := s.intentView(ctx, e.IntentID); err == nil {
+		v.Intent = &iv
+	} else if e.Kind == node.EventCancel || e.Kind == node.EventAccept {
+		// A cancelled intent has left the live set; an accepted one may
+		// have: the deal still holds it.
+		if d, err := s.n.Store().Deal(ctx, e.IntentID); err == nil {
+			if dv, err := s.dealView(ctx, d); err == nil {
+				v.Intent = &dv.Intent
+			}
+		}
+	}
+	if !e.OfferID.IsZero() {
+		if o, err := s.n.Store().Offer(ctx, e.OfferID); err == nil {
+			ov := offerView(o, s.signedIntent(ctx, e.IntentID))
+			v.Offer = &ov
+			v.Status = cmp.Or(v.Status, ov.Status)
+		}
+	}
+	return v
+}

@@ -1,0 +1,456 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// The customer's endpoints: publish, list, show and cancel intents, list
+// their offers and accept one.
+
+// defaultExpiresIn is how long an intent stays live when the request does
+// not say.
+const defaultExpiresIn = 72 * time.Hour
+
+// draftFrom checks a publish request and turns it into a draft, each
+// problem with its own code. served are the categories the node serves.
+// The protocol checks everything again; checking here first gives the
+// caller an error that names the field.
+func draftFrom(req PublishRequest, now time.Time, served []string) (intent.Draft, error) {
+	bad := func(code, format string, args ...any) (intent.Draft, error) {
+		return intent.Draft{}, errf(http.StatusBadRequest, code, format, args...)
+	}
+	if err := intent.CheckCategory(req.Category); err != nil {
+		return bad(CodeBadCategory, "category %q is not on the roster; use one of %s", req.Category, strings.Join(intent.Categories, ", "))
+	}
+	if !slices.Contains(served, req.Category) {
+		return bad(CodeBadCategory, "this node does not serve category %q (it serves %s); add it to the daemon's categories to publish there", req.Category, strings.Join(served, ", "))
+	}
+	if err := checkPath(req.Path); err != nil {
+		return intent.Draft{}, err
+	}
+	if len(req.Text) > intent.MaxText || !utf8.ValidString(req.Text) {
+		return bad(CodeBadText, "text must be valid UTF-8 of at most %d bytes; it has %d", intent.MaxText, len(req.Text))
+	}
+	qty := req.Quantity
+	if qty == 0 {
+		qty = 1
+	}
+	if qty > intent.MaxQuantity {
+		return bad(CodeBadQuantity, "quantity %d is over the protocol's maximum of %d", qty, intent.MaxQuantity)
+	}
+	currency := strings.ToUpper(strings.TrimSpace(req.Currency))
+	if currency == "" {
+		return bad(CodeBadCurrency, "currency is required: an ISO 4217 code such as EUR or USD")
+	}
+	if err := intent.CheckCurrency(currency); err != nil {
+		return bad(CodeBadCurrency, "currency %q must be an ISO 4217 code: three letters such as EUR or USD", req.Currency)
+	}
+	price, err := amount(req.MaxPrice, req.MaxPriceMinor, currency, "max_price")
+	if err != nil {
+		return intent.Draft{}, badRequest(CodeBadPrice, err)
+	}
+	region := strings.ToUpper(strings.TrimSpace(req.Region))
+	if err := intent.CheckRegion(region); err != nil {
+		return bad(CodeBadRegion, "region %q must be an ISO 3166 code: a country such as DE or a subdivision such as US-CA (or empty for anywhere)", req.Region)
+	}
+	life := defaultExpiresIn
+	if req.ExpiresIn != "" {
+		if life, err = parseDuration(req.ExpiresIn); err != nil || life <= 0 {
+			return bad(CodeBadExpiry, "expires_in %q must be a positive duration such as 72h or 7d", req.ExpiresIn)
+		}
+	}
+	if life > intent.MaxLifetime {
+		return bad(CodeBadExpiry, "expires_in %s is longer than the protocol allows (%s, 30 days)", req.ExpiresIn, intent.MaxLifetime)
+	}
+	var deliverBy int64
+	if req.DeliverBy != "" {
+		t, err := parseDeadline(req.DeliverBy)
+		if err != nil {
+			return intent.Draft{}, err
+		}
+		if !t.After(now) {
+			return bad(CodeBadDeadline, "deliver_by %s is in the past (now is %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		deliverBy = t.Unix()
+	}
+	terms, err := termsFrom(req.Terms, req.CustomTerms)
+	if err != nil {
+		return intent.Draft{}, err
+	}
+	d := intent.Draft{
+		Category: req.Category,
+		Path:     req.Path,
+		Text:     req.Text,
+		Want:     intent.Want{Quantity: qty, MaxPrice: price, Currency: currency, Region: region, DeliverBy: deliverBy},
+		Terms:    terms,
+		Created:  now,
+		Expires:  now.Add(life),
+	}
+	if req.PostQuantum {
+		d.Suite = crypto.SuiteXWing
+	}
+	return d, nil
+}
+
+// checkPath checks sub-category segments as the protocol does.
+func checkPath(path []string) error {
+	if len(path) > intent.MaxPathDepth {
+		return errf(http.StatusBadRequest, CodeBadPath, "path has %d segments; at most %d", len(path), intent.MaxPathDepth)
+	}
+	for _, seg := range path {
+		ok := len(seg) > 0 && len(seg) <= intent.MaxPathSegment
+		for _, c := range seg {
+			ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')
+		}
+		if !ok {
+			return errf(http.StatusBadRequest, CodeBadPath, "path segment %q must be 1..%d characters of a-z, 0-9 and '-' (such as \"laptops\")", seg, intent.MaxPathSegment)
+		}
+	}
+	return nil
+}
+
+// termsFrom resolves roster names; nil names mean the default terms.
+func termsFrom(names []string, custom map[string]string) (intent.Terms, error) {
+	t := intent.DefaultTerms()
+	if names != nil {
+		t.IDs = nil
+		for _, name := range names {
+			info, ok := intent.TermByName(name)
+			if !ok {
+				return intent.Terms{}, errf(http.StatusBadRequest, CodeBadTerms, "term %q is not on the roster; use any of %s (GET /v1/protocol explains them)", name, strings.Join(termNames(allTerms()), ", "))
+			}
+			t.IDs = append(t.IDs, info.ID)
+		}
+	}
+	if len(custom) > intent.MaxCustomTerms {
+		return intent.Terms{}, errf(http.StatusBadRequest, CodeBadTerms, "%d custom terms; at most %d", len(custom), intent.MaxCustomTerms)
+	}
+	for k, v := range custom {
+		if k == "" || len(k) > intent.MaxCustomKey || len(v) > intent.MaxCustomValue || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return intent.Terms{}, errf(http.StatusBadRequest, CodeBadTerms, "custom term %q: the key must be 1..%d bytes and the value at most %d, both UTF-8", k, intent.MaxCustomKey, intent.MaxCustomValue)
+		}
+	}
+	if len(custom) > 0 {
+		t.Custom = custom
+	}
+	return t.Normalize(), nil
+}
+
+func allTerms() intent.Terms {
+	var t intent.Terms
+	for _, r := range intent.Roster {
+		t.IDs = append(t.IDs, r.ID)
+	}
+	return t
+}
+
+// parseDuration is time.ParseDuration plus whole days ("7d").
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: %w", s, err)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// parseDeadline reads RFC 3339 or a date; a date means the end of that day
+// in UTC, so "deliver by today" is not already past.
+func parseDeadline(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.Add(24*time.Hour - time.Second), nil
+	}
+	return time.Time{}, errf(http.StatusBadRequest, CodeBadDeadline, "deliver_by %q must be RFC 3339 (2026-05-01T12:00:00Z) or a date (2026-05-01)", s)
+}
+
+// publishIntent serves POST /v1/intents. With "Accept: text/event-stream"
+// it streams the minting's progress (see events.go).
+func (s *Server) publishIntent(w http.ResponseWriter, r *http.Request) {
+	var req PublishRequest
+	if err := decode(r, &req, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := draftFrom(req, time.Now(), s.n.Categories())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Work = s.n.Policy().MinWorkFor(d.Category)
+	if wantsStream(r) {
+		s.publishStream(w, r, d)
+		return
+	}
+	in, err := s.n.Publish(r.Context(), d, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.intentView(r.Context(), in.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/intents/"+v.ID)
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// publishStream publishes d while streaming "progress" events, then one
+// "intent" or "error" event. Minting runs on a goroutine this handler
+// owns and waits for; the request's context cancels it.
+func (s *Server) publishStream(w http.ResponseWriter, r *http.Request, d intent.Draft) {
+	expected := uint64(1) << max(d.Work, 0)
+	type result struct {
+		in  *intent.SignedIntent
+		err error
+	}
+	tries := make(chan uint64, 1) // the latest count; older ones are dropped
+	done := make(chan result, 1)
+	go func() {
+		in, err := s.n.Publish(r.Context(), d, func(n uint64) {
+			// The only sender: after the drain there is room.
+			select {
+			case <-tries:
+			default:
+			}
+			tries <- n
+		})
+		done <- result{in, err}
+	}()
+	sse := startSSE(w, r)
+	_ = sse.event("progress", MintProgress{Tries: 0, Expected: expected})
+	var last time.Time
+	for {
+		select {
+		case n := <-tries:
+			if time.Since(last) < progressInterval {
+				continue
+			}
+			last = time.Now()
+			_ = sse.event("progress", MintProgress{Tries: n, Expected: expected})
+		case res := <-done:
+			if res.err == nil {
+				var v IntentView
+				if v, res.err = s.intentView(r.Context(), res.in.ID); res.err == nil {
+					_ = sse.event("intent", v)
+					return
+				}
+			}
+			e := errorFrom(res.err)
+			if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
+				s.log.Error("publish failed", "err", res.err)
+			}
+			_ = sse.event("error", ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Status: e.Status}})
+			return
+		}
+	}
+}
+
+// progressInterval spaces progress events: the minter reports every few
+// milliseconds, a person needs a few updates a second.
+const progressInterval = 100 * time.Millisecond
+
+func wantsStream(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+func (s *Server) listIntents(w http.ResponseWriter, r *http.Request) {
+	owns, err := s.n.Store().OwnIntents(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := time.Now()
+	out := make([]IntentView, 0, len(owns))
+	for _, own := range owns {
+		v, err := s.ownIntentView(r.Context(), own, now)
+		if err != nil {
+			s.log.Warn("list intents: skipping a stored intent", "err", err)
+			continue
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getIntent(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID(r.PathValue("id"), "intent id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.intentView(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// cancelIntent serves POST /v1/intents/{id}/cancel and DELETE
+// /v1/intents/{id}.
+func (s *Server) cancelIntent(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID(r.PathValue("id"), "intent id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.n.Cancel(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.intentView(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// listOffers serves GET /v1/intents/{id}/offers: the offers received for
+// an own intent (refused ones too, with their reason), or those this node
+// sent to a live one.
+func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID(r.PathValue("id"), "intent id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	offers, err := s.n.Store().Offers(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in := s.signedIntent(r.Context(), id)
+	if in == nil && len(offers) == 0 {
+		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownIntent, "intent %s is unknown to this node (not its own, not live, no offers)", id))
+		return
+	}
+	out := make([]OfferView, 0, len(offers))
+	for _, o := range offers {
+		out = append(out, offerView(o, in))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// accept serves POST /v1/intents/{id}/offers/{offer}/accept.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
+	intentID, err := parseID(r.PathValue("id"), "intent id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	offerID, err := parseID(r.PathValue("offer"), "offer id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req AcceptRequest
+	if err := decode(r, &req, true); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(req.Details) > intent.MaxAcceptDetail-64 {
+		s.fail(w, r, errf(http.StatusBadRequest, CodeBadDetails, "details of %d bytes; at most %d", len(req.Details), intent.MaxAcceptDetail-64))
+		return
+	}
+	// Name the offer problem precisely before the node says "not acceptable".
+	if _, err := s.n.Store().OwnIntent(r.Context(), intentID); err != nil {
+		s.fail(w, r, unknownOwn(intentID, err))
+		return
+	}
+	off, err := s.n.Store().Offer(r.Context(), offerID)
+	switch {
+	case err != nil && isNotFound(err):
+		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownOffer, "offer %s is unknown to this node", offerID))
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	case off.IntentID != intentID || off.Direction != store.Received:
+		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownOffer, "offer %s is not an offer received for intent %s", offerID, intentID))
+		return
+	case off.Status == store.OfferRefused:
+		s.fail(w, r, errf(http.StatusConflict, CodeOfferNotAcceptable, "offer %s was refused (%s); only valid offers can be accepted", offerID, off.Reason))
+		return
+	}
+	deal, err := s.n.Accept(r.Context(), intentID, offerID, []byte(req.Details))
+	if err != nil && deal.IntentID == (store.ID{}) {
+		s.fail(w, r, err)
+		return
+	}
+	if err != nil {
+		// The deal is recorded but the accept did not leave the node.
+		s.fail(w, r, errf(http.StatusBadGateway, CodeNotBroadcast, "the deal is recorded, but the accept could not be broadcast (%v); the vendor learns of it only once it is", err))
+		return
+	}
+	v, err := s.dealView(r.Context(), deal)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (s *Server) listDeals(w http.ResponseWriter, r *http.Request) {
+	deals, err := s.n.Store().Deals(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]DealView, 0, len(deals))
+	for _, d := range deals {
+		v, err := s.dealView(r.Context(), d)
+		if err != nil {
+			s.log.Warn("list deals: skipping a stored deal", "err", err)
+			continue
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID(r.PathValue("id"), "intent id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.n.Store().Deal(r.Context(), id)
+	if err != nil {
+		if isNotFound(err) {
+			err = errf(http.StatusNotFound, CodeNotFound, "no deal for intent %s", id)
+		}
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.dealView(r.Context(), d)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// unknownOwn turns "not found" on an own intent into unknown_intent.
+func unknownOwn(id intent.ID, err error) error {
+	if isNotFound(err) {
+		return errf(http.StatusNotFound, CodeUnknownIntent, "intent %s is not one of this node's own intents", id)
+	}
+	return err
+}

@@ -1,0 +1,259 @@
+package node
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	icrypto "github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// ErrInvalidConfig is wrapped by every error about a bad Config field.
+var ErrInvalidConfig = errors.New("invalid config")
+
+// Config configures a node. The zero value works: the node listens on every
+// IPv4 interface on ports the OS picks, finds peers on the local network by
+// mDNS and gets a fresh identity.
+type Config struct {
+	// ListenAddrs are the multiaddrs to listen on. Empty means
+	// /ip4/0.0.0.0/tcp/0 and /ip4/0.0.0.0/udp/0/quic-v1.
+	ListenAddrs []string
+
+	// PrivKey is the libp2p identity (it determines the peer ID). Nil means
+	// a fresh Ed25519 key, so a new peer ID on every start.
+	PrivKey crypto.PrivKey
+
+	// Bootstrap lists peers to dial at start and again, with backoff, while
+	// the node has fewer than ConnLow peers. Each entry is a multiaddr ending
+	// in /p2p/<peer ID>; several entries may name the same peer. An entry
+	// naming this node itself is skipped, so one list can serve every
+	// bootstrap node.
+	Bootstrap []string
+
+	// DisableMDNS turns off peer discovery on the local network.
+	DisableMDNS bool
+
+	// MDNSServiceName is the DNS-SD service nodes announce and browse for;
+	// nodes only find nodes using the same name. Empty means
+	// "_intentcast._udp". Tests set a unique name per test.
+	MDNSServiceName string
+
+	// MaxMessageSize is the largest gossipsub payload, in bytes, a node sends,
+	// accepts or forwards. Zero means 64 KiB. Nodes with a smaller limit drop
+	// larger messages and the streams that carry them, so it must be the same
+	// on the whole network; it is configurable for tests and private networks.
+	MaxMessageSize int
+
+	// ValidateQueueSize is how many received messages may wait for
+	// validation; beyond it, messages are dropped without penalty for the
+	// sender (gossip offers them again). Zero means 1024.
+	ValidateQueueSize int
+
+	// ConnLow and ConnHigh are the connection manager's watermarks: above
+	// ConnHigh connections it closes the least useful ones down to ConnLow.
+	// Zero means 32 and 96. ConnLow is also the peer count below which
+	// unreachable bootstrap peers are redialed.
+	ConnLow, ConnHigh int
+
+	// Logger receives the node's logs. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// DataDir holds the store. Empty means a temporary directory removed at
+	// Close (a node that forgets everything, as tests and demos want).
+	DataDir string
+
+	// Store overrides the store in DataDir; the caller keeps ownership and
+	// closes it after the node.
+	Store store.Store
+
+	// Identity is the vendor identity offers are signed with. The zero value
+	// means a fresh one for this run.
+	Identity icrypto.Identity
+
+	// Vendor is how this node presents itself in offers.
+	Vendor intent.Vendor
+
+	// Categories are the categories this node serves: it joins both topics
+	// of each, relays their traffic, sees their intents and can publish in
+	// them. Empty means every category on the roster.
+	Categories []string
+
+	// Policy holds the network's validation parameters (minimum work,
+	// allowed clock skew). Every node of a network must use the same
+	// MinWork; the zero value is the public network's.
+	Policy intent.Policy
+
+	// Now is the node's clock. Nil means time.Now; tests skew it.
+	Now func() time.Time
+
+	// Registerer receives the node's Prometheus metrics. Nil means they
+	// are not registered.
+	Registerer prometheus.Registerer
+
+	// MaxLiveIntents bounds the intents held in memory for validation.
+	// Zero means 100000 (a few hundred MiB at the maximum intent size; far
+	// more than the network's proof of work lets anyone publish).
+	MaxLiveIntents int
+
+	// MaxOffersPerIntent is how many sealed offers a node relays for one
+	// intent. Relays cannot read offers, so this bound (with the intent's
+	// lifetime) is what stops offer floods. Zero means 64.
+	MaxOffersPerIntent int
+
+	// OfferTTL is how long an offer stays valid when the vendor does not
+	// say. Zero means 24 hours.
+	OfferTTL time.Duration
+
+	// PruneInterval is how often expired state is dropped. Zero means a
+	// minute.
+	PruneInterval time.Duration
+
+	// ValidateConcurrency bounds concurrent validations per topic; zero
+	// means 2 per CPU. ValidateTimeout bounds one validation; zero means 2s.
+	ValidateConcurrency int
+	ValidateTimeout     time.Duration
+
+	// PublishWait is how long publishing waits for a mesh peer on the
+	// topic before it sends anyway. Zero means 5s.
+	PublishWait time.Duration
+
+	// SubscriptionBuffer is how many delivered messages may wait for the
+	// node's handlers per topic. Zero means 1024.
+	SubscriptionBuffer int
+}
+
+const (
+	defaultMDNSServiceName = "_intentcast._udp"
+	// Intents are a few KiB of CBOR; 64 KiB leaves room for long free text
+	// while keeping gossip's write amplification (every message goes to ~6
+	// peers) cheap.
+	defaultMaxMessageSize = 64 << 10
+	// A validation costs one hash and one Ed25519 check (tens of µs), so 1024
+	// queued messages drain in well under a second; the worst case queue
+	// holds 1024 * 64 KiB = 64 MiB.
+	defaultValidateQueueSize = 1024
+	// Kubo's watermarks: enough peers for meshes on all topics (gossipsub
+	// keeps 6-12 per topic, mostly the same peers), light on a laptop.
+	defaultConnLow  = 32
+	defaultConnHigh = 96
+)
+
+// defaultListenAddrs is every IPv4 interface, TCP and QUIC, ports picked by the OS.
+var defaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"}
+
+// withDefaults returns c with its zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if len(c.ListenAddrs) == 0 {
+		c.ListenAddrs = defaultListenAddrs
+	}
+	if c.MDNSServiceName == "" {
+		c.MDNSServiceName = defaultMDNSServiceName
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = defaultMaxMessageSize
+	}
+	if c.ValidateQueueSize == 0 {
+		c.ValidateQueueSize = defaultValidateQueueSize
+	}
+	// Setting only one watermark must not produce ConnLow > ConnHigh.
+	if c.ConnHigh == 0 {
+		c.ConnHigh = max(defaultConnHigh, c.ConnLow)
+	}
+	if c.ConnLow == 0 {
+		c.ConnLow = min(defaultConnLow, c.ConnHigh)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if len(c.Categories) == 0 {
+		c.Categories = intent.Categories
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.MaxLiveIntents = cmp.Or(c.MaxLiveIntents, 100_000)
+	c.MaxOffersPerIntent = cmp.Or(c.MaxOffersPerIntent, 64)
+	c.OfferTTL = cmp.Or(c.OfferTTL, 24*time.Hour)
+	c.PruneInterval = cmp.Or(c.PruneInterval, time.Minute)
+	c.ValidateConcurrency = cmp.Or(c.ValidateConcurrency, 2*runtime.NumCPU())
+	c.ValidateTimeout = cmp.Or(c.ValidateTimeout, 2*time.Second)
+	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, 1024)
+	c.PublishWait = cmp.Or(c.PublishWait, 5*time.Second)
+	return c
+}
+
+// validate reports the first bad field of c, which has its defaults applied.
+func (c Config) validate() error {
+	if _, err := c.listenMultiaddrs(); err != nil {
+		return err
+	}
+	if _, err := c.bootstrapPeers(); err != nil {
+		return err
+	}
+	for _, cat := range c.Categories {
+		if err := intent.CheckCategory(cat); err != nil {
+			return fmt.Errorf("%w: Categories: %w", ErrInvalidConfig, err)
+		}
+	}
+	switch {
+	case c.MaxMessageSize < 0:
+		return fmt.Errorf("%w: MaxMessageSize %d is negative", ErrInvalidConfig, c.MaxMessageSize)
+	case c.ValidateQueueSize < 0:
+		return fmt.Errorf("%w: ValidateQueueSize %d is negative", ErrInvalidConfig, c.ValidateQueueSize)
+	case c.ConnLow < 0 || c.ConnLow > c.ConnHigh:
+		return fmt.Errorf("%w: ConnLow %d, ConnHigh %d: want 0 <= ConnLow <= ConnHigh", ErrInvalidConfig, c.ConnLow, c.ConnHigh)
+	}
+	return nil
+}
+
+// listenMultiaddrs parses c.ListenAddrs.
+func (c Config) listenMultiaddrs() ([]ma.Multiaddr, error) {
+	addrs := make([]ma.Multiaddr, 0, len(c.ListenAddrs))
+	for i, s := range c.ListenAddrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ListenAddrs[%d] %q: %v; want a multiaddr such as /ip4/0.0.0.0/tcp/4001 or /ip4/0.0.0.0/udp/4001/quic-v1",
+				ErrInvalidConfig, i, s, err)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
+// bootstrapPeers parses c.Bootstrap, merging entries that name the same peer.
+func (c Config) bootstrapPeers() ([]peer.AddrInfo, error) {
+	const want = "want a multiaddr ending in /p2p/<peer ID>, such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW..."
+	var infos []peer.AddrInfo
+	index := make(map[peer.ID]int)
+	for i, s := range c.Bootstrap {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Bootstrap[%d] %q: %v; %s", ErrInvalidConfig, i, s, err, want)
+		}
+		info, err := peer.AddrInfoFromP2pAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Bootstrap[%d] %q: %v; %s", ErrInvalidConfig, i, s, err, want)
+		}
+		if len(info.Addrs) == 0 {
+			return nil, fmt.Errorf("%w: Bootstrap[%d] %q has no transport address; %s", ErrInvalidConfig, i, s, want)
+		}
+		if j, ok := index[info.ID]; ok {
+			infos[j].Addrs = append(infos[j].Addrs, info.Addrs...)
+			continue
+		}
+		index[info.ID] = len(infos)
+		infos = append(infos, *info)
+	}
+	return infos, nil
+}

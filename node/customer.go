@@ -1,0 +1,153 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// Customer-side errors.
+var (
+	ErrNotOwn      = errors.New("not one of this node's intents")
+	ErrIntentState = errors.New("intent is not open")
+	ErrOfferState  = errors.New("offer cannot be accepted")
+)
+
+// Publish makes an intent from d (fresh per-intent keys, proof of work
+// minted on a goroutine the node owns, so the caller's ctx cancels it and
+// progress reports how far it got), stores it with its keys, and broadcasts
+// it. The intent is durable before it leaves the node, so offers that come
+// back can always be opened.
+func (n *Node) Publish(ctx context.Context, d intent.Draft, progress intent.Progress) (*intent.SignedIntent, error) {
+	if err := n.alive(); err != nil {
+		return nil, err
+	}
+	if d.Work == 0 {
+		d.Work = n.cfg.Policy.MinWorkFor(d.Category)
+	}
+	type minted struct {
+		in   *intent.SignedIntent
+		keys intent.Keys
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(n.ctx, cancel) // Close stops the minting too
+	defer stop()
+	done := make(chan minted, 1)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		in, keys, err := intent.NewIntent(ctx, d, progress)
+		done <- minted{in, keys, err}
+	}()
+	m := <-done // NewIntent returns promptly once ctx ends
+	if m.err != nil {
+		return nil, fmt.Errorf("publish: %w", m.err)
+	}
+	in := m.in
+	if err := n.store.PutOwnIntent(ctx, store.OwnIntent{
+		ID: in.ID, Category: in.Body.Category, Raw: in.Raw,
+		SigningSeed: m.keys.Signing.Seed(), ReplySuite: uint16(m.keys.Reply.Suite()), ReplyKey: m.keys.Reply.Bytes(),
+		Created: in.Body.CreatedAt(), Expires: in.Body.ExpiresAt(), State: store.IntentOpen,
+	}); err != nil {
+		return nil, fmt.Errorf("publish: store intent: %w", err)
+	}
+	if err := n.publish(ctx, in.Body.Category, false, in.Raw); err != nil {
+		return nil, fmt.Errorf("publish intent %s: %w", in.ID.Short(), err)
+	}
+	n.metrics.published(metricIntent)
+	n.events.publish(Event{Kind: EventIntentPosted, IntentID: in.ID})
+	return in, nil
+}
+
+// openOwn loads an own intent that is still open.
+func (n *Node) openOwn(ctx context.Context, id intent.ID) (store.OwnIntent, *intent.SignedIntent, intent.Keys, error) {
+	own, err := n.store.OwnIntent(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return own, nil, intent.Keys{}, fmt.Errorf("intent %s: %w", id.Short(), ErrNotOwn)
+	}
+	if err != nil {
+		return own, nil, intent.Keys{}, err
+	}
+	if own.State != store.IntentOpen {
+		return own, nil, intent.Keys{}, fmt.Errorf("intent %s is %s: %w", id.Short(), own.State, ErrIntentState)
+	}
+	in, keys, err := ownKeys(own)
+	return own, in, keys, err
+}
+
+// Cancel withdraws one of this node's open intents: it signs a cancel with
+// the intent's key, keeps a tombstone and broadcasts the cancel.
+func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
+	if err := n.alive(); err != nil {
+		return err
+	}
+	own, in, keys, err := n.openOwn(ctx, id)
+	if err != nil {
+		return fmt.Errorf("cancel: %w", err)
+	}
+	c, err := intent.NewCancel(in, keys, n.now())
+	if err != nil {
+		return fmt.Errorf("cancel: %w", err)
+	}
+	own.State, own.CancelRaw = store.IntentCancelled, c.Raw
+	if err := n.store.PutOwnIntent(ctx, own); err != nil {
+		return fmt.Errorf("cancel %s: %w", id.Short(), err)
+	}
+	if err := n.publish(ctx, in.Body.Category, false, c.Raw); err != nil {
+		return fmt.Errorf("cancel %s: %w", id.Short(), err)
+	}
+	n.metrics.published(metricCancel)
+	return nil
+}
+
+// Accept accepts a valid offer to one of this node's open intents: it signs
+// the accept with the intent's key (details, if any, sealed to the vendor),
+// records the deal and broadcasts the accept.
+func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details []byte) (store.Deal, error) {
+	if err := n.alive(); err != nil {
+		return store.Deal{}, err
+	}
+	own, in, keys, err := n.openOwn(ctx, intentID)
+	if err != nil {
+		return store.Deal{}, fmt.Errorf("accept: %w", err)
+	}
+	off, err := n.store.Offer(ctx, offerID)
+	if err != nil {
+		return store.Deal{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), err)
+	}
+	if off.IntentID != intentID || off.Direction != store.Received || off.Status != store.OfferValid {
+		return store.Deal{}, fmt.Errorf("accept offer %s (status %s, for intent %x): %w", offerID.Short(), off.Status, off.IntentID[:6], ErrOfferState)
+	}
+	signed, err := intent.ParseOffer(off.Inner)
+	if err != nil {
+		return store.Deal{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), err)
+	}
+	if !n.now().Before(signed.ValidUntilAt()) {
+		return store.Deal{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), intent.ErrOfferExpired)
+	}
+	a, err := intent.NewAccept(in, keys, offerID, signed, details, n.now())
+	if err != nil {
+		return store.Deal{}, fmt.Errorf("accept: %w", err)
+	}
+	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
+		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
+	if err := n.store.PutDeal(ctx, deal); err != nil {
+		return store.Deal{}, fmt.Errorf("accept: store deal: %w", err)
+	}
+	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
+	own.State, own.AcceptedOffer = store.IntentAccepted, offerID
+	if err := errors.Join(n.store.PutOffer(ctx, off), n.store.PutOwnIntent(ctx, own)); err != nil {
+		return store.Deal{}, fmt.Errorf("accept: store: %w", err)
+	}
+	if err := n.publish(ctx, in.Body.Category, true, a.Raw); err != nil {
+		return deal, fmt.Errorf("accept %s: %w", offerID.Short(), err)
+	}
+	n.metrics.published(metricAccept)
+	n.events.publish(Event{Kind: EventAccepted, IntentID: intentID, OfferID: offerID})
+	return deal, nil
+}

@@ -1,0 +1,135 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// deliver acts on a message the validators accepted: it is stored where this
+// node has a stake in it and reported to subscribers.
+func (n *Node) deliver(ctx context.Context, m any) {
+	var err error
+	switch m := m.(type) {
+	case *intent.SignedIntent:
+		n.deliverIntent(m)
+	case *intent.SignedCancel:
+		err = n.deliverCancel(ctx, m)
+	case *intent.SealedOffer:
+		err = n.deliverOffer(ctx, m)
+	case *intent.SignedAccept:
+		err = n.deliverAccept(ctx, m)
+	}
+	if err != nil && ctx.Err() == nil {
+		n.log.Error("deliver", "err", err)
+	}
+}
+
+func (n *Node) deliverIntent(in *intent.SignedIntent) {
+	n.metrics.delivered(metricIntent)
+	n.replay.putLive(store.LiveIntent{
+		ID: in.ID, Category: in.Body.Category, Raw: in.Raw,
+		Expires: in.Body.ExpiresAt(), Received: n.now(),
+	})
+	if n.Filter().Match(&in.Body) {
+		n.events.publish(Event{Kind: EventIntent, IntentID: in.ID})
+	}
+}
+
+func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error {
+	n.metrics.delivered(metricCancel)
+	in, ok := n.live.get(c.IntentID)
+	if !ok {
+		return nil // pruned between validation and delivery
+	}
+	n.live.remove(c.IntentID)
+	if err := n.store.PutTombstone(ctx, store.Tombstone{
+		IntentID: c.IntentID, Category: in.Body.Category, Raw: c.Raw, Expires: in.Body.ExpiresAt(),
+	}); err != nil {
+		return fmt.Errorf("tombstone %s: %w", c.IntentID.Short(), err)
+	}
+	n.events.publish(Event{Kind: EventCancel, IntentID: c.IntentID})
+	return nil
+}
+
+// deliverOffer opens offers addressed to our own intents; any other offer
+// was only relayed.
+func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
+	n.metrics.delivered(metricOffer)
+	own, err := n.store.OwnIntent(ctx, s.IntentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("offer %s: look up intent: %w", s.ID.Short(), err)
+	}
+	in, keys, err := ownKeys(own)
+	if err != nil {
+		return fmt.Errorf("offer %s: %w", s.ID.Short(), err)
+	}
+	rec := store.Offer{ID: s.ID, IntentID: s.IntentID, Direction: store.Received, Raw: s.Raw, Status: store.OfferValid, Received: n.now()}
+	opened, err := intent.OpenOffer(s, in, keys.Reply, n.now())
+	if opened != nil {
+		rec.Inner = opened.Raw
+	}
+	if err != nil {
+		// It broke the customer's terms (or could not be opened): it never
+		// reaches the customer's screen, and is kept as evidence.
+		rec.Status, rec.Reason = store.OfferRefused, err.Error()
+		n.log.Info("offer refused", "offer", s.ID.Short(), "intent", s.IntentID.Short(), "reason", err)
+	}
+	if err := n.store.PutOffer(ctx, rec); err != nil {
+		return fmt.Errorf("offer %s: %w", s.ID.Short(), err)
+	}
+	n.events.publish(Event{Kind: EventOffer, IntentID: s.IntentID, OfferID: s.ID, Status: string(rec.Status), Reason: rec.Reason})
+	return nil
+}
+
+// deliverAccept closes a deal when the accepted offer is one we sent.
+func (n *Node) deliverAccept(ctx context.Context, a *intent.SignedAccept) error {
+	n.metrics.delivered(metricAccept)
+	off, err := n.store.Offer(ctx, a.OfferID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && off.Direction != store.Sent) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("accept %s: look up offer: %w", a.ID.Short(), err)
+	}
+	in, ok := n.live.get(a.IntentID)
+	if !ok {
+		return fmt.Errorf("accept %s: intent %s left the live set", a.ID.Short(), a.IntentID.Short())
+	}
+	if err := n.store.PutDeal(ctx, store.Deal{
+		IntentID: a.IntentID, OfferID: a.OfferID, Role: store.RoleVendor,
+		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now(),
+	}); err != nil {
+		return fmt.Errorf("accept %s: deal: %w", a.ID.Short(), err)
+	}
+	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
+	if err := n.store.PutOffer(ctx, off); err != nil {
+		return fmt.Errorf("accept %s: offer: %w", a.ID.Short(), err)
+	}
+	n.events.publish(Event{Kind: EventAccept, IntentID: a.IntentID, OfferID: a.OfferID})
+	return nil
+}
+
+// ownKeys rebuilds an own intent and its private keys from the store.
+func ownKeys(own store.OwnIntent) (*intent.SignedIntent, intent.Keys, error) {
+	in, err := intent.ParseIntent(own.Raw)
+	if err != nil {
+		return nil, intent.Keys{}, fmt.Errorf("stored intent %x: %w", own.ID[:6], err)
+	}
+	sk, err := crypto.SigningKeyFromSeed(own.SigningSeed)
+	if err != nil {
+		return nil, intent.Keys{}, fmt.Errorf("stored intent %s: signing key: %w", in.ID.Short(), err)
+	}
+	rk, err := crypto.ReplyKeyFromBytes(crypto.Suite(own.ReplySuite), own.ReplyKey)
+	if err != nil {
+		return nil, intent.Keys{}, fmt.Errorf("stored intent %s: reply key: %w", in.ID.Short(), err)
+	}
+	return in, intent.Keys{Signing: sk, Reply: rk}, nil
+}

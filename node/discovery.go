@@ -1,0 +1,194 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+)
+
+const (
+	bootstrapDialTimeout = 10 * time.Second
+	// The retry delay for unreachable bootstrap peers doubles from min to
+	// max. The swarm refuses redials for 5s+n² seconds after the n-th failed
+	// dial, so starting at 10s keeps our retries from hitting that backoff.
+	bootstrapBackoffMin = 10 * time.Second
+	bootstrapBackoffMax = 5 * time.Minute
+	// How often a node that is not short of peers checks that it still isn't.
+	bootstrapCheckInterval = 30 * time.Second
+
+	// Peers found by mDNS are on the local network: they answer fast or not at all.
+	mdnsDialTimeout = 5 * time.Second
+	mdnsDialers     = 4
+	mdnsQueue       = 32
+)
+
+// discovery finds peers and connects to them: the configured bootstrap peers
+// and, unless disabled, peers on the local network found by mDNS.
+type discovery struct {
+	h         host.Host
+	log       *slog.Logger
+	bootstrap []peer.AddrInfo
+	connLow   int
+	mdnsName  string // empty: mDNS off
+
+	// ctx is kept for HandlePeerFound, a callback that cannot take one.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mdns   mdns.Service // nil unless running
+	found  chan peer.AddrInfo
+}
+
+// newDiscovery returns a discovery for h; it does nothing until start.
+// Bootstrap entries naming h itself are dropped.
+func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo) *discovery {
+	d := &discovery{
+		h:       h,
+		log:     cfg.Logger.With("component", "discovery"),
+		connLow: cfg.ConnLow,
+		found:   make(chan peer.AddrInfo, mdnsQueue),
+	}
+	for _, b := range bootstrap {
+		if b.ID != h.ID() {
+			d.bootstrap = append(d.bootstrap, b)
+		}
+	}
+	if !cfg.DisableMDNS {
+		d.mdnsName = cfg.MDNSServiceName
+	}
+	return d
+}
+
+// start dials the bootstrap peers and starts mDNS; both run until ctx is
+// done or close. mDNS is best effort: if it cannot start (no multicast
+// interface, as in many containers) start logs why and goes on without it.
+func (d *discovery) start(ctx context.Context) {
+	d.ctx, d.cancel = context.WithCancel(ctx)
+	if len(d.bootstrap) > 0 {
+		d.wg.Go(func() { d.bootstrapLoop(d.ctx) })
+	}
+	if d.mdnsName == "" {
+		return
+	}
+	svc := mdns.NewMdnsService(d.h, d.mdnsName, d)
+	if err := svc.Start(); err != nil {
+		d.log.Warn("mDNS discovery unavailable", "err", err)
+		svc.Close()
+		return
+	}
+	d.mdns = svc
+	for range mdnsDialers {
+		d.wg.Go(func() { d.dialFound(d.ctx) })
+	}
+}
+
+// close stops discovery and waits for its goroutines. Calling it twice is fine.
+func (d *discovery) close() {
+	if d.cancel == nil {
+		return // never started
+	}
+	d.cancel()
+	if d.mdns != nil {
+		d.mdns.Close()
+	}
+	d.wg.Wait()
+}
+
+// bootstrapLoop dials the bootstrap peers we are not connected to whenever we
+// have fewer than connLow peers, at once and then with backoff.
+func (d *discovery) bootstrapLoop(ctx context.Context) {
+	delay := bootstrapBackoffMin
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		missing := d.unconnectedBootstrap()
+		if len(missing) == 0 || len(d.h.Network().Peers()) >= d.connLow {
+			delay = bootstrapBackoffMin
+			t.Reset(bootstrapCheckInterval)
+			continue
+		}
+		d.dialBootstrap(ctx, missing)
+		t.Reset(jitter(delay))
+		delay = min(2*delay, bootstrapBackoffMax)
+	}
+}
+
+func (d *discovery) unconnectedBootstrap() []peer.AddrInfo {
+	var out []peer.AddrInfo
+	for _, b := range d.bootstrap {
+		if len(d.h.Network().ConnsToPeer(b.ID)) == 0 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// dialBootstrap dials peers concurrently and returns when all dials are done.
+func (d *discovery) dialBootstrap(ctx context.Context, peers []peer.AddrInfo) {
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Go(func() {
+			dctx, cancel := context.WithTimeout(ctx, bootstrapDialTimeout)
+			defer cancel()
+			if err := d.h.Connect(dctx, p); err != nil {
+				if ctx.Err() == nil {
+					d.log.Warn("bootstrap peer unreachable", "peer", p.ID, "err", err)
+				}
+				return
+			}
+			d.log.Debug("connected to bootstrap peer", "peer", p.ID)
+		})
+	}
+	wg.Wait()
+}
+
+// HandlePeerFound implements mdns.Notifee. mDNS calls it on a goroutine of
+// its own, possibly after close, so it only queues the peer, and drops it if
+// the queue is full (mDNS announces peers again).
+func (d *discovery) HandlePeerFound(p peer.AddrInfo) {
+	select {
+	case d.found <- p:
+	case <-d.ctx.Done():
+	default:
+		d.log.Debug("mDNS: dial queue full, dropping peer", "peer", p.ID)
+	}
+}
+
+// dialFound connects to the peers mDNS found.
+func (d *discovery) dialFound(ctx context.Context) {
+	for {
+		var p peer.AddrInfo
+		select {
+		case <-ctx.Done():
+			return
+		case p = <-d.found:
+		}
+		if len(d.h.Network().ConnsToPeer(p.ID)) > 0 {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, mdnsDialTimeout)
+		err := d.h.Connect(dctx, p)
+		cancel()
+		if err != nil {
+			d.log.Debug("mDNS: peer unreachable", "peer", p.ID, "err", err)
+			continue
+		}
+		d.log.Debug("mDNS: connected", "peer", p.ID)
+	}
+}
+
+// jitter spreads d by ±20%, so that nodes started together do not retry together.
+func jitter(d time.Duration) time.Duration {
+	return d*4/5 + rand.N(d*2/5)
+}

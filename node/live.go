@@ -1,0 +1,92 @@
+package node
+
+import (
+	"sync"
+	"time"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// liveSet is the in-memory view of the intents this node currently knows
+// (its own and those seen on the network). Validators consult it on every
+// offer, accept and cancel, so it must answer without touching the disk; the
+// store remains the durable copy it is rebuilt from at start.
+type liveSet struct {
+	mu      sync.Mutex
+	intents map[intent.ID]*liveEntry
+	max     int
+}
+
+type liveEntry struct {
+	in     *intent.SignedIntent
+	offers int // sealed offers relayed for it: bounded per intent
+}
+
+func newLiveSet(max int) *liveSet {
+	return &liveSet{intents: make(map[intent.ID]*liveEntry), max: max}
+}
+
+// add records in; it reports false if the set is full (the intent is then
+// ignored rather than evicting others, so a flood cannot push out honest
+// intents that arrived first).
+func (l *liveSet) add(in *intent.SignedIntent) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.intents[in.ID]; ok {
+		return true
+	}
+	if len(l.intents) >= l.max {
+		return false
+	}
+	l.intents[in.ID] = &liveEntry{in: in}
+	return true
+}
+
+func (l *liveSet) get(id intent.ID) (*intent.SignedIntent, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.intents[id]
+	if !ok {
+		return nil, false
+	}
+	return e.in, true
+}
+
+// countOffer counts one more sealed offer for id and reports whether it is
+// within limit.
+func (l *liveSet) countOffer(id intent.ID, limit int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.intents[id]
+	if !ok {
+		return false
+	}
+	e.offers++
+	return e.offers <= limit
+}
+
+func (l *liveSet) remove(id intent.ID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.intents, id)
+}
+
+// prune drops intents expired at now (allowing skew), returning how many.
+func (l *liveSet) prune(now time.Time, skew time.Duration) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for id, e := range l.intents {
+		if now.After(e.in.Body.ExpiresAt().Add(skew)) {
+			delete(l.intents, id)
+			n++
+		}
+	}
+	return n
+}
+
+func (l *liveSet) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.intents)
+}

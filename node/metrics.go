@@ -1,0 +1,62 @@
+package node
+
+import (
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The kinds of message the metrics count.
+const (
+	metricIntent = "intent"
+	metricCancel = "cancel"
+	metricOffer  = "offer"
+	metricAccept = "accept"
+)
+
+// metrics are the node's Prometheus counters. They are registered with
+// Config.Registerer when one is set (the daemon serves them at /metrics);
+// otherwise they count unseen, which costs nothing worth a nil check.
+type metrics struct {
+	deliveredC *prometheus.CounterVec
+	publishedC *prometheus.CounterVec
+	droppedC   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		deliveredC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "intentcast", Name: "messages_delivered_total",
+			Help: "Gossip messages that passed validation and were delivered, by kind.",
+		}, []string{"kind"}),
+		publishedC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "intentcast", Name: "messages_published_total",
+			Help: "Messages this node published, by kind.",
+		}, []string{"kind"}),
+		droppedC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "intentcast", Name: "messages_dropped_total",
+			Help: "Gossip messages the validators refused, by verdict (reject penalises the sender, ignore does not).",
+		}, []string{"verdict"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.deliveredC, m.publishedC, m.droppedC} {
+			if err := reg.Register(c); err != nil {
+				// Already registered (a second node on one registry): share it.
+				if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+					c = are.ExistingCollector
+				}
+			}
+		}
+	}
+	return m
+}
+
+func (m *metrics) delivered(kind string) { m.deliveredC.WithLabelValues(kind).Inc() }
+func (m *metrics) published(kind string) { m.publishedC.WithLabelValues(kind).Inc() }
+
+func (m *metrics) dropped(v pubsub.ValidationResult) {
+	label := "ignore"
+	if v == pubsub.ValidationReject {
+		label = "reject"
+	}
+	m.droppedC.WithLabelValues(label).Inc()
+}

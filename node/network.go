@@ -1,0 +1,104 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// network is a node's presence on the network: the libp2p host, the
+// gossipsub router and peer discovery.
+type network struct {
+	host host.Host
+	ps   *pubsub.PubSub
+	disc *discovery
+	log  *slog.Logger
+
+	stopPubSub context.CancelFunc
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// startNetwork starts the host, the router and discovery. It does not wait
+// for peers: bootstrap dials and mDNS run in the background.
+//
+// The network runs until close. ctx's values reach its goroutines but its
+// cancellation does not, so a ctx scoped to starting up is fine.
+// tracer may be nil; opts are added to the router's options (for tests and
+// metrics, e.g. pubsub.WithPeerScoreInspect).
+func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts ...pubsub.Option) (*network, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	boot, err := cfg.bootstrapPeers()
+	if err != nil {
+		return nil, err
+	}
+	h, err := newHost(cfg)
+	if err != nil {
+		return nil, err
+	}
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	ps, err := newPubSub(life, h, cfg, tracer, opts...)
+	if err != nil {
+		stop()
+		return nil, errors.Join(err, h.Close())
+	}
+	n := &network{
+		host:       h,
+		ps:         ps,
+		disc:       newDiscovery(h, cfg, boot),
+		log:        cfg.Logger,
+		stopPubSub: stop,
+	}
+	n.disc.start(life)
+	n.log.Info("network started", "peer", h.ID(), "addrs", n.Addrs())
+	return n, nil
+}
+
+// close stops discovery, the router and the host, and waits for discovery's
+// goroutines (the router's end on their own once its context and the host's
+// connections are gone). Calling it again returns the first result.
+func (n *network) close() error {
+	n.closeOnce.Do(func() {
+		n.disc.close()
+		n.stopPubSub()
+		if err := n.host.Close(); err != nil {
+			n.closeErr = fmt.Errorf("close libp2p host: %w", err)
+		}
+	})
+	return n.closeErr
+}
+
+// ID is this node's peer ID.
+func (n *network) ID() peer.ID { return n.host.ID() }
+
+// Addrs are the addresses peers can dial this node at, each ending in
+// /p2p/<ID>, ready for another node's Config.Bootstrap.
+func (n *network) Addrs() []ma.Multiaddr {
+	// It fails only for an empty peer ID, which a host never has.
+	addrs, _ := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()})
+	return addrs
+}
+
+// Peers are the peers this node has a connection to.
+func (n *network) Peers() []peer.ID { return n.host.Network().Peers() }
+
+// Connect dials p unless already connected.
+func (n *network) Connect(ctx context.Context, p peer.AddrInfo) error {
+	if err := n.host.Connect(ctx, p); err != nil {
+		return fmt.Errorf("connect %s: %w", p.ID, err)
+	}
+	return nil
+}

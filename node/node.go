@@ -1,0 +1,248 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// ErrClosed is returned by a Node's methods after Close.
+var ErrClosed = errors.New("node is closed")
+
+// Node is a running intentcast peer: a libp2p host, gossipsub with the
+// protocol's validators, the node's store, and the customer and vendor roles
+// on top. Every node relays; which roles it plays is up to its user.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	net      *network
+	store    store.Store
+	identity crypto.Identity
+	live     *liveSet
+	replay   *replayIndex
+	events   broker
+	metrics  *metrics
+
+	topics map[string]*pubsub.Topic // joined topics by name
+
+	filterMu sync.RWMutex
+	filter   Filter
+
+	ctx     context.Context // ends at Close; parent of every goroutine the node starts
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closing sync.Once
+	tmpDir  string // removed at Close when the zero Config made one
+}
+
+// New starts a node. It returns once the host listens, the store is open and
+// the node has joined its topics; discovery goes on in the background.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	return newNode(ctx, cfg)
+}
+
+// newNode is New with extra router options, for tests that inspect scores.
+func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, err error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	n = &Node{cfg: cfg, log: cfg.Logger, identity: cfg.Identity, topics: make(map[string]*pubsub.Topic)}
+	n.ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if err := n.openStore(); err != nil {
+		return nil, err
+	}
+	if n.identity.Signing.IsZero() {
+		if n.identity, err = crypto.GenerateIdentity(); err != nil {
+			return nil, fmt.Errorf("node: vendor identity: %w", err)
+		}
+	}
+	if n.cfg.Vendor.Name == "" {
+		// Offers need a vendor name; a node that never set one is named by
+		// its vendor key, which is what customers can check anyway.
+		n.cfg.Vendor.Name = fmt.Sprintf("vendor %x", n.identity.Signing.Public()[:4])
+	}
+	n.metrics = newMetrics(cfg.Registerer)
+	n.live = newLiveSet(cfg.MaxLiveIntents)
+	n.replay = newReplayIndex(n.store, n.log)
+	if err := n.loadLive(ctx); err != nil {
+		return nil, err
+	}
+	if n.net, err = startNetwork(n.ctx, cfg, nil, opts...); err != nil {
+		return nil, err
+	}
+	n.goLoop(n.replay.run)
+	if err := n.joinTopics(); err != nil {
+		return nil, err
+	}
+	n.goLoop(n.pruneLoop)
+	n.log.Info("node started", "peer", n.net.ID(), "addrs", n.net.Addrs(), "categories", cfg.Categories)
+	return n, nil
+}
+
+func (n *Node) openStore() error {
+	if n.cfg.Store != nil {
+		n.store = n.cfg.Store
+		return nil
+	}
+	dir := n.cfg.DataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "intentcast-node-")
+		if err != nil {
+			return fmt.Errorf("node: no DataDir set and no temporary one either: %w", err)
+		}
+		n.tmpDir, dir = tmp, tmp
+	}
+	s, err := store.Open(filepath.Join(dir, StoreFile))
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.store = s
+	return nil
+}
+
+// StoreFile is the store's file name inside Config.DataDir.
+const StoreFile = "store.db"
+
+// loadLive rebuilds the in-memory live set from the store, so that offers,
+// accepts and cancels for intents seen before a restart are still checked.
+func (n *Node) loadLive(ctx context.Context) error {
+	now := n.now()
+	live, err := n.store.LiveIntents(ctx, "", now)
+	if err != nil {
+		return fmt.Errorf("node: load live intents: %w", err)
+	}
+	own, err := n.store.OwnIntents(ctx)
+	if err != nil {
+		return fmt.Errorf("node: load own intents: %w", err)
+	}
+	raws := make([][]byte, 0, len(live)+len(own))
+	for _, l := range live {
+		raws = append(raws, l.Raw)
+	}
+	for _, o := range own {
+		if o.State != store.IntentCancelled && o.Expires.After(now) {
+			raws = append(raws, o.Raw)
+		}
+	}
+	for _, raw := range raws {
+		in, err := intent.ParseIntent(raw)
+		if err != nil {
+			n.log.Warn("store holds an intent that no longer parses; skipping", "err", err)
+			continue
+		}
+		n.live.add(in)
+	}
+	return nil
+}
+
+// goLoop runs f on a goroutine the node owns: it ends when the node closes,
+// and Close waits for it.
+func (n *Node) goLoop(f func(ctx context.Context)) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f(n.ctx)
+	}()
+}
+
+// pruneLoop drops what has expired, from memory and from the store.
+func (n *Node) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.PruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := n.now()
+		n.live.prune(now, n.cfg.Policy.Skew())
+		n.replay.prune(now)
+		if k, err := n.store.Prune(ctx, now.Add(-n.cfg.Policy.Skew())); err != nil {
+			n.log.Warn("store prune", "err", err)
+		} else if k > 0 {
+			n.log.Debug("pruned expired records", "count", k)
+		}
+	}
+}
+
+// Close stops the node: background work, gossip, the host, then the store.
+// It is idempotent and returns once every goroutine the node started has
+// ended.
+func (n *Node) Close() error {
+	var errs []error
+	n.closing.Do(func() {
+		n.cancel()
+		n.wg.Wait() // delivery loops cancel their subscriptions on the way out
+		for _, t := range n.topics {
+			errs = append(errs, t.Close())
+		}
+		if n.net != nil {
+			errs = append(errs, n.net.close())
+		}
+		n.events.close()
+		if n.store != nil && n.cfg.Store == nil {
+			errs = append(errs, n.store.Close())
+		}
+		if n.tmpDir != "" {
+			errs = append(errs, os.RemoveAll(n.tmpDir))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (n *Node) now() time.Time { return n.cfg.Now() }
+
+func (n *Node) alive() error {
+	if n.ctx.Err() != nil {
+		return ErrClosed
+	}
+	return nil
+}
+
+// ID returns the node's libp2p peer ID. It identifies the relay, never a
+// customer: intents carry no peer ID.
+func (n *Node) ID() peer.ID { return n.net.ID() }
+
+// Addrs returns the node's listen addresses with its /p2p/ suffix.
+func (n *Node) Addrs() []multiaddr.Multiaddr { return n.net.Addrs() }
+
+// Peers returns the peers the node is connected to.
+func (n *Node) Peers() []peer.ID { return n.net.Peers() }
+
+// Connect dials a peer.
+func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) error { return n.net.Connect(ctx, ai) }
+
+// Identity returns the vendor identity the node signs offers with.
+func (n *Node) Identity() crypto.Identity { return n.identity }
+
+// Store gives read access to the node's durable state.
+func (n *Node) Store() store.Store { return n.store }
+
+// Subscribe returns a live feed of the node's events.
+func (n *Node) Subscribe() *Subscription { return n.events.subscribe() }
+
+// Categories returns the categories this node serves.
+func (n *Node) Categories() []string { return n.cfg.Categories }
+
+// Policy returns the validation policy of the node's network.
+func (n *Node) Policy() intent.Policy { return n.cfg.Policy }

@@ -1,0 +1,90 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// joinTopics joins and subscribes to both topics of every configured
+// category, at start. A customer's node is subscribed to the offers topics
+// before it ever publishes, so no subscription singles out which intent is
+// its own; and every node relays both kinds of traffic.
+func (n *Node) joinTopics() error {
+	for _, c := range n.cfg.Categories {
+		for _, offers := range []bool{false, true} {
+			name := intent.IntentTopic(c)
+			if offers {
+				name = intent.OfferTopic(c)
+			}
+			if err := n.net.ps.RegisterTopicValidator(name, n.validator(c, offers),
+				pubsub.WithValidatorTimeout(n.cfg.ValidateTimeout),
+				pubsub.WithValidatorConcurrency(n.cfg.ValidateConcurrency)); err != nil {
+				return fmt.Errorf("node: validator for %s: %w", name, err)
+			}
+			t, err := n.net.ps.Join(name)
+			if err != nil {
+				return fmt.Errorf("node: join %s: %w", name, err)
+			}
+			if err := t.SetScoreParams(topicScoreParams()); err != nil {
+				return fmt.Errorf("node: score params for %s: %w", name, err)
+			}
+			n.topics[name] = t
+			sub, err := t.Subscribe(pubsub.WithBufferSize(n.cfg.SubscriptionBuffer))
+			if err != nil {
+				return fmt.Errorf("node: subscribe %s: %w", name, err)
+			}
+			n.goLoop(func(ctx context.Context) { n.deliverLoop(ctx, sub) })
+		}
+	}
+	return nil
+}
+
+// deliverLoop hands each validated message to its handler until the node
+// closes.
+func (n *Node) deliverLoop(ctx context.Context, sub *pubsub.Subscription) {
+	defer sub.Cancel()
+	for {
+		msg, err := sub.Next(ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, pubsub.ErrSubscriptionCancelled) {
+				n.log.Warn("subscription ended", "topic", sub.Topic(), "err", err)
+			}
+			return
+		}
+		n.deliver(ctx, msg.ValidatorData)
+	}
+}
+
+// publish sends a message on a category's intents or offers topic.
+func (n *Node) publish(ctx context.Context, category string, offers bool, raw []byte) error {
+	name := intent.IntentTopic(category)
+	if offers {
+		name = intent.OfferTopic(category)
+	}
+	t, ok := n.topics[name]
+	if !ok {
+		return fmt.Errorf("%w: this node does not serve category %q (it serves %v)", ErrCategory, category, n.cfg.Categories)
+	}
+	// Wait a little for a mesh peer: a message published into an empty mesh
+	// only spreads by gossip, late. If none comes, publish anyway: the
+	// message is stored, and gossip and sync carry it on.
+	ready, cancel := context.WithTimeout(ctx, n.cfg.PublishWait)
+	defer cancel()
+	err := t.Publish(ready, raw, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
+	if err != nil && ctx.Err() == nil && ready.Err() != nil {
+		n.log.Warn("publishing with no mesh peer yet", "topic", name)
+		err = t.Publish(ctx, raw)
+	}
+	if err != nil {
+		return fmt.Errorf("publish on %s: %w", name, err)
+	}
+	return nil
+}
+
+// ErrCategory reports a category this node does not serve.
+var ErrCategory = errors.New("category not served")

@@ -1,0 +1,101 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// ErrNotLive reports an intent that is unknown, expired or cancelled.
+var ErrNotLive = errors.New("intent is not live")
+
+// SetFilter replaces the vendor filter.
+func (n *Node) SetFilter(f Filter) {
+	n.filterMu.Lock()
+	defer n.filterMu.Unlock()
+	n.filter = f
+}
+
+// Filter returns the vendor filter.
+func (n *Node) Filter() Filter {
+	n.filterMu.RLock()
+	defer n.filterMu.RUnlock()
+	return n.filter
+}
+
+// Feed returns the live intents that pass the vendor filter, oldest first.
+// Cancelled and expired intents are not in it.
+func (n *Node) Feed(ctx context.Context) ([]*intent.SignedIntent, error) {
+	if err := n.alive(); err != nil {
+		return nil, err
+	}
+	live, err := n.store.LiveIntents(ctx, "", n.now())
+	if err != nil {
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	f := n.Filter()
+	out := make([]*intent.SignedIntent, 0, len(live))
+	for _, l := range live {
+		in, ok := n.live.get(l.ID)
+		if !ok {
+			continue // cancelled or expired since it was stored
+		}
+		if f.Match(&in.Body) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// LiveIntent returns a live intent by ID.
+func (n *Node) LiveIntent(id intent.ID) (*intent.SignedIntent, error) {
+	in, ok := n.live.get(id)
+	if !ok || !n.now().Before(in.Body.ExpiresAt()) {
+		return nil, fmt.Errorf("intent %s: %w", id.Short(), ErrNotLive)
+	}
+	return in, nil
+}
+
+// SendOffer answers a live intent: it signs the offer with the node's vendor
+// identity, seals it to the intent's reply key, keeps it, and broadcasts it
+// on the intent's offers topic.
+func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.OfferDraft) (*intent.SealedOffer, error) {
+	if err := n.alive(); err != nil {
+		return nil, err
+	}
+	in, err := n.LiveIntent(intentID)
+	if err != nil {
+		return nil, fmt.Errorf("offer: %w", err)
+	}
+	if d.Vendor.Name == "" {
+		d.Vendor = n.cfg.Vendor
+	}
+	if d.Created.IsZero() {
+		d.Created = n.now()
+	}
+	if d.ValidUntil.IsZero() {
+		d.ValidUntil = d.Created.Add(n.cfg.OfferTTL)
+		if in.Body.ExpiresAt().Before(d.ValidUntil) {
+			d.ValidUntil = in.Body.ExpiresAt()
+		}
+	}
+	sealed, signed, err := intent.NewOffer(in, n.identity, d)
+	if err != nil {
+		return nil, fmt.Errorf("offer: %w", err)
+	}
+	if err := n.store.PutOffer(ctx, store.Offer{
+		ID: sealed.ID, IntentID: intentID, Direction: store.Sent, Raw: sealed.Raw, Inner: signed.Raw,
+		Status: store.OfferValid, Received: n.now(),
+	}); err != nil {
+		return nil, fmt.Errorf("offer: store: %w", err)
+	}
+	if err := n.publish(ctx, in.Body.Category, true, sealed.Raw); err != nil {
+		return nil, fmt.Errorf("offer %s: %w", sealed.ID.Short(), err)
+	}
+	n.metrics.published(metricOffer)
+	n.events.publish(Event{Kind: EventOfferSent, IntentID: intentID, OfferID: sealed.ID})
+	return sealed, nil
+}
