@@ -63,7 +63,7 @@ func NewAccept(in *SignedIntent, keys Keys, offerID ID, offer *SignedOffer, deta
 
 func (a *Accept) check() error {
 	if a.Version != Version {
-		return fmt.Errorf("%w: version %d, this node speaks %d", ErrSchema, a.Version, Version)
+		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, a.Version, Version)
 	}
 	if len(a.IntentID) != 32 || len(a.OfferID) != 32 {
 		return fmt.Errorf("%w: intent and offer ids must be 32 bytes", ErrSchema)

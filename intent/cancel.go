@@ -59,7 +59,7 @@ func cancelFrom(raw []byte, msg *crypto.Sign1Message) (*SignedCancel, error) {
 		return nil, fmt.Errorf("cancel: %w", err)
 	}
 	if c.Body.Version != Version {
-		return nil, fmt.Errorf("cancel: %w: version %d, this node speaks %d", ErrSchema, c.Body.Version, Version)
+		return nil, fmt.Errorf("cancel: %w: version %d, this node speaks %d", ErrVersion, c.Body.Version, Version)
 	}
 	id, ok := idFromBytes(c.Body.IntentID)
 	if !ok || c.Body.Created <= 0 {

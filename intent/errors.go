@@ -23,6 +23,10 @@ var (
 	ErrExpired    = errors.New("message has expired")
 	ErrFromFuture = errors.New("message created too far in the future")
 	ErrBelowLocal = errors.New("proof of work below this node's local minimum")
+	// ErrVersion is Ignore, not Reject: a message from a newer protocol
+	// version is not invalid, only unknown to this node, and penalising it
+	// would make old nodes graylist upgraded ones.
+	ErrVersion = errors.New("message from an unknown protocol version")
 )
 
 // Errors from opening an offer: each names the check that failed. None of
@@ -42,5 +46,5 @@ var (
 // message may be valid for another node or at another time, so its sender
 // must not be penalised. Any other non-nil validation error means Reject.
 func Ignorable(err error) bool {
-	return errors.Is(err, ErrExpired) || errors.Is(err, ErrFromFuture) || errors.Is(err, ErrBelowLocal)
+	return errors.Is(err, ErrExpired) || errors.Is(err, ErrFromFuture) || errors.Is(err, ErrBelowLocal) || errors.Is(err, ErrVersion)
 }

@@ -61,7 +61,7 @@ func (in *Intent) ExpiresAt() time.Time { return time.Unix(in.Expires, 0) }
 // but the message itself.
 func (in *Intent) check() error {
 	if in.Version != Version {
-		return fmt.Errorf("%w: version %d, this node speaks %d", ErrSchema, in.Version, Version)
+		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, in.Version, Version)
 	}
 	if err := CheckCategory(in.Category); err != nil {
 		return err

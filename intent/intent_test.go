@@ -61,7 +61,7 @@ func TestIntentRules(t *testing.T) {
 		mutate func(*Intent)
 		want   error
 	}{
-		{"version", func(b *Intent) { b.Version = 2 }, ErrSchema},
+		{"version", func(b *Intent) { b.Version = 2 }, ErrVersion},
 		{"category not on roster", func(b *Intent) { b.Category = "weapons" }, ErrSchema},
 		{"path too deep", func(b *Intent) { b.Path = []string{"a", "b", "c", "d", "e"} }, ErrSchema},
 		{"path segment upper case", func(b *Intent) { b.Path = []string{"Laptops"} }, ErrSchema},

@@ -40,7 +40,7 @@ type Vendor struct {
 
 func (o *Offer) check() error {
 	if o.Version != Version {
-		return fmt.Errorf("%w: version %d, this node speaks %d", ErrSchema, o.Version, Version)
+		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, o.Version, Version)
 	}
 	if len(o.IntentID) != 32 || len(o.TermsHash) != 32 {
 		return fmt.Errorf("%w: intent id and terms hash must be 32 bytes", ErrSchema)
