@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/prometheus/client_golang/prometheus"
 
 	icrypto "github.com/intentcast/intentcast/crypto"
@@ -131,6 +133,17 @@ type Config struct {
 	// SubscriptionBuffer is how many delivered messages may wait for the
 	// node's handlers per topic. Zero means 1024.
 	SubscriptionBuffer int
+
+	// Host, if set, is the libp2p host the node runs on instead of building
+	// its own: for benchmarks that meter every host the same way and for
+	// simulated networks (go-libp2p's x/simlibp2p). ListenAddrs, PrivKey,
+	// ConnLow and ConnHigh then do not apply (the host's own settings do).
+	// The caller keeps ownership and closes it after the node.
+	Host host.Host
+
+	// Tracer, if set, receives the gossipsub router's events (grafts,
+	// prunes, RPCs sent and received): for tests, benchmarks and metrics.
+	Tracer pubsub.RawTracer
 }
 
 const (

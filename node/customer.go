@@ -48,20 +48,39 @@ func (n *Node) Publish(ctx context.Context, d intent.Draft, progress intent.Prog
 	if m.err != nil {
 		return nil, fmt.Errorf("publish: %w", m.err)
 	}
-	in := m.in
+	if err := n.publishMinted(ctx, m.in, m.keys); err != nil {
+		return nil, err
+	}
+	return m.in, nil
+}
+
+// PublishMinted is the second half of Publish for an intent minted ahead of
+// time by intent.NewIntent (by a batch tool, another machine, or a
+// benchmark that keeps minting out of its timed phase): it stores the
+// intent with its keys and broadcasts it. The node's validator checks it
+// like any gossip message, so an intent that breaks the node's Policy is
+// stored but refused.
+func (n *Node) PublishMinted(ctx context.Context, in *intent.SignedIntent, keys intent.Keys) error {
+	if err := n.alive(); err != nil {
+		return err
+	}
+	return n.publishMinted(ctx, in, keys)
+}
+
+func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys intent.Keys) error {
 	if err := n.store.PutOwnIntent(ctx, store.OwnIntent{
 		ID: in.ID, Category: in.Body.Category, Raw: in.Raw,
-		SigningSeed: m.keys.Signing.Seed(), ReplySuite: uint16(m.keys.Reply.Suite()), ReplyKey: m.keys.Reply.Bytes(),
+		SigningSeed: keys.Signing.Seed(), ReplySuite: uint16(keys.Reply.Suite()), ReplyKey: keys.Reply.Bytes(),
 		Created: in.Body.CreatedAt(), Expires: in.Body.ExpiresAt(), State: store.IntentOpen,
 	}); err != nil {
-		return nil, fmt.Errorf("publish: store intent: %w", err)
+		return fmt.Errorf("publish: store intent: %w", err)
 	}
 	if err := n.publish(ctx, in.Body.Category, false, in.Raw); err != nil {
-		return nil, fmt.Errorf("publish intent %s: %w", in.ID.Short(), err)
+		return fmt.Errorf("publish intent %s: %w", in.ID.Short(), err)
 	}
 	n.metrics.published(metricIntent)
 	n.events.publish(Event{Kind: EventIntentPosted, IntentID: in.ID})
-	return in, nil
+	return nil
 }
 
 // openOwn loads an own intent that is still open.

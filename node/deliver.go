@@ -35,9 +35,16 @@ func (n *Node) deliverIntent(in *intent.SignedIntent) {
 		ID: in.ID, Category: in.Body.Category, Raw: in.Raw,
 		Expires: in.Body.ExpiresAt(), Received: n.now(),
 	})
-	if n.Filter().Match(&in.Body) {
+	if n.Filter().Match(&in.Body) && !n.isOwn(in.ID) {
 		n.events.publish(Event{Kind: EventIntent, IntentID: in.ID})
 	}
+}
+
+// isOwn reports whether id is one of this node's intents: those come back
+// by gossip, but they are not for this node's vendor side.
+func (n *Node) isOwn(id intent.ID) bool {
+	_, err := n.store.OwnIntent(n.ctx, id)
+	return err == nil
 }
 
 func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error {

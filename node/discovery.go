@@ -154,9 +154,26 @@ func (d *discovery) dialBootstrap(ctx context.Context, peers []peer.AddrInfo) {
 }
 
 // HandlePeerFound implements mdns.Notifee. mDNS calls it on a goroutine of
-// its own, possibly after close, so it only queues the peer, and drops it if
-// the queue is full (mDNS announces peers again).
+// its own per peer found, possibly after close, so it may wait but must not
+// outlive close; it queues the peer for the dialers, dropping it if the queue
+// is full.
+//
+// Two nodes usually find each other at the same moment. If both dial over
+// TCP, reuseport makes both dials the same 4-tuple: the kernel joins them
+// into one connection with two Noise initiators and both fail, and neither
+// mDNS nor the swarm's dial backoff lets them retry soon. So the lower peer
+// ID dials; the higher one dials only if no connection exists after
+// mdnsDialTimeout (the other side may not have found it).
 func (d *discovery) HandlePeerFound(p peer.AddrInfo) {
+	if p.ID < d.h.ID() {
+		t := time.NewTimer(mdnsDialTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-d.ctx.Done():
+			return
+		}
+	}
 	select {
 	case d.found <- p:
 	case <-d.ctx.Done():

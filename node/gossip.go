@@ -169,9 +169,9 @@ func scoreParams(trusted map[peer.ID]bool) *pubsub.PeerScoreParams {
 		AppSpecificWeight: trustedPeerScore,
 
 		// P6: more than 5 peers from one IP looks like sybils: 8 peers cost
-		// 90 (no gossip, no fanout), 11 cost 360 (graylisted). Peers on our own private
-		// network are exempt: a home or office may run many nodes, and
-		// pubsub already exempts loopback.
+		// 90 (no gossip, no fanout), 11 cost 360 (graylisted). Peers on our
+		// own private network are exempt: a home or office may run many
+		// nodes, and pubsub already exempts loopback.
 		IPColocationFactorWeight:    -10,
 		IPColocationFactorThreshold: 5,
 		IPColocationFactorWhitelist: privateNets,

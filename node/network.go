@@ -16,7 +16,8 @@ import (
 // network is a node's presence on the network: the libp2p host, the
 // gossipsub router and peer discovery.
 type network struct {
-	host host.Host
+	host    host.Host
+	ownHost bool // false when Config.Host supplied it: the caller closes it
 	ps   *pubsub.PubSub
 	disc *discovery
 	log  *slog.Logger
@@ -45,18 +46,25 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHost(cfg)
-	if err != nil {
-		return nil, err
+	h, ownHost := cfg.Host, false
+	if h == nil {
+		if h, err = newHost(cfg); err != nil {
+			return nil, err
+		}
+		ownHost = true
 	}
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	ps, err := newPubSub(life, h, cfg, tracer, opts...)
 	if err != nil {
 		stop()
-		return nil, errors.Join(err, h.Close())
+		if ownHost {
+			err = errors.Join(err, h.Close())
+		}
+		return nil, err
 	}
 	n := &network{
 		host:       h,
+		ownHost:    ownHost,
 		ps:         ps,
 		disc:       newDiscovery(h, cfg, boot),
 		log:        cfg.Logger,
@@ -67,13 +75,17 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 	return n, nil
 }
 
-// close stops discovery, the router and the host, and waits for discovery's
+// close stops discovery, the router and the host (unless Config.Host
+// supplied it), and waits for discovery's
 // goroutines (the router's end on their own once its context and the host's
 // connections are gone). Calling it again returns the first result.
 func (n *network) close() error {
 	n.closeOnce.Do(func() {
 		n.disc.close()
 		n.stopPubSub()
+		if !n.ownHost {
+			return
+		}
 		if err := n.host.Close(); err != nil {
 			n.closeErr = fmt.Errorf("close libp2p host: %w", err)
 		}

@@ -86,7 +86,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if err := n.loadLive(ctx); err != nil {
 		return nil, err
 	}
-	if n.net, err = startNetwork(n.ctx, cfg, nil, opts...); err != nil {
+	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
 		return nil, err
 	}
 	n.goLoop(n.replay.run)
@@ -231,6 +231,17 @@ func (n *Node) Peers() []peer.ID { return n.net.Peers() }
 
 // Connect dials a peer.
 func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) error { return n.net.Connect(ctx, ai) }
+
+// Vendor returns how this node presents itself in offers.
+func (n *Node) Vendor() intent.Vendor { return n.cfg.Vendor }
+
+// PeerAddrs returns the addresses this node knows for a peer.
+func (n *Node) PeerAddrs(id peer.ID) []multiaddr.Multiaddr {
+	return n.net.host.Peerstore().Addrs(id)
+}
+
+// Done is closed when the node starts closing.
+func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
 
 // Identity returns the vendor identity the node signs offers with.
 func (n *Node) Identity() crypto.Identity { return n.identity }

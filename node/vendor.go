@@ -12,6 +12,9 @@ import (
 // ErrNotLive reports an intent that is unknown, expired or cancelled.
 var ErrNotLive = errors.New("intent is not live")
 
+// ErrOwnIntent reports an offer to one of this node's own intents.
+var ErrOwnIntent = errors.New("cannot offer on this node's own intent")
+
 // SetFilter replaces the vendor filter.
 func (n *Node) SetFilter(f Filter) {
 	n.filterMu.Lock()
@@ -43,7 +46,7 @@ func (n *Node) Feed(ctx context.Context) ([]*intent.SignedIntent, error) {
 		if !ok {
 			continue // cancelled or expired since it was stored
 		}
-		if f.Match(&in.Body) {
+		if f.Match(&in.Body) && !n.isOwn(in.ID) {
 			out = append(out, in)
 		}
 	}
@@ -69,6 +72,9 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	in, err := n.LiveIntent(intentID)
 	if err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
+	}
+	if n.isOwn(intentID) {
+		return nil, fmt.Errorf("offer: intent %s: %w", intentID.Short(), ErrOwnIntent)
 	}
 	if d.Vendor.Name == "" {
 		d.Vendor = n.cfg.Vendor

@@ -36,12 +36,17 @@ func (s *Server) hostAllowed(r *http.Request) bool {
 }
 
 // originAllowed reports whether a browser sent the request from this
-// server's own origin (or no browser is involved: no Origin header).
+// server's own origin (or no browser is involved: no Origin header). The
+// one cross-site request let through is a top-level navigation to the web
+// page (a link to it): the page is public, and it cannot be framed.
 func originAllowed(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
 	default:
-		return false
+		navigation := r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
+		if !navigation || r.Method != http.MethodGet || !isWebPath(r.URL.Path) {
+			return false
+		}
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -65,7 +70,7 @@ func tokenMatches(r *http.Request, want [sha256.Size]byte) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
-// guard runs the three checks, then next.
+// guard runs the three checks and limits the body, then calls next.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -91,6 +96,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				"wrong bearer token: use the token from the api.token file in the daemon's data dir (it changes if the file is deleted)"))
 			return
 		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r)
 	})
 }

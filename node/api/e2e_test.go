@@ -72,7 +72,7 @@ func TestCustomerVendorLoop(t *testing.T) {
 		t.Errorf("Webhooks = %+v, %v; want the one webhook without its secret", hooks, err)
 	}
 
-	vendorEvents := stream(t, vendor.c)
+	vendorEvents, _ := stream(t, vendor.c)
 	awaitEvent(t, vendorEvents, "the vendor's replay-end", func(ev EventView) bool { return ev.Kind == KindReplayEnd })
 
 	// Publish, watching the minting.
@@ -103,7 +103,7 @@ func TestCustomerVendorLoop(t *testing.T) {
 	}
 
 	// A customer stream opened now replays the intent, then goes live.
-	customerEvents := stream(t, customer.c)
+	customerEvents, customerLog := stream(t, customer.c)
 	ev = awaitEvent(t, customerEvents, "the replayed intent", func(ev EventView) bool { return ev.Kind == "intent-posted" })
 	if ev.IntentID != in.ID || ev.Intent == nil || ev.Intent.State != StateOpen {
 		t.Errorf("replayed %+v", ev)
@@ -216,6 +216,21 @@ func TestCustomerVendorLoop(t *testing.T) {
 	_, err = vendor.c.SendOffer(ctx, OfferRequest{IntentID: other.ID, Price: "1.00"})
 	if e := asError(t, err); e.Status != http.StatusNotFound || e.Code != CodeIntentNotLive {
 		t.Errorf("offer to a cancelled intent: %+v", e)
+	}
+
+	// The customer's own intents came back to its node by gossip; the
+	// vendor views of its API leave them out.
+	echoed, err := customer.n.Feed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(echoed) > 0 { // as long as the node itself keeps them in its feed
+		if feed, err := customer.c.Feed(ctx); err != nil || len(feed) != 0 {
+			t.Errorf("customer's feed = %+v, %v; want its own intents left out", feed, err)
+		}
+	}
+	if n := customerLog.count("intent"); n != 0 {
+		t.Errorf("customer's stream carried %d intent events about its own intents", n)
 	}
 
 	list, err := customer.c.Intents(ctx)

@@ -43,11 +43,14 @@ const (
 	CodeIntentNotOpen      = "intent_not_open"
 	CodeOfferNotAcceptable = "offer_not_acceptable"
 	CodeIntentNotLive      = "intent_not_live"
+	CodeOwnIntent          = "own_intent"
 	CodeNotFound           = "not_found"
 	CodeMethodNotAllowed   = "method_not_allowed"
 	CodeMintingCancelled   = "minting_cancelled"
 	CodeNodeClosed         = "node_closed"
 	CodeNotBroadcast       = "not_broadcast"
+	CodeTooManyWebhooks    = "too_many_webhooks"
+	CodeClientClosed       = "client_closed"
 	CodeInternal           = "internal"
 )
 
@@ -99,6 +102,8 @@ func errorFrom(err error) *apiError {
 		return e(http.StatusNotFound, CodeIntentNotLive)
 	case errors.Is(err, node.ErrCategory):
 		return e(http.StatusBadRequest, CodeBadCategory)
+	case errors.Is(err, node.ErrOwnIntent):
+		return e(http.StatusConflict, CodeOwnIntent)
 	case errors.Is(err, intent.ErrLifetime):
 		return e(http.StatusBadRequest, CodeBadExpiry)
 	case errors.Is(err, intent.ErrOverCeiling):
@@ -111,7 +116,7 @@ func errorFrom(err error) *apiError {
 		return e(http.StatusNotFound, CodeNotFound)
 	case errors.Is(err, context.Canceled):
 		// The client left; nobody reads this, but the metrics do.
-		return e(499, "client_closed")
+		return e(499, CodeClientClosed)
 	}
 	return e(http.StatusInternalServerError, CodeInternal)
 }

@@ -122,6 +122,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				// client reconnects and replays.
 				return
 			}
+			if s.ownEcho(ctx, ev) {
+				continue
+			}
 			v := s.eventView(ctx, ev)
 			if k := keyOf(v); seen[k] {
 				delete(seen, k) // each event happens once
@@ -155,7 +158,8 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay own intents: %w", err)
 	}
-	intents := make(map[intent.ID]*intent.SignedIntent, len(owns))
+	intents := make(map[intent.ID]*intent.SignedIntent, len(owns)) // by ID, for the offers
+	ownIDs := make(map[intent.ID]bool, len(owns))
 	for _, own := range owns {
 		v, err := s.ownIntentView(ctx, own, now)
 		if err != nil {
@@ -165,6 +169,7 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 		if in, err := intent.ParseIntent(own.Raw); err == nil {
 			intents[in.ID] = in
 		}
+		ownIDs[own.ID] = true
 		out = append(out, timed{own.Created, EventView{Kind: string(node.EventIntentPosted), IntentID: v.ID, Intent: &v}})
 	}
 
@@ -211,6 +216,9 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 		return nil, fmt.Errorf("replay feed: %w", err)
 	}
 	for _, in := range feed {
+		if ownIDs[in.ID] {
+			continue // replayed as intent-posted
+		}
 		v, err := s.liveIntentView(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("replay feed: %w", err)
@@ -224,6 +232,12 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 		evs[i] = t.ev
 	}
 	return evs, nil
+}
+
+// ownEcho reports an intent event about one of the node's own intents:
+// it came back by gossip, and the poster already had intent-posted.
+func (s *Server) ownEcho(ctx context.Context, e node.Event) bool {
+	return e.Kind == node.EventIntent && s.isOwn(ctx, e.IntentID)
 }
 
 // eventView renders a node event with the intent and offer it is about,

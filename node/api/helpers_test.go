@@ -1,11 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,7 +61,9 @@ type nodeOpts struct {
 	bootstrap []string
 	vendor    string
 	dataDir   string
+	minWork   int // 0 means 4
 	server    func(*ServerConfig)
+	tweak     func(*Server) // runs before the Server serves
 }
 
 // startAPI starts a node on loopback TCP (mDNS off, 4-bit proof of work,
@@ -71,7 +75,7 @@ func startAPI(t *testing.T, o nodeOpts) *apiNode {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		DataDir:     t.TempDir(),
-		Policy:      intent.Policy{MinWork: 4},
+		Policy:      intent.Policy{MinWork: cmp.Or(o.minWork, 4)},
 		Categories:  []string{"electronics"},
 		Bootstrap:   o.bootstrap,
 		Vendor:      intent.Vendor{Name: o.vendor},
@@ -93,6 +97,9 @@ func startAPI(t *testing.T, o nodeOpts) *apiNode {
 	srv, err := NewServer(n, cfg)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
+	}
+	if o.tweak != nil {
+		o.tweak(srv)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -128,17 +135,40 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-// stream reads c's event stream into a channel until the test ends; the
-// goroutine is stopped and awaited at cleanup.
-func stream(t *testing.T, c *Client) <-chan EventView {
+// eventLog keeps every event a stream delivered.
+type eventLog struct {
+	mu  sync.Mutex
+	all []EventView
+}
+
+// count counts the events of a kind so far.
+func (l *eventLog) count(kind string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ev := range l.all {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// stream reads c's event stream into a channel (and log) until the test
+// ends; the goroutine is stopped and awaited at cleanup.
+func stream(t *testing.T, c *Client) (<-chan EventView, *eventLog) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan EventView, 1024)
 	done := make(chan struct{})
+	log := &eventLog{}
 	go func() {
 		defer close(done)
 		defer close(ch)
 		err := c.Events(ctx, func(ev EventView) error {
+			log.mu.Lock()
+			log.all = append(log.all, ev)
+			log.mu.Unlock()
 			select {
 			case ch <- ev:
 				return nil
@@ -154,7 +184,7 @@ func stream(t *testing.T, c *Client) <-chan EventView {
 		cancel()
 		<-done
 	})
-	return ch
+	return ch, log
 }
 
 // awaitEvent returns the first event from ch that matches, failing the

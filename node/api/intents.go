@@ -17,6 +17,10 @@ import (
 // The customer's endpoints: publish, list, show and cancel intents, list
 // their offers and accept one.
 
+// maxDetails bounds an accept's details: the protocol's bound is on the
+// sealed details, which carry an X25519 HPKE overhead of 48 bytes.
+const maxDetails = intent.MaxAcceptDetail - 64
+
 // defaultExpiresIn is how long an intent stays live when the request does
 // not say.
 const defaultExpiresIn = 72 * time.Hour
@@ -365,8 +369,8 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if len(req.Details) > intent.MaxAcceptDetail-64 {
-		s.fail(w, r, errf(http.StatusBadRequest, CodeBadDetails, "details of %d bytes; at most %d", len(req.Details), intent.MaxAcceptDetail-64))
+	if len(req.Details) > maxDetails {
+		s.fail(w, r, errf(http.StatusBadRequest, CodeBadDetails, "details of %d bytes; at most %d", len(req.Details), maxDetails))
 		return
 	}
 	// Name the offer problem precisely before the node says "not acceptable".

@@ -34,7 +34,8 @@ type ServerConfig struct {
 	// Registry is served at /metrics, and the API's own metrics are
 	// registered with it. Give the daemon's node the same registry (as
 	// node.Config.Registerer) to serve the node's metrics too. Nil means a
-	// new registry with the Go and process collectors.
+	// new registry. The Go and process collectors are added to it unless
+	// it has them.
 	Registry *prometheus.Registry
 	// Version is reported by GET /v1/node and in webhooks' User-Agent.
 	Version string
@@ -90,8 +91,11 @@ func NewServer(n *node.Node, cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
-		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
+	// The Go runtime and process metrics, unless the registry has them
+	// already (then Register fails, and that is fine).
+	_ = cfg.Registry.Register(collectors.NewGoCollector())
+	_ = cfg.Registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.WebhookClient == nil {
 		cfg.WebhookClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -166,7 +170,7 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // routes builds the handler: metrics and recovery outermost, then the
-// guard (host, origin, token), then the body limit, then the routes.
+// guard (host, origin, token, body limit), then the routes.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	route := func(pattern string, m methods) { mux.Handle(pattern, m) }
@@ -199,7 +203,10 @@ func (s *Server) routes() http.Handler {
 	route("/metrics", methods{"GET": metrics.ServeHTTP})
 
 	mux.HandleFunc("/", s.fallback)
-	return s.instrument(s.guard(http.MaxBytesHandler(mux, maxBody)))
+	// The guard limits the body on the request itself: a handler that
+	// copied the request (as http.MaxBytesHandler does) would hide the
+	// route pattern the mux records in it from instrument.
+	return s.instrument(s.guard(mux))
 }
 
 // fallback serves the web page, if there is one, and a JSON 404 for every
@@ -210,6 +217,10 @@ func (s *Server) fallback(w http.ResponseWriter, r *http.Request) {
 			methods{"GET": nil}.ServeHTTP(w, r)
 			return
 		}
+		// No other site may frame the page (clickjacking an accept).
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Add("Content-Security-Policy", "frame-ancestors 'none'")
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		s.cfg.Web.ServeHTTP(w, r)
 		return
 	}
@@ -377,7 +388,7 @@ func (s *Server) protocol(w http.ResponseWriter, r *http.Request) {
 			MaxText: intent.MaxText, MaxPathDepth: intent.MaxPathDepth, MaxPathSegment: intent.MaxPathSegment,
 			MaxQuantity: intent.MaxQuantity, MaxCustomTerms: intent.MaxCustomTerms,
 			MaxLifetime: fmt.Sprint(intent.MaxLifetime), MaxOfferTTL: fmt.Sprint(intent.MaxOfferTTL),
-			MaxAcceptDetail: intent.MaxAcceptDetail,
+			MaxAcceptDetail: maxDetails,
 		},
 	})
 }

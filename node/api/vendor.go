@@ -91,7 +91,8 @@ func (s *Server) putFilter(w http.ResponseWriter, r *http.Request) {
 }
 
 // feed serves GET /v1/vendor/feed: the live intents that pass the filter,
-// oldest first, each with the count of offers this node sent to it.
+// oldest first, each with the count of offers this node sent to it. The
+// node's own intents are left out.
 func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	feed, err := s.n.Feed(r.Context())
 	if err != nil {
@@ -100,6 +101,9 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]IntentView, 0, len(feed))
 	for _, in := range feed {
+		if s.isOwn(r.Context(), in.ID) {
+			continue
+		}
 		v, err := s.liveIntentView(r.Context(), in)
 		if err != nil {
 			s.fail(w, r, err)

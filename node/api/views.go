@@ -135,6 +135,14 @@ func (s *Server) intentView(ctx context.Context, id intent.ID) (IntentView, erro
 	return IntentView{}, errf(404, CodeUnknownIntent, "intent %s is neither one of this node's own nor a live intent it has seen (it may have expired or been cancelled)", id)
 }
 
+// isOwn reports whether id is one of this node's own intents. Own intents
+// come back to their node by gossip like any other; the vendor's views
+// (feed, intent events) leave them out: nobody answers their own intent.
+func (s *Server) isOwn(ctx context.Context, id intent.ID) bool {
+	_, err := s.n.Store().OwnIntent(ctx, id)
+	return err == nil
+}
+
 // signedIntent finds the signed intent with that ID wherever the node keeps
 // it: own intents, the live set, stored live intents. It returns nil if
 // none has it.
@@ -224,6 +232,7 @@ func (s *Server) dealView(ctx context.Context, d store.Deal) (DealView, error) {
 		}
 	}
 	rec.Inner = d.OfferInner
+	rec.Status = store.OfferAccepted // the record may lag the deal by a moment
 	v.Offer = offerView(rec, in)
 	if d.Role == store.RoleVendor && len(d.AcceptRaw) > 0 {
 		a, err := intent.ParseAccept(d.AcceptRaw)

@@ -123,10 +123,12 @@ func (s *Server) newWebhooks() (*webhooks, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("api: %s is not valid JSON (%v); fix it or move it away to start without webhooks", wh.path, err)
 	}
-	for _, st := range f.Webhooks {
+	for _, st := range f.Webhooks { // check them all before any worker starts
 		if st.ID == "" || st.Secret == "" || checkWebhookURL(st.URL) != nil {
 			return nil, fmt.Errorf("api: %s: webhook %q is incomplete or has a bad URL; fix it or move the file away", wh.path, st.ID)
 		}
+	}
+	for _, st := range f.Webhooks {
 		wh.start(Webhook{ID: st.ID, URL: st.URL, Events: st.Events, Secret: st.Secret, Created: st.Created})
 	}
 	return wh, nil
@@ -299,7 +301,7 @@ func (wh *webhooks) pump(sub *node.Subscription) {
 			}
 		}
 		wh.mu.Unlock()
-		if len(targets) == 0 {
+		if len(targets) == 0 || s.ownEcho(s.ctx, ev) {
 			continue
 		}
 		body, err := json.Marshal(s.eventView(s.ctx, ev))
@@ -483,7 +485,7 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errf(http.StatusServiceUnavailable, CodeNodeClosed, "the API is shutting down"))
 		return
 	case len(wh.hooks) >= maxWebhooks:
-		s.fail(w, r, errf(http.StatusConflict, CodeBadRequest, "this node already has %d webhooks, the most it feeds; delete one first", maxWebhooks))
+		s.fail(w, r, errf(http.StatusConflict, CodeTooManyWebhooks, "this node already has %d webhooks, the most it feeds; delete one first", maxWebhooks))
 		return
 	}
 	h := wh.start(Webhook{ID: randomHex(8), URL: req.URL, Events: events, Secret: randomHex(32), Created: time.Now().UTC().Truncate(time.Second)})

@@ -1,0 +1,284 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// The frames of /intentcast/sync/1 (docs/PROTOCOL.md, "Late-joiner sync").
+// Every frame is an unsigned varint length followed by that many bytes of
+// canonical CBOR: a map with small integer keys, decoded as strictly as the
+// wire messages it carries (and refused when its re-encoding differs).
+
+// Bounds of the protocol. Both sides enforce every one of them.
+const (
+	// syncMaxIDs bounds the ID prefixes of one request (live and
+	// tombstoned together); a requester that knows more splits the ID space
+	// into ranges and asks once per range.
+	syncMaxIDs = 4096
+	// syncMaxItems and syncMaxResponse bound one response (the frames
+	// answering one request, End included): messages, and bytes with
+	// their length prefixes.
+	syncMaxItems    = 4096
+	syncMaxResponse = 8 << 20
+	// syncMaxRounds and syncMaxSession bound one stream: requests, and
+	// bytes the responder writes.
+	syncMaxRounds  = 64
+	syncMaxSession = 32 << 20
+
+	// syncMaxRequestFrame is the largest request: syncMaxIDs prefixes of 8
+	// bytes plus the keys, the category and two range bounds.
+	syncMaxRequestFrame = syncMaxIDs*syncPrefixLen + 128
+	// syncMaxItemFrame is the largest response frame: a tombstone with its
+	// intent, plus the keys.
+	syncMaxItemFrame = intent.MaxIntentSize + intent.MaxCancelSize + 64
+
+	syncPrefixLen = 8
+)
+
+// Kinds of response frame.
+const (
+	syncKindIntent    = 1 // Msg is a live intent
+	syncKindTombstone = 2 // Msg is a cancel; Intent, if set, the intent it cancels
+	syncKindEnd       = 3 // the response to one request is complete
+)
+
+// syncRequest asks for what the requester lacks of one category, in the
+// range [From, To) of 8-byte ID prefixes (big-endian; To 0 means the end of
+// the ID space). Live and Tombs are the prefixes of the intent IDs the
+// requester holds as live intents and as tombstones in that range,
+// concatenated, strictly ascending.
+type syncRequest struct {
+	Category string `cbor:"0,keyasint"`
+	From     uint64 `cbor:"1,keyasint,omitempty"`
+	To       uint64 `cbor:"2,keyasint,omitempty"`
+	Live     []byte `cbor:"3,keyasint,omitempty"`
+	Tombs    []byte `cbor:"4,keyasint,omitempty"`
+}
+
+// syncFrame is one frame of a response.
+type syncFrame struct {
+	Kind   uint   `cbor:"0,keyasint"`
+	Msg    []byte `cbor:"1,keyasint,omitempty"`
+	Intent []byte `cbor:"2,keyasint,omitempty"`
+	Next   uint64 `cbor:"3,keyasint,omitempty"` // End with More: ask again from here
+	More   bool   `cbor:"4,keyasint,omitempty"` // End: a bound cut the response short
+}
+
+// errSyncViolation marks what an honest peer never sends: the peer is
+// dropped from sync for a while.
+var errSyncViolation = errors.New("sync protocol violation")
+
+// errSyncFrameTooLarge is a length prefix over the bound of its frame.
+var errSyncFrameTooLarge = fmt.Errorf("%w: frame too large", errSyncViolation)
+
+var (
+	syncEnc cbor.EncMode
+	syncDec cbor.DecMode
+)
+
+func init() {
+	var err error
+	eo := cbor.CoreDetEncOptions()
+	eo.IndefLength = cbor.IndefLengthForbidden
+	if syncEnc, err = eo.EncMode(); err != nil {
+		panic(err)
+	}
+	// The intent package's strictness rules, at their lowest bounds (frames
+	// are flat maps of at most 5 pairs).
+	do := cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		TagsMd:            cbor.TagsForbidden,
+		UTF8:              cbor.UTF8RejectInvalid,
+		MaxNestedLevels:   4,
+		MaxArrayElements:  16,
+		MaxMapPairs:       16,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		IntDec:            cbor.IntDecConvertNone,
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
+	}
+	if syncDec, err = do.DecMode(); err != nil {
+		panic(err)
+	}
+}
+
+// decodeSyncCBOR decodes data into v strictly and canonically.
+func decodeSyncCBOR(data []byte, v any) error {
+	if err := syncDec.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: decode: %v", errSyncViolation, err)
+	}
+	again, err := syncEnc.Marshal(v)
+	if err != nil || !bytes.Equal(again, data) {
+		return fmt.Errorf("%w: frame is not canonical CBOR", errSyncViolation)
+	}
+	return nil
+}
+
+// appendFrame appends v as a length-prefixed frame.
+func appendFrame(dst []byte, v any) ([]byte, error) {
+	body, err := syncEnc.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	return append(dst, body...), nil
+}
+
+// readFrame reads one length-prefixed frame of at most max bytes (the
+// prefix not counted) and returns it and the bytes it took on the wire. A
+// prefix over max is refused before anything is allocated.
+func readFrame(r *bufio.Reader, max int) ([]byte, int, error) {
+	n, err := readLength(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if n > uint64(max) {
+		return nil, 0, fmt.Errorf("%w: %d bytes, at most %d", errSyncFrameTooLarge, n, max)
+	}
+	if n == 0 {
+		return nil, 0, fmt.Errorf("%w: empty frame", errSyncViolation)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, 0, noEOF(err)
+	}
+	return buf, uvarintLen(n) + int(n), nil
+}
+
+// readLength reads an unsigned varint (LEB128, as multiformats/unsigned-varint:
+// minimal, at most 9 bytes). io.EOF means the stream ended between frames.
+func readLength(r *bufio.Reader) (uint64, error) {
+	var n uint64
+	for i := 0; ; i++ {
+		b, err := r.ReadByte()
+		if err != nil {
+			if i > 0 {
+				return 0, noEOF(err)
+			}
+			return 0, err
+		}
+		if i == 8 && b >= 0x80 || i > 0 && b == 0 {
+			return 0, fmt.Errorf("%w: bad length prefix", errSyncViolation)
+		}
+		n |= uint64(b&0x7f) << (7 * i)
+		if b < 0x80 {
+			return n, nil
+		}
+	}
+}
+
+// noEOF turns an end of stream inside a frame into io.ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func uvarintLen(n uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], n)
+}
+
+// prefixOf is the 8-byte prefix of an ID as a number, so that the order of
+// prefixes is the bytewise order of IDs.
+func prefixOf(id intent.ID) uint64 { return binary.BigEndian.Uint64(id[:syncPrefixLen]) }
+
+// inRange reports whether p is in [from, to), to 0 meaning no upper bound.
+func inRange(p, from, to uint64) bool { return p >= from && (to == 0 || p < to) }
+
+// packPrefixes concatenates prefixes (ascending) into a byte string.
+func packPrefixes(ps []uint64) []byte {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]byte, 0, len(ps)*syncPrefixLen)
+	for _, p := range ps {
+		out = binary.BigEndian.AppendUint64(out, p)
+	}
+	return out
+}
+
+// unpackPrefixes splits a byte string of prefixes, checking that they are
+// strictly ascending and in [from, to).
+func unpackPrefixes(b []byte, from, to uint64) ([]uint64, error) {
+	if len(b)%syncPrefixLen != 0 {
+		return nil, fmt.Errorf("%w: prefix list of %d bytes is not a multiple of %d", errSyncViolation, len(b), syncPrefixLen)
+	}
+	out := make([]uint64, 0, len(b)/syncPrefixLen)
+	for i := 0; i < len(b); i += syncPrefixLen {
+		p := binary.BigEndian.Uint64(b[i:])
+		if !inRange(p, from, to) || (len(out) > 0 && p <= out[len(out)-1]) {
+			return nil, fmt.Errorf("%w: prefix list not strictly ascending within the range", errSyncViolation)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// parsedRequest is a request that passed checkRequest.
+type parsedRequest struct {
+	syncRequest
+	live, tombs []uint64
+}
+
+func (r *parsedRequest) hasLive(p uint64) bool { _, ok := slices.BinarySearch(r.live, p); return ok }
+func (r *parsedRequest) hasTomb(p uint64) bool { _, ok := slices.BinarySearch(r.tombs, p); return ok }
+
+// parseRequest decodes and checks a request frame.
+func parseRequest(data []byte) (*parsedRequest, error) {
+	var r parsedRequest
+	if err := decodeSyncCBOR(data, &r.syncRequest); err != nil {
+		return nil, err
+	}
+	if err := intent.CheckCategory(r.Category); err != nil {
+		return nil, fmt.Errorf("%w: %v", errSyncViolation, err)
+	}
+	if r.To != 0 && r.From >= r.To {
+		return nil, fmt.Errorf("%w: empty range [%d, %d)", errSyncViolation, r.From, r.To)
+	}
+	if (len(r.Live)+len(r.Tombs))/syncPrefixLen > syncMaxIDs {
+		return nil, fmt.Errorf("%w: more than %d IDs", errSyncViolation, syncMaxIDs)
+	}
+	var err error
+	if r.live, err = unpackPrefixes(r.Live, r.From, r.To); err != nil {
+		return nil, err
+	}
+	if r.tombs, err = unpackPrefixes(r.Tombs, r.From, r.To); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// parseFrame decodes a response frame and checks its shape.
+func parseFrame(data []byte) (*syncFrame, error) {
+	var f syncFrame
+	if err := decodeSyncCBOR(data, &f); err != nil {
+		return nil, err
+	}
+	bad := false
+	switch f.Kind {
+	case syncKindIntent:
+		bad = len(f.Msg) == 0 || len(f.Msg) > intent.MaxIntentSize || f.Intent != nil || f.Next != 0 || f.More
+	case syncKindTombstone:
+		bad = len(f.Msg) == 0 || len(f.Msg) > intent.MaxCancelSize || len(f.Intent) > intent.MaxIntentSize || f.Next != 0 || f.More
+	case syncKindEnd:
+		bad = f.Msg != nil || f.Intent != nil || (f.Next != 0 && !f.More)
+	default:
+		bad = true
+	}
+	if bad {
+		return nil, fmt.Errorf("%w: malformed frame of kind %d", errSyncViolation, f.Kind)
+	}
+	return &f, nil
+}
