@@ -121,8 +121,9 @@ type Config struct {
 	// minute.
 	PruneInterval time.Duration
 
-	// ValidateConcurrency bounds concurrent validations per topic; zero
-	// means 2 per CPU. ValidateTimeout bounds one validation; zero means 2s.
+	// ValidateConcurrency is how many validations run at once (the
+	// router's validation workers, shared by all topics); zero means 2 per
+	// CPU. ValidateTimeout bounds one validation; zero means 2s.
 	ValidateConcurrency int
 	ValidateTimeout     time.Duration
 
@@ -133,6 +134,19 @@ type Config struct {
 	// SubscriptionBuffer is how many delivered messages may wait for the
 	// node's handlers per topic. Zero means 1024.
 	SubscriptionBuffer int
+
+	// Late-joiner sync (/intentcast/sync/1) fetches from peers the live
+	// intents and tombstones gossip did not bring: from every peer that
+	// connects, after a random delay of up to SyncDelay (zero means 1s),
+	// and from one random peer every SyncInterval (zero means 5 minutes).
+	// SyncPeerInterval is the least time between two syncs with one peer
+	// (zero means 30s), so a peer that reconnects in a loop costs little;
+	// SyncServeInterval is the least time between two sessions this node
+	// answers for one peer (zero means 10s; earlier ones are refused).
+	SyncDelay         time.Duration
+	SyncInterval      time.Duration
+	SyncPeerInterval  time.Duration
+	SyncServeInterval time.Duration
 
 	// Host, if set, is the libp2p host the node runs on instead of building
 	// its own: for benchmarks that meter every host the same way and for
@@ -203,6 +217,10 @@ func (c Config) withDefaults() Config {
 	c.ValidateTimeout = cmp.Or(c.ValidateTimeout, 2*time.Second)
 	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, 1024)
 	c.PublishWait = cmp.Or(c.PublishWait, 5*time.Second)
+	c.SyncDelay = cmp.Or(c.SyncDelay, time.Second)
+	c.SyncInterval = cmp.Or(c.SyncInterval, 5*time.Minute)
+	c.SyncPeerInterval = cmp.Or(c.SyncPeerInterval, 30*time.Second)
+	c.SyncServeInterval = cmp.Or(c.SyncServeInterval, 10*time.Second)
 	return c
 }
 
@@ -226,6 +244,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: ValidateQueueSize %d is negative", ErrInvalidConfig, c.ValidateQueueSize)
 	case c.ConnLow < 0 || c.ConnLow > c.ConnHigh:
 		return fmt.Errorf("%w: ConnLow %d, ConnHigh %d: want 0 <= ConnLow <= ConnHigh", ErrInvalidConfig, c.ConnLow, c.ConnHigh)
+	case c.SyncDelay < 0 || c.SyncInterval < 0 || c.SyncPeerInterval < 0 || c.SyncServeInterval < 0:
+		return fmt.Errorf("%w: SyncDelay %v, SyncInterval %v, SyncPeerInterval %v, SyncServeInterval %v: none may be negative",
+			ErrInvalidConfig, c.SyncDelay, c.SyncInterval, c.SyncPeerInterval, c.SyncServeInterval)
 	}
 	return nil
 }

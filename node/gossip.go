@@ -88,6 +88,7 @@ func newPubSub(ctx context.Context, h host.Host, cfg Config, tracer pubsub.RawTr
 		pubsub.WithSubscriptionFilter(topicFilter),
 		pubsub.WithMaxMessageSize(cfg.MaxMessageSize + rpcEnvelope),
 		pubsub.WithValidateQueueSize(cfg.ValidateQueueSize),
+		pubsub.WithValidateWorkers(cfg.ValidateConcurrency),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
 	}
 	if tracer != nil {

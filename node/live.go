@@ -1,6 +1,7 @@
 package node
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -18,8 +19,9 @@ type liveSet struct {
 }
 
 type liveEntry struct {
-	in     *intent.SignedIntent
-	offers int // sealed offers relayed for it: bounded per intent
+	in       *intent.SignedIntent
+	received time.Time
+	offers   int // sealed offers relayed for it: bounded per intent
 }
 
 func newLiveSet(max int) *liveSet {
@@ -29,7 +31,7 @@ func newLiveSet(max int) *liveSet {
 // add records in; it reports false if the set is full (the intent is then
 // ignored rather than evicting others, so a flood cannot push out honest
 // intents that arrived first).
-func (l *liveSet) add(in *intent.SignedIntent) bool {
+func (l *liveSet) add(in *intent.SignedIntent, received time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.intents[in.ID]; ok {
@@ -38,7 +40,7 @@ func (l *liveSet) add(in *intent.SignedIntent) bool {
 	if len(l.intents) >= l.max {
 		return false
 	}
-	l.intents[in.ID] = &liveEntry{in: in}
+	l.intents[in.ID] = &liveEntry{in: in, received: received}
 	return true
 }
 
@@ -83,6 +85,24 @@ func (l *liveSet) prune(now time.Time, skew time.Duration) int {
 		}
 	}
 	return n
+}
+
+// list returns the intents live at now, oldest received first.
+func (l *liveSet) list(now time.Time) []*intent.SignedIntent {
+	l.mu.Lock()
+	entries := make([]*liveEntry, 0, len(l.intents))
+	for _, e := range l.intents {
+		if now.Before(e.in.Body.ExpiresAt()) {
+			entries = append(entries, e)
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(entries, func(a, b *liveEntry) int { return a.received.Compare(b.received) })
+	out := make([]*intent.SignedIntent, len(entries))
+	for i, e := range entries {
+		out[i] = e.in
+	}
+	return out
 }
 
 func (l *liveSet) len() int {

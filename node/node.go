@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ type Node struct {
 	replay   *replayIndex
 	events   broker
 	metrics  *metrics
+	sync     *syncer // late-joiner sync, both sides
 
 	topics map[string]*pubsub.Topic // joined topics by name
 
@@ -62,9 +64,10 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	}
 	n = &Node{cfg: cfg, log: cfg.Logger, identity: cfg.Identity, topics: make(map[string]*pubsub.Topic)}
 	n.ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	self := n // `return nil, err` clears n before this runs
 	defer func() {
 		if err != nil {
-			n.Close()
+			self.Close()
 		}
 	}()
 	if err := n.openStore(); err != nil {
@@ -86,6 +89,8 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if err := n.loadLive(ctx); err != nil {
 		return nil, err
 	}
+	n.sync = newSyncer(n)
+	opts = append(slices.Clip(opts), pubsub.WithRawTracer(syncTracer{n.sync}))
 	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
 		return nil, err
 	}
@@ -94,6 +99,9 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 		return nil, err
 	}
 	n.goLoop(n.pruneLoop)
+	if err := n.startSync(); err != nil {
+		return nil, err
+	}
 	n.log.Info("node started", "peer", n.net.ID(), "addrs", n.net.Addrs(), "categories", cfg.Categories)
 	return n, nil
 }
@@ -134,22 +142,26 @@ func (n *Node) loadLive(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node: load own intents: %w", err)
 	}
-	raws := make([][]byte, 0, len(live)+len(own))
+	type stored struct {
+		raw      []byte
+		received time.Time
+	}
+	all := make([]stored, 0, len(live)+len(own))
 	for _, l := range live {
-		raws = append(raws, l.Raw)
+		all = append(all, stored{l.Raw, l.Received})
 	}
 	for _, o := range own {
 		if o.State != store.IntentCancelled && o.Expires.After(now) {
-			raws = append(raws, o.Raw)
+			all = append(all, stored{o.Raw, o.Created})
 		}
 	}
-	for _, raw := range raws {
-		in, err := intent.ParseIntent(raw)
+	for _, s := range all {
+		in, err := intent.ParseIntent(s.raw)
 		if err != nil {
 			n.log.Warn("store holds an intent that no longer parses; skipping", "err", err)
 			continue
 		}
-		n.live.add(in)
+		n.live.add(in, s.received)
 	}
 	return nil
 }
@@ -236,8 +248,17 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) error { return n.n
 func (n *Node) Vendor() intent.Vendor { return n.cfg.Vendor }
 
 // PeerAddrs returns the addresses this node knows for a peer.
+// It prefers the addresses of open connections: a peer that dialled us
+// may have announced none we can use.
 func (n *Node) PeerAddrs(id peer.ID) []multiaddr.Multiaddr {
-	return n.net.host.Peerstore().Addrs(id)
+	var addrs []multiaddr.Multiaddr
+	for _, c := range n.net.host.Network().ConnsToPeer(id) {
+		addrs = append(addrs, c.RemoteMultiaddr())
+	}
+	if len(addrs) == 0 {
+		addrs = n.net.host.Peerstore().Addrs(id)
+	}
+	return addrs
 }
 
 // Done is closed when the node starts closing.

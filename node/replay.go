@@ -29,9 +29,16 @@ type replayIndex struct {
 }
 
 // flushEvery bounds how long a replay entry or live intent stays only in
-// memory; flushBatch bounds one transaction.
+// memory; flushBatch bounds one transaction. Every flush is a bbolt commit
+// (two fdatasyncs, and a rewrite of every B+tree page it touches, which for
+// random IDs is about one leaf page per entry), and a commit stalls the
+// store's readers and the node's own publishes (bbolt has one writer); one
+// flush a second instead of ten cut a relay's CPU per delivered intent by
+// about a fifth under load (docs/BENCHMARKS.md, "Node"). What a crash can
+// lose is a second of entries, which gossip's own seen cache also forgets at
+// a restart.
 const (
-	flushEvery = 100 * time.Millisecond
+	flushEvery = time.Second
 	flushBatch = 1024
 )
 
@@ -39,17 +46,27 @@ func newReplayIndex(s store.Store, log *slog.Logger) *replayIndex {
 	return &replayIndex{store: s, log: log, mem: make(map[intent.ID]time.Time), kick: make(chan struct{}, 1)}
 }
 
-// markSeen records id until `until` and reports whether it is new. The
-// check against memory and the store and the insertion are one atomic step.
+// markSeen records id until `until` and reports whether it is new: true for
+// exactly one caller per id, however many ask at once. The store is read
+// without holding the lock (a bbolt read can wait behind a commit's disk
+// write, and validations run in parallel); the memory check and insertion
+// after it are one atomic step, so of two racing callers only the first to
+// insert sees a fresh id.
 func (r *replayIndex) markSeen(ctx context.Context, id intent.ID, until time.Time) (bool, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.mem[id]; ok {
+	_, known := r.mem[id]
+	r.mu.Unlock()
+	if known {
 		return false, nil
 	}
 	seen, err := r.store.Seen(ctx, id)
 	if err != nil {
 		return false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.mem[id]; ok {
+		return false, nil
 	}
 	r.mem[id] = until
 	if seen {
@@ -89,7 +106,9 @@ func (r *replayIndex) run(ctx context.Context) {
 		case <-t.C:
 		case <-r.kick:
 		}
-		r.flush(ctx)
+		// Not ctx: a flush cut short by Close would drop its entries, which
+		// have already left the queue.
+		r.flush(context.WithoutCancel(ctx))
 	}
 }
 

@@ -21,9 +21,17 @@ func (n *Node) joinTopics() error {
 			if offers {
 				name = intent.OfferTopic(c)
 			}
+			// Inline: the validator runs on the router's validation workers
+			// (Config.ValidateConcurrency of them, see newPubSub) instead
+			// of a goroutine per message under a per-topic cap. It is
+			// CPU-bound (one signature check, in-memory lookups, two store
+			// reads), so more goroutines than workers buy nothing, and a cap
+			// hit during a burst dropped valid messages that gossip then
+			// resent seconds later; the queue in front of the workers
+			// (ValidateQueueSize) is the bound instead.
 			if err := n.net.ps.RegisterTopicValidator(name, n.validator(c, offers),
-				pubsub.WithValidatorTimeout(n.cfg.ValidateTimeout),
-				pubsub.WithValidatorConcurrency(n.cfg.ValidateConcurrency)); err != nil {
+				pubsub.WithValidatorInline(true),
+				pubsub.WithValidatorTimeout(n.cfg.ValidateTimeout)); err != nil {
 				return fmt.Errorf("node: validator for %s: %w", name, err)
 			}
 			t, err := n.net.ps.Join(name)
@@ -73,7 +81,12 @@ func (n *Node) publish(ctx context.Context, category string, offers bool, raw []
 	// Wait a little for a mesh peer: a message published into an empty mesh
 	// only spreads by gossip, late. If none comes, publish anyway: the
 	// message is stored, and gossip and sync carry it on.
-	ready, cancel := context.WithTimeout(ctx, n.cfg.PublishWait)
+	// A node with no peers on the topic at all sends at once.
+	wait := n.cfg.PublishWait
+	if len(t.ListPeers()) == 0 {
+		wait = 0
+	}
+	ready, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	err := t.Publish(ready, raw, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
 	if err != nil && ctx.Err() == nil && ready.Err() != nil {

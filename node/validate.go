@@ -77,7 +77,7 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 		if err := n.markSeen(ctx, m.ID, m.Body.ExpiresAt()); err != nil {
 			return nil, err
 		}
-		if !n.live.add(m) {
+		if !n.live.add(m, now) {
 			return nil, errLiveSetFull
 		}
 	case *intent.SignedCancel:

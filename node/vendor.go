@@ -31,21 +31,16 @@ func (n *Node) Filter() Filter {
 
 // Feed returns the live intents that pass the vendor filter, oldest first.
 // Cancelled and expired intents are not in it.
-func (n *Node) Feed(ctx context.Context) ([]*intent.SignedIntent, error) {
+func (n *Node) Feed(context.Context) ([]*intent.SignedIntent, error) {
 	if err := n.alive(); err != nil {
 		return nil, err
 	}
-	live, err := n.store.LiveIntents(ctx, "", n.now())
-	if err != nil {
-		return nil, fmt.Errorf("feed: %w", err)
-	}
+	// From memory, not the store: the store is written behind, and a feed
+	// that lags the events would lose intents for a client that lists
+	// right after an event.
 	f := n.Filter()
-	out := make([]*intent.SignedIntent, 0, len(live))
-	for _, l := range live {
-		in, ok := n.live.get(l.ID)
-		if !ok {
-			continue // cancelled or expired since it was stored
-		}
+	var out []*intent.SignedIntent
+	for _, in := range n.live.list(n.now()) {
 		if f.Match(&in.Body) && !n.isOwn(in.ID) {
 			out = append(out, in)
 		}

@@ -1,0 +1,347 @@
+package node
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	corenet "github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// The asking side of /intentcast/sync/1.
+
+// errSyncClosed is a responder closing the stream before answering a
+// request: it refused (rate limit, load) or ended the session at its bound.
+var errSyncClosed = errors.New("sync peer closed the stream")
+
+// syncPeer runs one session with p: for each category both serve, it asks
+// for what this node lacks, and validates and delivers what comes back.
+// A peer that sends anything invalid is dropped from sync for a while.
+func (s *syncer) syncPeer(ctx context.Context, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, syncSessionTimeout)
+	defer cancel()
+	st, err := s.host.NewStream(ctx, p, syncProtocol)
+	if err != nil {
+		s.count(func(c *SyncStats) { c.Failed++ })
+		return fmt.Errorf("sync with %s: %w", p, err)
+	}
+	stop := context.AfterFunc(ctx, func() { st.Reset() })
+	defer stop()
+	sess := &syncSession{s: s, st: st, r: bufio.NewReader(st)}
+	err = sess.run(ctx)
+	if errors.Is(err, errSyncClosed) && sess.rounds > 1 {
+		err = nil // the responder answered what it would and ended the session
+	}
+	if err != nil {
+		st.Reset()
+		if errors.Is(err, errSyncViolation) {
+			s.ban(p, err)
+		}
+		s.count(func(c *SyncStats) { c.Failed++ })
+		return fmt.Errorf("sync with %s: %w", p, err)
+	}
+	st.Close()
+	s.count(func(c *SyncStats) { c.Sessions++ })
+	s.n.log.Debug("synced", "peer", p, "rounds", sess.rounds, "intents", sess.intents, "tombstones", sess.tombs)
+	return nil
+}
+
+// syncSession is the asking side of one stream.
+type syncSession struct {
+	s      *syncer
+	st     corenet.Stream
+	r      *bufio.Reader
+	rounds int
+	// messages delivered in this session
+	intents, tombs int
+}
+
+// haveEntry is one ID prefix the requester lists: held live or as a
+// tombstone.
+type haveEntry struct {
+	prefix uint64
+	tomb   bool
+}
+
+func (ss *syncSession) run(ctx context.Context) error {
+	lim := ss.s.getLimits()
+	for _, cat := range ss.s.categoriesFor(ss.st.Conn().RemotePeer()) {
+		have, err := ss.s.haveList(ctx, cat)
+		if err != nil {
+			return err
+		}
+		// The requester splits its IDs into chunks of at most maxIDs; chunk
+		// i covers [first prefix of chunk i, first prefix of chunk i+1), the
+		// first chunk from 0 and the last to the end. A truncated response
+		// continues from the Next it names, within the chunk.
+		for start := 0; ; {
+			end := min(start+lim.maxIDs, len(have))
+			var from, to uint64
+			if start > 0 {
+				from = have[start].prefix
+			}
+			if end < len(have) {
+				to = have[end].prefix
+			}
+			for cursor := from; ; {
+				if ss.rounds == min(lim.maxRounds, syncMaxRounds) {
+					return nil // enough for one session; the next continues
+				}
+				more, next, err := ss.round(ctx, cat, cursor, to, have[start:end])
+				if err != nil {
+					return err
+				}
+				if !more {
+					break
+				}
+				cursor = next
+			}
+			if end == len(have) {
+				break
+			}
+			start = end
+		}
+	}
+	return nil
+}
+
+// syncRound is the state of one request's response on the asking side.
+type syncRound struct {
+	cat         string
+	from, to    uint64
+	live, tombs []uint64
+	last        uint64
+	items       int
+}
+
+// place checks that a message for prefix p may come next: in the range, in
+// ascending order, and not one the request listed.
+func (rs *syncRound) place(p uint64, tomb bool) error {
+	_, inTombs := slices.BinarySearch(rs.tombs, p)
+	_, inLive := slices.BinarySearch(rs.live, p)
+	switch {
+	case !inRange(p, rs.from, rs.to):
+		return fmt.Errorf("%w: message outside the requested range", errSyncViolation)
+	case rs.items > 1 && p <= rs.last:
+		return fmt.Errorf("%w: messages not in ascending ID order", errSyncViolation)
+	case inTombs || (inLive && !tomb):
+		return fmt.Errorf("%w: message the request said it holds", errSyncViolation)
+	}
+	rs.last = p
+	return nil
+}
+
+// round sends one request and takes in its response. It reports whether
+// the response was cut short, and where to continue.
+func (ss *syncSession) round(ctx context.Context, cat string, from, to uint64, have []haveEntry) (more bool, next uint64, err error) {
+	ss.rounds++
+	rs := &syncRound{cat: cat, from: from, to: to}
+	for _, h := range have {
+		if !inRange(h.prefix, from, to) {
+			continue
+		}
+		if h.tomb {
+			rs.tombs = append(rs.tombs, h.prefix)
+		} else {
+			rs.live = append(rs.live, h.prefix)
+		}
+	}
+	frame, err := appendFrame(nil, syncRequest{Category: cat, From: from, To: to, Live: packPrefixes(rs.live), Tombs: packPrefixes(rs.tombs)})
+	if err != nil {
+		return false, 0, err
+	}
+	ss.st.SetWriteDeadline(time.Now().Add(syncFrameTimeout))
+	if _, err := ss.st.Write(frame); err != nil {
+		return false, 0, err
+	}
+	ss.s.count(func(c *SyncStats) { c.Requests++; c.BytesSent += len(frame) })
+
+	total := 0
+	for {
+		ss.st.SetReadDeadline(time.Now().Add(syncFrameTimeout))
+		data, size, err := readFrame(ss.r, syncMaxItemFrame)
+		if errors.Is(err, io.EOF) && total == 0 {
+			return false, 0, errSyncClosed
+		}
+		if errors.Is(err, errSyncViolation) {
+			ss.s.count(func(c *SyncStats) { c.Rejected++ })
+		}
+		if err != nil {
+			return false, 0, err
+		}
+		ss.s.count(func(c *SyncStats) { c.BytesReceived += size })
+		if total += size; total > syncMaxResponse {
+			ss.s.count(func(c *SyncStats) { c.Rejected++ })
+			return false, 0, fmt.Errorf("%w: response over %d bytes", errSyncViolation, syncMaxResponse)
+		}
+		f, err := parseFrame(data)
+		if err == nil && f.Kind == syncKindEnd {
+			if !f.More {
+				return false, 0, nil
+			}
+			if rs.items == 0 || f.Next <= rs.last || !inRange(f.Next, from, to) {
+				err = fmt.Errorf("%w: End names no progress", errSyncViolation)
+			} else {
+				return true, f.Next, nil
+			}
+		}
+		if err == nil {
+			if rs.items++; rs.items > syncMaxItems {
+				err = fmt.Errorf("%w: more than %d messages in one response", errSyncViolation, syncMaxItems)
+			} else {
+				err = ss.take(ctx, rs, f)
+			}
+		}
+		if err != nil {
+			if errors.Is(err, errSyncViolation) {
+				ss.s.count(func(c *SyncStats) { c.Rejected++ })
+			}
+			return false, 0, err
+		}
+	}
+}
+
+// take validates one message exactly as gossip does (Node.check) and
+// delivers it the same way (Node.deliver). Reject-class errors are
+// violations; Ignore-class ones (already known, expired, cancelled, a
+// cancel of an unknown intent) are dropped without blame.
+func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) error {
+	n := ss.s.n
+	reject := func(err error) error { return fmt.Errorf("%w: %w", errSyncViolation, err) }
+	ignored := func() { ss.s.count(func(c *SyncStats) { c.Ignored++ }) }
+	deliverIntent := func(m any) {
+		n.deliver(ctx, m)
+		ss.intents++
+		ss.s.count(func(c *SyncStats) { c.Intents++ })
+	}
+	if f.Kind == syncKindIntent {
+		in, err := intent.ParseIntent(f.Msg)
+		if err != nil {
+			return reject(err)
+		}
+		if err := rs.place(prefixOf(in.ID), false); err != nil {
+			return err
+		}
+		m, err := n.check(ctx, rs.cat, false, f.Msg)
+		switch verdict(err) {
+		case pubsub.ValidationAccept:
+			deliverIntent(m)
+		case pubsub.ValidationReject:
+			return reject(err)
+		default:
+			ignored()
+		}
+		return nil
+	}
+
+	// A tombstone: the cancel, and the intent it cancels unless the
+	// request listed it as live. The intent is checked first (it is what
+	// the cancel's signature is checked against); if the cancel then fails,
+	// the intent, valid on its own, is delivered as live.
+	c, err := intent.ParseCancel(f.Msg)
+	if err != nil {
+		return reject(err)
+	}
+	if err := rs.place(prefixOf(c.IntentID), true); err != nil {
+		return err
+	}
+	var fresh any
+	if f.Intent != nil {
+		in, err := intent.ParseIntent(f.Intent)
+		if err != nil {
+			return reject(err)
+		}
+		if in.ID != c.IntentID {
+			return fmt.Errorf("%w: tombstone carries another intent than its cancel names", errSyncViolation)
+		}
+		m, err := n.check(ctx, rs.cat, false, f.Intent)
+		switch verdict(err) {
+		case pubsub.ValidationAccept:
+			fresh = m
+		case pubsub.ValidationReject:
+			return reject(err)
+		}
+	}
+	m, err := n.check(ctx, rs.cat, false, f.Msg)
+	switch verdict(err) {
+	case pubsub.ValidationAccept:
+		if in, ok := n.live.get(c.IntentID); ok {
+			ss.s.cancelled.put(in, n.now()) // serve it on with the tombstone
+		}
+		n.deliver(ctx, m)
+		ss.tombs++
+		ss.s.count(func(c *SyncStats) { c.Tombstones++ })
+		return nil
+	case pubsub.ValidationReject:
+		if fresh != nil {
+			deliverIntent(fresh)
+		}
+		return reject(err)
+	}
+	if fresh != nil {
+		deliverIntent(fresh)
+	}
+	ignored()
+	return nil
+}
+
+// categoriesFor returns the categories to ask p about: all of ours. The
+// router's view of p's subscriptions would be cheaper, but it fills in one
+// topic at a time after connecting, just when the first sync runs; a
+// category p does not serve costs one request (8 bytes per ID we hold of
+// it) and an empty answer.
+func (s *syncer) categoriesFor(peer.ID) []string { return s.n.cfg.Categories }
+
+// haveList is what this node holds of a category, by ascending prefix:
+// the intents of its live set (its own included) and its tombstones. An
+// ID that is both (a cancel being delivered) counts as a tombstone.
+func (s *syncer) haveList(ctx context.Context, cat string) ([]haveEntry, error) {
+	tombs, err := s.n.store.Tombstones(ctx, cat, s.n.now())
+	if err != nil {
+		return nil, fmt.Errorf("sync: tombstones: %w", err)
+	}
+	kinds := make(map[uint64]bool)
+	for _, id := range s.n.live.idsIn(cat) {
+		kinds[prefixOf(id)] = false
+	}
+	for _, t := range tombs {
+		kinds[prefixOf(t.IntentID)] = true
+	}
+	out := make([]haveEntry, 0, len(kinds))
+	for p, tomb := range kinds {
+		out = append(out, haveEntry{p, tomb})
+	}
+	slices.SortFunc(out, func(a, b haveEntry) int { return cmp.Compare(a.prefix, b.prefix) })
+	return out, nil
+}
+
+// idsIn returns the IDs of the live intents of a category.
+func (l *liveSet) idsIn(category string) []intent.ID {
+	var ids []intent.ID
+	for _, in := range l.inCategory(category) {
+		ids = append(ids, in.ID)
+	}
+	return ids
+}
+
+// inCategory returns the live intents of a category.
+func (l *liveSet) inCategory(category string) []*intent.SignedIntent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*intent.SignedIntent
+	for _, e := range l.intents {
+		if e.in.Body.Category == category {
+			out = append(out, e.in)
+		}
+	}
+	return out
+}

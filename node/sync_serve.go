@@ -1,0 +1,350 @@
+package node
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	corenet "github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// The answering side of /intentcast/sync/1, and the cancelled intents it
+// serves with their tombstones.
+
+// handle answers one sync stream.
+func (s *syncer) handle(st corenet.Stream) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		st.Reset()
+		return
+	}
+	s.handlers.Add(1)
+	s.mu.Unlock()
+	defer s.handlers.Done()
+
+	ctx, cancel := context.WithTimeout(s.n.ctx, syncSessionTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { st.Reset() })
+	defer stop()
+	p := st.Conn().RemotePeer()
+	if !s.admit(p) {
+		s.count(func(c *SyncStats) { c.Refused++ })
+		st.Close() // no answer: the peer tries again later
+		return
+	}
+	select {
+	case s.serving <- struct{}{}:
+		defer func() { <-s.serving }()
+	default:
+		s.count(func(c *SyncStats) { c.Refused++ })
+		st.Close()
+		return
+	}
+	if err := s.serve(ctx, st); err != nil {
+		st.Reset()
+		if errors.Is(err, errSyncViolation) {
+			s.count(func(c *SyncStats) { c.Refused++ })
+			s.ban(p, err)
+		} else if ctx.Err() == nil {
+			s.n.log.Debug("sync: answering failed", "peer", p, "err", err)
+		}
+		return
+	}
+	st.Close()
+	s.count(func(c *SyncStats) { c.Served++ })
+}
+
+// admit rate-limits the sessions answered per peer: at most one per
+// SyncServeInterval, none for a dropped peer.
+func (s *syncer) admit(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.bannedLocked(p, now) {
+		return false
+	}
+	if t, ok := s.served[p]; ok && now.Sub(t) < s.n.cfg.SyncServeInterval {
+		return false
+	}
+	if len(s.served) >= syncMaxPeersTracked {
+		pruneOlder(s.served, now.Add(-s.n.cfg.SyncServeInterval))
+		if len(s.served) >= syncMaxPeersTracked {
+			return false
+		}
+	}
+	s.served[p] = now
+	return true
+}
+
+// servedEntry is one message this node serves.
+type servedEntry struct {
+	prefix uint64
+	id     intent.ID // the intent's ID (of a tombstone: the cancelled intent's)
+	raw    []byte    // the intent, or the cancel
+	tomb   bool
+	own    []byte // a tombstone's intent, if it is one of ours
+}
+
+// serve answers the requests of one stream until the requester closes its
+// side or a bound is reached.
+func (s *syncer) serve(ctx context.Context, st corenet.Stream) error {
+	lim := s.getLimits()
+	r := bufio.NewReader(st)
+	w := &deadlineWriter{st: st}
+	sets := make(map[string][]servedEntry)
+	sent := 0
+	for range min(lim.maxRounds, syncMaxRounds) {
+		st.SetReadDeadline(time.Now().Add(syncFrameTimeout))
+		data, size, err := readFrame(r, syncMaxRequestFrame)
+		if errors.Is(err, io.EOF) {
+			return nil // the requester is done
+		}
+		if err != nil {
+			return err
+		}
+		s.count(func(c *SyncStats) { c.ServedBytesIn += size })
+		req, err := parseRequest(data)
+		if err != nil {
+			return err
+		}
+		set, ok := sets[req.Category]
+		if !ok {
+			if set, err = s.servedSet(ctx, req.Category); err != nil {
+				return err
+			}
+			sets[req.Category] = set
+		}
+		n, err := s.respond(ctx, w, req, set, lim, sent)
+		sent += n
+		if err != nil {
+			return err
+		}
+		if sent+syncMaxItemFrame > lim.maxSession {
+			return nil // the session's budget is spent; the requester comes back later
+		}
+	}
+	return nil
+}
+
+// respond writes the messages of set that the request's range holds and the
+// request does not list, in ascending ID order, then End; a bound cuts the
+// response short with End{More, Next}. It returns the bytes written.
+func (s *syncer) respond(ctx context.Context, w *deadlineWriter, req *parsedRequest, set []servedEntry, lim syncLimits, sentBefore int) (int, error) {
+	const endRoom = 16 // an End frame with More and Next
+	items, sent, msgs := 0, 0, 0
+	var buf []byte
+	flush := func() error {
+		_, err := w.Write(buf)
+		sent += len(buf)
+		buf = buf[:0]
+		return err
+	}
+	defer func() {
+		s.count(func(c *SyncStats) { c.ServedBytesOut += sent; c.ServedMessages += msgs })
+	}()
+	i, _ := slices.BinarySearchFunc(set, req.From, func(e servedEntry, p uint64) int { return cmp.Compare(e.prefix, p) })
+	for _, e := range set[i:] {
+		if !inRange(e.prefix, req.From, req.To) {
+			break
+		}
+		if req.hasTomb(e.prefix) || (!e.tomb && req.hasLive(e.prefix)) {
+			continue
+		}
+		f := syncFrame{Kind: syncKindIntent, Msg: e.raw}
+		if e.tomb {
+			f.Kind = syncKindTombstone
+			if !req.hasLive(e.prefix) {
+				f.Intent = s.cancelledIntent(e)
+			}
+		}
+		frame, err := appendFrame(nil, f)
+		if err != nil {
+			return sent, err
+		}
+		total := sent + len(buf) + len(frame) + endRoom
+		if items > 0 && (items == lim.maxItems || total > lim.maxResponse || sentBefore+total > lim.maxSession) {
+			end, _ := appendFrame(nil, syncFrame{Kind: syncKindEnd, More: true, Next: e.prefix})
+			buf = append(buf, end...)
+			return sent, flush()
+		}
+		buf = append(buf, frame...)
+		items++
+		msgs++
+		if len(buf) >= 64<<10 {
+			if err := flush(); err != nil {
+				return sent, err
+			}
+		}
+		if ctx.Err() != nil {
+			return sent, ctx.Err()
+		}
+	}
+	end, _ := appendFrame(nil, syncFrame{Kind: syncKindEnd})
+	buf = append(buf, end...)
+	return sent, flush()
+}
+
+// deadlineWriter renews the write deadline before every write, so a slow
+// reader gets syncFrameTimeout per chunk, not per session.
+type deadlineWriter struct{ st corenet.Stream }
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.st.SetWriteDeadline(time.Now().Add(syncFrameTimeout))
+	return w.st.Write(b)
+}
+
+// servedSet is what this node serves of a category, by ascending prefix:
+// the unexpired live intents of its store and of its in-memory live set
+// (which holds what arrived since the store's last write-behind flush, and
+// its own open intents), and the unexpired tombstones of its store, which
+// override both. A category the node does not serve has nothing.
+func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, error) {
+	n := s.n
+	if !slices.Contains(n.cfg.Categories, cat) {
+		return nil, nil
+	}
+	now := n.now()
+	live, err := n.store.LiveIntents(ctx, cat, now)
+	if err != nil {
+		return nil, fmt.Errorf("sync: live intents: %w", err)
+	}
+	tombs, err := n.store.Tombstones(ctx, cat, now)
+	if err != nil {
+		return nil, fmt.Errorf("sync: tombstones: %w", err)
+	}
+	own, err := n.store.OwnIntents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sync: own intents: %w", err)
+	}
+	byID := make(map[intent.ID]servedEntry, len(live)+len(tombs))
+	ownRaw := make(map[intent.ID][]byte)
+	for _, l := range live {
+		byID[l.ID] = servedEntry{id: l.ID, raw: l.Raw}
+	}
+	for _, in := range n.live.inCategory(cat) {
+		if !in.Body.ExpiresAt().Before(now) {
+			byID[in.ID] = servedEntry{id: in.ID, raw: in.Raw}
+		}
+	}
+	for _, o := range own {
+		if o.Category != cat || o.Expires.Before(now) {
+			continue
+		}
+		ownRaw[o.ID] = o.Raw
+		if _, ok := byID[o.ID]; !ok && o.State != store.IntentCancelled {
+			byID[o.ID] = servedEntry{id: o.ID, raw: o.Raw}
+		}
+	}
+	for _, t := range tombs {
+		byID[t.IntentID] = servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, own: ownRaw[t.IntentID]}
+	}
+	out := make([]servedEntry, 0, len(byID))
+	for id, e := range byID {
+		e.prefix = prefixOf(id)
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b servedEntry) int {
+		return cmp.Or(cmp.Compare(a.prefix, b.prefix), slices.Compare(a.id[:], b.id[:]))
+	})
+	// Two IDs with one prefix (about 2^-64 per pair) cannot be told apart
+	// in requests; the second is not served.
+	return slices.CompactFunc(out, func(a, b servedEntry) bool { return a.prefix == b.prefix }), nil
+}
+
+// cancelledIntent finds the intent a served tombstone cancels: one of our
+// own, one still in the live set (a cancel being delivered) or one that
+// was cancelled while this node ran. Nil if none: the cancel then travels
+// alone, and only requesters that know the intent can check it.
+func (s *syncer) cancelledIntent(e servedEntry) []byte {
+	if e.own != nil {
+		return e.own
+	}
+	if in, ok := s.n.live.get(e.id); ok {
+		return in.Raw
+	}
+	return s.cancelled.get(e.id, s.n.now())
+}
+
+// intentCache holds intents cancelled while the node runs, so their
+// tombstones can be served with them. The store keeps only the cancel of a
+// tombstone, so the cache is lost at restart (see docs/PROTOCOL.md for
+// what that costs).
+type intentCache struct {
+	mu  sync.Mutex
+	m   map[intent.ID]*intent.SignedIntent
+	max int
+}
+
+func (c *intentCache) put(in *intent.SignedIntent, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for id, x := range c.m {
+			if now.After(x.Body.ExpiresAt()) {
+				delete(c.m, id)
+			}
+		}
+		if len(c.m) >= c.max {
+			return
+		}
+	}
+	c.m[in.ID] = in
+}
+
+func (c *intentCache) get(id intent.ID, now time.Time) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	in, ok := c.m[id]
+	if !ok || now.After(in.Body.ExpiresAt()) {
+		return nil
+	}
+	return in.Raw
+}
+
+// syncTracer fills the cache: gossipsub calls DeliverMessage for each
+// message its validators accepted before handing it to the node, so a
+// cancel's intent is still in the live set then.
+type syncTracer struct{ s *syncer }
+
+func (t syncTracer) DeliverMessage(msg *pubsub.Message) {
+	c, ok := msg.ValidatorData.(*intent.SignedCancel)
+	if !ok {
+		return
+	}
+	if in, ok := t.s.n.live.get(c.IntentID); ok {
+		t.s.cancelled.put(in, t.s.n.now())
+	}
+}
+
+func (syncTracer) AddPeer(peer.ID, protocol.ID)                         {}
+func (syncTracer) RemovePeer(peer.ID)                                   {}
+func (syncTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (syncTracer) OnClosedOutboundStream(peer.ID)                       {}
+func (syncTracer) Join(string)                                          {}
+func (syncTracer) Leave(string)                                         {}
+func (syncTracer) Graft(peer.ID, string)                                {}
+func (syncTracer) Prune(peer.ID, string)                                {}
+func (syncTracer) ValidateMessage(*pubsub.Message)                      {}
+func (syncTracer) RejectMessage(*pubsub.Message, string)                {}
+func (syncTracer) DuplicateMessage(*pubsub.Message)                     {}
+func (syncTracer) ThrottlePeer(peer.ID)                                 {}
+func (syncTracer) RecvRPC(*pubsub.RPC)                                  {}
+func (syncTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (syncTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (syncTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (syncTracer) UndeliverableMessage(*pubsub.Message)                 {}
+
+var _ pubsub.RawTracer = syncTracer{}
