@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/node/api"
+)
+
+// conn is an API client and where it points, for error messages.
+type conn struct {
+	*api.Client
+	base       string // base URL
+	tokenSrc   string // where the token came from
+	tokenFound bool
+}
+
+// connect makes a client for the daemon the flags point at: --api (or
+// INTENTCAST_API), else the address in DATA_DIR/api.addr, else
+// 127.0.0.1:7733; --token (or INTENTCAST_TOKEN), else DATA_DIR/api.token.
+func (a *app) connect(cmd *ucli.Command) (*conn, error) {
+	c := &conn{}
+	addr := cmd.String(flagAPI)
+	token := cmd.String(flagToken)
+	c.tokenSrc = "--token" // or INTENTCAST_TOKEN
+	var dir dataDir
+	if addr == "" || token == "" {
+		var err error
+		if dir, err = resolveDataDir(cmd.String(flagDataDir)); err != nil && addr == "" && token == "" {
+			return nil, err
+		}
+	}
+	if addr == "" {
+		addr = defaultAPIAddr
+		if dir != "" {
+			if b, err := os.ReadFile(dir.path(addrFile)); err == nil && strings.TrimSpace(string(b)) != "" {
+				addr = strings.TrimSpace(string(b))
+			}
+		}
+	}
+	base, err := baseURL(addr)
+	if err != nil {
+		return nil, flagError(cmd, flagAPI, addr, err.Error())
+	}
+	c.base = base
+	if token == "" && dir != "" {
+		c.tokenSrc = dir.path(tokenFile)
+		t, err := readToken(c.tokenSrc)
+		switch {
+		case err == nil:
+			token = t
+		case errors.Is(err, os.ErrNotExist):
+			// The daemon will say no; the error then says where we looked.
+		default:
+			return nil, err
+		}
+	}
+	c.tokenFound = token != ""
+	c.Client = api.NewClient(base, token)
+	return c, nil
+}
+
+// baseURL turns host:port or an http URL into a base URL.
+func baseURL(addr string) (string, error) {
+	if strings.HasPrefix(addr, "http://") || strings.HasPrefix(addr, "https://") {
+		return strings.TrimRight(addr, "/"), nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", errors.New("want host:port such as 127.0.0.1:7733, or http://127.0.0.1:7733")
+	}
+	return "http://" + addr, nil
+}
+
+// wrap turns a client error into one that says what to do about it.
+func (c *conn) wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUnreachable(err):
+		return &NoDaemonError{Addr: c.base, Err: err}
+	case apiStatus(err) == 401:
+		hint := "check --token (or INTENTCAST_TOKEN): it must be the content of api.token in the daemon's data dir"
+		if !c.tokenFound {
+			hint = "no token found at " + c.tokenSrc + "; pass --token or INTENTCAST_TOKEN, or --data-dir of the daemon"
+		} else if c.tokenSrc != "--token" {
+			hint = "the token in " + c.tokenSrc + " is not this daemon's; pass --data-dir of the daemon at " + c.base + ", or --token"
+		}
+		return fmt.Errorf("%w\n%s", err, hint)
+	}
+	return err
+}
+
+// isUnreachable reports whether err means nothing answered at the address.
+func isUnreachable(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// apiStatus returns the HTTP status of an API error, or 0.
+func apiStatus(err error) int {
+	var e *api.Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// isFullID reports whether s is a whole ID: 64 lower-case hex digits.
+func isFullID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// resolveID finds the one ID among ids that starts with prefix. what names
+// the kind of thing in errors; list is the command that shows them.
+func resolveID(cmd *ucli.Command, prefix string, ids []string, what, list string) (string, error) {
+	p := strings.ToLower(prefix)
+	if p == "" {
+		return "", usagef(cmd, "empty %s ID", what)
+	}
+	var found []string
+	for _, id := range ids {
+		if strings.HasPrefix(id, p) {
+			if id == p {
+				return id, nil
+			}
+			found = append(found, id)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no %s with ID %s; `%s` lists them: %w", what, prefix, list, ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	shown := make([]string, 0, len(found))
+	for _, id := range found {
+		shown = append(shown, short(id))
+	}
+	return "", usagef(cmd, "%s ID %s is ambiguous (%s); give more digits", what, prefix, strings.Join(shown, ", "))
+}
+
+// ownIntentID resolves an intent ID or prefix among this node's intents.
+func (c *conn) ownIntentID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
+	if isFullID(arg) {
+		return arg, nil
+	}
+	ins, err := c.Intents(ctx)
+	if err != nil {
+		return "", c.wrap(err)
+	}
+	ids := make([]string, len(ins))
+	for i, in := range ins {
+		ids[i] = in.ID
+	}
+	return resolveID(cmd, arg, ids, "intent", "intentcast intent list")
+}
+
+// offerID resolves an offer ID or prefix among an intent's offers.
+func (c *conn) offerID(ctx context.Context, cmd *ucli.Command, intentID, arg string) (string, error) {
+	if isFullID(arg) {
+		return arg, nil
+	}
+	offers, err := c.Offers(ctx, intentID)
+	if err != nil {
+		return "", c.wrap(err)
+	}
+	ids := make([]string, len(offers))
+	for i, o := range offers {
+		ids[i] = o.ID
+	}
+	return resolveID(cmd, arg, ids, "offer", "intentcast offers list "+short(intentID))
+}
+
+// feedIntentID resolves an intent ID or prefix among the vendor feed.
+func (c *conn) feedIntentID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
+	if isFullID(arg) {
+		return arg, nil
+	}
+	feed, err := c.Feed(ctx)
+	if err != nil {
+		return "", c.wrap(err)
+	}
+	ids := make([]string, len(feed))
+	for i, in := range feed {
+		ids[i] = in.ID
+	}
+	return resolveID(cmd, arg, ids, "live intent", "intentcast vendor feed")
+}
+
+// follow streams events to fn, reconnecting when the daemon ends the
+// stream (a slow reader is cut off; reconnecting replays, so callers
+// de-duplicate). It returns nil when ctx ends, fn's error, or the error of
+// a reconnect that fails (a stopped daemon: NoDaemonError).
+func (c *conn) follow(ctx context.Context, fn func(api.EventView) error) error {
+	for {
+		err := c.Events(ctx, fn)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			return c.wrap(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"text/template"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// Config is the daemon's config.toml. The zero value works: the node
+// listens on every interface on ports the OS picks, finds peers by mDNS,
+// serves every category with the protocol's default proof of work, and the
+// API listens on 127.0.0.1:7733.
+type Config struct {
+	Node   NodeConfig   `toml:"node"`
+	API    APIConfig    `toml:"api"`
+	Vendor VendorConfig `toml:"vendor"`
+	Log    LogConfig    `toml:"log"`
+}
+
+// NodeConfig is the [node] section.
+type NodeConfig struct {
+	// Listen lists the peer-to-peer listen multiaddrs; empty means every
+	// IPv4 interface, TCP and QUIC, ports picked by the OS.
+	Listen []string `toml:"listen"`
+	// Bootstrap lists peers to dial at start (multiaddrs ending in /p2p/ID).
+	Bootstrap []string `toml:"bootstrap"`
+	// DisableMDNS turns off discovery on the local network.
+	DisableMDNS bool `toml:"disable_mdns"`
+	// Categories the node serves; empty means all of intent.Categories.
+	Categories []string `toml:"categories"`
+	// MinWork is the network's minimum proof of work in bits: 0 means
+	// intent.DefaultWork, -1 (intent.NoWork) none.
+	MinWork int `toml:"min_work"`
+}
+
+// APIConfig is the [api] section.
+type APIConfig struct {
+	// Listen is the API's host:port; empty means 127.0.0.1:7733. Port 0
+	// picks a free port (the daemon writes it to api.addr).
+	Listen string `toml:"listen"`
+}
+
+// VendorConfig is the [vendor] section: how offers present the vendor.
+type VendorConfig struct {
+	Name string `toml:"name"`
+	URL  string `toml:"url"`
+}
+
+// LogConfig is the [log] section.
+type LogConfig struct {
+	// Level is debug, info, warn or error; empty means info.
+	Level string `toml:"level"`
+}
+
+const (
+	defaultAPIAddr = "127.0.0.1:7733"
+	defaultP2PPort = 4001
+)
+
+// Profiles are the starting points init offers.
+var profiles = []string{"lan", "internet", "test"}
+
+// profileConfig returns the config a profile starts from, with every
+// default spelled out.
+func profileConfig(profile string) (Config, error) {
+	c := Config{
+		Node: NodeConfig{
+			Listen: []string{
+				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", defaultP2PPort),
+				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", defaultP2PPort),
+			},
+			Bootstrap:  []string{},
+			Categories: []string{},
+			MinWork:    intent.DefaultWork,
+		},
+		API: APIConfig{Listen: defaultAPIAddr},
+		Log: LogConfig{Level: "info"},
+	}
+	switch profile {
+	case "lan":
+	case "internet":
+		c.Node.DisableMDNS = true
+	case "test":
+		c.Node.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		c.Node.DisableMDNS = true
+		c.Node.MinWork = testMinWork
+		c.API.Listen = "127.0.0.1:0"
+	default:
+		return Config{}, fmt.Errorf("unknown profile %q; want one of %s", profile, strings.Join(profiles, ", "))
+	}
+	return c, nil
+}
+
+// testMinWork is the proof of work of the test profile: every node of a test
+// network uses it, so intents mint in about a millisecond.
+const testMinWork = 8
+
+// withDefaults fills the zero fields of c.
+func (c Config) withDefaults() Config {
+	if c.API.Listen == "" {
+		c.API.Listen = defaultAPIAddr
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	return c
+}
+
+// check validates c (after withDefaults), naming the bad key.
+func (c Config) check() error {
+	for i, cat := range c.Node.Categories {
+		if err := intent.CheckCategory(cat); err != nil {
+			return fmt.Errorf("node.categories[%d]: %q is not a category; want some of %s", i, cat, strings.Join(intent.Categories, ", "))
+		}
+	}
+	if c.Node.MinWork < intent.NoWork || c.Node.MinWork > 64 {
+		return fmt.Errorf("node.min_work = %d: want 0 (the default, %d bits), -1 (none) or a number of bits up to 64", c.Node.MinWork, intent.DefaultWork)
+	}
+	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
+		return fmt.Errorf("api.listen = %q: want host:port such as %s", c.API.Listen, defaultAPIAddr)
+	}
+	if _, err := parseLogLevel(c.Log.Level); err != nil {
+		return fmt.Errorf("log.level: %w", err)
+	}
+	return nil
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// loadConfig reads and checks a config file. Unknown keys are errors, so a
+// typo does not silently fall back to a default.
+func loadConfig(path string) (Config, error) {
+	var c Config
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return Config{}, fmt.Errorf("config %s: unknown key(s) %s; check the spelling, or see a fresh file from `intentcast init --force-config` (it keeps your keys)",
+			path, strings.Join(keys, ", "))
+	}
+	c = c.withDefaults()
+	if err := c.check(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{
+	"toml": tomlValue,
+	"join": strings.Join,
+}).Parse(`# intentcast node configuration (profile "{{.Profile}}"), written by ` + "`intentcast init`" + `.
+# Every setting is written out with its default. Edit, then restart the daemon.
+# ` + "`intentcast init --force-config`" + ` rewrites this file, and only this file.
+
+[node]
+# Multiaddrs the node listens on for peers. Port 0 lets the OS pick a free
+# port (a new one on every start); fixed ports let others bootstrap to you.
+listen = {{toml .C.Node.Listen}}
+
+# Peers to dial at start, each a multiaddr ending in /p2p/<peer ID>. Nodes on
+# one local network find each other by mDNS without any.
+{{- if eq .Profile "internet"}}
+bootstrap = [
+  # "/ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...",
+]
+{{- else}}
+bootstrap = {{toml .C.Node.Bootstrap}}
+{{- end}}
+
+# Set to true to stop looking for peers on the local network (mDNS).
+disable_mdns = {{toml .C.Node.DisableMDNS}}
+
+# Categories this node serves: it relays their intents, can publish in them
+# and sees them as a vendor. Empty means all of them:
+# {{join .Categories ", "}}
+categories = {{toml .C.Node.Categories}}
+
+# The network's minimum proof of work of an intent, in bits. Every node of a
+# network must use the same value (intents below it are rejected). {{.DefaultWork}} is
+# the public network's (about a second of one core to mint); 0 means that
+# default; -1 means none, for private test networks only.
+min_work = {{toml .C.Node.MinWork}}
+
+[api]
+# host:port of the local HTTP API and web page. Keep it on 127.0.0.1: the API
+# acts for you (its bearer token is in api.token). Port 0 picks a free port;
+# the daemon writes the address it got to api.addr, where the CLI finds it.
+listen = {{toml .C.API.Listen}}
+
+[vendor]
+# How your offers present you to customers (used only when you make offers).
+name = {{toml .C.Vendor.Name}}
+url = {{toml .C.Vendor.URL}}
+
+[log]
+# debug, info, warn or error.
+level = {{toml .C.Log.Level}}
+`))
+
+// renderConfig writes c as a commented config.toml.
+func renderConfig(c Config, profile string) ([]byte, error) {
+	var b bytes.Buffer
+	err := configTemplate.Execute(&b, struct {
+		Profile     string
+		C           Config
+		Categories  []string
+		DefaultWork int
+	}{profile, c, intent.Categories, intent.DefaultWork})
+	if err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// tomlValue encodes one value as TOML.
+func tomlValue(v any) (string, error) {
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(map[string]any{"v": v}); err != nil {
+		return "", err
+	}
+	s, ok := strings.CutPrefix(strings.TrimSpace(b.String()), "v = ")
+	if !ok {
+		return "", errors.New("toml: unexpected encoding of " + b.String())
+	}
+	return s, nil
+}
+
+// configExists reports whether path exists.
+func fileExists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}

@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api"
+)
+
+// TestDaemonLoop runs a customer and a vendor daemon in process (through
+// Run, as the binary does) and drives the whole loop through the client
+// commands: publish, vendor watch and offer, offers watch, list and
+// accept, deals on both sides.
+func TestDaemonLoop(t *testing.T) {
+	cdir, vdir := t.TempDir(), t.TempDir()
+	cust := startDaemon(t, cdir)
+	if out := cust.stdout.String(); !strings.Contains(out, "peer ID") || !strings.Contains(out, "web page") || !strings.Contains(out, filepath.Join(cdir, tokenFile)) {
+		t.Errorf("daemon banner lacks the peer ID, web page or token path:\n%s", out)
+	}
+	addr, _ := os.ReadFile(filepath.Join(cdir, addrFile))
+	resp, err := http.Get("http://" + strings.TrimSpace(string(addr)) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("web page: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	c := func(args ...string) []string { return append([]string{"--data-dir", cdir}, args...) }
+	v := func(args ...string) []string { return append([]string{"--data-dir", vdir}, args...) }
+
+	info := decodeJSON[api.NodeInfo](t, mustRun(t, c("--json", "id")...))
+	if len(info.Addrs) == 0 {
+		t.Fatalf("customer has no addresses: %+v", info)
+	}
+	startDaemon(t, vdir, "--bootstrap", info.Addrs[0])
+	eventually(t, 20*time.Second, "the vendor connects to the customer", func() bool {
+		peers := decodeJSON[[]api.PeerInfo](t, mustRun(t, v("peers", "--json")...))
+		return len(peers) > 0
+	})
+	if r := mustRun(t, c("peers")...); !strings.Contains(r.stdout, "PEER") {
+		t.Errorf("peers table lacks its header:\n%s", r.stdout)
+	}
+
+	// The vendor narrows its filter; the laptop intent still passes.
+	f := decodeJSON[node.Filter](t, mustRun(t, v("vendor", "filter", "--category", "electronics,home", "--keyword", "laptop", "--json")...))
+	if !slices.Equal(f.Categories, []string{"electronics", "home"}) || !slices.Equal(f.Keywords, []string{"laptop"}) {
+		t.Errorf("filter after setting = %+v", f)
+	}
+	if r := mustRun(t, v("vendor", "filter")...); !strings.Contains(r.stdout, "electronics, home") {
+		t.Errorf("filter shown as:\n%s", r.stdout)
+	}
+
+	// Publish.
+	r := mustRun(t, c("--json", "intent", "publish", "--category", "electronics", "--path", "laptops",
+		"--text", "14-inch laptop, 32 GB", "--max-price", "1200", "--currency", "EUR", "--region", "DE",
+		"--deliver-by", time.Now().AddDate(0, 1, 0).Format(time.DateOnly), "--terms", "no-tracking,delete-after",
+		"--custom", "contact=email, no calls")...)
+	in := decodeJSON[api.IntentView](t, r)
+	if in.State != api.StateOpen || in.MaxPrice != "1200.00" || in.CustomTerms["contact"] != "email, no calls" ||
+		!slices.Equal(in.Terms, []string{"no-tracking", "delete-after"}) {
+		t.Errorf("published intent = %+v", in)
+	}
+	if !strings.Contains(r.stderr, "minted and published") {
+		t.Errorf("publish shows no minting progress on stderr:\n%s", r.stderr)
+	}
+
+	// The vendor sees it and offers. Its feed lists the intent once the
+	// node has stored it (write-behind, up to 100ms after it arrived); the
+	// watch then replays it.
+	eventually(t, 20*time.Second, "the vendor's feed lists the intent", func() bool {
+		return strings.Contains(mustRun(t, v("vendor", "feed")...).stdout, short(in.ID))
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	seen := runCtx(ctx, v("--json", "vendor", "watch", "--until", "1")...)
+	cancel()
+	if seen.code != 0 {
+		t.Fatalf("vendor watch: exit %d: %v", seen.code, seen.err)
+	}
+	feed := decodeLines[api.IntentView](t, seen.stdout)
+	if len(feed) != 1 || feed[0].ID != in.ID {
+		t.Fatalf("vendor watch printed %+v, want intent %s", feed, in.ID)
+	}
+	offer := decodeJSON[api.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad, ships tomorrow")...))
+	if offer.IntentID != in.ID || offer.Price != "999.90" {
+		t.Errorf("sent offer = %+v", offer)
+	}
+
+	if r := run(t, v("vendor", "offer", short(in.ID), "--price", "9,99")...); r.code != ExitUsage || !strings.Contains(r.err.Error(), `--price "9,99"`) {
+		t.Errorf("offer with a malformed price: exit %d (%v), want a usage error naming --price", r.code, r.err)
+	}
+	if r := run(t, v("vendor", "offer", short(in.ID), "--price", "1300")...); r.code != ExitFailure {
+		t.Errorf("offer above the ceiling: exit %d (%v), want %d", r.code, r.err, ExitFailure)
+	}
+
+	// The customer sees it arrive, lists and accepts it (by prefixes).
+	ctx, cancel = context.WithTimeout(t.Context(), 20*time.Second)
+	got := runCtx(ctx, c("offers", "watch", short(in.ID), "--until", "1")...)
+	cancel()
+	if got.code != 0 || !strings.Contains(got.stdout, short(offer.ID)) || !strings.Contains(got.stdout, "999.90 EUR") {
+		t.Fatalf("offers watch: exit %d (%v):\n%s", got.code, got.err, got.stdout)
+	}
+	offers := decodeJSON[[]api.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID[:8])...))
+	if len(offers) != 1 || offers[0].ID != offer.ID || !offers[0].TermsOK || offers[0].Status != "valid" {
+		t.Fatalf("offers list = %+v", offers)
+	}
+	if r := mustRun(t, c("offers", "list", in.ID[:8])...); !strings.Contains(r.stdout, "TERMS OK") || !strings.Contains(r.stdout, "999.90 EUR") {
+		t.Errorf("offers table:\n%s", r.stdout)
+	}
+	deal := decodeJSON[api.DealView](t, mustRun(t, c("--json", "offers", "accept", in.ID[:10], offer.ID[:10], "--details", "ship to: Kiez 1")...))
+	if deal.OfferID != offer.ID || deal.Role != "customer" {
+		t.Errorf("accept = %+v", deal)
+	}
+
+	// Both sides hold the deal.
+	deals := decodeJSON[[]api.DealView](t, mustRun(t, c("--json", "deals")...))
+	if len(deals) != 1 || deals[0].OfferID != offer.ID {
+		t.Errorf("customer deals = %+v", deals)
+	}
+	var vdeals []api.DealView
+	eventually(t, 20*time.Second, "the vendor records the deal", func() bool {
+		vdeals = decodeJSON[[]api.DealView](t, mustRun(t, v("--json", "deals")...))
+		return len(vdeals) == 1
+	})
+	if vdeals[0].OfferID != offer.ID || vdeals[0].Role != "vendor" || vdeals[0].Details != "ship to: Kiez 1" {
+		t.Errorf("vendor deal = %+v", vdeals[0])
+	}
+	sent := decodeJSON[[]api.OfferView](t, mustRun(t, v("--json", "vendor", "offers")...))
+	if len(sent) != 1 || sent[0].Status != "accepted" {
+		t.Errorf("vendor offers = %+v", sent)
+	}
+
+	// Human output.
+	if r := mustRun(t, c("intent", "show", short(in.ID))...); !strings.Contains(r.stdout, "accepted") || !strings.Contains(r.stdout, offer.ID) {
+		t.Errorf("intent show:\n%s", r.stdout)
+	}
+	if r := mustRun(t, c("intent", "list")...); !strings.Contains(r.stdout, "OFFERS") || !strings.Contains(r.stdout, short(in.ID)) {
+		t.Errorf("intent list:\n%s", r.stdout)
+	}
+	if r := mustRun(t, c("deals")...); !strings.Contains(r.stdout, "customer") || !strings.Contains(r.stdout, "999.90 EUR") {
+		t.Errorf("deals:\n%s", r.stdout)
+	}
+
+	// Errors: unknown IDs are "not found", a wrong token says where the
+	// right one is.
+	if r := run(t, c("intent", "show", "0000000000")...); r.code != ExitNotFound {
+		t.Errorf("intent show of an unknown prefix: exit %d (%v), want %d", r.code, r.err, ExitNotFound)
+	}
+	if r := run(t, c("intent", "show", strings.Repeat("0", 64))...); r.code != ExitNotFound {
+		t.Errorf("intent show of an unknown ID: exit %d (%v), want %d", r.code, r.err, ExitNotFound)
+	}
+	if r := run(t, c("--token", "wrong", "intent", "list")...); r.code != ExitFailure || !strings.Contains(r.err.Error(), "token") {
+		t.Errorf("wrong token: exit %d (%v)", r.code, r.err)
+	}
+	if r := run(t, c("intent", "cancel", short(in.ID))...); r.code != ExitFailure || !strings.Contains(r.err.Error(), "accepted") {
+		t.Errorf("cancelling an accepted intent: exit %d (%v), want 1 and a message that it is accepted", r.code, r.err)
+	}
+
+	// A clean stop removes api.addr; the data stays.
+	cust.stop(t)
+	if _, err := os.Stat(filepath.Join(cdir, addrFile)); !os.IsNotExist(err) {
+		t.Errorf("api.addr left behind after a clean stop: %v", err)
+	}
+	if !strings.Contains(cust.stdout.String(), "stopping") {
+		t.Errorf("daemon did not say it stops:\n%s", cust.stdout)
+	}
+}
+
+// TestDaemonRestartKeepsState stops a daemon and starts it again on the
+// same data dir: same peer ID, same intents.
+func TestDaemonRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, dir)
+	id1 := decodeJSON[api.NodeInfo](t, mustRun(t, "--data-dir", dir, "--json", "id"))
+	in := decodeJSON[api.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "publish",
+		"--category", "home", "--text", "a sofa", "--max-price", "300", "--currency", "EUR"))
+	cancelled := decodeJSON[api.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "cancel", short(in.ID)))
+	if cancelled.State != api.StateCancelled {
+		t.Errorf("cancel = %+v", cancelled)
+	}
+	d.stop(t)
+
+	startDaemon(t, dir)
+	id2 := decodeJSON[api.NodeInfo](t, mustRun(t, "--data-dir", dir, "--json", "id"))
+	if id1.PeerID != id2.PeerID || id1.Vendor.Key != id2.Vendor.Key {
+		t.Errorf("restart changed identity: %s/%s -> %s/%s", id1.PeerID, id1.Vendor.Key, id2.PeerID, id2.Vendor.Key)
+	}
+	ins := decodeJSON[[]api.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "list"))
+	if len(ins) != 1 || ins[0].ID != in.ID || ins[0].State != api.StateCancelled {
+		t.Errorf("after restart: %+v", ins)
+	}
+}
+
+// TestSwarmDemo runs the swarm's demo in process.
+func TestSwarmDemo(t *testing.T) {
+	r := mustRun(t, "--json", "swarm", "--vendors", "2", "--timeout", "20s")
+	res := decodeJSON[demoResult](t, r)
+	if len(res.Nodes) != 3 || len(res.Offers) != 2 || len(res.Deals) != 2 {
+		t.Fatalf("swarm demo: %d nodes, %d offers, %d deals", len(res.Nodes), len(res.Offers), len(res.Deals))
+	}
+	// Bot 1 offers 94%, bot 2 88% of 1200: the customer takes 1056.
+	if res.Deals[0].Offer.Price != "1056.00" || res.Deals[0].OfferID != res.Deals[1].OfferID {
+		t.Errorf("deals: %+v", res.Deals)
+	}
+}

@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/intentcast/intentcast/crypto"
+)
+
+// The files of a data directory.
+const (
+	nodeKeyFile   = "node.key"    // libp2p identity (protobuf-marshalled private key), 0600
+	vendorKeyFile = "vendor.key"  // vendor identity (crypto.WriteIdentityFile), 0600
+	configFile    = "config.toml" // Config, commented
+	tokenFile     = "api.token"   // API bearer token, 64 hex digits, 0600
+	addrFile      = "api.addr"    // the running daemon's API address, written at start
+)
+
+// dataDir is a resolved data directory.
+type dataDir string
+
+func (d dataDir) path(name string) string { return filepath.Join(string(d), name) }
+
+// resolveDataDir returns the data directory: the flag (or
+// INTENTCAST_DATA_DIR), else $XDG_DATA_HOME/intentcast, else
+// ~/.local/share/intentcast.
+func resolveDataDir(flag string) (dataDir, error) {
+	if flag != "" {
+		abs, err := filepath.Abs(flag)
+		if err != nil {
+			return "", fmt.Errorf("data dir %q: %w", flag, err)
+		}
+		return dataDir(abs), nil
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return dataDir(filepath.Join(x, "intentcast")), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no --data-dir given and no home directory to default to: %w", err)
+	}
+	return dataDir(filepath.Join(home, ".local", "share", "intentcast")), nil
+}
+
+// initReport says what init did with each file.
+type initReport struct {
+	Dir     string   `json:"data_dir"`
+	Profile string   `json:"profile"`
+	PeerID  string   `json:"peer_id"`
+	Created []string `json:"created"`
+	Kept    []string `json:"kept"`
+}
+
+// initDataDir creates whatever the data directory lacks. Keys and the token
+// are never replaced; config.toml only when forceConfig is set.
+func initDataDir(dir dataDir, profile string, forceConfig bool) (initReport, error) {
+	r := initReport{Dir: string(dir), Profile: profile, Created: []string{}, Kept: []string{}}
+	cfg, err := profileConfig(profile)
+	if err != nil {
+		return r, err
+	}
+	existed, err := fileExists(string(dir))
+	if err != nil {
+		return r, err
+	}
+	if err := os.MkdirAll(string(dir), 0o700); err != nil {
+		return r, fmt.Errorf("create data dir: %w", err)
+	}
+	if !existed {
+		// MkdirAll's mode is subject to the umask; make it exact.
+		if err := os.Chmod(string(dir), 0o700); err != nil {
+			return r, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	note := func(created bool, name string) {
+		if created {
+			r.Created = append(r.Created, name)
+		} else {
+			r.Kept = append(r.Kept, name)
+		}
+	}
+
+	id, created, err := ensureNodeKey(dir.path(nodeKeyFile))
+	if err != nil {
+		return r, err
+	}
+	r.PeerID = id.String()
+	note(created, nodeKeyFile)
+
+	created, err = ensureVendorKey(dir.path(vendorKeyFile))
+	if err != nil {
+		return r, err
+	}
+	note(created, vendorKeyFile)
+
+	created, err = ensureToken(dir.path(tokenFile))
+	if err != nil {
+		return r, err
+	}
+	note(created, tokenFile)
+
+	data, err := renderConfig(cfg, profile)
+	if err != nil {
+		return r, err
+	}
+	if forceConfig {
+		err = writeFileAtomic(dir.path(configFile), data, 0o600)
+		created = err == nil
+	} else {
+		created, err = createFileAtomic(dir.path(configFile), data, 0o600)
+	}
+	if err != nil {
+		return r, fmt.Errorf("write %s: %w", configFile, err)
+	}
+	note(created, configFile)
+	return r, nil
+}
+
+// ensureNodeKey reads the libp2p key at path, creating it if missing.
+func ensureNodeKey(path string) (peer.ID, bool, error) {
+	if ok, err := fileExists(path); err != nil {
+		return "", false, err
+	} else if ok {
+		k, err := readNodeKey(path)
+		if err != nil {
+			return "", false, err
+		}
+		id, err := peer.IDFromPrivateKey(k)
+		return id, false, err
+	}
+	k, _, err := p2pcrypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		return "", false, fmt.Errorf("generate node key: %w", err)
+	}
+	b, err := p2pcrypto.MarshalPrivateKey(k)
+	if err != nil {
+		return "", false, fmt.Errorf("marshal node key: %w", err)
+	}
+	created, err := createFileAtomic(path, b, 0o600)
+	if err != nil {
+		return "", false, fmt.Errorf("write node key: %w", err)
+	}
+	if !created { // lost a race with another init: use its key
+		return ensureNodeKey(path)
+	}
+	id, err := peer.IDFromPrivateKey(k)
+	return id, true, err
+}
+
+// readNodeKey reads the libp2p key, refusing a file others can read.
+func readNodeKey(path string) (p2pcrypto.PrivKey, error) {
+	b, err := readPrivateFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := p2pcrypto.UnmarshalPrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("node key %s is not a libp2p private key: %w; move it away and run `intentcast init` for a new one (a new peer ID)", path, err)
+	}
+	return k, nil
+}
+
+// ensureVendorKey checks the vendor identity at path, creating it if missing.
+func ensureVendorKey(path string) (bool, error) {
+	if ok, err := fileExists(path); err != nil {
+		return false, err
+	} else if ok {
+		_, err := crypto.ReadIdentityFile(path)
+		return false, err
+	}
+	id, err := crypto.GenerateIdentity()
+	if err != nil {
+		return false, err
+	}
+	// WriteIdentityFile replaces; going through a temporary name and a
+	// hard link keeps a concurrent init from replacing a key.
+	nonce := make([]byte, 6)
+	rand.Read(nonce)
+	tmp := fmt.Sprintf("%s.%x.new", path, nonce)
+	if err := crypto.WriteIdentityFile(tmp, id); err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("write vendor key: %w", err)
+	}
+	return true, syncDir(filepath.Dir(path))
+}
+
+// ensureToken creates the API token file if missing.
+func ensureToken(path string) (bool, error) {
+	if ok, err := fileExists(path); err != nil || ok {
+		if ok {
+			_, err = readToken(path)
+		}
+		return false, err
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	return createFileAtomic(path, []byte(hex.EncodeToString(b)+"\n"), 0o600)
+}
+
+// readToken reads the API token file.
+func readToken(path string) (string, error) {
+	b, err := readPrivateFile(path)
+	if err != nil {
+		return "", err
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("API token file %s is empty; delete it and run `intentcast init` for a new one", path)
+	}
+	return t, nil
+}
+
+// readPrivateFile reads a secret, refusing one that group or others can
+// access.
+func readPrivateFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s has mode %04o, so other users can read it; run chmod 600 %s", path, perm, path)
+	}
+	return os.ReadFile(path)
+}
+
+// writeFileAtomic replaces path with data: readers see the old file or the
+// new one, never a torn one, even after a crash.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := writeTemp(path, data, mode)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// createFileAtomic is writeFileAtomic that never replaces an existing file:
+// it reports false if path exists.
+func createFileAtomic(path string, data []byte, mode os.FileMode) (bool, error) {
+	tmp, err := writeTemp(path, data, mode)
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, syncDir(filepath.Dir(path))
+}
+
+// writeTemp writes data, synced and with exactly mode, to a new file next to
+// path and returns its name.
+func writeTemp(path string, data []byte, mode os.FileMode) (name string, err error) {
+	dir, base := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(mode); err != nil {
+		return "", err
+	}
+	if _, err := f.Write(data); err != nil {
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		return "", err
+	}
+	return f.Name(), f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+)
+
+// TestBadCommandLines checks that every mistake is a usage error (exit 2)
+// whose message names what is wrong and how to fix it. None of these
+// reach a daemon.
+func TestBadCommandLines(t *testing.T) {
+	dir := t.TempDir()
+	publish := []string{"--data-dir", dir, "intent", "publish", "--category", "electronics", "--max-price", "1200", "--currency", "EUR"}
+	with := func(base []string, extra ...string) []string { return append(append([]string(nil), base...), extra...) }
+	tests := []struct {
+		args []string
+		want []string // substrings of the message
+	}{
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`, "intent", "--help"}},
+		{[]string{"intent", "frobnicate"}, []string{`unknown command "frobnicate"`, "publish", "intentcast intent --help"}},
+		{with(publish, "--bogus"), []string{"unknown flag --bogus", "intentcast intent publish --help"}},
+		{[]string{"intent", "publish", "--category", "electronics"}, []string{"max-price"}},
+		{with(publish, "--category", "gadgets"), []string{`--category "gadgets"`, "electronics"}},
+		{with(publish, "--max-price", "12,50"), []string{`--max-price "12,50"`, "1200.50"}},
+		{with(publish, "--max-price", "-3"), []string{`--max-price "-3"`}},
+		{with(publish, "--currency", "euro"), []string{`--currency "euro"`, "ISO 4217"}},
+		{with(publish, "--region", "Germany"), []string{`--region "Germany"`, "ISO 3166"}},
+		{with(publish, "--deliver-by", "tomorrow"), []string{`--deliver-by "tomorrow"`, "2026-12-24"}},
+		{with(publish, "--expires-in", "soon"), []string{`--expires-in "soon"`, "72h"}},
+		{with(publish, "--terms", "no-tracking,no-spam"), []string{`--terms "no-spam"`, "no-resale"}},
+		{with(publish, "--custom", "novalue"), []string{`--custom "novalue"`, "key=value"}},
+		{with(publish, "--quantity", "0"), []string{"--quantity", "1 or more"}},
+		{with(publish, "--quantity", "many"), []string{"quantity", "many"}},
+		{with(publish, "extra"), []string{`unexpected argument "extra"`}},
+		{[]string{"intent", "show"}, []string{"missing argument INTENT", "intentcast intent show INTENT"}},
+		{[]string{"intent", "show", "a", "b"}, []string{`unexpected argument "b"`}},
+		{[]string{"offers", "accept", "abc"}, []string{"missing argument OFFER"}},
+		{[]string{"offers", "watch", "--until", "-2"}, []string{`--until "-2"`}},
+		{[]string{"vendor", "offer", "abc"}, []string{"price"}},
+		{[]string{"vendor", "offer", "abc", "--price", "9", "--valid-for", "a while"}, []string{`--valid-for "a while"`, "24h"}},
+		{[]string{"--data-dir", dir, "init", "--profile", "moon"}, []string{`--profile "moon"`, "lan, internet, test"}},
+		{[]string{"--data-dir", dir, "daemon", "--api-addr", "7733"}, []string{`--api-addr "7733"`, "127.0.0.1:7733"}},
+		{[]string{"--data-dir", dir, "daemon", "--log-level", "loud"}, []string{`--log-level "loud"`, "debug, info"}},
+		{[]string{"swarm", "--vendors", "-1"}, []string{`--vendors "-1"`, "0 to 50"}},
+		{[]string{"swarm", "--vendors", "0"}, []string{"--demo=false"}},
+		{[]string{"--api", "localhost", "peers"}, []string{`--api "localhost"`, "host:port"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := run(t, tt.args...)
+			if r.code != ExitUsage {
+				t.Fatalf("exit %d (%v), want %d\nstdout:\n%s", r.code, r.err, ExitUsage, r.stdout)
+			}
+			var stderr bytes.Buffer
+			Main(context.Background(), append([]string{"intentcast"}, tt.args...), &bytes.Buffer{}, &stderr)
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("message does not contain %q:\n%s", w, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestHelpEverywhere(t *testing.T) {
+	a := &app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	paths := [][]string{{}}
+	root := a.rootCommand()
+	for _, c := range root.Commands {
+		paths = append(paths, []string{c.Name})
+		for _, sub := range c.Commands {
+			paths = append(paths, []string{c.Name, sub.Name})
+		}
+	}
+	for _, p := range paths {
+		r := run(t, append(p, "--help")...)
+		if r.code != 0 {
+			t.Errorf("%s --help: exit %d", strings.Join(p, " "), r.code)
+			continue
+		}
+		if !strings.Contains(r.stdout, "Examples:") {
+			t.Errorf("%s --help shows no examples:\n%s", strings.Join(p, " "), r.stdout)
+		}
+	}
+}
+
+func TestNoDaemonExits3(t *testing.T) {
+	// A port nothing listens on: bind one, then close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	for _, args := range [][]string{
+		{"intent", "list"},
+		{"peers"},
+		{"deals", "--json"},
+		{"offers", "watch"},
+		{"intent", "publish", "--category", "home", "--max-price", "10", "--currency", "EUR"},
+	} {
+		r := run(t, append([]string{"--api", addr, "--token", "x"}, args...)...)
+		if r.code != ExitNoDaemon {
+			t.Errorf("%s: exit %d (%v), want %d", strings.Join(args, " "), r.code, r.err, ExitNoDaemon)
+		}
+		var stderr bytes.Buffer
+		Main(t.Context(), append([]string{"intentcast", "--api", addr, "--token", "x"}, args...), &bytes.Buffer{}, &stderr)
+		if want := "no daemon at http://" + addr + "; start one with `intentcast daemon`"; !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: message %q does not contain %q", strings.Join(args, " "), stderr.String(), want)
+		}
+	}
+	// The client finds the address in the data dir.
+	dir := t.TempDir()
+	mustRun(t, "--data-dir", dir, "init")
+	if err := writeFileAtomic(dir+"/"+addrFile, []byte(addr+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, "--data-dir", dir, "intent", "list"); r.code != ExitNoDaemon || !strings.Contains(r.err.Error(), addr) {
+		t.Errorf("with api.addr in the data dir: exit %d, %v; want %d naming %s", r.code, r.err, ExitNoDaemon, addr)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("boom"), 1},
+		{&UsageError{Command: "intentcast", Err: errors.New("x")}, 2},
+		{fmt.Errorf("wrapped: %w", &NoDaemonError{Addr: "a"}), 3},
+		{fmt.Errorf("no intent: %w", ErrNotFound), 4},
+		{fmt.Errorf("%w: %w", ErrInterrupted, context.Canceled), 130},
+	}
+	for _, tt := range tests {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := mustRun(t, "--api", "127.0.0.1:1", "version")
+	if !strings.HasPrefix(r.stdout, "intentcast ") {
+		t.Errorf("version printed %q", r.stdout)
+	}
+}
+
+func TestInterruptedExits130(t *testing.T) {
+	dir := t.TempDir()
+	startDaemon(t, dir)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	r := runCtx(ctx, "--data-dir", dir, "intent", "list")
+	if r.code != ExitInterrupted {
+		t.Errorf("a client command whose context ended: exit %d (%v), want %d", r.code, r.err, ExitInterrupted)
+	}
+	// Watching ends normally on Ctrl-C.
+	if r := runCtx(ctx, "--data-dir", dir, "offers", "watch"); r.code != 0 {
+		t.Errorf("offers watch ended by its context: exit %d (%v), want 0", r.code, r.err)
+	}
+}

@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/intentcast/intentcast/crypto"
+)
+
+func TestInitCreatesPrivateFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := mustRun(t, "--data-dir", dir, "init", "--profile", "test")
+	for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile, configFile} {
+		if !strings.Contains(r.stdout, "created "+f) {
+			t.Errorf("init output does not report creating %s:\n%s", f, r.stdout)
+		}
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", f, got)
+		}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o700 {
+		t.Errorf("data dir has mode %04o, want 0700", got)
+	}
+	if _, err := crypto.ReadIdentityFile(filepath.Join(dir, vendorKeyFile)); err != nil {
+		t.Errorf("vendor.key: %v", err)
+	}
+	if _, err := readNodeKey(filepath.Join(dir, nodeKeyFile)); err != nil {
+		t.Errorf("node.key: %v", err)
+	}
+	tok, err := readToken(filepath.Join(dir, tokenFile))
+	if err != nil || len(tok) != 64 {
+		t.Errorf("api.token = %q (%v), want 64 hex digits", tok, err)
+	}
+	// No temporary files are left behind.
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 4 {
+		t.Errorf("data dir holds %d entries, want the 4 files: %v", len(entries), entries)
+	}
+}
+
+func TestInitTwiceKeepsKeysAndToken(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "--data-dir", dir, "init")
+	read := func() map[string][]byte {
+		m := map[string][]byte{}
+		for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile, configFile} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[f] = b
+		}
+		return m
+	}
+	before := read()
+
+	// A second init, even with another profile, keeps everything.
+	r := mustRun(t, "--data-dir", dir, "init", "--profile", "internet")
+	for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile, configFile} {
+		if !strings.Contains(r.stdout, "kept    "+f) {
+			t.Errorf("second init does not say it kept %s:\n%s", f, r.stdout)
+		}
+	}
+	after := read()
+	for f := range before {
+		if !bytes.Equal(before[f], after[f]) {
+			t.Errorf("second init changed %s", f)
+		}
+	}
+
+	// --force-config rewrites config.toml only.
+	if err := os.WriteFile(filepath.Join(dir, configFile), []byte("# edited\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, "--data-dir", dir, "init", "--profile", "internet", "--force-config")
+	if !strings.Contains(r.stdout, "created "+configFile) {
+		t.Errorf("--force-config does not report rewriting config.toml:\n%s", r.stdout)
+	}
+	forced := read()
+	for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile} {
+		if !bytes.Equal(before[f], forced[f]) {
+			t.Errorf("--force-config changed %s", f)
+		}
+	}
+	c, err := loadConfig(filepath.Join(dir, configFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Node.DisableMDNS {
+		t.Errorf("config after --force-config --profile internet has mDNS on")
+	}
+}
+
+func TestInitJSON(t *testing.T) {
+	r := mustRun(t, "--data-dir", t.TempDir(), "--json", "init")
+	rep := decodeJSON[initReport](t, r)
+	if len(rep.Created) != 4 || !strings.HasPrefix(rep.PeerID, "12D3KooW") || rep.Profile != "lan" {
+		t.Errorf("init --json = %+v", rep)
+	}
+}
+
+// TestConfigFileSpellsOutEveryDefault checks, for every profile, that
+// config.toml parses back into the profile's config and sets every key.
+func TestConfigFileSpellsOutEveryDefault(t *testing.T) {
+	for _, profile := range profiles {
+		t.Run(profile, func(t *testing.T) {
+			dir := t.TempDir()
+			mustRun(t, "--data-dir", dir, "init", "--profile", profile)
+			path := filepath.Join(dir, configFile)
+			var got Config
+			md, err := toml.DecodeFile(path, &got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := profileConfig(profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("config.toml decodes to\n%+v\nwant the profile's\n%+v", got, want)
+			}
+			for _, key := range configKeys(reflect.TypeFor[Config](), nil) {
+				if !md.IsDefined(key...) {
+					t.Errorf("config.toml does not set %s", strings.Join(key, "."))
+				}
+			}
+			if len(md.Undecoded()) > 0 {
+				t.Errorf("config.toml has keys Config does not know: %v", md.Undecoded())
+			}
+			if _, err := loadConfig(path); err != nil {
+				t.Errorf("loadConfig: %v", err)
+			}
+			b, _ := os.ReadFile(path)
+			if n := strings.Count(string(b), "\n#"); n < 10 {
+				t.Errorf("config.toml has %d comment lines; every setting should be explained:\n%s", n, b)
+			}
+		})
+	}
+}
+
+// configKeys lists the TOML keys of a config struct.
+func configKeys(typ reflect.Type, prefix []string) [][]string {
+	var keys [][]string
+	for f := range typ.Fields() {
+		key := append(append([]string(nil), prefix...), f.Tag.Get("toml"))
+		if f.Type.Kind() == reflect.Struct {
+			keys = append(keys, configKeys(f.Type, key)...)
+		} else {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+func TestZeroConfigWorks(t *testing.T) {
+	if err := (Config{}).withDefaults().check(); err != nil {
+		t.Fatalf("the zero Config does not check: %v", err)
+	}
+}
+
+func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), configFile)
+	os.WriteFile(path, []byte("[node]\nlisten_addrs = []\n"), 0o600)
+	_, err := loadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "node.listen_addrs") {
+		t.Fatalf("loadConfig with a misspelt key: %v, want an error naming node.listen_addrs", err)
+	}
+	os.WriteFile(path, []byte("[log]\nlevel = \"loud\"\n"), 0o600)
+	if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), "log.level") {
+		t.Fatalf("loadConfig with a bad level: %v, want an error naming log.level", err)
+	}
+}
+
+func TestReadPrivateFileRefusesOpenModes(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "--data-dir", dir, "init")
+	path := filepath.Join(dir, tokenFile)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readToken(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("readToken of a 0644 file: %v, want a refusal that says chmod 600", err)
+	}
+}

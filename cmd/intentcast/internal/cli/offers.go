@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api"
+)
+
+func (a *app) offersCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "offers",
+		Usage: "list, watch and accept the offers vendors made to your intents",
+		Description: `Offers arrive sealed to your intent's key; your node opens them and checks
+the vendor's signature, its commitment to your terms and your price
+ceiling. Offers that break your terms are refused and kept as evidence.
+
+Examples:
+  intentcast offers list 3f2a9c
+  intentcast offers watch
+  intentcast offers watch 3f2a9c --until 3
+  intentcast offers accept 3f2a9c 81bd07 --details "ship to: ..."`,
+		Commands: []*ucli.Command{
+			{
+				Name:        "list",
+				Aliases:     []string{"ls"},
+				Usage:       "list the offers to one of your intents, cheapest first",
+				ArgsUsage:   "INTENT",
+				Description: "Examples:\n  intentcast offers list 3f2a9c\n  intentcast offers list 3f2a9c --json",
+				Action:      a.offersList,
+			},
+			{
+				Name:      "watch",
+				Usage:     "print offers as they arrive (all your intents, or one) until Ctrl-C",
+				ArgsUsage: "[INTENT]",
+				Description: `Prints the offers already received, then each new one as it arrives.
+With --json, one JSON object per line.
+
+Examples:
+  intentcast offers watch
+  intentcast offers watch 3f2a9c --until 2   # exit once 2 valid offers are in`,
+				Flags: []ucli.Flag{
+					&ucli.IntFlag{Name: "until", Usage: "exit after this many valid offers (0: run until Ctrl-C)"},
+				},
+				Action: a.offersWatch,
+			},
+			{
+				Name:        "accept",
+				Usage:       "accept an offer: a signed deal record for you and the vendor",
+				ArgsUsage:   "INTENT OFFER",
+				Description: "Details, if given, are sealed to the vendor: only they can read them.\n\nExamples:\n  intentcast offers accept 3f2a9c 81bd07\n  intentcast offers accept 3f2a9c 81bd07 --details \"email: me@example.org\"",
+				Flags: []ucli.Flag{
+					&ucli.StringFlag{Name: "details", Usage: "contact or delivery details for the vendor only"},
+				},
+				Action: a.offersAccept,
+			},
+		},
+	}
+}
+
+func (a *app) offersList(ctx context.Context, cmd *ucli.Command) error {
+	args, err := exactArgs(cmd, "INTENT")
+	if err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	id, err := c.ownIntentID(ctx, cmd, args[0])
+	if err != nil {
+		return err
+	}
+	offers, err := c.Offers(ctx, id)
+	if err != nil {
+		return c.wrap(err)
+	}
+	sortOffers(offers)
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, nonNil(offers))
+	}
+	if len(offers) == 0 {
+		fmt.Fprintf(a.stdout, "no offers yet for intent %s; wait for them with: intentcast offers watch %s\n", short(id), short(id))
+		return nil
+	}
+	printOfferTable(a.stdout, offers)
+	return nil
+}
+
+// sortOffers puts acceptable offers first, cheapest first, and refused ones
+// last.
+func sortOffers(offers []api.OfferView) {
+	slices.SortStableFunc(offers, func(x, y api.OfferView) int {
+		rx, ry := x.Status == "refused", y.Status == "refused"
+		if rx != ry {
+			if rx {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(x.PriceMinor, y.PriceMinor)
+	})
+}
+
+func printOfferTable(w io.Writer, offers []api.OfferView) {
+	now := time.Now()
+	t := newTable(w, "OFFER", "STATUS", "PRICE", "VENDOR", "TERMS OK", "VALID UNTIL", "TEXT")
+	for _, o := range offers {
+		status := o.Status
+		if o.Reason != "" {
+			status += " (" + truncate(o.Reason, 40) + ")"
+		}
+		t.row(short(o.ID), status, price(o.Price, o.Currency), vendorName(o.Vendor), yesNo(o.TermsOK),
+			when(o.ValidUntil, now), truncate(o.Text, 40))
+	}
+	t.flush()
+}
+
+func vendorName(v api.VendorView) string {
+	name := v.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	if v.Key != "" {
+		name += " [" + v.Key[:min(8, len(v.Key))] + "]"
+	}
+	return name
+}
+
+// errStopWatch ends an event stream from its callback.
+var errStopWatch = errors.New("stop watching")
+
+func (a *app) offersWatch(ctx context.Context, cmd *ucli.Command) error {
+	if cmd.NArg() > 1 {
+		return usagef(cmd, "unexpected argument %q; usage: %s [INTENT]", cmd.Args().Get(1), cmd.FullName())
+	}
+	until := cmd.Int("until")
+	if until < 0 {
+		return flagError(cmd, "until", fmt.Sprint(until), "want 0 (run until Ctrl-C) or a number of offers")
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	var only string
+	if cmd.NArg() == 1 {
+		if only, err = c.ownIntentID(ctx, cmd, cmd.Args().First()); err != nil {
+			return err
+		}
+	}
+	jsonOut := cmd.Bool(flagJSON)
+	seen := map[string]bool{}
+	valid := 0
+	if !jsonOut {
+		what := "all your intents"
+		if only != "" {
+			what = "intent " + short(only)
+		}
+		fmt.Fprintf(a.stderr, "watching offers to %s (Ctrl-C to stop)\n", what)
+	}
+	err = c.follow(ctx, func(ev api.EventView) error {
+		if ev.Kind != string(node.EventOffer) || ev.Offer == nil || seen[ev.OfferID] {
+			return nil
+		}
+		if only != "" && ev.IntentID != only {
+			return nil
+		}
+		seen[ev.OfferID] = true
+		o := *ev.Offer
+		if jsonOut {
+			b, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s\n", b)
+		} else {
+			printOfferLine(a.stdout, o)
+		}
+		if o.Status != "refused" {
+			valid++
+		}
+		if until > 0 && valid >= until {
+			return errStopWatch
+		}
+		return nil
+	})
+	if errors.Is(err, errStopWatch) {
+		return nil
+	}
+	return err // nil when Ctrl-C ended the watch
+}
+
+// printOfferLine prints one offer as it arrives.
+func printOfferLine(w io.Writer, o api.OfferView) {
+	terms := "terms ok"
+	if !o.TermsOK {
+		terms = "TERMS NOT MET"
+	}
+	line := fmt.Sprintf("offer %s  intent %s  %-14s %-28s %s", short(o.ID), short(o.IntentID),
+		price(o.Price, o.Currency), vendorName(o.Vendor), terms)
+	if o.Status == "refused" {
+		line += "  REFUSED: " + o.Reason
+	}
+	if o.Text != "" {
+		line += "  \"" + truncate(o.Text, 50) + "\""
+	}
+	fmt.Fprintln(w, line)
+}
+
+func (a *app) offersAccept(ctx context.Context, cmd *ucli.Command) error {
+	args, err := exactArgs(cmd, "INTENT", "OFFER")
+	if err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	intentID, err := c.ownIntentID(ctx, cmd, args[0])
+	if err != nil {
+		return err
+	}
+	offerID, err := c.offerID(ctx, cmd, intentID, args[1])
+	if err != nil {
+		return err
+	}
+	deal, err := c.Accept(ctx, intentID, offerID, cmd.String("details"))
+	if err != nil {
+		return c.wrap(err)
+	}
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, deal)
+	}
+	fmt.Fprintf(a.stdout, "accepted offer %s from %s for %s\n", short(deal.OfferID), vendorName(deal.Offer.Vendor), price(deal.Offer.Price, deal.Offer.Currency))
+	printDeal(a.stdout, deal)
+	return nil
+}

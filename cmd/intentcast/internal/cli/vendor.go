@@ -1,0 +1,402 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api"
+)
+
+func (a *app) vendorCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "vendor",
+		Usage: "the vendor side: filter and watch the live intents, make offers",
+		Description: `Your node sees every live intent of the categories it serves; the filter
+(kept on your node, told to nobody) narrows what you see. Offers are signed
+with your vendor key and sealed so only the customer can read them.
+
+Examples:
+  intentcast vendor filter --category electronics --keyword laptop,notebook --region DE
+  intentcast vendor watch
+  intentcast vendor offer 3f2a9c --price 1099 --text "ThinkPad X1, 32 GB, ships tomorrow"
+  intentcast vendor offers`,
+		Commands: []*ucli.Command{
+			{
+				Name:  "filter",
+				Usage: "show the vendor filter, or change it with flags",
+				Description: `Without flags, shows the filter. Each flag given replaces that part of the
+filter; the others stay. --clear starts from the empty filter (everything).
+List flags take comma-separated values or repeat.
+
+Examples:
+  intentcast vendor filter
+  intentcast vendor filter --category electronics,home --region DE,AT
+  intentcast vendor filter --keyword laptop --min-price 300 --currency EUR
+  intentcast vendor filter --clear`,
+				Flags: []ucli.Flag{
+					&ucli.StringSliceFlag{Name: "category", Usage: "categories to see (empty: all the node serves)"},
+					&ucli.StringFlag{Name: "path", Usage: "sub-category prefix, e.g. laptops"},
+					&ucli.StringSliceFlag{Name: "keyword", Usage: "words of which any must appear in the text or path"},
+					&ucli.StringSliceFlag{Name: "region", Usage: "regions you serve (DE serves DE-BY); intents without a region always match"},
+					&ucli.StringFlag{Name: "min-price", Usage: "ignore intents whose ceiling is below this (major units of --currency, else 2 decimals)"},
+					&ucli.StringSliceFlag{Name: "currency", Usage: "currencies you take (empty: any)"},
+					&ucli.BoolFlag{Name: "clear", Usage: "start from the empty filter"},
+				},
+				Action: a.vendorFilter,
+			},
+			{
+				Name:        "feed",
+				Usage:       "list the live intents that pass your filter",
+				Description: "Examples:\n  intentcast vendor feed\n  intentcast vendor feed --json",
+				Action:      a.vendorFeed,
+			},
+			{
+				Name:  "watch",
+				Usage: "print the intents that pass your filter as they arrive, until Ctrl-C",
+				Description: `Prints the live intents first, then each new one (and cancels) as it
+arrives. With --json, one JSON event per line.
+
+Examples:
+  intentcast vendor watch
+  intentcast vendor watch --until 1 --json   # wait for one intent, print it, exit`,
+				Flags: []ucli.Flag{
+					&ucli.IntFlag{Name: "until", Usage: "exit after this many intents (0: run until Ctrl-C)"},
+				},
+				Action: a.vendorWatch,
+			},
+			{
+				Name:      "offer",
+				Usage:     "answer a live intent with an offer",
+				ArgsUsage: "INTENT",
+				Description: `INTENT is an ID or a unique prefix of one in your feed. The offer commits to
+the customer's terms; its price must not exceed the intent's ceiling.
+
+Examples:
+  intentcast vendor offer 3f2a9c --price 1099
+  intentcast vendor offer 3f2a9c --price 1099.90 --text "Refurbished, 2-year warranty" --valid-for 48h`,
+				Flags: []ucli.Flag{
+					&ucli.StringFlag{Name: "price", Required: true, Usage: "your price in major units, e.g. 999 or 999.90"},
+					&ucli.StringFlag{Name: "currency", Usage: "currency (default: the intent's)"},
+					&ucli.StringFlag{Name: "text", Usage: "what you offer, in your words"},
+					&ucli.StringFlag{Name: "valid-for", Usage: "how long the offer holds, e.g. 24h or 7d (default 24h, never past the intent's expiry)"},
+					&ucli.StringFlag{Name: "vendor-name", Usage: "name shown to the customer (default: vendor.name of config.toml)"},
+					&ucli.StringFlag{Name: "vendor-url", Usage: "URL shown to the customer (default: vendor.url of config.toml)"},
+				},
+				Action: a.vendorOffer,
+			},
+			{
+				Name:        "offers",
+				Usage:       "list the offers you sent and whether they were accepted",
+				Description: "Examples:\n  intentcast vendor offers",
+				Action:      a.vendorOffers,
+			},
+		},
+	}
+}
+
+func (a *app) vendorFilter(ctx context.Context, cmd *ucli.Command) error {
+	if err := noArgs(cmd); err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	changing := slices.ContainsFunc([]string{"category", "path", "keyword", "region", "min-price", "currency", "clear"}, cmd.IsSet)
+	f, err := c.Filter(ctx)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if changing {
+		if f, err = filterFromFlags(cmd, f); err != nil {
+			return err
+		}
+		if f, err = c.SetFilter(ctx, f); err != nil {
+			return c.wrap(err)
+		}
+	}
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, f)
+	}
+	printFilter(a.stdout, f)
+	return nil
+}
+
+// filterFromFlags applies the flags given to f.
+func filterFromFlags(cmd *ucli.Command, f node.Filter) (node.Filter, error) {
+	if cmd.Bool("clear") {
+		f = node.Filter{}
+	}
+	if cmd.IsSet("category") {
+		f.Categories = nil
+		for _, cat := range splitList(cmd.StringSlice("category")) {
+			if err := intent.CheckCategory(cat); err != nil {
+				return f, flagError(cmd, "category", cat, "want some of "+strings.Join(intent.Categories, ", "))
+			}
+			f.Categories = append(f.Categories, cat)
+		}
+	}
+	if cmd.IsSet("path") {
+		f.Path = nil
+		if p := strings.Trim(cmd.String("path"), "/"); p != "" {
+			f.Path = strings.Split(p, "/")
+		}
+	}
+	if cmd.IsSet("keyword") {
+		f.Keywords = splitList(cmd.StringSlice("keyword"))
+	}
+	if cmd.IsSet("region") {
+		f.Regions = nil
+		for _, r := range splitList(cmd.StringSlice("region")) {
+			if err := intent.CheckRegion(r); err != nil {
+				return f, flagError(cmd, "region", r, "want an ISO 3166 code such as DE, or a subdivision such as US-CA")
+			}
+			f.Regions = append(f.Regions, r)
+		}
+	}
+	if cmd.IsSet("currency") {
+		f.Currencies = nil
+		for _, cur := range splitList(cmd.StringSlice("currency")) {
+			cur = strings.ToUpper(cur)
+			if err := intent.CheckCurrency(cur); err != nil {
+				return f, flagError(cmd, "currency", cur, "want three-letter ISO 4217 codes such as EUR,USD")
+			}
+			f.Currencies = append(f.Currencies, cur)
+		}
+	}
+	if cmd.IsSet("min-price") {
+		s := cmd.String("min-price")
+		f.MinPrice = 0
+		if s != "" && s != "0" {
+			v, err := api.ParseAmount(s, filterCurrency(f))
+			if err != nil {
+				return f, flagError(cmd, "min-price", s, err.Error())
+			}
+			f.MinPrice = v
+		}
+	}
+	return f, nil
+}
+
+// filterCurrency is the currency whose decimals the filter's minimum price
+// is given in: the first one the vendor takes, else any two-decimal one.
+func filterCurrency(f node.Filter) string {
+	if len(f.Currencies) > 0 {
+		return f.Currencies[0]
+	}
+	return "XXX" // ISO 4217 "no currency"; formatted with 2 decimals
+}
+
+func printFilter(w io.Writer, f node.Filter) {
+	all := func(s []string, what string) string {
+		if len(s) == 0 {
+			return "any " + what
+		}
+		return strings.Join(s, ", ")
+	}
+	t := newTable(w)
+	t.row("categories", all(f.Categories, "the node serves"))
+	t.row("path", all(f.Path, "sub-category"))
+	t.row("keywords", all(f.Keywords, "text"))
+	t.row("regions", all(f.Regions, "region"))
+	t.row("currencies", all(f.Currencies, "currency"))
+	minPrice := "none"
+	if f.MinPrice > 0 {
+		minPrice = api.FormatAmount(f.MinPrice, filterCurrency(f))
+		if len(f.Currencies) > 0 {
+			minPrice += " " + f.Currencies[0]
+		}
+	}
+	t.row("min price", minPrice)
+	t.flush()
+}
+
+func (a *app) vendorFeed(ctx context.Context, cmd *ucli.Command) error {
+	if err := noArgs(cmd); err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	feed, err := c.Feed(ctx)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, nonNil(feed))
+	}
+	if len(feed) == 0 {
+		fmt.Fprintln(a.stdout, "no live intents pass your filter (see: intentcast vendor filter)")
+		return nil
+	}
+	printIntentTable(a.stdout, feed, false)
+	return nil
+}
+
+func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
+	if err := noArgs(cmd); err != nil {
+		return err
+	}
+	until := cmd.Int("until")
+	if until < 0 {
+		return flagError(cmd, "until", fmt.Sprint(until), "want 0 (run until Ctrl-C) or a number of intents")
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	jsonOut := cmd.Bool(flagJSON)
+	if !jsonOut {
+		fmt.Fprintln(a.stderr, "watching intents that pass your filter (Ctrl-C to stop)")
+	}
+	seen := map[string]bool{}
+	n := 0
+	err = c.follow(ctx, func(ev api.EventView) error {
+		switch ev.Kind {
+		case string(node.EventIntent):
+			if ev.Intent == nil || seen[ev.IntentID] {
+				return nil
+			}
+			seen[ev.IntentID] = true
+			if jsonOut {
+				b, err := json.Marshal(ev.Intent)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s\n", b)
+			} else {
+				printIntentLine(a.stdout, *ev.Intent)
+			}
+			n++
+			if until > 0 && n >= until {
+				return errStopWatch
+			}
+		case string(node.EventCancel):
+			if !jsonOut && seen[ev.IntentID] {
+				fmt.Fprintf(a.stdout, "cancelled %s\n", short(ev.IntentID))
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errStopWatch) {
+		return nil
+	}
+	return err // nil when Ctrl-C ended the watch
+}
+
+// printIntentLine prints one intent as it arrives.
+func printIntentLine(w io.Writer, in api.IntentView) {
+	line := fmt.Sprintf("intent %s  %-24s max %-14s", short(in.ID), categoryPath(in), price(in.MaxPrice, in.Currency))
+	if in.Region != "" {
+		line += "  region " + in.Region
+	}
+	if len(in.Terms) > 0 {
+		line += "  terms " + strings.Join(in.Terms, ",")
+	}
+	if in.Text != "" {
+		line += "  \"" + truncate(in.Text, 60) + "\""
+	}
+	fmt.Fprintln(w, line)
+}
+
+func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
+	args, err := exactArgs(cmd, "INTENT")
+	if err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	req := api.OfferRequest{
+		Price:      cmd.String("price"),
+		Currency:   strings.ToUpper(cmd.String("currency")),
+		Text:       cmd.String("text"),
+		ValidFor:   cmd.String("valid-for"),
+		VendorName: cmd.String("vendor-name"),
+		VendorURL:  cmd.String("vendor-url"),
+	}
+	if req.ValidFor != "" {
+		if _, err := parseDays(req.ValidFor); err != nil {
+			return flagError(cmd, "valid-for", req.ValidFor, "want a duration such as 24h, 90m or 7d")
+		}
+	}
+	if req.Currency != "" {
+		if err := intent.CheckCurrency(req.Currency); err != nil {
+			return flagError(cmd, "currency", req.Currency, "want a three-letter ISO 4217 code such as EUR")
+		}
+	}
+	if req.IntentID, err = c.feedIntentID(ctx, cmd, args[0]); err != nil {
+		return err
+	}
+	// Check the price here when the currency is known, so a typo is a
+	// usage error that names the flag.
+	cur := req.Currency
+	if cur == "" {
+		if feed, err := c.Feed(ctx); err == nil {
+			if i := slices.IndexFunc(feed, func(in api.IntentView) bool { return in.ID == req.IntentID }); i >= 0 {
+				cur = feed[i].Currency
+			}
+		}
+	}
+	if cur != "" {
+		if _, err := api.ParseAmount(req.Price, cur); err != nil {
+			return flagError(cmd, "price", req.Price, err.Error())
+		}
+	}
+	o, err := c.SendOffer(ctx, req)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, o)
+	}
+	fmt.Fprintf(a.stdout, "sent offer %s to intent %s: %s, valid until %s\n",
+		o.ID, short(o.IntentID), price(o.Price, o.Currency), when(o.ValidUntil, time.Now()))
+	return nil
+}
+
+func (a *app) vendorOffers(ctx context.Context, cmd *ucli.Command) error {
+	if err := noArgs(cmd); err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	offers, err := c.SentOffers(ctx)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, nonNil(offers))
+	}
+	if len(offers) == 0 {
+		fmt.Fprintln(a.stdout, "no offers sent yet; see the live intents with: intentcast vendor feed")
+		return nil
+	}
+	now := time.Now()
+	t := newTable(a.stdout, "OFFER", "INTENT", "STATE", "PRICE", "VALID UNTIL", "TEXT")
+	for _, o := range offers {
+		state := o.Status
+		if state == "valid" {
+			state = "pending"
+			if !o.ValidUntil.IsZero() && now.After(o.ValidUntil) {
+				state = "expired"
+			}
+		}
+		t.row(short(o.ID), short(o.IntentID), state, price(o.Price, o.Currency), when(o.ValidUntil, now), truncate(o.Text, 40))
+	}
+	return t.flush()
+}
