@@ -16,6 +16,7 @@ import (
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
 
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -158,6 +159,13 @@ type Config struct {
 	// Tracer, if set, receives the gossipsub router's events (grafts,
 	// prunes, RPCs sent and received): for tests, benchmarks and metrics.
 	Tracer pubsub.RawTracer
+
+	// Gater, if set, is libp2p's connection gater for the node's host: it
+	// is asked before every dial and about every inbound connection, and
+	// can refuse either. Operators can block peers or address ranges with
+	// it; tests use it to cut a network in two inside one process. Nil
+	// allows every connection. It does not apply when Host is set.
+	Gater connmgr.ConnectionGater
 }
 
 const (

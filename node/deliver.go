@@ -55,7 +55,7 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 	}
 	n.live.remove(c.IntentID)
 	if err := n.store.PutTombstone(ctx, store.Tombstone{
-		IntentID: c.IntentID, Category: in.Body.Category, Raw: c.Raw, Expires: in.Body.ExpiresAt(),
+		IntentID: c.IntentID, Category: in.Body.Category, Raw: c.Raw, IntentRaw: in.Raw, Expires: in.Body.ExpiresAt(),
 	}); err != nil {
 		return fmt.Errorf("tombstone %s: %w", c.IntentID.Short(), err)
 	}

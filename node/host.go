@@ -55,6 +55,9 @@ func newHost(cfg Config) (host.Host, error) {
 	if cfg.PrivKey != nil {
 		opts = append(opts, libp2p.Identity(cfg.PrivKey))
 	}
+	if cfg.Gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
+	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		// libp2p closes them on some failure paths, not all; both Close

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -89,8 +88,10 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if err := n.loadLive(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.replay.seed(ctx, n.store, n.now(), cfg.Policy.Skew()); err != nil {
+		return nil, fmt.Errorf("node: rebuild replay index: %w", err)
+	}
 	n.sync = newSyncer(n)
-	opts = append(slices.Clip(opts), pubsub.WithRawTracer(syncTracer{n.sync}))
 	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -135,4 +136,87 @@ func (r *replayIndex) prune(now time.Time) {
 			delete(r.mem, id)
 		}
 	}
+}
+
+// seed rebuilds the in-memory replay index from the durable records at
+// start. Replay entries are written behind (flushEvery), but what the API
+// acknowledged (own intents and cancels, offers, accepts, deals) and what
+// deliver stored (received offers, tombstones) is written at once: after a
+// SIGKILL the store can hold a message whose replay entry was still
+// pending. Without this, a replay of such a message after the restart
+// would pass as new: a replayed own intent would be forwarded again, and a
+// replayed offer to an intent already accepted would overwrite the
+// accepted offer's record (status back to valid). Every message the store
+// holds is therefore remembered as seen until its intent expires (plus
+// skew), like markSeen does. Nothing is written: the next start seeds
+// again from the same records.
+func (r *replayIndex) seed(ctx context.Context, s store.Store, now time.Time, skew time.Duration) error {
+	expires := make(map[intent.ID]time.Time) // intent ID -> expiry, to bound the others
+	mem := make(map[intent.ID]time.Time)
+	remember := func(id intent.ID, until time.Time) {
+		if until = until.Add(skew); until.After(now) && until.After(mem[id]) {
+			mem[id] = until
+		}
+	}
+	own, err := s.OwnIntents(ctx)
+	if err != nil {
+		return fmt.Errorf("own intents: %w", err)
+	}
+	for _, o := range own {
+		expires[o.ID] = o.Expires
+		remember(o.ID, o.Expires)
+		if len(o.CancelRaw) > 0 {
+			remember(intent.IDOf(o.CancelRaw), o.Expires)
+		}
+	}
+	live, err := s.LiveIntents(ctx, "", now)
+	if err != nil {
+		return fmt.Errorf("live intents: %w", err)
+	}
+	for _, l := range live {
+		expires[l.ID] = l.Expires
+		remember(l.ID, l.Expires)
+	}
+	tombs, err := s.Tombstones(ctx, "", now)
+	if err != nil {
+		return fmt.Errorf("tombstones: %w", err)
+	}
+	for _, t := range tombs {
+		remember(intent.IDOf(t.Raw), t.Expires)
+	}
+	// Offers and accepts live as long as their intent; one whose intent is
+	// no longer known is kept for the longest lifetime an intent can have.
+	until := func(intentID intent.ID) time.Time {
+		if e, ok := expires[intentID]; ok {
+			return e
+		}
+		return now.Add(intent.MaxLifetime)
+	}
+	for _, d := range []store.Direction{store.Received, store.Sent} {
+		offers, err := s.OffersByDirection(ctx, d)
+		if err != nil {
+			return fmt.Errorf("%s offers: %w", d, err)
+		}
+		for _, o := range offers {
+			remember(o.ID, until(o.IntentID))
+			if len(o.AcceptRaw) > 0 {
+				remember(intent.IDOf(o.AcceptRaw), until(o.IntentID))
+			}
+		}
+	}
+	deals, err := s.Deals(ctx)
+	if err != nil {
+		return fmt.Errorf("deals: %w", err)
+	}
+	for _, d := range deals {
+		remember(intent.IDOf(d.AcceptRaw), until(d.IntentID))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, u := range mem {
+		if u.After(r.mem[id]) {
+			r.mem[id] = u
+		}
+	}
+	return nil
 }

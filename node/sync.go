@@ -14,8 +14,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
-
-	"github.com/intentcast/intentcast/intent"
 )
 
 // Late-joiner sync. Gossipsub forwards a message only to the mesh peers a
@@ -49,9 +47,6 @@ const (
 	// syncMaxPeersTracked bounds each per-peer map (rate limits, bans,
 	// pending syncs), so a crowd of peer IDs cannot grow them without end.
 	syncMaxPeersTracked = 4096
-	// syncCacheSize bounds the cancelled intents kept in memory to serve
-	// with their tombstones.
-	syncCacheSize = 4096
 )
 
 // syncLimits are what this node sends at most; what it accepts is bounded
@@ -89,9 +84,6 @@ type SyncStats struct {
 type syncer struct {
 	n    *Node
 	host host.Host
-	// cancelled keeps recently cancelled intents, so that a tombstone can
-	// be served with the intent its cancel needs to be checked.
-	cancelled *intentCache
 
 	mu       sync.Mutex
 	limits   syncLimits
@@ -108,15 +100,14 @@ type syncer struct {
 
 func newSyncer(n *Node) *syncer {
 	return &syncer{
-		n:         n,
-		cancelled: &intentCache{m: make(map[intent.ID]*intent.SignedIntent), max: syncCacheSize},
-		limits:    defaultSyncLimits,
-		due:       make(map[peer.ID]time.Time),
-		last:      make(map[peer.ID]time.Time),
-		served:    make(map[peer.ID]time.Time),
-		banned:    make(map[peer.ID]time.Time),
-		kick:      make(chan struct{}, 1),
-		serving:   make(chan struct{}, syncMaxServing),
+		n:       n,
+		limits:  defaultSyncLimits,
+		due:     make(map[peer.ID]time.Time),
+		last:    make(map[peer.ID]time.Time),
+		served:  make(map[peer.ID]time.Time),
+		banned:  make(map[peer.ID]time.Time),
+		kick:    make(chan struct{}, 1),
+		serving: make(chan struct{}, syncMaxServing),
 	}
 }
 

@@ -274,9 +274,6 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 	m, err := n.check(ctx, rs.cat, false, f.Msg)
 	switch verdict(err) {
 	case pubsub.ValidationAccept:
-		if in, ok := n.live.get(c.IntentID); ok {
-			ss.s.cancelled.put(in, n.now()) // serve it on with the tombstone
-		}
 		n.deliver(ctx, m)
 		ss.tombs++
 		ss.s.count(func(c *SyncStats) { c.Tombstones++ })

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"time"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	corenet "github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
@@ -95,7 +92,7 @@ type servedEntry struct {
 	id     intent.ID // the intent's ID (of a tombstone: the cancelled intent's)
 	raw    []byte    // the intent, or the cancel
 	tomb   bool
-	own    []byte // a tombstone's intent, if it is one of ours
+	intent []byte // a tombstone's intent, if known
 }
 
 // serve answers the requests of one stream until the requester closes its
@@ -249,7 +246,11 @@ func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, erro
 		}
 	}
 	for _, t := range tombs {
-		byID[t.IntentID] = servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, own: ownRaw[t.IntentID]}
+		e := servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, intent: t.IntentRaw}
+		if e.intent == nil {
+			e.intent = ownRaw[t.IntentID]
+		}
+		byID[t.IntentID] = e
 	}
 	out := make([]servedEntry, 0, len(byID))
 	for id, e := range byID {
@@ -264,87 +265,17 @@ func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, erro
 	return slices.CompactFunc(out, func(a, b servedEntry) bool { return a.prefix == b.prefix }), nil
 }
 
-// cancelledIntent finds the intent a served tombstone cancels: one of our
-// own, one still in the live set (a cancel being delivered) or one that
-// was cancelled while this node ran. Nil if none: the cancel then travels
-// alone, and only requesters that know the intent can check it.
+// cancelledIntent finds the intent a served tombstone cancels: kept with
+// the tombstone, or still in the live set (a cancel being delivered). Nil
+// if none (tombstones stored before intents were kept with them): the
+// cancel then travels alone, and only requesters that know the intent can
+// check it.
 func (s *syncer) cancelledIntent(e servedEntry) []byte {
-	if e.own != nil {
-		return e.own
+	if e.intent != nil {
+		return e.intent
 	}
 	if in, ok := s.n.live.get(e.id); ok {
 		return in.Raw
 	}
-	return s.cancelled.get(e.id, s.n.now())
+	return nil
 }
-
-// intentCache holds intents cancelled while the node runs, so their
-// tombstones can be served with them. The store keeps only the cancel of a
-// tombstone, so the cache is lost at restart (see docs/PROTOCOL.md for
-// what that costs).
-type intentCache struct {
-	mu  sync.Mutex
-	m   map[intent.ID]*intent.SignedIntent
-	max int
-}
-
-func (c *intentCache) put(in *intent.SignedIntent, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for id, x := range c.m {
-			if now.After(x.Body.ExpiresAt()) {
-				delete(c.m, id)
-			}
-		}
-		if len(c.m) >= c.max {
-			return
-		}
-	}
-	c.m[in.ID] = in
-}
-
-func (c *intentCache) get(id intent.ID, now time.Time) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	in, ok := c.m[id]
-	if !ok || now.After(in.Body.ExpiresAt()) {
-		return nil
-	}
-	return in.Raw
-}
-
-// syncTracer fills the cache: gossipsub calls DeliverMessage for each
-// message its validators accepted before handing it to the node, so a
-// cancel's intent is still in the live set then.
-type syncTracer struct{ s *syncer }
-
-func (t syncTracer) DeliverMessage(msg *pubsub.Message) {
-	c, ok := msg.ValidatorData.(*intent.SignedCancel)
-	if !ok {
-		return
-	}
-	if in, ok := t.s.n.live.get(c.IntentID); ok {
-		t.s.cancelled.put(in, t.s.n.now())
-	}
-}
-
-func (syncTracer) AddPeer(peer.ID, protocol.ID)                         {}
-func (syncTracer) RemovePeer(peer.ID)                                   {}
-func (syncTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (syncTracer) OnClosedOutboundStream(peer.ID)                       {}
-func (syncTracer) Join(string)                                          {}
-func (syncTracer) Leave(string)                                         {}
-func (syncTracer) Graft(peer.ID, string)                                {}
-func (syncTracer) Prune(peer.ID, string)                                {}
-func (syncTracer) ValidateMessage(*pubsub.Message)                      {}
-func (syncTracer) RejectMessage(*pubsub.Message, string)                {}
-func (syncTracer) DuplicateMessage(*pubsub.Message)                     {}
-func (syncTracer) ThrottlePeer(peer.ID)                                 {}
-func (syncTracer) RecvRPC(*pubsub.RPC)                                  {}
-func (syncTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (syncTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (syncTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (syncTracer) UndeliverableMessage(*pubsub.Message)                 {}
-
-var _ pubsub.RawTracer = syncTracer{}

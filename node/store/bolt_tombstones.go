@@ -12,6 +12,7 @@ type tombstoneRec struct {
 	Category string `cbor:"1,keyasint,omitempty"`
 	Raw      []byte `cbor:"2,keyasint,omitempty"`
 	Expires  []byte `cbor:"3,keyasint"`
+	Intent   []byte `cbor:"4,keyasint,omitempty"`
 }
 
 var tombByCat = index[Tombstone]{
@@ -41,6 +42,7 @@ func encodeTombstone(t Tombstone) ([]byte, error) {
 		Category: t.Category,
 		Raw:      t.Raw,
 		Expires:  appendStamp(nil, t.Expires),
+		Intent:   t.IntentRaw,
 	})
 }
 
@@ -51,10 +53,11 @@ func decodeTombstone(id ID, b []byte) (Tombstone, error) {
 	}
 	var f fields
 	t := Tombstone{
-		IntentID: id,
-		Category: r.Category,
-		Raw:      r.Raw,
-		Expires:  f.stamp("Expires", r.Expires),
+		IntentID:  id,
+		Category:  r.Category,
+		Raw:       r.Raw,
+		IntentRaw: r.Intent,
+		Expires:   f.stamp("Expires", r.Expires),
 	}
 	return t, f.err
 }

@@ -59,7 +59,10 @@ type Tombstone struct {
 	IntentID ID
 	Category string
 	Raw      []byte // signed cancel
-	Expires  time.Time
+	// IntentRaw is the cancelled intent, kept so the cancel can be served
+	// (by late-joiner sync) with what it must be checked against.
+	IntentRaw []byte
+	Expires   time.Time
 }
 
 // Direction says whether an offer came to this node or left it.

@@ -109,10 +109,11 @@ func liveIntent(name, category string, received, expires time.Time) store.LiveIn
 
 func tombstone(name, category string, expires time.Time) store.Tombstone {
 	return store.Tombstone{
-		IntentID: idOf(name),
-		Category: category,
-		Raw:      []byte("cancel " + name),
-		Expires:  expires,
+		IntentID:  idOf(name),
+		Category:  category,
+		Raw:       []byte("cancel " + name),
+		IntentRaw: []byte("intent " + name),
+		Expires:   expires,
 	}
 }
 
