@@ -32,6 +32,7 @@ type Node struct {
 	store    store.Store
 	identity crypto.Identity
 	live     *liveSet
+	pending  *pendingCancels // cancels that overtook their intent
 	replay   *replayIndex
 	events   broker
 	metrics  *metrics
@@ -84,6 +85,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	}
 	n.metrics = newMetrics(cfg.Registerer)
 	n.live = newLiveSet(cfg.MaxLiveIntents)
+	n.pending = newPendingCancels(pendingCancelsMax)
 	n.replay = newReplayIndex(n.store, n.log)
 	if err := n.loadLive(ctx); err != nil {
 		return nil, err
@@ -190,6 +192,7 @@ func (n *Node) pruneLoop(ctx context.Context) {
 		now := n.now()
 		n.live.prune(now, n.cfg.Policy.Skew())
 		n.replay.prune(now)
+		n.pending.prune(now)
 		if k, err := n.store.Prune(ctx, now.Add(-n.cfg.Policy.Skew())); err != nil {
 			n.log.Warn("store prune", "err", err)
 		} else if k > 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
 )
 
 // The validators are where the protocol's rules meet gossip: a message is
@@ -74,6 +75,15 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 		if _, err := n.store.Tombstone(ctx, m.ID); err == nil {
 			return nil, fmt.Errorf("intent %s: %w", m.ID.Short(), errCancelled)
 		}
+		if c := n.pending.take(m.ID, now); c != nil && c.Validate(m, now, n.cfg.Policy) == nil {
+			// Its cancel overtook it: keep the tombstone, drop the intent.
+			if err := n.store.PutTombstone(ctx, store.Tombstone{
+				IntentID: m.ID, Category: m.Body.Category, Raw: c.Raw, IntentRaw: m.Raw, Expires: m.Body.ExpiresAt(),
+			}); err != nil {
+				return nil, fmt.Errorf("%w: %w", errStoreFailure, err)
+			}
+			return nil, fmt.Errorf("intent %s: %w (its cancel came first)", m.ID.Short(), errCancelled)
+		}
 		if err := n.markSeen(ctx, m.ID, m.Body.ExpiresAt()); err != nil {
 			return nil, err
 		}
@@ -85,6 +95,9 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 			return nil, errWrongTopic
 		}
 		in, err := n.knownIntent(m.IntentID, category)
+		if errors.Is(err, errUnknown) {
+			n.pending.put(m, now.Add(n.cfg.Policy.Skew()))
+		}
 		if err != nil {
 			return nil, err
 		}
