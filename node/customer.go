@@ -153,15 +153,17 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 	if err != nil {
 		return store.Deal{}, fmt.Errorf("accept: %w", err)
 	}
-	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
-		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
-	if err := n.store.PutDeal(ctx, deal); err != nil {
-		return store.Deal{}, fmt.Errorf("accept: store deal: %w", err)
-	}
+	// Offer and intent state first, then the deal: whoever sees the deal
+	// sees them accepted.
 	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
 	own.State, own.AcceptedOffer = store.IntentAccepted, offerID
 	if err := errors.Join(n.store.PutOffer(ctx, off), n.store.PutOwnIntent(ctx, own)); err != nil {
 		return store.Deal{}, fmt.Errorf("accept: store: %w", err)
+	}
+	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
+		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
+	if err := n.store.PutDeal(ctx, deal); err != nil {
+		return store.Deal{}, fmt.Errorf("accept: store deal: %w", err)
 	}
 	if err := n.publish(ctx, in.Body.Category, true, a.Raw); err != nil {
 		return deal, fmt.Errorf("accept %s: %w", offerID.Short(), err)

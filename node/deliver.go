@@ -110,15 +110,17 @@ func (n *Node) deliverAccept(ctx context.Context, a *intent.SignedAccept) error 
 	if !ok {
 		return fmt.Errorf("accept %s: intent %s left the live set", a.ID.Short(), a.IntentID.Short())
 	}
+	// The offer's status first, then the deal: whoever sees the deal sees
+	// the offer accepted.
+	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
+	if err := n.store.PutOffer(ctx, off); err != nil {
+		return fmt.Errorf("accept %s: offer: %w", a.ID.Short(), err)
+	}
 	if err := n.store.PutDeal(ctx, store.Deal{
 		IntentID: a.IntentID, OfferID: a.OfferID, Role: store.RoleVendor,
 		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now(),
 	}); err != nil {
 		return fmt.Errorf("accept %s: deal: %w", a.ID.Short(), err)
-	}
-	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
-	if err := n.store.PutOffer(ctx, off); err != nil {
-		return fmt.Errorf("accept %s: offer: %w", a.ID.Short(), err)
 	}
 	n.events.publish(Event{Kind: EventAccept, IntentID: a.IntentID, OfferID: a.OfferID})
 	return nil
