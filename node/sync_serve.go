@@ -14,7 +14,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node/store"
 )
 
 // The answering side of /intentcast/sync/1, and the cancelled intents it
@@ -206,7 +205,7 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 // servedSet is what this node serves of a category, by ascending prefix:
 // the unexpired live intents of its store and of its in-memory live set
 // (which holds what arrived since the store's last write-behind flush, and
-// its own open intents), and the unexpired tombstones of its store, which
+// its own intents once published), and the unexpired tombstones of its store, which
 // override both. A category the node does not serve has nothing.
 func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, error) {
 	n := s.n
@@ -240,10 +239,10 @@ func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, erro
 		if o.Category != cat || o.Expires.Before(now) {
 			continue
 		}
+		// Own intents are served like any other once published (they are
+		// then in the live set), never before: an intent served by sync
+		// before gossip carried it would name this node as its origin.
 		ownRaw[o.ID] = o.Raw
-		if _, ok := byID[o.ID]; !ok && o.State != store.IntentCancelled {
-			byID[o.ID] = servedEntry{id: o.ID, raw: o.Raw}
-		}
 	}
 	for _, t := range tombs {
 		e := servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, intent: t.IntentRaw}
