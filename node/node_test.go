@@ -418,3 +418,34 @@ func TestNodeCloseLeavesNoGoroutine(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling a condition that has no event to wait on
 	}
 }
+
+// TestPublishedIntentIsAnonymousOnTheWire checks a real intent as a peer
+// receives it: the gossipsub frame carries the intent's bytes and nothing
+// that names the publishing node (no author, seqno, signature or key).
+func TestPublishedIntentIsAnonymousOnTheWire(t *testing.T) {
+	customer := startNode(t, nodeConfig(t))
+	wire := &testTracer{}
+	vcfg := nodeConfig(t)
+	vcfg.Bootstrap = addrsOf(customer)
+	vendor := startNode(t, vcfg, pubsub.WithRawTracer(wire))
+	awaitNodeMeshes(t, []*Node{customer, vendor})
+
+	in, err := customer.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the vendor receives the intent on the wire", func() bool {
+		return len(wire.received(in.Raw)) > 0
+	})
+	for _, m := range wire.received(in.Raw) {
+		if m.From != nil || m.Seqno != nil || m.Signature != nil || m.Key != nil {
+			t.Fatalf("frame names its sender: from=%x seqno=%x sig=%x key=%x", m.From, m.Seqno, m.Signature, m.Key)
+		}
+		if m.GetTopic() != intent.IntentTopic("electronics") {
+			t.Fatalf("topic %q", m.GetTopic())
+		}
+	}
+	if bytes.Contains(in.Raw, []byte(customer.ID())) {
+		t.Fatal("the intent's bytes contain the publisher's peer ID")
+	}
+}
