@@ -149,6 +149,25 @@ type Config struct {
 	SyncPeerInterval  time.Duration
 	SyncServeInterval time.Duration
 
+	// The stem phase (/intentcast/stem/1, Dandelion++-style) hides which
+	// node a customer's intents, cancels and accepts come from: each is
+	// first handed to one peer, which forwards it to its own successor or
+	// publishes it into gossip. DisableStem sends this node's own messages
+	// straight into gossip instead (the node still relays others' stem
+	// messages); tests of the gossip path set it.
+	//
+	// StemFluffProbability is the chance, drawn per node and epoch, that a
+	// node publishes the stem messages it gets rather than forwarding them:
+	// 1/q is the expected stem length. Zero means 0.1. StemEpoch is how
+	// long a node keeps its stem successor and that draw; zero means 10
+	// minutes. StemTimeout is the origin's fail-safe: an own message not
+	// back by gossip after StemTimeout plus up to half of it at random is
+	// published by the node itself. Zero means 4s.
+	DisableStem          bool
+	StemFluffProbability float64
+	StemEpoch            time.Duration
+	StemTimeout          time.Duration
+
 	// Host, if set, is the libp2p host the node runs on instead of building
 	// its own: for benchmarks that meter every host the same way and for
 	// simulated networks (go-libp2p's x/simlibp2p). ListenAddrs, PrivKey,
@@ -229,6 +248,9 @@ func (c Config) withDefaults() Config {
 	c.SyncInterval = cmp.Or(c.SyncInterval, 5*time.Minute)
 	c.SyncPeerInterval = cmp.Or(c.SyncPeerInterval, 30*time.Second)
 	c.SyncServeInterval = cmp.Or(c.SyncServeInterval, 10*time.Second)
+	c.StemFluffProbability = cmp.Or(c.StemFluffProbability, 0.1)
+	c.StemEpoch = cmp.Or(c.StemEpoch, 10*time.Minute)
+	c.StemTimeout = cmp.Or(c.StemTimeout, 4*time.Second)
 	return c
 }
 
@@ -252,6 +274,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: ValidateQueueSize %d is negative", ErrInvalidConfig, c.ValidateQueueSize)
 	case c.ConnLow < 0 || c.ConnLow > c.ConnHigh:
 		return fmt.Errorf("%w: ConnLow %d, ConnHigh %d: want 0 <= ConnLow <= ConnHigh", ErrInvalidConfig, c.ConnLow, c.ConnHigh)
+	case !(c.StemFluffProbability > 0 && c.StemFluffProbability <= 1):
+		return fmt.Errorf("%w: StemFluffProbability %v: want 0 < p <= 1 (0 means the default)", ErrInvalidConfig, c.StemFluffProbability)
+	case c.StemEpoch < 0 || c.StemTimeout < 0:
+		return fmt.Errorf("%w: StemEpoch %v, StemTimeout %v: neither may be negative", ErrInvalidConfig, c.StemEpoch, c.StemTimeout)
 	case c.SyncDelay < 0 || c.SyncInterval < 0 || c.SyncPeerInterval < 0 || c.SyncServeInterval < 0:
 		return fmt.Errorf("%w: SyncDelay %v, SyncInterval %v, SyncPeerInterval %v, SyncServeInterval %v: none may be negative",
 			ErrInvalidConfig, c.SyncDelay, c.SyncInterval, c.SyncPeerInterval, c.SyncServeInterval)

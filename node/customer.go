@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
@@ -83,6 +84,19 @@ func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys 
 	return nil
 }
 
+// lockOwn serialises the changes of own intents' state (Cancel, Accept)
+// from reading the state to storing the new one: without it a Cancel and
+// an Accept of one intent that run at once both find it open, both
+// succeed, and the later write silently replaces the state the other one
+// acknowledged (found by cmd/intentcast's TestCrashLoop). The returned
+// func unlocks, once; callers unlock before broadcasting, which may wait
+// for a mesh peer.
+func (n *Node) lockOwn() (unlock func()) {
+	n.ownMu.Lock()
+	var once sync.Once
+	return func() { once.Do(n.ownMu.Unlock) }
+}
+
 // openOwn loads an own intent that is still open.
 func (n *Node) openOwn(ctx context.Context, id intent.ID) (store.OwnIntent, *intent.SignedIntent, intent.Keys, error) {
 	own, err := n.store.OwnIntent(ctx, id)
@@ -105,6 +119,8 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 	if err := n.alive(); err != nil {
 		return err
 	}
+	unlock := n.lockOwn()
+	defer unlock()
 	own, in, keys, err := n.openOwn(ctx, id)
 	if err != nil {
 		return fmt.Errorf("cancel: %w", err)
@@ -117,6 +133,7 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 	if err := n.store.PutOwnIntent(ctx, own); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
+	unlock()
 	if err := n.publish(ctx, in.Body.Category, false, c.Raw); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
@@ -131,6 +148,8 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 	if err := n.alive(); err != nil {
 		return store.Deal{}, err
 	}
+	unlock := n.lockOwn()
+	defer unlock()
 	own, in, keys, err := n.openOwn(ctx, intentID)
 	if err != nil {
 		return store.Deal{}, fmt.Errorf("accept: %w", err)
@@ -165,6 +184,7 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 	if err := n.store.PutDeal(ctx, deal); err != nil {
 		return store.Deal{}, fmt.Errorf("accept: store deal: %w", err)
 	}
+	unlock()
 	if err := n.publish(ctx, in.Body.Category, true, a.Raw); err != nil {
 		return deal, fmt.Errorf("accept %s: %w", offerID.Short(), err)
 	}

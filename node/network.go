@@ -18,9 +18,9 @@ import (
 type network struct {
 	host    host.Host
 	ownHost bool // false when Config.Host supplied it: the caller closes it
-	ps   *pubsub.PubSub
-	disc *discovery
-	log  *slog.Logger
+	ps      *pubsub.PubSub
+	disc    *discovery
+	log     *slog.Logger
 
 	stopPubSub context.CancelFunc
 	closeOnce  sync.Once

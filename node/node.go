@@ -36,9 +36,12 @@ type Node struct {
 	replay   *replayIndex
 	events   broker
 	metrics  *metrics
-	sync     *syncer // late-joiner sync, both sides
+	sync     *syncer    // late-joiner sync, both sides
+	stem     *stemRelay // origin privacy: the stem phase, both sides
 
 	topics map[string]*pubsub.Topic // joined topics by name
+
+	ownMu sync.Mutex // see lockOwn
 
 	filterMu sync.RWMutex
 	filter   Filter
@@ -94,6 +97,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 		return nil, fmt.Errorf("node: rebuild replay index: %w", err)
 	}
 	n.sync = newSyncer(n)
+	n.stem = newStemRelay(n)
 	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
 		return nil, err
 	}
@@ -105,6 +109,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if err := n.startSync(); err != nil {
 		return nil, err
 	}
+	n.startStem()
 	n.log.Info("node started", "peer", n.net.ID(), "addrs", n.net.Addrs(), "categories", cfg.Categories)
 	return n, nil
 }

@@ -423,7 +423,11 @@ func TestNodeCloseLeavesNoGoroutine(t *testing.T) {
 // receives it: the gossipsub frame carries the intent's bytes and nothing
 // that names the publishing node (no author, seqno, signature or key).
 func TestPublishedIntentIsAnonymousOnTheWire(t *testing.T) {
-	customer := startNode(t, nodeConfig(t))
+	// The gossip frame as the origin sends it: with the stem on, the vendor
+	// (the only peer) would publish the intent and never receive it.
+	ccfg := nodeConfig(t)
+	ccfg.DisableStem = true
+	customer := startNode(t, ccfg)
 	wire := &testTracer{}
 	vcfg := nodeConfig(t)
 	vcfg.Bootstrap = addrsOf(customer)

@@ -68,8 +68,21 @@ func (n *Node) deliverLoop(ctx context.Context, sub *pubsub.Subscription) {
 	}
 }
 
-// publish sends a message on a category's intents or offers topic.
+// publish sends one of this node's own messages on a category's intents or
+// offers topic: intents, cancels and accepts through the stem phase
+// (stem.go) unless Config.DisableStem is set, sealed offers straight into
+// gossip.
 func (n *Node) publish(ctx context.Context, category string, offers bool, raw []byte) error {
+	if n.cfg.DisableStem {
+		return n.publishGossip(ctx, category, offers, raw)
+	}
+	return n.stem.publishOwn(ctx, category, offers, raw)
+}
+
+// publishGossip publishes a message into gossip on a category's intents or
+// offers topic. The topic's validator checks it first, as any message this
+// node relays.
+func (n *Node) publishGossip(ctx context.Context, category string, offers bool, raw []byte) error {
 	name := intent.IntentTopic(category)
 	if offers {
 		name = intent.OfferTopic(category)

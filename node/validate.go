@@ -58,7 +58,35 @@ func (n *Node) validator(category string, offers bool) pubsub.ValidatorEx {
 // check runs every rule on one wire message, cheapest first: the protocol's
 // stateless checks (size, decode, canonical, schema, work, signature, time
 // window) and then this node's state (known intent, tombstones, replays).
+// An accepted message is marked seen, and an accepted intent joins the live
+// set: this is the check of gossip and sync.
 func (n *Node) check(ctx context.Context, category string, offers bool, data []byte) (any, error) {
+	return n.checkWith(ctx, category, offers, data, checkGossip)
+}
+
+// checkMode says what a check may change.
+type checkMode uint8
+
+const (
+	// checkGossip changes state: the message is marked seen (so it passes
+	// once), an intent joins the live set, a cancel of an unknown intent is
+	// kept as pending and a pending cancel is applied, an offer is counted.
+	checkGossip checkMode = iota
+	// checkStem runs every rule and reads the same state (a message already
+	// seen is a replay) but changes nothing: a stem relay (stem.go) checks a
+	// message it may only pass on, and marks it seen when it publishes it
+	// through gossip, whose validator then runs checkGossip. Had the relay
+	// marked it seen here, its own publish, and the message coming back to
+	// it by gossip, would be refused as replays.
+	checkStem
+	// checkOwn is checkStem for this node's own messages before they leave
+	// it: a cancel or accept may name an own intent that is still in its
+	// stem phase (not yet in the live set).
+	checkOwn
+)
+
+func (n *Node) checkWith(ctx context.Context, category string, offers bool, data []byte, mode checkMode) (any, error) {
+	mark := mode == checkGossip
 	m, err := intent.Parse(data)
 	if err != nil {
 		return nil, err
@@ -74,6 +102,12 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 		}
 		if _, err := n.store.Tombstone(ctx, m.ID); err == nil {
 			return nil, fmt.Errorf("intent %s: %w", m.ID.Short(), errCancelled)
+		}
+		if !mark {
+			if err := n.notSeen(ctx, m.ID); err != nil {
+				return nil, err
+			}
+			break
 		}
 		if c := n.pending.take(m.ID, now); c != nil && c.Validate(m, now, n.cfg.Policy) == nil {
 			// Its cancel overtook it: keep the tombstone, drop the intent.
@@ -94,8 +128,8 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 		if offers {
 			return nil, errWrongTopic
 		}
-		in, err := n.knownIntent(m.IntentID, category)
-		if errors.Is(err, errUnknown) {
+		in, err := n.knownFor(m.IntentID, category, mode)
+		if errors.Is(err, errUnknown) && mark {
 			n.pending.put(m, now.Add(n.cfg.Policy.Skew()))
 		}
 		if err != nil {
@@ -104,39 +138,78 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 		if err := m.Validate(in, now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.markSeen(ctx, m.ID, in.Body.ExpiresAt()); err != nil {
+		if err := n.seenCheck(ctx, m.ID, in.Body.ExpiresAt(), mark); err != nil {
 			return nil, err
 		}
 	case *intent.SealedOffer:
 		if !offers {
 			return nil, errWrongTopic
 		}
-		in, err := n.knownIntent(m.IntentID, category)
+		in, err := n.knownFor(m.IntentID, category, mode)
 		if err != nil {
 			return nil, err
 		}
-		if !n.live.countOffer(in.ID, n.cfg.MaxOffersPerIntent) {
+		if mark && !n.live.countOffer(in.ID, n.cfg.MaxOffersPerIntent) {
 			return nil, fmt.Errorf("intent %s: %w (%d)", in.ID.Short(), errOfferLimit, n.cfg.MaxOffersPerIntent)
 		}
-		if err := n.markSeen(ctx, m.ID, in.Body.ExpiresAt()); err != nil {
+		if err := n.seenCheck(ctx, m.ID, in.Body.ExpiresAt(), mark); err != nil {
 			return nil, err
 		}
 	case *intent.SignedAccept:
 		if !offers {
 			return nil, errWrongTopic
 		}
-		in, err := n.knownIntent(m.IntentID, category)
+		in, err := n.knownFor(m.IntentID, category, mode)
 		if err != nil {
 			return nil, err
 		}
 		if err := m.Validate(in, now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.markSeen(ctx, m.ID, in.Body.ExpiresAt()); err != nil {
+		if err := n.seenCheck(ctx, m.ID, in.Body.ExpiresAt(), mark); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// knownFor is knownIntent, and for checkOwn also this node's own intents
+// still in their stem phase. Only the node's own messages get that
+// fallback: a relay on the stem does not hold the intent either, and a
+// node that accepted others' messages about an intent no one else knows
+// would show itself as its origin.
+func (n *Node) knownFor(id intent.ID, category string, mode checkMode) (*intent.SignedIntent, error) {
+	in, err := n.knownIntent(id, category)
+	if errors.Is(err, errUnknown) && mode == checkOwn && n.stem != nil {
+		if own, ok := n.stem.ownIntent(id); ok {
+			if own.Body.Category != category {
+				return nil, errWrongTopic
+			}
+			return own, nil
+		}
+	}
+	return in, err
+}
+
+// seenCheck marks id seen (mark) or only reports whether it was.
+func (n *Node) seenCheck(ctx context.Context, id intent.ID, until time.Time, mark bool) error {
+	if mark {
+		return n.markSeen(ctx, id, until)
+	}
+	return n.notSeen(ctx, id)
+}
+
+// notSeen is markSeen's question without its answer's side effect: an error
+// wrapping errReplay if id was seen.
+func (n *Node) notSeen(ctx context.Context, id intent.ID) error {
+	seen, err := n.replay.seen(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errStoreFailure, err)
+	}
+	if seen {
+		return fmt.Errorf("%s: %w", id.Short(), errReplay)
+	}
+	return nil
 }
 
 // knownIntent finds the intent a cancel, offer or accept names. Not knowing

@@ -1,0 +1,670 @@
+package node
+
+import (
+	"container/heap"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	corenet "github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// Origin privacy: the stem phase (Dandelion++, Fanti et al., 2018).
+//
+// Gossipsub sends a node's own message to its mesh peers at once, so a
+// neighbour that hears a message first from a peer can guess that peer made
+// it. A node's own intents, cancels and accepts therefore leave through a
+// stem: the origin hands the message over /intentcast/stem/1 to one peer,
+// its stem successor; a node that gets a stem message checks it like gossip
+// (checkStem: every rule, no state changed) and either forwards it to its
+// own successor or, at the end of the stem, publishes it into gossip like
+// any relay would ("fluff"). Gossip then carries it everywhere, back to the
+// origin too, which validates and forwards it like any relay.
+//
+//   - Epochs (Config.StemEpoch, 10 minutes by default): at the start of each
+//     epoch a node draws a seed that ranks its peers (its successor for a
+//     category is the best-ranked peer that serves it and speaks the stem
+//     protocol, dialled by this node if there is one) and whether it is a
+//     diffuser this epoch (probability Config.StemFluffProbability, 0.1):
+//     a diffuser fluffs every stem message it gets, a relay forwards them.
+//     All own messages of an epoch take the same successor, so an adversary
+//     that watches many of them learns no more than from one (intersection
+//     attacks).
+//   - Loops end: a relay that gets a message it already forwarded fluffs it;
+//     an origin that gets its own message back forwards it again, never
+//     fluffs it (that would make it the first gossip sender).
+//   - Fail-safe: the origin keeps each own message with a timer
+//     (Config.StemTimeout plus up to half of it at random); if the message
+//     has not come back by then (it is not in the replay index, which only
+//     gossip and sync fill for an own message), the origin publishes it
+//     itself. Relays keep a shorter timer too (half the timeout plus an
+//     exponential draw), so a black hole further down the stem is routed
+//     around by the relay before it, not by the origin.
+//   - Sealed offers skip the stem: they are sealed to the customer, and the
+//     vendor that signs them is a public business the customer learns
+//     anyway; what the stem protects is the customer. Offers go straight
+//     into gossip.
+//
+// What it does not buy: a successor that is the adversary sees the
+// message before anyone, and knows its predecessor (it cannot tell the
+// origin from a relay); an adversary that watches every link (a global
+// passive adversary) follows the stem by timing. docs/ARCHITECTURE.md has
+// the goroutines, docs/PROTOCOL.md the wire rules.
+//
+// stem.go is the origin side and the timers, stem_relay.go the relay
+// side, stem_wire.go the frame.
+
+const stemProtocol = protocol.ID("/intentcast/stem/1")
+
+const (
+	// stemFrameTimeout bounds the wait for the one frame of a stream, and
+	// stemSendTimeout a whole hand-over: open, write, acknowledgment.
+	stemFrameTimeout = 10 * time.Second
+	stemSendTimeout  = 5 * time.Second
+	// stemHandleTimeout bounds all a relay does for one stream: reading,
+	// checking, and forwarding or publishing.
+	stemHandleTimeout = 30 * time.Second
+	// stemBanDuration is how long a peer that sent invalid data is neither
+	// taken stem messages from nor chosen as successor.
+	stemBanDuration = time.Hour
+	// stemMaxHandling bounds the stem streams handled at once, and
+	// stemMaxPerPeer those of one peer, so that a peer holding streams open
+	// until their deadline cannot take every slot.
+	stemMaxHandling = 32
+	stemMaxPerPeer  = 4
+	// stemPeerRate and stemPeerBurst bound the frames one peer may send:
+	// sustained per second, and at once. Intents cost about a second of
+	// proof of work each, so an honest relay forwards few.
+	stemPeerRate  = 10
+	stemPeerBurst = 50
+	// stemMaxPeersTracked bounds each per-peer map.
+	stemMaxPeersTracked = 4096
+	// stemMaxRelayed and stemMaxRelayedBytes bound the messages a relay
+	// holds for its fail-safe; beyond, it forwards without a timer (the
+	// origin's still runs).
+	stemMaxRelayed      = 1024
+	stemMaxRelayedBytes = 8 << 20
+	// stemMaxOwn bounds the own messages in their stem phase; beyond, they
+	// are published directly.
+	stemMaxOwn = 4096
+	// stemTries is how many successors, by rank, a message is offered to
+	// before the node publishes it itself.
+	stemTries = 2
+)
+
+// StemStats counts a node's stem traffic since it started.
+type StemStats struct {
+	// As the origin of own intents, cancels and accepts.
+	Stemmed  int // handed to a stem successor
+	Direct   int // published straight into gossip: stem off, no successor, or none took it
+	Returned int // stemmed, and back by gossip (or sync) before the timer
+	FailSafe int // stemmed, not back in time: published by the origin itself
+
+	// As a relay of others' stem messages.
+	Received      int // valid stem messages taken in
+	Forwarded     int // passed to this node's successor
+	Fluffed       int // published into gossip: the end of their stem
+	RelayFailSafe int // forwarded, not seen in gossip in time: published by this relay
+	Looped        int // own messages that came back along the stem (forwarded again)
+	Ignored       int // valid for someone, not here and now: already seen, unknown intent, category not served
+	Rejected      int // invalid data: the peer is dropped from the stem for a while
+	Refused       int // streams refused: rate limit, load, dropped peer
+}
+
+// stemEntry is a message a node holds during its stem phase: an own one
+// (until it is back, or published by the fail-safe) or one it relayed
+// (until its timer).
+type stemEntry struct {
+	id       intent.ID
+	category string
+	offers   bool
+	raw      []byte
+	due      time.Time
+	idx      int // in stemRelay.timers; -1 when not there
+
+	own    bool
+	via    peer.ID              // the successor that took it
+	in     *intent.SignedIntent // an own intent
+	parent intent.ID            // an own cancel or accept: the intent it names
+	once   sync.Once            // release
+	err    error
+}
+
+func (e *stemEntry) frame() stemFrame {
+	return stemFrame{Category: e.category, Kind: stemKind(e.offers), Msg: e.raw}
+}
+
+// stemRelay runs both sides of the stem for one node.
+type stemRelay struct {
+	n    *Node
+	host host.Host
+
+	mu           sync.Mutex
+	closed       bool
+	own          map[intent.ID]*stemEntry
+	relayed      map[intent.ID]*stemEntry
+	relayedBytes int
+	timers       stemTimers
+	epochEnd     time.Time
+	seed         [32]byte
+	diffuser     bool
+	banned       map[peer.ID]time.Time
+	buckets      map[peer.ID]*tokenBucket
+	active       map[peer.ID]int  // streams being handled, by peer
+	avoid        map[peer.ID]bool // successors that lost a message: not chosen again this epoch
+	stats        StemStats
+
+	kick     chan struct{}
+	slots    chan struct{}
+	handlers sync.WaitGroup
+}
+
+func newStemRelay(n *Node) *stemRelay {
+	return &stemRelay{
+		n:       n,
+		own:     make(map[intent.ID]*stemEntry),
+		relayed: make(map[intent.ID]*stemEntry),
+		banned:  make(map[peer.ID]time.Time),
+		buckets: make(map[peer.ID]*tokenBucket),
+		active:  make(map[peer.ID]int),
+		avoid:   make(map[peer.ID]bool),
+		kick:    make(chan struct{}, 1),
+		slots:   make(chan struct{}, stemMaxHandling),
+	}
+}
+
+// startStem takes stem streams and starts the timer loop, which ends (and
+// waits for the streams being handled) when the node closes. A node relays
+// for others also when its own stem is off (Config.DisableStem).
+func (n *Node) startStem() {
+	s := n.stem
+	s.host = n.net.host
+	s.host.SetStreamHandler(stemProtocol, s.handle)
+	n.goLoop(s.run)
+}
+
+// StemStats returns the node's stem counters.
+func (n *Node) StemStats() StemStats {
+	n.stem.mu.Lock()
+	defer n.stem.mu.Unlock()
+	return n.stem.stats
+}
+
+func (s *stemRelay) count(f func(*StemStats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
+}
+
+// The origin side.
+
+// publishOwn sends one of this node's own messages: checked as a relay
+// would check it (an invalid message never leaves), then handed to the
+// stem successor, with the fail-safe timer set. Sealed offers, and
+// messages for which no successor is at hand, go straight into gossip.
+func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool, raw []byte) error {
+	n := s.n
+	m, err := n.checkWith(ctx, category, offers, raw, checkOwn)
+	if err != nil {
+		return err
+	}
+	e := &stemEntry{id: intent.IDOf(raw), category: category, offers: offers, raw: raw, idx: -1, own: true}
+	switch m := m.(type) {
+	case *intent.SealedOffer:
+		return n.publishGossip(ctx, category, offers, raw)
+	case *intent.SignedIntent:
+		e.in = m
+	case *intent.SignedCancel:
+		e.parent = m.IntentID
+	case *intent.SignedAccept:
+		e.parent = m.IntentID
+	}
+	s.mu.Lock()
+	if _, ok := s.own[e.id]; ok {
+		s.mu.Unlock()
+		return nil // already on its way
+	}
+	full := len(s.own) >= stemMaxOwn
+	if !full {
+		s.own[e.id] = e
+	}
+	s.mu.Unlock()
+	if !full {
+		for _, p := range s.successors(category, offers, stemTries) {
+			err := s.send(ctx, p, e.frame())
+			if err == nil {
+				e.via = p
+				s.schedule(e, time.Now().Add(s.ownDelay()))
+				s.count(func(c *StemStats) { c.Stemmed++ })
+				return nil
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			n.log.Debug("stem: successor did not take the message", "peer", p, "err", err)
+		}
+	} else {
+		n.log.Warn("stem: too many own messages in their stem phase; publishing directly", "max", stemMaxOwn)
+	}
+	// No successor took it: the message is published from here (Dandelion++
+	// does the same; a node with no peer to stem to has no peer to hide from
+	// either).
+	if full {
+		return s.publishDirect(ctx, e)
+	}
+	return s.release(ctx, e, false)
+}
+
+// publishDirect publishes an own message that never entered the stem, its
+// intent first if that is still in its stem phase.
+func (s *stemRelay) publishDirect(ctx context.Context, e *stemEntry) error {
+	if p := s.ownEntry(e.parent); p != nil {
+		if err := s.release(ctx, p, false); err != nil {
+			s.n.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
+		}
+	}
+	s.count(func(c *StemStats) { c.Direct++ })
+	return s.n.publishGossip(ctx, e.category, e.offers, e.raw)
+}
+
+// release ends an own message's stem phase: if it has not come back, it is
+// published from here. The intent an own cancel or accept names goes first
+// if it is still in its stem phase: the node's own validator, like every
+// other, does not pass a cancel or accept of an intent it does not know.
+// Each entry is released once; callers that race wait for the first.
+func (s *stemRelay) release(ctx context.Context, e *stemEntry, timer bool) error {
+	e.once.Do(func() {
+		s.unschedule(e)
+		if p := s.ownEntry(e.parent); p != nil {
+			if err := s.release(ctx, p, timer); err != nil {
+				s.n.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
+			}
+		}
+		seen, err := s.n.replay.seen(ctx, e.id)
+		switch {
+		case err != nil:
+			e.err = err
+		case seen && timer:
+			s.count(func(c *StemStats) { c.Returned++ })
+		case seen:
+		default:
+			s.count(func(c *StemStats) {
+				if timer {
+					c.FailSafe++
+				} else {
+					c.Direct++
+				}
+			})
+			if timer {
+				s.n.log.Debug("stem: own message not back in time; publishing it", "id", e.id.Short(), "successor", e.via)
+				s.lost(e.via)
+			}
+			e.err = s.n.publishGossip(ctx, e.category, e.offers, e.raw)
+		}
+		s.mu.Lock()
+		delete(s.own, e.id)
+		s.mu.Unlock()
+	})
+	return e.err
+}
+
+// ownEntry returns the own message id in its stem phase, if any.
+func (s *stemRelay) ownEntry(id intent.ID) *stemEntry {
+	if id.IsZero() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.own[id]
+}
+
+// ownIntent returns an own intent in its stem phase, for checkOwn.
+func (s *stemRelay) ownIntent(id intent.ID) (*intent.SignedIntent, bool) {
+	e := s.ownEntry(id)
+	if e == nil || e.in == nil {
+		return nil, false
+	}
+	return e.in, true
+}
+
+// ownDelay is the origin's fail-safe delay: the timeout plus up to half of
+// it, at random, so that when it fires tells nothing.
+func (s *stemRelay) ownDelay() time.Duration {
+	t := s.n.cfg.StemTimeout
+	return t + mrand.N(t/2+1)
+}
+
+// relayDelay is a relay's fail-safe delay: half the timeout plus an
+// exponential draw with a mean of a quarter of it, at most the timeout.
+// Relays thus fire before the origin (at least the timeout), and of
+// several relays the one nearest a black hole tends to fire first.
+func (s *stemRelay) relayDelay() time.Duration {
+	t := s.n.cfg.StemTimeout
+	d := t/2 + time.Duration(mrand.ExpFloat64()*float64(t/4))
+	return min(d, t)
+}
+
+// Successors and epochs.
+
+// lost records that a message handed to successor p did not come back in
+// time: p is not chosen again until the epoch ends. Each fail-safe publish
+// shows the network its origin (or a relay), so a successor that drops
+// messages, by accident or to unmask its predecessors, gets one.
+func (s *stemRelay) lost(p peer.ID) {
+	if p == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.avoid) >= stemMaxPeersTracked {
+		return
+	}
+	s.avoid[p] = true
+}
+
+// epochLocked starts a new epoch if the current one is over.
+func (s *stemRelay) epochLocked(now time.Time) {
+	if now.Before(s.epochEnd) {
+		return
+	}
+	clear(s.avoid)
+	rand.Read(s.seed[:])
+	s.diffuser = mrand.Float64() < s.n.cfg.StemFluffProbability
+	s.epochEnd = now.Add(s.n.cfg.StemEpoch)
+}
+
+// isDiffuser reports whether this node fluffs the stem messages it gets in
+// the current epoch.
+func (s *stemRelay) isDiffuser() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epochLocked(time.Now())
+	return s.diffuser
+}
+
+// successors returns up to k peers to stem a message of one topic to, best
+// first: connected peers that serve the topic, speak the stem protocol and
+// are not dropped, ranked by the epoch's seed. Peers this node dialled come
+// first (Dandelion++ stems over outbound edges only: an adversary cannot
+// make itself our successor by dialling us many times); inbound peers are
+// used only if there is no outbound one.
+func (s *stemRelay) successors(category string, offers bool, k int) []peer.ID {
+	topic := intent.IntentTopic(category)
+	if offers {
+		topic = intent.OfferTopic(category)
+	}
+	s.mu.Lock()
+	now := time.Now()
+	s.epochLocked(now)
+	seed := s.seed
+	s.mu.Unlock()
+	type ranked struct {
+		p        peer.ID
+		rank     [32]byte
+		outbound bool
+	}
+	var cands []ranked
+	for _, p := range s.n.net.ps.ListPeers(topic) {
+		if s.isBanned(p) || s.avoided(p) || s.host.Network().Connectedness(p) != corenet.Connected {
+			continue
+		}
+		if ps, err := s.host.Peerstore().SupportsProtocols(p, stemProtocol); err != nil || len(ps) == 0 {
+			continue
+		}
+		r := ranked{p: p, rank: sha256.Sum256(append(seed[:], p...))}
+		for _, c := range s.host.Network().ConnsToPeer(p) {
+			if c.Stat().Direction == corenet.DirOutbound {
+				r.outbound = true
+			}
+		}
+		cands = append(cands, r)
+	}
+	if slices.ContainsFunc(cands, func(r ranked) bool { return r.outbound }) {
+		cands = slices.DeleteFunc(cands, func(r ranked) bool { return !r.outbound })
+	}
+	slices.SortFunc(cands, func(a, b ranked) int { return slices.Compare(a.rank[:], b.rank[:]) })
+	out := make([]peer.ID, 0, min(k, len(cands)))
+	for _, c := range cands[:min(k, len(cands))] {
+		out = append(out, c.p)
+	}
+	return out
+}
+
+// Timers.
+
+// run fires the fail-safe timers until the node closes; then it stops
+// taking stem streams and waits for those being handled.
+func (s *stemRelay) run(ctx context.Context) {
+	defer s.drain()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		timer.Reset(s.untilDue())
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-timer.C:
+		}
+		for _, e := range s.takeDue(time.Now()) {
+			if ctx.Err() != nil {
+				return
+			}
+			if e.own {
+				if err := s.release(ctx, e, true); err != nil && ctx.Err() == nil {
+					s.n.log.Warn("stem: fail-safe publish of an own message", "id", e.id.Short(), "err", err)
+				}
+				continue
+			}
+			s.expireRelayed(ctx, e)
+		}
+	}
+}
+
+// drain stops taking stem streams and waits for those being handled (their
+// contexts end with the node's, which resets their streams).
+func (s *stemRelay) drain() {
+	s.host.RemoveStreamHandler(stemProtocol)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.handlers.Wait()
+}
+
+// schedule sets e's timer.
+func (s *stemRelay) schedule(e *stemEntry, due time.Time) {
+	s.mu.Lock()
+	e.due = due
+	if e.idx >= 0 {
+		heap.Fix(&s.timers, e.idx)
+	} else {
+		heap.Push(&s.timers, e)
+	}
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// unschedule clears e's timer, if set.
+func (s *stemRelay) unschedule(e *stemEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.idx >= 0 {
+		heap.Remove(&s.timers, e.idx)
+	}
+}
+
+// untilDue is the time until the next timer (an hour if none).
+func (s *stemRelay) untilDue() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.timers) == 0 {
+		return time.Hour
+	}
+	return max(time.Until(s.timers[0].due), 0)
+}
+
+// takeDue removes and returns the entries whose timer has fired, earliest
+// first.
+func (s *stemRelay) takeDue(now time.Time) []*stemEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*stemEntry
+	for len(s.timers) > 0 && !s.timers[0].due.After(now) {
+		out = append(out, heap.Pop(&s.timers).(*stemEntry))
+	}
+	return out
+}
+
+// stemTimers is a min-heap of entries by due time.
+type stemTimers []*stemEntry
+
+func (h stemTimers) Len() int           { return len(h) }
+func (h stemTimers) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h stemTimers) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
+}
+func (h *stemTimers) Push(x any) {
+	e := x.(*stemEntry)
+	e.idx = len(*h)
+	*h = append(*h, e)
+}
+func (h *stemTimers) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.idx = -1
+	return e
+}
+
+// Rate limits and bans.
+
+// tokenBucket allows rate events per second on average, burst at once.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends a token if there is one.
+func (b *tokenBucket) take(now time.Time, rate, burst float64) bool {
+	b.tokens = math.Min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// admit reports whether a stream from p may be handled: p is not dropped,
+// within its rate, and has fewer than stemMaxPerPeer streams being handled.
+// If so, the stream counts as p's until done is called.
+func (s *stemRelay) admit(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if until, ok := s.banned[p]; ok && now.Before(until) {
+		return false
+	}
+	if s.active[p] >= stemMaxPerPeer || !s.takeToken(p, now) {
+		return false
+	}
+	s.active[p]++
+	return true
+}
+
+// done ends a stream admit counted.
+func (s *stemRelay) done(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active[p]--; s.active[p] <= 0 {
+		delete(s.active, p)
+	}
+}
+
+// takeToken spends one of p's tokens, if it has one.
+func (s *stemRelay) takeToken(p peer.ID, now time.Time) bool {
+	b, ok := s.buckets[p]
+	if !ok {
+		if len(s.buckets) >= stemMaxPeersTracked {
+			// Buckets that have refilled hold nothing worth keeping.
+			for q, b := range s.buckets {
+				if now.Sub(b.last).Seconds()*stemPeerRate >= stemPeerBurst {
+					delete(s.buckets, q)
+				}
+			}
+			if len(s.buckets) >= stemMaxPeersTracked {
+				return false
+			}
+		}
+		b = &tokenBucket{tokens: stemPeerBurst, last: now}
+		s.buckets[p] = b
+	}
+	return b.take(now, stemPeerRate, stemPeerBurst)
+}
+
+func (s *stemRelay) avoided(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.avoid[p]
+}
+
+func (s *stemRelay) isBanned(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.banned[p]
+	return ok && time.Now().Before(until)
+}
+
+// reject drops p from the stem, both ways, for stemBanDuration.
+func (s *stemRelay) reject(p peer.ID, err error) {
+	s.mu.Lock()
+	now := time.Now()
+	if len(s.banned) >= stemMaxPeersTracked {
+		pruneOlder(s.banned, now) // expired bans
+		for q := range s.banned {
+			if len(s.banned) < stemMaxPeersTracked {
+				break
+			}
+			delete(s.banned, q) // all current: some end early rather than the map growing
+		}
+	}
+	s.banned[p] = now.Add(stemBanDuration)
+	s.stats.Rejected++
+	s.mu.Unlock()
+	s.n.log.Warn("stem peer sent invalid data; dropping it from the stem for a while", "peer", p, "for", stemBanDuration, "err", err)
+}
+
+// errStemNoAck is a successor that did not acknowledge a frame.
+var errStemNoAck = errors.New("stem successor did not acknowledge the frame")
+
+// seen reports whether id is in the replay index, without marking it.
+func (r *replayIndex) seen(ctx context.Context, id intent.ID) (bool, error) {
+	r.mu.Lock()
+	_, known := r.mem[id]
+	r.mu.Unlock()
+	if known {
+		return true, nil
+	}
+	seen, err := r.store.Seen(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("replay index: %w", err)
+	}
+	return seen, nil
+}

@@ -1,0 +1,233 @@
+package node
+
+import (
+	"bufio"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	corenet "github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// The relay side of /intentcast/stem/1, and the hand-over both sides use.
+
+// handle takes one stem stream: one frame, acknowledged by closing the
+// stream once it is read, then checked and forwarded or fluffed.
+func (s *stemRelay) handle(st corenet.Stream) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		st.Reset()
+		return
+	}
+	s.handlers.Add(1)
+	s.mu.Unlock()
+	defer s.handlers.Done()
+
+	p := st.Conn().RemotePeer()
+	if !s.admit(p) {
+		s.count(func(c *StemStats) { c.Refused++ })
+		st.Reset()
+		return
+	}
+	defer s.done(p)
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		s.count(func(c *StemStats) { c.Refused++ })
+		st.Reset()
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.n.ctx, stemHandleTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { st.Reset() })
+	st.SetReadDeadline(time.Now().Add(stemFrameTimeout))
+	data, _, err := readFrame(bufio.NewReaderSize(st, 1<<10), stemMaxFrame)
+	if !stop() {
+		return // the node is closing, or the peer was too slow: reset
+	}
+	if err != nil {
+		st.Reset()
+		if errors.Is(err, errSyncViolation) {
+			s.reject(p, fmt.Errorf("%w: %w", errStemViolation, err))
+		}
+		return
+	}
+	// The acknowledgment: the sender waits for the end of the stream. It
+	// comes before the checks and the forwarding, so the sender learns
+	// nothing from its timing (nor waits for the rest of the stem).
+	st.Close()
+	f, err := parseStemFrame(data)
+	if err != nil {
+		s.reject(p, err)
+		return
+	}
+	s.take(ctx, p, f)
+}
+
+// take acts on one valid frame from p.
+func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
+	n := s.n
+	id := intent.IDOf(f.Msg)
+	if e := s.ownEntry(id); e != nil {
+		// Our own message came back along the stem: pass it on (the next
+		// relay has seen it before and fluffs it). Fluffing it here would
+		// make this node, its origin, the first to send it by gossip.
+		s.count(func(c *StemStats) { c.Looped++ })
+		if _, ok := s.forward(ctx, e.frame()); !ok {
+			n.log.Debug("stem: no successor for an own message that came back; the fail-safe will publish it", "id", id.Short())
+		}
+		return
+	}
+	if !slices.Contains(n.cfg.Categories, f.Category) {
+		// The sender's view of our topics was stale; it is not invalid.
+		s.count(func(c *StemStats) { c.Ignored++ })
+		return
+	}
+	m, err := n.checkWith(ctx, f.Category, f.offers(), f.Msg, checkStem)
+	if _, offer := m.(*intent.SealedOffer); err == nil && offer {
+		err = fmt.Errorf("%w: sealed offers are not stemmed", errStemViolation)
+	}
+	switch verdict(err) {
+	case pubsub.ValidationReject:
+		s.reject(p, err)
+		return
+	case pubsub.ValidationIgnore:
+		s.count(func(c *StemStats) { c.Ignored++ })
+		n.log.Debug("stem: message ignored", "peer", p, "id", id.Short(), "err", err)
+		return
+	}
+	s.count(func(c *StemStats) { c.Received++ })
+	s.mu.Lock()
+	_, again := s.relayed[id]
+	s.mu.Unlock()
+	if again || s.isDiffuser() {
+		s.fluff(ctx, f, id)
+		return
+	}
+	if via, ok := s.forward(ctx, *f); ok {
+		s.hold(f, id, via)
+		return
+	}
+	s.fluff(ctx, f, id)
+}
+
+// forward hands a frame to this node's successor (the next by rank if the
+// first does not take it) and returns the one that took it, if any.
+func (s *stemRelay) forward(ctx context.Context, f stemFrame) (peer.ID, bool) {
+	for _, p := range s.successors(f.Category, f.offers(), stemTries) {
+		err := s.send(ctx, p, f)
+		if err == nil {
+			s.count(func(c *StemStats) { c.Forwarded++ })
+			return p, true
+		}
+		if ctx.Err() != nil {
+			return "", false
+		}
+		s.n.log.Debug("stem: successor did not take the message", "peer", p, "err", err)
+	}
+	return "", false
+}
+
+// fluff ends a stem: the message is published into gossip through the
+// node's topic, whose validator checks it again and marks it seen, like
+// any message this node relays.
+func (s *stemRelay) fluff(ctx context.Context, f *stemFrame, id intent.ID) {
+	s.forget(id)
+	if err := s.n.publishGossip(ctx, f.Category, f.offers(), f.Msg); err != nil {
+		if ctx.Err() == nil {
+			s.n.log.Debug("stem: fluff", "id", id.Short(), "err", err)
+		}
+		return
+	}
+	s.count(func(c *StemStats) { c.Fluffed++ })
+}
+
+// hold keeps a forwarded message with a fail-safe timer, within bounds.
+func (s *stemRelay) hold(f *stemFrame, id intent.ID, via peer.ID) {
+	e := &stemEntry{id: id, category: f.Category, offers: f.offers(), raw: f.Msg, idx: -1, via: via}
+	s.mu.Lock()
+	if _, ok := s.relayed[id]; ok || len(s.relayed) >= stemMaxRelayed || s.relayedBytes+len(f.Msg) > stemMaxRelayedBytes {
+		s.mu.Unlock()
+		return
+	}
+	s.relayed[id] = e
+	s.relayedBytes += len(e.raw)
+	s.mu.Unlock()
+	s.schedule(e, time.Now().Add(s.relayDelay()))
+}
+
+// forget drops a relayed message from the fail-safe.
+func (s *stemRelay) forget(id intent.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.relayed[id]
+	if !ok {
+		return
+	}
+	delete(s.relayed, id)
+	s.relayedBytes -= len(e.raw)
+	if e.idx >= 0 {
+		heap.Remove(&s.timers, e.idx)
+	}
+}
+
+// expireRelayed is a relay's fail-safe: a message it forwarded that has not
+// come by gossip since is published from here.
+func (s *stemRelay) expireRelayed(ctx context.Context, e *stemEntry) {
+	s.forget(e.id)
+	seen, err := s.n.replay.seen(ctx, e.id)
+	if err != nil || seen {
+		return
+	}
+	s.lost(e.via)
+	if err := s.n.publishGossip(ctx, e.category, e.offers, e.raw); err != nil {
+		if ctx.Err() == nil {
+			s.n.log.Debug("stem: relay fail-safe publish", "id", e.id.Short(), "err", err)
+		}
+		return
+	}
+	s.count(func(c *StemStats) { c.RelayFailSafe++ })
+}
+
+// send hands one frame to p: it opens a stream, writes the frame, closes its
+// side and waits for p to close the stream (p's acknowledgment that it read
+// the frame).
+func (s *stemRelay) send(ctx context.Context, p peer.ID, f stemFrame) error {
+	ctx, cancel := context.WithTimeout(ctx, stemSendTimeout)
+	defer cancel()
+	buf, err := appendFrame(nil, f)
+	if err != nil {
+		return err
+	}
+	st, err := s.host.NewStream(ctx, p, stemProtocol)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { st.Reset() })
+	defer stop()
+	st.SetDeadline(time.Now().Add(stemSendTimeout))
+	if _, err := st.Write(buf); err != nil {
+		st.Reset()
+		return err
+	}
+	if err := st.CloseWrite(); err != nil {
+		st.Reset()
+		return err
+	}
+	var b [1]byte
+	if k, err := st.Read(b[:]); k > 0 || !errors.Is(err, io.EOF) {
+		st.Reset()
+		return fmt.Errorf("%w: %v", errStemNoAck, err)
+	}
+	return st.Close()
+}
