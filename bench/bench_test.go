@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// TestHarnessQuick runs the harness at CI scale: 10 peers per system, a
+// few dozen messages, a short round trip; every message must reach every
+// peer on raw gossipsub and on intentcast with the stem off and on.
+func TestHarnessQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 40 libp2p hosts")
+	}
+	ctx := t.Context()
+	size, err := SignedIntentSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := Load{Rate: 20, Count: 30, Drain: 10 * time.Second, Seed: 1}
+	for _, system := range []string{Raw, IntentcastNoStem, Intentcast} {
+		var sw Swarm
+		if system == Raw {
+			sw, err = NewRawSwarm(ctx, 10, 1, size, 1)
+		} else {
+			sw, err = NewICSwarmWith(ctx, 10, 1, ICOptions{MinWork: DefaultMinWork, NoStem: system == IntentcastNoStem})
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", system, err)
+		}
+		res, err := RunLoad(ctx, sw, load)
+		if cerr := sw.Close(); cerr != nil {
+			t.Errorf("%s: Close: %v", system, cerr)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", system, err)
+		}
+		t.Log(res)
+		if res.DeliveryRatio != 1 || res.Delivered != res.Expected {
+			t.Errorf("%s delivered %d of %d (%.4f), want all", system, res.Delivered, res.Expected, res.DeliveryRatio)
+		}
+		if res.Duplicates != 0 || res.PublishErrors != 0 {
+			t.Errorf("%s: %d duplicate deliveries, %d publish errors (%s), want none", system, res.Duplicates, res.PublishErrors, res.FirstError)
+		}
+		if res.P99 <= 0 || res.CPUPerDelivery <= 0 || res.GossipBytesPerDelivery <= 0 {
+			t.Errorf("%s: a figure is missing: %+v", system, res)
+		}
+	}
+
+	rto := RoundTripOptions{Vendors: 3, Intents: 5, Rate: 10, Timeout: 10 * time.Second, Seed: 1}
+	rs, err := NewRawSwarm(ctx, 10, 2, size, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := RoundTripRaw(ctx, rs, rto)
+	rs.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := NewICSwarm(ctx, 10, DefaultMinWork, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir, err := RoundTripIntentcast(ctx, is, rto)
+	is.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []RoundTripResult{rr, ir} {
+		t.Logf("round trip %s: first offer p50 %s, accept p50 %s", r.System, ms(r.FirstOffer.P50), ms(r.Accept.P50))
+		if r.Accept.Count != r.Intents || r.Errors != 0 {
+			t.Errorf("round trip %s: %d of %d accepts, %d errors (%s)", r.System, r.Accept.Count, r.Intents, r.Errors, r.FirstError)
+		}
+		// The run ends at the last accept, when slower vendors' offers may
+		// still be on their way; each intent had its first offer, though.
+		if r.Offers < int64(r.Intents) || r.Offers > int64(r.Vendors*r.Intents) {
+			t.Errorf("round trip %s: customers received %d offers, want %d to %d", r.System, r.Offers, r.Intents, r.Vendors*r.Intents)
+		}
+	}
+}
+
+func TestMeasureValidation(t *testing.T) {
+	v, err := MeasureValidation(t.Context(), 200, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Ed25519 <= 0 || v.ParseValidate <= 0 || v.NodeCheck <= 0 || v.NodeCheckPar <= 0 {
+		t.Errorf("a rate is missing: %+v", v)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, tt := range []struct {
+		p    float64
+		want int
+	}{{50, 5}, {90, 9}, {99, 10}, {100, 10}, {1, 1}} {
+		if got := percentile(xs, tt.p); got != tt.want {
+			t.Errorf("percentile(1..10, %v) = %d, want %d", tt.p, got, tt.want)
+		}
+	}
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median = %v, want 2", got)
+	}
+}
+
+// The validation benchmarks: a node's checks against the bare Ed25519
+// verification they contain (docs/BENCHMARKS.md, "Node"). Run with
+//
+//	go test -run x -bench Validate -benchmem ./bench/
+
+// benchPool is a pool of distinct intents that refills, timer stopped.
+type benchPool struct {
+	b    *testing.B
+	ins  []*intent.SignedIntent
+	next int
+}
+
+func (p *benchPool) get() *intent.SignedIntent {
+	if p.next == len(p.ins) {
+		p.b.StopTimer()
+		ins, _, _, err := mintIntents(context.Background(), 1024, DefaultMinWork)
+		if err != nil {
+			p.b.Fatal(err)
+		}
+		p.ins, p.next = ins, 0
+		p.b.StartTimer()
+	}
+	p.next++
+	return p.ins[p.next-1]
+}
+
+func BenchmarkValidateEd25519(b *testing.B) {
+	ins, _, _, err := mintIntents(context.Background(), 1, DefaultMinWork)
+	if err != nil {
+		b.Fatal(err)
+	}
+	si, err := sigInputOf(ins[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if !ed25519.Verify(si.pub, si.tbs, si.sig) {
+			b.Fatal("bad signature")
+		}
+	}
+}
+
+func BenchmarkValidateParseValidate(b *testing.B) {
+	ins, _, _, err := mintIntents(context.Background(), 1, DefaultMinWork)
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy := intent.Policy{MinWork: DefaultMinWork}
+	for b.Loop() {
+		m, err := intent.Parse(ins[0].Raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.(*intent.SignedIntent).Validate(time.Now(), policy); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidateNodeCheck runs the node's whole gossip validator on
+// distinct intents (a node accepts each once).
+func BenchmarkValidateNodeCheck(b *testing.B) {
+	nd, err := newCheckNode(b.Context(), DefaultMinWork)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nd.Close()
+	pool := &benchPool{b: b}
+	var spent time.Duration
+	for b.Loop() {
+		raw := pool.get().Raw
+		t0 := time.Now()
+		if err := nd.CheckMessage(b.Context(), benchCategory, false, raw); err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(t0)
+	}
+	// ns/op also carries the refills' timer switching; this is the check.
+	b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N), "ns/check")
+}
+
+// BenchmarkValidateNodeCheckParallel is the same on every core at once.
+func BenchmarkValidateNodeCheckParallel(b *testing.B) {
+	nd, err := newCheckNode(b.Context(), DefaultMinWork)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nd.Close()
+	ins, _, _, err := mintIntents(context.Background(), max(b.N, 1), DefaultMinWork)
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := make(chan int, len(ins))
+	for k := range ins {
+		next <- k
+	}
+	close(next)
+	b.SetParallelism(1)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := nd.CheckMessage(context.Background(), benchCategory, false, ins[<-next].Raw); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

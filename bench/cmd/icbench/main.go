@@ -1,0 +1,173 @@
+// Command icbench runs intentcast beside raw go-libp2p-pubsub gossipsub in
+// one process and prints the tables of docs/BENCHMARKS.md.
+//
+//	go run ./bench/cmd/icbench -quick          # CI scale, about two minutes
+//	go run ./bench/cmd/icbench -out docs/bench # the full run, about 15 minutes
+//	go run ./bench/cmd/icbench -cpuprofile cpu.pprof  # profile intentcast under load
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/intentcast/intentcast/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "icbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	quick := flag.Bool("quick", false, "CI-scale run (N = 10, 25; one repeat) instead of the full run")
+	out := flag.String("out", "", "also write results.md, results.json and swarm.svg into this directory")
+	sizes := flag.String("sizes", "", "override the swarm sizes of the table, e.g. 10,25,50,100")
+	repeats := flag.Int("repeats", 0, "override the repeats per (system, size)")
+	rate := flag.Float64("rate", 0, "override the table's rate, messages/s")
+	count := flag.Int("count", 0, "override the table's messages per run")
+	skip := flag.String("skip", "", "comma-separated parts to skip: table, ram, maxrate, roundtrip, validation")
+	profile := flag.String("cpuprofile", "", "instead of the suite, write a CPU profile of one intentcast load run to this file")
+	profN := flag.Int("profile-n", 25, "with -cpuprofile: swarm size")
+	profRate := flag.Float64("profile-rate", 200, "with -cpuprofile: messages/s")
+	profCount := flag.Int("profile-count", 1000, "with -cpuprofile: messages")
+	profSystem := flag.String("profile-system", "intentcast", "with -cpuprofile: intentcast, intentcast-nostem or raw")
+	blockProfile := flag.String("blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	if *profile != "" {
+		return profileRun(ctx, *profile, *blockProfile, *profSystem, *profN, *profRate, *profCount)
+	}
+
+	o := bench.FullOptions()
+	if *quick {
+		o = bench.QuickOptions()
+	}
+	if *sizes != "" {
+		o.Sizes = nil
+		for _, s := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 2 {
+				return fmt.Errorf("-sizes: %q is not a swarm size", s)
+			}
+			o.Sizes = append(o.Sizes, n)
+		}
+	}
+	if *repeats > 0 {
+		o.Repeats = *repeats
+	}
+	if *rate > 0 {
+		o.Rate = *rate
+	}
+	if *count > 0 {
+		o.Count = *count
+	}
+	for _, s := range strings.Split(*skip, ",") {
+		switch strings.TrimSpace(s) {
+		case "":
+		case "table":
+			o.Sizes, o.RAMSizes = nil, nil
+		case "ram":
+			o.RAMSizes = nil
+		case "maxrate":
+			o.MaxRateSizes = nil
+		case "roundtrip":
+			o.RoundTripN = 0
+		case "validation":
+			o.ValidationPool = 0
+		default:
+			return fmt.Errorf("-skip: unknown part %q", s)
+		}
+	}
+
+	rep, err := bench.Suite(ctx, o)
+	if err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	rep.Markdown(&md)
+	os.Stdout.Write(md.Bytes())
+	if *out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	var svg bytes.Buffer
+	rep.SVG(&svg)
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	for name, b := range map[string][]byte{"results.md": md.Bytes(), "swarm.svg": svg.Bytes(), "results.json": js} {
+		if err := os.WriteFile(filepath.Join(*out, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "icbench: wrote %s\n", filepath.Join(*out, "{results.md,results.json,swarm.svg}"))
+	return nil
+}
+
+// profileRun profiles one load run of one system.
+func profileRun(ctx context.Context, path, blockPath, system string, n int, rate float64, count int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var sw bench.Swarm
+	switch system {
+	case "intentcast", "intentcast-nostem":
+		sw, err = bench.NewICSwarmWith(ctx, n, 1, bench.ICOptions{MinWork: bench.DefaultMinWork, NoStem: system == "intentcast-nostem"})
+	case "raw":
+		size, serr := bench.SignedIntentSize()
+		if serr != nil {
+			return serr
+		}
+		sw, err = bench.NewRawSwarm(ctx, n, 1, size, 1)
+	default:
+		return fmt.Errorf("-profile-system: %q is not intentcast, intentcast-nostem or raw", system)
+	}
+	if err != nil {
+		return err
+	}
+	defer sw.Close()
+	time.Sleep(2 * time.Second)
+	if blockPath != "" {
+		runtime.SetBlockProfileRate(int(100 * time.Microsecond))
+		runtime.SetMutexProfileFraction(10)
+	}
+	res, err := bench.RunLoad(ctx, sw, bench.Load{Rate: rate, Count: count, Drain: 10 * time.Second, Seed: 1, Profile: f})
+	if err != nil {
+		return err
+	}
+	if blockPath != "" {
+		for _, kind := range []string{"block", "mutex"} {
+			bf, err := os.Create(blockPath + "." + kind)
+			if err != nil {
+				return err
+			}
+			pprof.Lookup(kind).WriteTo(bf, 0)
+			bf.Close()
+		}
+	}
+	fmt.Println(res)
+	fmt.Printf("publish call p50 %s p99 %s; dropped RPCs %d, throttled %d, publish errors %d %s\n",
+		res.PublishCallP50, res.PublishCallP99, res.DroppedRPCs, res.Throttled, res.PublishErrors, res.FirstError)
+	return nil
+}

@@ -1,0 +1,174 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+)
+
+// rawTopics are the raw swarm's topics: the first carries the load; the
+// second carries the offers and accepts of the round trip.
+var rawTopics = []string{"bench/raw/intents", "bench/raw/offers"}
+
+// Raw message header: run ID, message index, kind, vendor (round trip).
+const (
+	rawHeader  = 13
+	kindIntent = 0
+	kindOffer  = 1
+	kindAccept = 2
+)
+
+// RawSwarm is plain go-libp2p-pubsub gossipsub with its default settings
+// (which sign every message with the peer's Ed25519 key and verify it on
+// receipt, and take the message ID from the author and sequence number), and
+// no validator.
+type RawSwarm struct {
+	hosts   []host.Host
+	tracers []*tracer
+	topics  [][]*pubsub.Topic // peer -> topic
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	payloadSize int
+	rec         atomic.Pointer[recorder]
+	payloads    [][]byte
+	// hook, if set, sees every message every peer delivers (round trip).
+	hook atomic.Pointer[func(peer, topic int, data []byte)]
+}
+
+// NewRawSwarm starts n raw gossipsub peers joined to topics topics (1 for
+// the load, 2 for the round trip) in the sparse topology of seed, and waits
+// for their meshes. Payloads are payloadSize bytes.
+func NewRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64) (*RawSwarm, error) {
+	if payloadSize < rawHeader {
+		return nil, fmt.Errorf("payload size %d is below the %d-byte header", payloadSize, rawHeader)
+	}
+	s := &RawSwarm{payloadSize: payloadSize}
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var err error
+	if s.hosts, err = newHosts(n); err != nil {
+		return nil, err
+	}
+	for i, h := range s.hosts {
+		tr := &tracer{onSend: s.onSend(i)}
+		ps, err := pubsub.NewGossipSub(life, h, pubsub.WithRawTracer(tr))
+		if err != nil {
+			return nil, fmt.Errorf("gossipsub: %w", err)
+		}
+		s.tracers = append(s.tracers, tr)
+		var ts []*pubsub.Topic
+		for j, name := range rawTopics[:topics] {
+			t, err := ps.Join(name)
+			if err != nil {
+				return nil, fmt.Errorf("join %s: %w", name, err)
+			}
+			// The subscriber's buffer is the subscriber's choice, not a
+			// router setting: the same 1024 as a node's.
+			sub, err := t.Subscribe(pubsub.WithBufferSize(1024))
+			if err != nil {
+				return nil, fmt.Errorf("subscribe %s: %w", name, err)
+			}
+			ts = append(ts, t)
+			s.wg.Go(func() { s.read(life, i, j, sub) })
+		}
+		s.topics = append(s.topics, ts)
+	}
+	if err := connect(ctx, s.hosts, seed); err != nil {
+		return nil, err
+	}
+	if err := awaitMeshes(ctx, s.hosts, s.tracers, rawTopics[:topics], meshTimeout(n)); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// onSend notes when peer i first queues one of its own messages for a peer.
+func (s *RawSwarm) onSend(i int) func(data []byte) {
+	return func(data []byte) {
+		if rec := s.rec.Load(); rec != nil && len(data) >= rawHeader && binary.BigEndian.Uint32(data) == rec.id {
+			rec.handedOff(i, int(binary.BigEndian.Uint32(data[4:])), now())
+		}
+	}
+}
+
+// meshTimeout is how long a swarm of n peers may take to settle.
+func meshTimeout(n int) time.Duration { return 30*time.Second + time.Duration(n)*200*time.Millisecond }
+
+func (s *RawSwarm) read(ctx context.Context, peer, topic int, sub *pubsub.Subscription) {
+	defer sub.Cancel()
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		at := now()
+		if h := s.hook.Load(); h != nil {
+			(*h)(peer, topic, m.Data)
+		}
+		if topic != 0 || len(m.Data) < rawHeader {
+			continue
+		}
+		rec := s.rec.Load()
+		if rec == nil || binary.BigEndian.Uint32(m.Data) != rec.id {
+			continue
+		}
+		rec.delivered(peer, int(binary.BigEndian.Uint32(m.Data[4:])), at)
+	}
+}
+
+// System implements Swarm.
+func (s *RawSwarm) System() string { return Raw }
+
+// Size implements Swarm.
+func (s *RawSwarm) Size() int { return len(s.hosts) }
+
+// rawPayload is a payload of size bytes: the header, then random bytes.
+func rawPayload(size int, run uint32, k int, kind byte, vendor int) []byte {
+	p := make([]byte, size)
+	binary.BigEndian.PutUint32(p, run)
+	binary.BigEndian.PutUint32(p[4:], uint32(k))
+	p[8] = kind
+	binary.BigEndian.PutUint32(p[9:], uint32(vendor))
+	rand.Read(p[rawHeader:])
+	return p
+}
+
+func (s *RawSwarm) prepare(count int, rec *recorder) (time.Duration, error) {
+	c0 := cpuTime()
+	s.payloads = make([][]byte, count)
+	for k := range s.payloads {
+		s.payloads[k] = rawPayload(s.payloadSize, rec.id, k, kindIntent, 0)
+	}
+	s.rec.Store(rec)
+	return cpuTime() - c0, nil
+}
+
+func (s *RawSwarm) publish(ctx context.Context, from, k int) error {
+	return s.topics[from][0].Publish(ctx, s.payloads[k])
+}
+
+func (s *RawSwarm) counters() routerCounters { return sumTracers(s.tracers) }
+
+// Close implements Swarm.
+func (s *RawSwarm) Close() error {
+	if s.cancel != nil {
+		s.cancel() // stops the routers and the readers
+	}
+	s.wg.Wait()
+	return closeHosts(s.hosts)
+}

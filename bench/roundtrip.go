@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node"
+)
+
+// RoundTripOptions describe a round-trip run: Intents intents from random
+// customers at Rate, Vendors vendors answering each with an offer, the
+// customer accepting the first offer of each intent.
+type RoundTripOptions struct {
+	Vendors int
+	Intents int
+	Rate    float64
+	Timeout time.Duration // after the last intent
+	Seed    uint64
+}
+
+// Latency summarises a set of latencies.
+type Latency struct {
+	Count              int
+	P50, P95, P99, Max time.Duration
+}
+
+func summarize(xs []int64) Latency {
+	slices.Sort(xs)
+	return Latency{Count: len(xs),
+		P50: time.Duration(percentile(xs, 50)), P95: time.Duration(percentile(xs, 95)),
+		P99: time.Duration(percentile(xs, 99)), Max: time.Duration(percentile(xs, 100))}
+}
+
+// RoundTripResult is what a round-trip run measured.
+type RoundTripResult struct {
+	System     string
+	N          int
+	Vendors    int
+	Intents    int
+	FirstOffer Latency // intent published -> its first offer opened by the customer
+	Accept     Latency // intent published -> the accept seen by the winning vendor
+	Offers     int64   // offers the customers received in all
+	Errors     int64
+	FirstError string
+}
+
+// roundTrip is the bookkeeping common to both systems.
+type roundTrip struct {
+	sent, offered, accepted []atomic.Int64
+	offers, errs            atomic.Int64
+	firstErr                atomic.Value
+	customer                []int
+	vendor                  []bool
+}
+
+func newRoundTrip(n int, o RoundTripOptions) *roundTrip {
+	rt := &roundTrip{sent: make([]atomic.Int64, o.Intents), offered: make([]atomic.Int64, o.Intents),
+		accepted: make([]atomic.Int64, o.Intents), customer: make([]int, o.Intents), vendor: make([]bool, n)}
+	r := rand.New(rand.NewPCG(o.Seed, 0x77))
+	perm := r.Perm(n)
+	for _, v := range perm[:o.Vendors] {
+		rt.vendor[v] = true
+	}
+	customers := perm[o.Vendors:]
+	for k := range rt.customer {
+		rt.customer[k] = customers[r.IntN(len(customers))]
+	}
+	return rt
+}
+
+func (rt *roundTrip) fail(err error) {
+	if rt.errs.Add(1) == 1 {
+		rt.firstErr.Store(err.Error())
+	}
+}
+
+// run publishes every intent at o.Rate and waits for every accept.
+func (rt *roundTrip) run(ctx context.Context, o RoundTripOptions, publish func(k int) error) {
+	interval := time.Duration(float64(time.Second) / o.Rate)
+	start := time.Now()
+	for k := range o.Intents {
+		time.Sleep(time.Until(start.Add(time.Duration(k) * interval)))
+		rt.sent[k].Store(now())
+		go func() {
+			if err := publish(k); err != nil {
+				rt.fail(err)
+			}
+		}()
+	}
+	deadline := time.Now().Add(o.Timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		done := true
+		for k := range rt.accepted {
+			if rt.accepted[k].Load() == 0 {
+				done = false
+				break
+			}
+		}
+		if done {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (rt *roundTrip) result(system string, n int, o RoundTripOptions) RoundTripResult {
+	var offer, acc []int64
+	for k := range rt.sent {
+		s := rt.sent[k].Load()
+		if t := rt.offered[k].Load(); t != 0 {
+			offer = append(offer, t-s)
+		}
+		if t := rt.accepted[k].Load(); t != 0 {
+			acc = append(acc, t-s)
+		}
+	}
+	res := RoundTripResult{System: system, N: n, Vendors: o.Vendors, Intents: o.Intents,
+		FirstOffer: summarize(offer), Accept: summarize(acc), Offers: rt.offers.Load(), Errors: rt.errs.Load()}
+	if s, ok := rt.firstErr.Load().(string); ok {
+		res.FirstError = s
+	}
+	return res
+}
+
+// RoundTripIntentcast runs the round trip on an intentcast swarm: vendors
+// follow their node's events and answer every intent with SendOffer; the
+// customer's node opens each offer (EventOffer) and the customer accepts the
+// first with Accept; the vendor's node reports the deal (EventAccept).
+func RoundTripIntentcast(ctx context.Context, s *ICSwarm, o RoundTripOptions) (RoundTripResult, error) {
+	n := s.Size()
+	if o.Vendors >= n {
+		return RoundTripResult{}, fmt.Errorf("%d vendors leave no customer among %d peers", o.Vendors, n)
+	}
+	rt := newRoundTrip(n, o)
+	ins, keys, _, err := mintIntents(ctx, o.Intents, s.minWork)
+	if err != nil {
+		return RoundTripResult{}, err
+	}
+	index := make(map[intent.ID]int, len(ins))
+	for k, in := range ins {
+		index[in.ID] = k
+	}
+	nodes := s.Nodes()
+	hook := func(peer int, e node.Event) {
+		k, ok := index[e.IntentID]
+		if !ok {
+			return
+		}
+		at := now()
+		switch {
+		case e.Kind == node.EventIntent && rt.vendor[peer]:
+			go func() {
+				_, err := nodes[peer].SendOffer(ctx, e.IntentID, intent.OfferDraft{
+					Price: 99900, Text: "ThinkPad X1, 16 GB, ships tomorrow"})
+				if err != nil {
+					rt.fail(fmt.Errorf("vendor %d offers: %w", peer, err))
+				}
+			}()
+		case e.Kind == node.EventOffer && peer == rt.customer[k]:
+			rt.offers.Add(1)
+			if e.Status == "valid" && rt.offered[k].CompareAndSwap(0, at) {
+				go func() {
+					if _, err := nodes[peer].Accept(ctx, e.IntentID, e.OfferID, nil); err != nil {
+						rt.fail(fmt.Errorf("customer %d accepts: %w", peer, err))
+					}
+				}()
+			}
+		case e.Kind == node.EventAccept && rt.vendor[peer]:
+			rt.accepted[k].CompareAndSwap(0, at)
+		}
+	}
+	s.hook.Store(&hook)
+	defer s.hook.Store(nil)
+	rt.run(ctx, o, func(k int) error { return nodes[rt.customer[k]].PublishMinted(ctx, ins[k], keys[k]) })
+	return rt.result(s.System(), n, o), nil
+}
+
+// RoundTripRaw runs the same exchange on a raw swarm with two topics:
+// vendors answer each intent payload with an offer-sized payload on the
+// second topic, the customer answers the first offer with an accept-sized
+// payload, and the vendor it names records it. Sizes are those of real
+// sealed offers and accepts.
+func RoundTripRaw(ctx context.Context, s *RawSwarm, o RoundTripOptions) (RoundTripResult, error) {
+	n := s.Size()
+	if len(s.topics[0]) < 2 {
+		return RoundTripResult{}, fmt.Errorf("the raw round trip needs a swarm with 2 topics")
+	}
+	if o.Vendors >= n {
+		return RoundTripResult{}, fmt.Errorf("%d vendors leave no customer among %d peers", o.Vendors, n)
+	}
+	sizes, err := messageSizes()
+	if err != nil {
+		return RoundTripResult{}, err
+	}
+	rt := newRoundTrip(n, o)
+	run := recorderIDs.Add(1)
+	send := func(peer, topic int, p []byte) {
+		go func() {
+			if err := s.topics[peer][topic].Publish(ctx, p); err != nil {
+				rt.fail(err)
+			}
+		}()
+	}
+	hook := func(peer, topic int, data []byte) {
+		if len(data) < rawHeader || binary.BigEndian.Uint32(data) != run {
+			return
+		}
+		at := now()
+		k := int(binary.BigEndian.Uint32(data[4:]))
+		vendor := int(binary.BigEndian.Uint32(data[9:]))
+		if k >= o.Intents {
+			return
+		}
+		switch {
+		case data[8] == kindIntent && rt.vendor[peer]:
+			send(peer, 1, rawPayload(sizes.offer, run, k, kindOffer, peer))
+		case data[8] == kindOffer && peer == rt.customer[k]:
+			rt.offers.Add(1)
+			if rt.offered[k].CompareAndSwap(0, at) {
+				send(peer, 1, rawPayload(sizes.accept, run, k, kindAccept, vendor))
+			}
+		case data[8] == kindAccept && peer == vendor:
+			rt.accepted[k].CompareAndSwap(0, at)
+		}
+	}
+	s.hook.Store(&hook)
+	defer s.hook.Store(nil)
+	rt.run(ctx, o, func(k int) error {
+		return s.topics[rt.customer[k]][0].Publish(ctx, rawPayload(s.payloadSize, run, k, kindIntent, 0))
+	})
+	return rt.result(Raw, n, o), nil
+}
+
+type wireSizes struct{ intent, offer, accept int }
+
+// messageSizes measures a benchmark intent, a sealed offer to it and an
+// accept of that offer, as they travel.
+func messageSizes() (wireSizes, error) {
+	now := time.Now()
+	in, keys, err := intent.NewIntent(context.Background(), benchDraft(0, now, DefaultMinWork), nil)
+	if err != nil {
+		return wireSizes{}, err
+	}
+	vendor, err := crypto.GenerateIdentity()
+	if err != nil {
+		return wireSizes{}, err
+	}
+	sealed, signed, err := intent.NewOffer(in, vendor, intent.OfferDraft{Price: 99900,
+		Text: "ThinkPad X1, 16 GB, ships tomorrow", Vendor: intent.Vendor{Name: "vendor 0123abcd"},
+		Created: now, ValidUntil: now.Add(time.Hour)})
+	if err != nil {
+		return wireSizes{}, err
+	}
+	acc, err := intent.NewAccept(in, keys, sealed.ID, signed, nil, now)
+	if err != nil {
+		return wireSizes{}, err
+	}
+	return wireSizes{len(in.Raw), len(sealed.Raw), len(acc.Raw)}, nil
+}

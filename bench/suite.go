@@ -1,0 +1,365 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Options configure a whole benchmark run (Suite).
+type Options struct {
+	Sizes   []int         // swarm sizes of the side-by-side table
+	Repeats int           // runs per (system, size); the tables show medians
+	Rate    float64       // offered rate of the table's runs, messages/s
+	Count   int           // messages per table run
+	Drain   time.Duration // wait for stragglers after the last send
+	MinWork int           // the intentcast network's proof of work
+
+	// RAMSizes are the sizes at which intentcast also runs with its
+	// stores on RAMDir (a tmpfs), to tell the disk's share from the rest.
+	RAMSizes []int
+	RAMDir   string
+
+	MaxRateSizes []int // sizes at which to search for the highest sustained rate
+	MaxRate      MaxRateOptions
+
+	RoundTripN int // swarm size of the round trip (0: skip)
+	RoundTrip  RoundTripOptions
+
+	ValidationPool int // distinct intents per validation measurement (0: skip)
+
+	Seed uint64
+	Log  io.Writer // progress; nil means os.Stderr
+}
+
+// QuickOptions is a CI-scale run: about two minutes.
+func QuickOptions() Options {
+	return Options{
+		Sizes: []int{10, 25}, Repeats: 1, Rate: 25, Count: 50, Drain: 5 * time.Second, MinWork: DefaultMinWork,
+		RAMSizes:       []int{25},
+		RAMDir:         "/dev/shm",
+		MaxRateSizes:   []int{25},
+		MaxRate:        MaxRateOptions{Start: 100, Factor: 2, Refine: 1, Cap: 3200, Step: 2 * time.Second, MinCount: 50},
+		RoundTripN:     15,
+		RoundTrip:      RoundTripOptions{Vendors: 3, Intents: 20, Rate: 5, Timeout: 15 * time.Second},
+		ValidationPool: 4000,
+		Seed:           1,
+	}
+}
+
+// FullOptions is the run docs/BENCHMARKS.md reports: about 15 minutes on 2
+// cores.
+func FullOptions() Options {
+	return Options{
+		Sizes: []int{10, 25, 50, 100}, Repeats: 3, Rate: 25, Count: 150, Drain: 10 * time.Second, MinWork: DefaultMinWork,
+		RAMSizes:       []int{25, 100},
+		RAMDir:         "/dev/shm",
+		MaxRateSizes:   []int{25, 100},
+		MaxRate:        MaxRateOptions{Start: 25, Factor: 2, Refine: 2, Cap: 6400, Step: 3 * time.Second, MinCount: 60},
+		RoundTripN:     25,
+		RoundTrip:      RoundTripOptions{Vendors: 5, Intents: 60, Rate: 4, Timeout: 20 * time.Second},
+		ValidationPool: 20000,
+		Seed:           1,
+	}
+}
+
+// Machine describes where a run happened.
+type Machine struct {
+	CPU        string
+	NumCPU     int
+	GOMAXPROCS int
+	Go         string
+	OS         string
+	LoadBefore string // /proc/loadavg at the start
+	LoadAfter  string
+}
+
+func machine() Machine {
+	m := Machine{NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown", LoadBefore: loadavg()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				m.CPU = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+				break
+			}
+		}
+	}
+	return m
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// Row is one swarm size of the side-by-side table: the median of each
+// figure over the repeats, per system: raw gossipsub, intentcast with the
+// stem off (IC: the gossip path, like for like) and as it ships (Stem).
+type Row struct {
+	N             int
+	Raw, IC, Stem Result
+}
+
+// Report is everything a Suite measured.
+type Report struct {
+	Machine    Machine
+	Options    Options `json:"-"`
+	Started    time.Time
+	Elapsed    time.Duration
+	IntentSize int
+	Runs       []Result // every table run
+	Table      []Row
+	RAM        []Result // intentcast (stem off) with its stores on RAMDir: medians per size
+	MaxRates   []MaxRateResult
+	RoundTrips []RoundTripResult
+	Validation []ValidationResult // one per repeat
+	MintCPU    time.Duration      // median CPU time to mint and sign one intent at MinWork
+}
+
+// Suite runs the whole comparison: the side-by-side table, the sustained
+// rate search, the round trip and the validation rates.
+func Suite(ctx context.Context, o Options) (*Report, error) {
+	log := o.Log
+	if log == nil {
+		log = os.Stderr
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
+	rep := &Report{Machine: machine(), Options: o, Started: time.Now()}
+	size, err := SignedIntentSize()
+	if err != nil {
+		return nil, err
+	}
+	rep.IntentSize = size
+	logf("icbench: %s, %d cores; raw payload %d bytes (a signed intent)", rep.Machine.CPU, rep.Machine.NumCPU, size)
+
+	build := func(system string, n, topics int, seed uint64, dir ...string) (Swarm, error) {
+		var err error
+		// A swarm whose meshes do not settle is rebuilt once on another
+		// topology rather than measured.
+		for attempt := range 2 {
+			t0 := time.Now()
+			var sw Swarm
+			sd := seed + uint64(attempt)*1000
+			switch system {
+			case Raw:
+				sw, err = NewRawSwarm(ctx, n, topics, size, sd)
+			default:
+				sw, err = NewICSwarmWith(ctx, n, sd, ICOptions{MinWork: o.MinWork, NoStem: system == IntentcastNoStem, DataDir: strings.Join(dir, "")})
+			}
+			if err == nil {
+				logf("  %s: %d peers up, meshes settled in %s", sw.System(), n, time.Since(t0).Round(time.Millisecond))
+				return sw, nil
+			}
+			logf("  %s swarm of %d: %v", system, n, err)
+		}
+		return nil, fmt.Errorf("%s swarm of %d: %w", system, n, err)
+	}
+
+	// Warm up the runtime (heap, goroutine stacks, timers) on both systems.
+	for _, system := range []string{Raw, IntentcastNoStem} {
+		if len(o.Sizes) == 0 && len(o.MaxRateSizes) == 0 && o.RoundTripN == 0 {
+			break
+		}
+		sw, err := build(system, 10, 1, o.Seed)
+		if err != nil {
+			return nil, err
+		}
+		_, err = RunLoad(ctx, sw, Load{Rate: 50, Count: 20, Drain: 5 * time.Second, Seed: o.Seed})
+		sw.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// The side-by-side table: every size, every system, rotating which goes
+	// first.
+	systems := []string{Raw, IntentcastNoStem, Intentcast}
+	var mints []time.Duration
+	for _, n := range o.Sizes {
+		row := Row{N: n}
+		runs := make(map[string][]Result)
+		for r := range o.Repeats {
+			for i := range systems {
+				system := systems[(i+r)%len(systems)]
+				sw, err := build(system, n, 1, o.Seed+uint64(r))
+				if err != nil {
+					return nil, err
+				}
+				quiesce(ctx, sw, 5*time.Second)
+				res, err := RunLoad(ctx, sw, Load{Rate: o.Rate, Count: o.Count, Drain: o.Drain, Seed: o.Seed + uint64(r)})
+				sw.Close()
+				if err != nil {
+					return nil, err
+				}
+				logf("  %s", res)
+				rep.Runs = append(rep.Runs, res)
+				runs[system] = append(runs[system], res)
+				if system != Raw {
+					mints = append(mints, res.PrepCPUPerMessage)
+				}
+			}
+		}
+		row.Raw, row.IC, row.Stem = medianResult(runs[Raw]), medianResult(runs[IntentcastNoStem]), medianResult(runs[Intentcast])
+		rep.Table = append(rep.Table, row)
+	}
+	rep.MintCPU = median(mints)
+
+	// Intentcast (stem off) with its stores in RAM.
+	if _, err := os.Stat(o.RAMDir); o.RAMDir != "" && err == nil {
+		for _, n := range o.RAMSizes {
+			var rs []Result
+			for r := range o.Repeats {
+				sw, err := build(IntentcastNoStem, n, 1, o.Seed+uint64(r), o.RAMDir)
+				if err != nil {
+					return nil, err
+				}
+				quiesce(ctx, sw, 5*time.Second)
+				res, err := RunLoad(ctx, sw, Load{Rate: o.Rate, Count: o.Count, Drain: o.Drain, Seed: o.Seed + uint64(r)})
+				sw.Close()
+				if err != nil {
+					return nil, err
+				}
+				logf("  %s", res)
+				rs = append(rs, res)
+			}
+			rep.RAM = append(rep.RAM, medianResult(rs))
+		}
+	}
+
+	// The highest sustained rate.
+	for _, n := range o.MaxRateSizes {
+		for _, system := range []string{Raw, IntentcastNoStem} {
+			sw, err := build(system, n, 1, o.Seed)
+			if err != nil {
+				return nil, err
+			}
+			mo := o.MaxRate
+			mo.Seed = o.Seed
+			mo.Progress = func(s RateStep) {
+				logf("    rate %5.0f/s: %v  on time %.4f, sent %.0f/s, p99 %s", s.Rate, passFail(s.Pass), s.Result.OnTimeRatio, s.Result.SendRate, ms(s.Result.P99))
+			}
+			mr, err := MaxRate(ctx, sw, mo)
+			sw.Close()
+			if err != nil {
+				return nil, err
+			}
+			logf("  %s N=%d sustains %.0f msg/s", system, n, mr.Max)
+			rep.MaxRates = append(rep.MaxRates, mr)
+		}
+	}
+
+	// The round trip.
+	if o.RoundTripN > 0 {
+		rto := o.RoundTrip
+		rto.Seed = o.Seed
+		for _, system := range systems {
+			sw, err := build(system, o.RoundTripN, 2, o.Seed)
+			if err != nil {
+				return nil, err
+			}
+			var rt RoundTripResult
+			if system == Raw {
+				rt, err = RoundTripRaw(ctx, sw.(*RawSwarm), rto)
+			} else {
+				rt, err = RoundTripIntentcast(ctx, sw.(*ICSwarm), rto)
+			}
+			sw.Close()
+			if err != nil {
+				return nil, err
+			}
+			logf("  round trip %s: first offer p50 %s p99 %s, accept p50 %s p99 %s (%d/%d)", sw.System(),
+				ms(rt.FirstOffer.P50), ms(rt.FirstOffer.P99), ms(rt.Accept.P50), ms(rt.Accept.P99), rt.Accept.Count, rt.Intents)
+			rep.RoundTrips = append(rep.RoundTrips, rt)
+		}
+	}
+
+	// Validation rates.
+	if o.ValidationPool > 0 {
+		for range max(o.Repeats, 1) {
+			v, err := MeasureValidation(ctx, o.ValidationPool, runtime.GOMAXPROCS(0))
+			if err != nil {
+				return nil, err
+			}
+			logf("  validation: ed25519 %.0f/s, parse+validate %.0f/s (%.2f), node check %.0f/s (%.2f); %d workers: %.0f, %.0f, %.0f",
+				v.Ed25519, v.ParseValidate, v.Efficiency(), v.NodeCheck, v.NodeEfficiency(), v.Workers, v.Ed25519Par, v.ParseValidatePar, v.NodeCheckPar)
+			rep.Validation = append(rep.Validation, v)
+		}
+	}
+	rep.Machine.LoadAfter = loadavg()
+	rep.Elapsed = time.Since(rep.Started)
+	return rep, nil
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "FAIL"
+}
+
+// medianResult takes the median of each figure independently.
+func medianResult(rs []Result) Result {
+	if len(rs) == 0 {
+		return Result{}
+	}
+	m := rs[0]
+	f := func(get func(Result) float64) float64 {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = get(r)
+		}
+		return median(xs)
+	}
+	d := func(get func(Result) time.Duration) time.Duration {
+		return time.Duration(f(func(r Result) float64 { return float64(get(r)) }))
+	}
+	i := func(get func(Result) int64) int64 {
+		return int64(f(func(r Result) float64 { return float64(get(r)) }))
+	}
+	m.Delivered = i(func(r Result) int64 { return r.Delivered })
+	m.DeliveryRatio = f(func(r Result) float64 { return r.DeliveryRatio })
+	m.OnTimeRatio = f(func(r Result) float64 { return r.OnTimeRatio })
+	m.Duplicates = i(func(r Result) int64 { return r.Duplicates })
+	m.P50 = d(func(r Result) time.Duration { return r.P50 })
+	m.P95 = d(func(r Result) time.Duration { return r.P95 })
+	m.P99 = d(func(r Result) time.Duration { return r.P99 })
+	m.Max = d(func(r Result) time.Duration { return r.Max })
+	m.NetP50 = d(func(r Result) time.Duration { return r.NetP50 })
+	m.NetP99 = d(func(r Result) time.Duration { return r.NetP99 })
+	m.Late = f(func(r Result) float64 { return r.Late })
+	m.SendRate = f(func(r Result) float64 { return r.SendRate })
+	m.Throughput = f(func(r Result) float64 { return r.Throughput })
+	m.Wall = d(func(r Result) time.Duration { return r.Wall })
+	m.CPU = d(func(r Result) time.Duration { return r.CPU })
+	m.CPUPerDelivery = d(func(r Result) time.Duration { return r.CPUPerDelivery })
+	m.CoresUsed = f(func(r Result) float64 { return r.CoresUsed })
+	m.PeakHeapPerNode = uint64(f(func(r Result) float64 { return float64(r.PeakHeapPerNode) }))
+	m.PeakSysPerNode = uint64(f(func(r Result) float64 { return float64(r.PeakSysPerNode) }))
+	m.GossipBytesPerDelivery = f(func(r Result) float64 { return r.GossipBytesPerDelivery })
+	m.DroppedRPCs = i(func(r Result) int64 { return r.DroppedRPCs })
+	m.Throttled = i(func(r Result) int64 { return r.Throttled })
+	m.PublishCallP50 = d(func(r Result) time.Duration { return r.PublishCallP50 })
+	m.PublishCallP99 = d(func(r Result) time.Duration { return r.PublishCallP99 })
+	m.PrepCPUPerMessage = d(func(r Result) time.Duration { return r.PrepCPUPerMessage })
+	var errs int64
+	for _, r := range rs {
+		errs += r.PublishErrors
+		if m.FirstError == "" {
+			m.FirstError = r.FirstError
+		}
+	}
+	m.PublishErrors = errs
+	return m
+}
