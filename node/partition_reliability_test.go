@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	corenet "github.com/libp2p/go-libp2p/core/network"
@@ -98,6 +99,7 @@ func TestPartitionHeals(t *testing.T) {
 		cut.side[ids[i]] = min(i/half, 1) // the leaf (last) is on side 1
 	}
 	nodes := make([]*Node, len(keys))
+	meshes := make([]*survMesh, len(keys))
 	leaf := len(nodes) - 1
 	side := func(i int) int { return cut.side[ids[i]] }
 	var cross [][2]int // links across the cut
@@ -105,6 +107,10 @@ func TestPartitionHeals(t *testing.T) {
 		cfg := nodeConfig(t)
 		cfg.Logger = survQuietLogger(t)
 		cfg.PrivKey, cfg.Gater = keys[i], cut.gater(ids[i])
+		// Gossip and sync are what a heal is about; the stem's own timers
+		// (a fail-safe of 4 to 6 s, relays' random delays) would set the
+		// pace of the post-heal checks instead.
+		cfg.DisableStem = true
 		switch {
 		case i == leaf: // hangs off the second half only
 			cfg.Bootstrap = addrsOf(nodes[half])
@@ -120,9 +126,10 @@ func TestPartitionHeals(t *testing.T) {
 				cross = append(cross, [2]int{i, i - half})
 			}
 		}
-		nodes[i] = startNode(t, cfg)
+		meshes[i] = &survMesh{}
+		nodes[i] = startNode(t, cfg, pubsub.WithRawTracer(meshes[i]))
 	}
-	awaitNodeMeshes(t, nodes)
+	survAwaitFullMeshes(t, nodes, meshes, 20*time.Second)
 
 	// The cut.
 	cut.on.Store(true)
@@ -261,7 +268,7 @@ func TestPartitionHeals(t *testing.T) {
 
 	// Once the meshes across have regrafted, gossip reaches every node
 	// again, the leaf too.
-	awaitNodeMeshes(t, nodes)
+	survAwaitFullMeshes(t, nodes, meshes, 20*time.Second)
 	after, err := nodes[0].Publish(t.Context(), survDraft("home", "after the meshes regrafted", time.Now()), nil)
 	if err != nil {
 		t.Fatal(err)

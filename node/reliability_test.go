@@ -278,3 +278,83 @@ func (r *survRejects) snapshot() map[string]int {
 	defer r.mu.Unlock()
 	return maps.Clone(r.reasons)
 }
+
+// survMesh is a pubsub.RawTracer that follows one node's mesh on every
+// topic, including the peers the router drops from it silently when their
+// connection closes (it traces no Prune for those; node_test.go's
+// meshTracer misses them, which is enough for a network that only grows).
+type survMesh struct {
+	mu   sync.Mutex
+	mesh map[string]map[peer.ID]bool
+}
+
+func (m *survMesh) Graft(p peer.ID, topic string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mesh == nil {
+		m.mesh = map[string]map[peer.ID]bool{}
+	}
+	if m.mesh[topic] == nil {
+		m.mesh[topic] = map[peer.ID]bool{}
+	}
+	m.mesh[topic][p] = true
+}
+
+func (m *survMesh) Prune(p peer.ID, topic string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.mesh[topic], p)
+}
+
+func (m *survMesh) OnClosedOutboundStream(p peer.ID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, peers := range m.mesh {
+		delete(peers, p)
+	}
+}
+
+func (m *survMesh) has(topic string, p peer.ID) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mesh[topic][p]
+}
+
+func (*survMesh) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (*survMesh) Join(string)                                          {}
+func (*survMesh) Leave(string)                                         {}
+func (*survMesh) ValidateMessage(*pubsub.Message)                      {}
+func (*survMesh) DeliverMessage(*pubsub.Message)                       {}
+func (*survMesh) RejectMessage(*pubsub.Message, string)                {}
+func (*survMesh) DuplicateMessage(*pubsub.Message)                     {}
+func (*survMesh) ThrottlePeer(peer.ID)                                 {}
+func (*survMesh) RecvRPC(*pubsub.RPC)                                  {}
+func (*survMesh) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (*survMesh) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (*survMesh) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (*survMesh) UndeliverableMessage(*pubsub.Message)                 {}
+
+// survAwaitFullMeshes waits until every node has every connected
+// subscriber of every topic in its mesh, and is in theirs: in a network
+// where no node has more peers than gossipsub's D_lo, the meshes are then
+// the whole connection graph and a message reaches every node by gossip.
+func survAwaitFullMeshes(t *testing.T, nodes []*Node, meshes []*survMesh, timeout time.Duration) {
+	t.Helper()
+	index := map[peer.ID]int{}
+	for i, n := range nodes {
+		index[n.ID()] = i
+	}
+	eventually(t, timeout, "every node's meshes hold all its peers, both ways", func() bool {
+		for i, n := range nodes {
+			for name, tp := range n.topics {
+				for _, p := range tp.ListPeers() {
+					j, ok := index[p]
+					if !ok || !meshes[i].has(name, p) || !meshes[j].has(name, n.ID()) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	})
+}

@@ -30,6 +30,10 @@ import (
 // Quick (about 10 s): 5 nodes inside (0, +3 s, -4 s, +2 min, -2 min) and
 // the two outside. INTENTCAST_LONG=1 adds inside offsets up to ±2.5 min.
 func TestClockSkew(t *testing.T) {
+	// Own messages take the stem here: a successor whose clock is far off
+	// ignores what it cannot place in time, and the message waits for the
+	// origin's fail-safe (Config.StemTimeout, 4 to 6 s) before gossip.
+	const skewWait = 20 * time.Second
 	inside := []time.Duration{0, 3 * time.Second, -4 * time.Second, 2 * time.Minute, -2 * time.Minute}
 	if survLong() {
 		inside = append(inside, 150*time.Second, -150*time.Second, 45*time.Second, -75*time.Second)
@@ -68,7 +72,7 @@ func TestClockSkew(t *testing.T) {
 	// came, was judged, and was dropped without a penalty.
 	ignoredBy := func(j int, id intent.ID, what string) {
 		t.Helper()
-		eventually(t, 10*time.Second, fmt.Sprintf("node %d (clock %+v) ignores %s", j, offsets[j], what), func() bool {
+		eventually(t, skewWait, fmt.Sprintf("node %d (clock %+v) ignores %s", j, offsets[j], what), func() bool {
 			return rejects[j].reason(id) == pubsub.RejectValidationIgnored
 		})
 		if isLive(nodes[j], id) {
@@ -88,7 +92,7 @@ func TestClockSkew(t *testing.T) {
 			if j == slow {
 				continue
 			}
-			eventually(t, 10*time.Second, fmt.Sprintf("node %d (clock %+v) has the intent of node %d (clock %+v)", j, offsets[j], i, offsets[i]),
+			eventually(t, skewWait, fmt.Sprintf("node %d (clock %+v) has the intent of node %d (clock %+v)", j, offsets[j], i, offsets[i]),
 				func() bool { return isLive(nodes[j], in.ID) })
 		}
 		ignoredBy(slow, in.ID, fmt.Sprintf("the intent of node %d (clock %+v), from its future", i, offsets[i]))
@@ -100,14 +104,14 @@ func TestClockSkew(t *testing.T) {
 		if err != nil {
 			t.Fatalf("vendor %d (clock %+v) offers: %v", v, offsets[v], err)
 		}
-		eventually(t, 10*time.Second, fmt.Sprintf("customer %d (clock %+v) opens the offer of vendor %d (clock %+v)", c, offsets[c], v, offsets[v]), func() bool {
+		eventually(t, skewWait, fmt.Sprintf("customer %d (clock %+v) opens the offer of vendor %d (clock %+v)", c, offsets[c], v, offsets[v]), func() bool {
 			o, err := nodes[c].Store().Offer(t.Context(), sealed.ID)
 			return err == nil && o.Status == store.OfferValid
 		})
 		if _, err := nodes[c].Accept(t.Context(), in.ID, sealed.ID, nil); err != nil {
 			t.Fatalf("customer %d (clock %+v) accepts: %v", c, offsets[c], err)
 		}
-		eventually(t, 10*time.Second, fmt.Sprintf("vendor %d (clock %+v) closes the deal with customer %d (clock %+v)", v, offsets[v], c, offsets[c]), func() bool {
+		eventually(t, skewWait, fmt.Sprintf("vendor %d (clock %+v) closes the deal with customer %d (clock %+v)", v, offsets[v], c, offsets[c]), func() bool {
 			_, err := nodes[v].Store().Deal(t.Context(), in.ID)
 			return err == nil
 		})
@@ -124,13 +128,13 @@ func TestClockSkew(t *testing.T) {
 	// A cancel from the slowest inside clock reaches every inside node.
 	last := publish(len(inside)-1, "to be cancelled", time.Hour)
 	for j := range inside {
-		eventually(t, 10*time.Second, fmt.Sprintf("node %d has the intent to cancel", j), func() bool { return isLive(nodes[j], last.ID) })
+		eventually(t, skewWait, fmt.Sprintf("node %d has the intent to cancel", j), func() bool { return isLive(nodes[j], last.ID) })
 	}
 	if err := nodes[len(inside)-1].Cancel(t.Context(), last.ID); err != nil {
 		t.Fatal(err)
 	}
 	for j := range inside {
-		eventually(t, 10*time.Second, fmt.Sprintf("node %d (clock %+v) drops the cancelled intent", j, offsets[j]), func() bool {
+		eventually(t, skewWait, fmt.Sprintf("node %d (clock %+v) drops the cancelled intent", j, offsets[j]), func() bool {
 			_, err := nodes[j].store.Tombstone(t.Context(), last.ID)
 			return err == nil && !isLive(nodes[j], last.ID)
 		})
@@ -153,7 +157,7 @@ func TestClockSkew(t *testing.T) {
 		if j == slow {
 			continue
 		}
-		eventually(t, 10*time.Second, fmt.Sprintf("node %d (clock %+v) has the slow clock's long-lived intent", j, offsets[j]),
+		eventually(t, skewWait, fmt.Sprintf("node %d (clock %+v) has the slow clock's long-lived intent", j, offsets[j]),
 			func() bool { return isLive(nodes[j], long.ID) })
 		ignoredBy(j, short.ID, "the slow clock's short-lived intent, expired on arrival")
 	}
