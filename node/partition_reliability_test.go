@@ -190,7 +190,7 @@ func TestPartitionHeals(t *testing.T) {
 			if side(i) != p.side {
 				continue
 			}
-			eventually(t, 10*time.Second, fmt.Sprintf("node %d (side %d) has its side's intent %s", i, side(i), p.in.ID.Short()), func() bool {
+			eventually(t, 10*time.Second, fmt.Sprintf("node %d (side %d) has its side's intent %s (cancelled %v)", i, side(i), p.in.ID.Short(), isCancelled(p)), func() bool {
 				if isCancelled(p) {
 					_, err := n.store.Tombstone(t.Context(), p.in.ID)
 					return err == nil && !isLive(n, p.in.ID)
