@@ -38,11 +38,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"verdict"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.deliveredC, m.publishedC, m.droppedC} {
-			if err := reg.Register(c); err != nil {
-				// Already registered (a second node on one registry): share it.
+		for _, c := range []**prometheus.CounterVec{&m.deliveredC, &m.publishedC, &m.droppedC} {
+			// A second node on one registry shares the first one's counters
+			// (they were counting into unregistered copies before).
+			if err := reg.Register(*c); err != nil {
 				if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-					c = are.ExistingCollector
+					*c = are.ExistingCollector.(*prometheus.CounterVec)
 				}
 			}
 		}
