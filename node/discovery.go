@@ -28,14 +28,20 @@ const (
 	mdnsQueue       = 32
 )
 
-// discovery finds peers and connects to them: the configured bootstrap peers
-// and, unless disabled, peers on the local network found by mDNS.
+// discovery finds peers and connects to them: the configured bootstrap
+// peers, the peers of the address book (at start, and again when the node
+// has no peer at all) and, unless disabled, peers on the local network found
+// by mDNS.
 type discovery struct {
 	h         host.Host
 	log       *slog.Logger
 	bootstrap []peer.AddrInfo
+	book      *addrBook
 	connLow   int
 	mdnsName  string // empty: mDNS off
+	// short reports whether some served category has too few peers on its
+	// topics for a full mesh; nil means never.
+	short func() bool
 
 	// ctx is kept for HandlePeerFound, a callback that cannot take one.
 	ctx    context.Context
@@ -47,10 +53,12 @@ type discovery struct {
 
 // newDiscovery returns a discovery for h; it does nothing until start.
 // Bootstrap entries naming h itself are dropped.
-func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo) *discovery {
+func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo, book *addrBook, short func() bool) *discovery {
 	d := &discovery{
 		h:       h,
 		log:     cfg.Logger.With("component", "discovery"),
+		book:    book,
+		short:   short,
 		connLow: cfg.ConnLow,
 		found:   make(chan peer.AddrInfo, mdnsQueue),
 	}
@@ -70,9 +78,14 @@ func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo) *discovery
 // interface, as in many containers) start logs why and goes on without it.
 func (d *discovery) start(ctx context.Context) {
 	d.ctx, d.cancel = context.WithCancel(ctx)
-	if len(d.bootstrap) > 0 {
-		d.wg.Go(func() { d.bootstrapLoop(d.ctx) })
+	known := d.book.redialList()
+	if len(known) > 0 {
+		d.wg.Go(func() { d.dial(d.ctx, known, "address book") })
 	}
+	if len(d.bootstrap) > 0 || len(known) > 0 {
+		d.wg.Go(func() { d.bootstrapLoop(d.ctx, known) })
+	}
+	d.wg.Go(func() { d.bookLoop(d.ctx) })
 	if d.mdnsName == "" {
 		return
 	}
@@ -88,7 +101,8 @@ func (d *discovery) start(ctx context.Context) {
 	}
 }
 
-// close stops discovery and waits for its goroutines. Calling it twice is fine.
+// close stops discovery, saves the address book and waits for its
+// goroutines. Calling it twice is fine.
 func (d *discovery) close() {
 	if d.cancel == nil {
 		return // never started
@@ -100,9 +114,34 @@ func (d *discovery) close() {
 	d.wg.Wait()
 }
 
-// bootstrapLoop dials the bootstrap peers we are not connected to whenever we
-// have fewer than connLow peers, at once and then with backoff.
-func (d *discovery) bootstrapLoop(ctx context.Context) {
+// bookLoop records the connected peers in the address book and saves it,
+// every bookSaveInterval and once more when discovery closes (the host is
+// still up then).
+func (d *discovery) bookLoop(ctx context.Context) {
+	t := time.NewTicker(bookSaveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		d.book.record(d.h, time.Now())
+		if err := d.book.save(); err != nil {
+			d.log.Warn("address book not saved", "err", err)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// bootstrapLoop redials, at once and then with backoff, whenever the node is
+// short of peers: fewer than connLow connections, or some served category
+// with too few peers for a full mesh. It dials the bootstrap peers it is not
+// connected to, and, when the node has no peer at all, the address book's
+// known peers too (a node whose bootstrap peers are all gone can still find
+// its way back through peers it met).
+func (d *discovery) bootstrapLoop(ctx context.Context, known []peer.AddrInfo) {
 	delay := bootstrapBackoffMin
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -112,21 +151,32 @@ func (d *discovery) bootstrapLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		missing := d.unconnectedBootstrap()
-		if len(missing) == 0 || len(d.h.Network().Peers()) >= d.connLow {
+		var missing []peer.AddrInfo
+		if d.isShort() {
+			missing = d.unconnected(d.bootstrap)
+			if len(d.h.Network().Peers()) == 0 {
+				missing = append(missing, d.unconnected(known)...)
+			}
+		}
+		if len(missing) == 0 {
 			delay = bootstrapBackoffMin
 			t.Reset(bootstrapCheckInterval)
 			continue
 		}
-		d.dialBootstrap(ctx, missing)
+		d.dial(ctx, missing, "bootstrap")
 		t.Reset(jitter(delay))
 		delay = min(2*delay, bootstrapBackoffMax)
 	}
 }
 
-func (d *discovery) unconnectedBootstrap() []peer.AddrInfo {
+// isShort reports whether the node should look for more peers.
+func (d *discovery) isShort() bool {
+	return len(d.h.Network().Peers()) < d.connLow || (d.short != nil && d.short())
+}
+
+func (d *discovery) unconnected(peers []peer.AddrInfo) []peer.AddrInfo {
 	var out []peer.AddrInfo
-	for _, b := range d.bootstrap {
+	for _, b := range peers {
 		if len(d.h.Network().ConnsToPeer(b.ID)) == 0 {
 			out = append(out, b)
 		}
@@ -134,8 +184,9 @@ func (d *discovery) unconnectedBootstrap() []peer.AddrInfo {
 	return out
 }
 
-// dialBootstrap dials peers concurrently and returns when all dials are done.
-func (d *discovery) dialBootstrap(ctx context.Context, peers []peer.AddrInfo) {
+// dial dials peers concurrently and returns when all dials are done; from
+// says where the peers came from, for the log.
+func (d *discovery) dial(ctx context.Context, peers []peer.AddrInfo, from string) {
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		wg.Go(func() {
@@ -143,11 +194,15 @@ func (d *discovery) dialBootstrap(ctx context.Context, peers []peer.AddrInfo) {
 			defer cancel()
 			if err := d.h.Connect(dctx, p); err != nil {
 				if ctx.Err() == nil {
-					d.log.Warn("bootstrap peer unreachable", "peer", p.ID, "err", err)
+					level := slog.LevelInfo // address book peers come and go
+					if from == "bootstrap" {
+						level = slog.LevelWarn
+					}
+					d.log.Log(ctx, level, "peer unreachable", "from", from, "peer", p.ID, "err", err)
 				}
 				return
 			}
-			d.log.Debug("connected to bootstrap peer", "peer", p.ID)
+			d.log.Debug("connected", "from", from, "peer", p.ID)
 		})
 	}
 	wg.Wait()

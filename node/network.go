@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/intentcast/intentcast/intent"
 )
 
 // network is a node's presence on the network: the libp2p host, the
@@ -20,6 +23,7 @@ type network struct {
 	ownHost bool // false when Config.Host supplied it: the caller closes it
 	ps      *pubsub.PubSub
 	disc    *discovery
+	book    *addrBook
 	log     *slog.Logger
 
 	stopPubSub context.CancelFunc
@@ -62,14 +66,19 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		}
 		return nil, err
 	}
+	bookPath := ""
+	if cfg.DataDir != "" {
+		bookPath = filepath.Join(cfg.DataDir, PeersFile)
+	}
 	n := &network{
 		host:       h,
 		ownHost:    ownHost,
 		ps:         ps,
-		disc:       newDiscovery(h, cfg, boot),
+		book:       loadAddrBook(bookPath, h.ID(), cfg.Logger),
 		log:        cfg.Logger,
 		stopPubSub: stop,
 	}
+	n.disc = newDiscovery(h, cfg, boot, n.book, func() bool { return n.shortOfTopicPeers(cfg.Categories) })
 	n.disc.start(life)
 	n.log.Info("network started", "peer", h.ID(), "addrs", n.Addrs())
 	return n, nil
@@ -91,6 +100,18 @@ func (n *network) close() error {
 		}
 	})
 	return n.closeErr
+}
+
+// shortOfTopicPeers reports whether some category has fewer peers on its
+// intents topic than gossipsub's lower mesh bound (D_lo): its mesh cannot
+// be full, so discovery should look for more peers.
+func (n *network) shortOfTopicPeers(categories []string) bool {
+	for _, c := range categories {
+		if len(n.ps.ListPeers(intent.IntentTopic(c))) < pubsub.GossipSubDlo {
+			return true
+		}
+	}
+	return false
 }
 
 // ID is this node's peer ID.

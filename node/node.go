@@ -256,20 +256,6 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) error { return n.n
 // Vendor returns how this node presents itself in offers.
 func (n *Node) Vendor() intent.Vendor { return n.cfg.Vendor }
 
-// PeerAddrs returns the addresses this node knows for a peer.
-// It prefers the addresses of open connections: a peer that dialled us
-// may have announced none we can use.
-func (n *Node) PeerAddrs(id peer.ID) []multiaddr.Multiaddr {
-	var addrs []multiaddr.Multiaddr
-	for _, c := range n.net.host.Network().ConnsToPeer(id) {
-		addrs = append(addrs, c.RemoteMultiaddr())
-	}
-	if len(addrs) == 0 {
-		addrs = n.net.host.Peerstore().Addrs(id)
-	}
-	return addrs
-}
-
 // Done is closed when the node starts closing.
 func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
 

@@ -145,11 +145,6 @@ func (c *Client) Node(ctx context.Context) (NodeInfo, error) {
 	return get[NodeInfo](ctx, c, "/v1/node")
 }
 
-// Peers lists the connected peers.
-func (c *Client) Peers(ctx context.Context) ([]PeerInfo, error) {
-	return get[[]PeerInfo](ctx, c, "/v1/peers")
-}
-
 // Protocol returns the categories, terms and limits needed to compose an
 // intent.
 func (c *Client) Protocol(ctx context.Context) (ProtocolInfo, error) {

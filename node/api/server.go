@@ -177,7 +177,8 @@ func (s *Server) routes() http.Handler {
 
 	route("/v1/health", methods{"GET": s.health})
 	route("/v1/node", methods{"GET": s.nodeInfo})
-	route("/v1/peers", methods{"GET": s.peers})
+	route("/v1/peers", methods{"GET": s.peers, "POST": s.connectPeer})
+	route("/v1/peers/{id}", methods{"DELETE": s.disconnectPeer})
 	route("/v1/protocol", methods{"GET": s.protocol})
 
 	route("/v1/intents", methods{"GET": s.listIntents, "POST": s.publishIntent})
@@ -365,15 +366,6 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 		Vendor:     vendorView(vendor, s.n.Identity().Signing.Public()),
 	}
 	writeJSON(w, http.StatusOK, info)
-}
-
-func (s *Server) peers(w http.ResponseWriter, r *http.Request) {
-	ids := s.n.Peers()
-	out := make([]PeerInfo, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, PeerInfo{ID: id.String(), Addrs: addrStrings(peerAddrs(s.n, id))})
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) protocol(w http.ResponseWriter, r *http.Request) {

@@ -164,12 +164,6 @@ type NodeInfo struct {
 	Vendor  VendorView `json:"vendor"`
 }
 
-// PeerInfo is one connected peer.
-type PeerInfo struct {
-	ID    string   `json:"id"`
-	Addrs []string `json:"addrs"`
-}
-
 // CurrencyInfo says how many decimals a currency's minor unit has.
 type CurrencyInfo struct {
 	Code     string `json:"code"`

@@ -8,9 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
-
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 )
@@ -229,15 +226,4 @@ func nodeVendor(n *node.Node) (intent.Vendor, bool) {
 		return v.Vendor(), true
 	}
 	return intent.Vendor{}, false
-}
-
-// peerAddrs returns the addresses the node knows for a peer, if the node
-// tells (node.Node.PeerAddrs).
-func peerAddrs(n *node.Node, id peer.ID) []multiaddr.Multiaddr {
-	if p, ok := any(n).(interface {
-		PeerAddrs(peer.ID) []multiaddr.Multiaddr
-	}); ok {
-		return p.PeerAddrs(id)
-	}
-	return nil
 }

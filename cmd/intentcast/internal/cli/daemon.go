@@ -191,13 +191,14 @@ func (a *app) daemon(ctx context.Context, s *daemonSetup) (err error) {
 		}
 	}()
 
+	// The banner first: whoever waits for api.addr finds it printed.
+	a.printDaemonInfo(a.stdout, n, srv, s)
 	addrPath := s.dir.path(addrFile)
 	if err := writeFileAtomic(addrPath, []byte(srv.addr()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", addrPath, err)
 	}
 	defer removeIfContent(addrPath, srv.addr()+"\n")
 
-	a.printDaemonInfo(a.stdout, n, srv, s)
 	s.log.Info("daemon ready", "api", srv.url(), "peer", n.ID())
 
 	select {

@@ -45,8 +45,16 @@ func TestDaemonLoop(t *testing.T) {
 		peers := decodeJSON[[]api.PeerInfo](t, mustRun(t, v("peers", "--json")...))
 		return len(peers) > 0
 	})
-	if r := mustRun(t, c("peers")...); !strings.Contains(r.stdout, "PEER") {
-		t.Errorf("peers table lacks its header:\n%s", r.stdout)
+	if r := mustRun(t, c("peers")...); !strings.Contains(r.stdout, "PEER") || !strings.Contains(r.stdout, "direct") {
+		t.Errorf("peers table lacks its header or the direct connection:\n%s", r.stdout)
+	}
+	// At runtime: the customer drops the vendor, then dials it again.
+	vinfo := decodeJSON[api.NodeInfo](t, mustRun(t, v("--json", "id")...))
+	if r := mustRun(t, c("peers", "disconnect", vinfo.PeerID)...); !strings.Contains(r.stdout, "disconnected from "+vinfo.PeerID) {
+		t.Errorf("peers disconnect said:\n%s", r.stdout)
+	}
+	if r := mustRun(t, c("peers", "connect", vinfo.Addrs[0])...); !strings.Contains(r.stdout, "connected to "+vinfo.PeerID+" (direct)") {
+		t.Errorf("peers connect said:\n%s", r.stdout)
 	}
 
 	// The vendor narrows its filter; the laptop intent still passes.

@@ -49,6 +49,11 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"swarm", "--vendors", "-1"}, []string{`--vendors "-1"`, "0 to 50"}},
 		{[]string{"swarm", "--vendors", "0"}, []string{"--demo=false"}},
 		{[]string{"--api", "localhost", "peers"}, []string{`--api "localhost"`, "host:port"}},
+		{[]string{"peers", "frobnicate"}, []string{`unknown command "frobnicate"`, "connect or disconnect"}},
+		{[]string{"peers", "connect"}, []string{"missing argument ADDR"}},
+		{[]string{"peers", "connect", "203.0.113.7:4001"}, []string{`ADDR "203.0.113.7:4001"`, "/p2p/<peer ID>"}},
+		{[]string{"peers", "connect", "/ip4/203.0.113.7/tcp/4001"}, []string{"/p2p/<peer ID>"}},
+		{[]string{"peers", "disconnect", "bob"}, []string{`ID "bob" is not a peer ID`, "intentcast peers"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -8,39 +8,6 @@ import (
 	ucli "github.com/urfave/cli/v3"
 )
 
-func (a *app) peersCommand() *ucli.Command {
-	return &ucli.Command{
-		Name:        "peers",
-		Usage:       "list the peers the node is connected to",
-		Description: "Examples:\n  intentcast peers\n  intentcast peers --json | jq length",
-		Action: func(ctx context.Context, cmd *ucli.Command) error {
-			if err := noArgs(cmd); err != nil {
-				return err
-			}
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
-			peers, err := c.Peers(ctx)
-			if err != nil {
-				return c.wrap(err)
-			}
-			if cmd.Bool(flagJSON) {
-				return printJSON(a.stdout, nonNil(peers))
-			}
-			if len(peers) == 0 {
-				fmt.Fprintln(a.stdout, "no peers; give the daemon --bootstrap ADDR, or run another node on this network (mDNS)")
-				return nil
-			}
-			t := newTable(a.stdout, "PEER", "ADDRESSES")
-			for _, p := range peers {
-				t.row(p.ID, strings.Join(p.Addrs, " "))
-			}
-			return t.flush()
-		},
-	}
-}
-
 func (a *app) idCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "id",
