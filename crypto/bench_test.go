@@ -88,3 +88,26 @@ func BenchmarkOpen(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckKey is the cost key validity adds to every intent (one
+// Ed25519 and one reply key check), beside BenchmarkVerify's signature.
+func BenchmarkCheckKey(b *testing.B) {
+	b.Run("ed25519", func(b *testing.B) {
+		pub := mustSigningKey(b).Public()
+		for b.Loop() {
+			if err := crypto.CheckSigningKey(pub); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, s := range suites {
+		b.Run(s.String(), func(b *testing.B) {
+			pub := mustReplyKey(b, s).Public()
+			for b.Loop() {
+				if err := pub.Check(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

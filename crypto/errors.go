@@ -9,6 +9,10 @@ var (
 	// ErrMalformed reports a COSE envelope, header or public key whose shape
 	// or encoding is not the one this package accepts.
 	ErrMalformed = errors.New("malformed COSE message")
+	// ErrBadKey reports a public key that is well formed but not valid for
+	// its algorithm: a non-canonical encoding, a point not on the curve, or
+	// a weak (small-order) key. See CheckSigningKey and PublicReplyKey.Check.
+	ErrBadKey = errors.New("invalid public key")
 	// ErrBadSignature reports a signature that does not verify under the
 	// given key, or a key that cannot verify anything.
 	ErrBadSignature = errors.New("signature does not verify")

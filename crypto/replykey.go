@@ -14,22 +14,31 @@ type PublicReplyKey struct {
 }
 
 // Check reports whether the suite is supported and Key is a valid public key
-// for it. Errors wrap ErrUnknownSuite or ErrMalformed.
+// for it (see keycheck.go). Errors wrap ErrUnknownSuite (the suite),
+// ErrMalformed (the key's length) or ErrBadKey (its value).
 func (p PublicReplyKey) Check() error {
 	_, err := p.hpkeKey()
 	return err
 }
 
-// hpkeKey deserializes the key for its suite.
+// hpkeKey checks and deserializes the key for its suite.
 func (p PublicReplyKey) hpkeKey() (hpke.PublicKey, error) {
 	kem, err := p.Suite.kem()
 	if err != nil {
 		return nil, fmt.Errorf("check HPKE public reply key: %w", err)
 	}
+	check := checkX25519
+	if p.Suite == SuiteXWing {
+		check = checkXWing
+	}
+	if err := check(p.Key); err != nil {
+		return nil, fmt.Errorf("check HPKE public reply key: %w", err)
+	}
+	// For X-Wing this runs the ML-KEM-768 encapsulation key check (FIPS 203
+	// section 7.2): done here once, as it expands the key's matrix.
 	pk, err := kem.NewPublicKey(p.Key)
 	if err != nil {
-		return nil, fmt.Errorf("check HPKE public reply key: %d bytes are not a %s public key (%v): %w",
-			len(p.Key), p.Suite, err, ErrMalformed)
+		return nil, fmt.Errorf("check HPKE public reply key: not a valid %s public key (%v): %w", p.Suite, err, ErrBadKey)
 	}
 	return pk, nil
 }

@@ -11,8 +11,8 @@ const aeadTagSize = 16
 // Seal encrypts plaintext to pub in HPKE base mode. info binds the context
 // (e.g. the intent ID) into the key schedule and aad is authenticated by the
 // AEAD; Open must be given both unchanged. The result is the encapsulated key
-// followed by the ciphertext. Errors wrap ErrUnknownSuite or ErrMalformed
-// when pub is unusable.
+// followed by the ciphertext. Errors wrap ErrUnknownSuite, ErrMalformed or
+// ErrBadKey when pub is unusable.
 func Seal(pub PublicReplyKey, info, aad, plaintext []byte) ([]byte, error) {
 	pk, err := pub.hpkeKey()
 	if err != nil {
@@ -20,8 +20,8 @@ func Seal(pub PublicReplyKey, info, aad, plaintext []byte) ([]byte, error) {
 	}
 	enc, sender, err := hpke.NewSender(pk, suiteKDF, suiteAEAD, info)
 	if err != nil {
-		// For X25519 this is a low-order public key: no shared secret.
-		return nil, fmt.Errorf("seal to %s key: encapsulate: %v: %w", pub.Suite, err, ErrMalformed)
+		// Check refused low-order keys, so this is not the peer's doing.
+		return nil, fmt.Errorf("seal to %s key: encapsulate: %w", pub.Suite, err)
 	}
 	ct, err := sender.Seal(aad, plaintext)
 	if err != nil {

@@ -139,7 +139,7 @@ func TestSealRejects(t *testing.T) {
 		{"unknown suite", crypto.PublicReplyKey{Suite: 0x0010, Key: make([]byte, 65)}, crypto.ErrUnknownSuite},
 		{"short key", crypto.PublicReplyKey{Suite: crypto.SuiteX25519, Key: make([]byte, 31)}, crypto.ErrMalformed},
 		// The all-zero X25519 point has low order: no shared secret exists.
-		{"low-order x25519 key", crypto.PublicReplyKey{Suite: crypto.SuiteX25519, Key: make([]byte, 32)}, crypto.ErrMalformed},
+		{"low-order x25519 key", crypto.PublicReplyKey{Suite: crypto.SuiteX25519, Key: make([]byte, 32)}, crypto.ErrBadKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

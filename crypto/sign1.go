@@ -46,11 +46,12 @@ func Sign1(k SigningKey, contentType string, payload []byte) ([]byte, error) {
 }
 
 // Verify checks m's signature under pub. It verifies the protected header
-// and payload bytes exactly as received, never a re-encoding of them.
+// and payload bytes exactly as received, never a re-encoding of them. A key
+// that CheckSigningKey refuses verifies nothing: the error wraps both
+// ErrBadKey and ErrBadSignature.
 func (m *Sign1Message) Verify(pub ed25519.PublicKey) error {
-	if len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("verify COSE_Sign1 %q message: public key is %d bytes, want %d: %w",
-			m.ContentType, len(pub), ed25519.PublicKeySize, ErrBadSignature)
+	if err := CheckSigningKey(pub); err != nil {
+		return fmt.Errorf("verify COSE_Sign1 %q message: %w: %w", m.ContentType, ErrBadSignature, err)
 	}
 	headers, err := coseHeaders(m.Protected, m.ContentType)
 	if err != nil {

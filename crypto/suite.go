@@ -62,6 +62,16 @@ func (s Suite) encSize() int {
 	return 0
 }
 
+// SealOverhead is how many bytes Seal adds to a plaintext for a key of the
+// suite: the encapsulated key and the AEAD tag (48 for X25519, 1136 for
+// X-Wing); 0 for an unknown suite.
+func (s Suite) SealOverhead() int {
+	if n := s.encSize(); n > 0 {
+		return n + aeadTagSize
+	}
+	return 0
+}
+
 // The KDF and AEAD every suite uses. ChaCha20-Poly1305 is constant-time in
 // software, so it is fast and safe on every node, with or without AES
 // instructions.

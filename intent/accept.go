@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,6 +41,10 @@ type SignedAccept struct {
 // key so only the vendor reads them.
 func NewAccept(in *SignedIntent, keys Keys, offerID ID, offer *SignedOffer, details []byte, now time.Time) (*SignedAccept, error) {
 	body := Accept{Version: Version, IntentID: in.ID[:], OfferID: offerID[:], Created: now.Unix()}
+	if suite := crypto.Suite(offer.Body.VendorReplyKey.Suite); len(details) > MaxDetails(suite) {
+		return nil, fmt.Errorf("new accept: %w: %d bytes, at most %d when sealed to a vendor's %s key",
+			ErrDetailsTooLarge, len(details), MaxDetails(suite), suite)
+	}
 	if len(details) > 0 {
 		sealed, err := crypto.Seal(offer.Body.VendorReplyKey.public(), acceptInfo(offerID), nil, details)
 		if err != nil {
@@ -60,6 +65,14 @@ func NewAccept(in *SignedIntent, keys Keys, offerID ID, offer *SignedOffer, deta
 	}
 	return ParseAccept(raw)
 }
+
+// ErrDetailsTooLarge reports accept details that, once sealed, would
+// exceed MaxAcceptDetail.
+var ErrDetailsTooLarge = errors.New("accept details too large")
+
+// MaxDetails is the most plaintext that fits MaxAcceptDetail sealed to a
+// vendor reply key of suite s: 2000 bytes for X25519, 912 for X-Wing.
+func MaxDetails(s crypto.Suite) int { return MaxAcceptDetail - s.SealOverhead() }
 
 func (a *Accept) check() error {
 	if a.Version != Version {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/intentcast/intentcast/crypto"
 )
 
 func TestAcceptAndDeal(t *testing.T) {
@@ -128,4 +130,40 @@ func typeName(v any) string {
 		return "*intent.SignedCancel"
 	}
 	return "unknown"
+}
+
+// TestAcceptDetailsBound: what fits the sealed bound depends on the
+// vendor's reply key suite, and more is refused before sealing.
+func TestAcceptDetailsBound(t *testing.T) {
+	in, keys := newTestIntent(t, nil)
+	for _, tt := range []struct {
+		suite crypto.Suite
+		max   int
+	}{{crypto.SuiteX25519, 2000}, {crypto.SuiteXWing, 912}} {
+		t.Run(tt.suite.String(), func(t *testing.T) {
+			vendor := testVendor(t)
+			reply, err := crypto.GenerateReplyKey(tt.suite)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vendor.Reply = reply
+			sealed, offer, err := NewOffer(in, vendor, testOfferDraft())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := MaxDetails(tt.suite); got != tt.max {
+				t.Fatalf("MaxDetails = %d, want %d", got, tt.max)
+			}
+			a, err := NewAccept(in, keys, sealed.ID, offer, bytes.Repeat([]byte("x"), tt.max), t0)
+			if err != nil {
+				t.Fatalf("%d bytes of details: %v", tt.max, err)
+			}
+			if len(a.Body.Details) != MaxAcceptDetail {
+				t.Fatalf("sealed details of %d bytes, want exactly %d", len(a.Body.Details), MaxAcceptDetail)
+			}
+			if _, err := NewAccept(in, keys, sealed.ID, offer, bytes.Repeat([]byte("x"), tt.max+1), t0); !errors.Is(err, ErrDetailsTooLarge) {
+				t.Fatalf("%d bytes of details: %v, want ErrDetailsTooLarge", tt.max+1, err)
+			}
+		})
+	}
 }

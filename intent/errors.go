@@ -16,6 +16,9 @@ var (
 	ErrLifetime         = errors.New("lifetime over the maximum")
 	ErrInsufficientWork = errors.New("insufficient proof of work")
 	ErrBadSignature     = crypto.ErrBadSignature
+	// ErrBadKey reports a public key (signing or reply) that is not valid
+	// for its algorithm: non-canonical, off the curve, or of small order.
+	ErrBadKey = crypto.ErrBadKey
 )
 
 // Ignore-class errors: the verdict depends on the clock or on local state.

@@ -3,6 +3,7 @@ package intent
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,6 +44,32 @@ type Want struct {
 type ReplyKey struct {
 	Suite uint16 `cbor:"0,keyasint"`
 	Key   []byte `cbor:"1,keyasint"`
+}
+
+// check enforces a reply key's rules: a suite of the table and a key of
+// its length are schema; a key that is not valid for its suite (e.g. of
+// small order) is ErrBadKey.
+func (k ReplyKey) check(what string) error {
+	err := k.public().Check()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, crypto.ErrBadKey):
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrSchema, what, err)
+}
+
+// checkSigningKey enforces a signing key's rules: 32 bytes (schema), and a
+// valid Ed25519 key (ErrBadKey).
+func checkSigningKey(what string, key []byte) error {
+	if len(key) != 32 {
+		return fmt.Errorf("%w: %s of %d bytes, want 32", ErrSchema, what, len(key))
+	}
+	if err := crypto.CheckSigningKey(key); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 func (k ReplyKey) public() crypto.PublicReplyKey {
@@ -86,11 +113,11 @@ func (in *Intent) check() error {
 	if in.Created <= 0 || in.Expires <= in.Created {
 		return fmt.Errorf("%w: expires (%d) must come after created (%d)", ErrSchema, in.Expires, in.Created)
 	}
-	if len(in.SigningKey) != 32 {
-		return fmt.Errorf("%w: signing key of %d bytes, want 32", ErrSchema, len(in.SigningKey))
+	if err := checkSigningKey("signing key", in.SigningKey); err != nil {
+		return err
 	}
-	if err := in.ReplyKey.public().Check(); err != nil {
-		return fmt.Errorf("%w: reply key: %w", ErrSchema, err)
+	if err := in.ReplyKey.check("reply key"); err != nil {
+		return err
 	}
 	if in.Work > MaxWork {
 		return fmt.Errorf("%w: work of %d bits, at most %d", ErrSchema, in.Work, MaxWork)

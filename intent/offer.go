@@ -64,11 +64,11 @@ func (o *Offer) check() error {
 	if o.Vendor.Name == "" || len(o.Vendor.Name) > MaxVendorName || len(o.Vendor.URL) > MaxVendorURL {
 		return fmt.Errorf("%w: vendor name must be 1..%d bytes and url at most %d", ErrSchema, MaxVendorName, MaxVendorURL)
 	}
-	if len(o.VendorKey) != 32 {
-		return fmt.Errorf("%w: vendor key of %d bytes, want 32", ErrSchema, len(o.VendorKey))
+	if err := checkSigningKey("vendor key", o.VendorKey); err != nil {
+		return err
 	}
-	if err := o.VendorReplyKey.public().Check(); err != nil {
-		return fmt.Errorf("%w: vendor reply key: %w", ErrSchema, err)
+	if err := o.VendorReplyKey.check("vendor reply key"); err != nil {
+		return err
 	}
 	return nil
 }

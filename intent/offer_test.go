@@ -106,6 +106,17 @@ func TestOpenOfferChecks(t *testing.T) {
 			return sealInner(signBody(func(o *Offer) { o.Price = in.Body.Want.MaxPrice + 1 }, vendor.Signing))
 		}, in, keys.Reply, t0, ErrOverCeiling},
 		{"offer lapsed", func() *SealedOffer { return good }, in, keys.Reply, t0.Add(49 * time.Hour), ErrOfferExpired},
+		{"vendor key of small order, signature forged for it", func() *SealedOffer {
+			identity := append([]byte{1}, make([]byte, 31)...)
+			raw := signBody(func(o *Offer) { o.VendorKey = identity }, vendor.Signing)
+			// R = identity, S = 0 verifies under the identity key for every
+			// message with plain Ed25519.
+			copy(raw[len(raw)-64:], append(bytes.Clone(identity), make([]byte, 32)...))
+			return sealInner(raw)
+		}, in, keys.Reply, t0, ErrBadKey},
+		{"vendor reply key all zero", func() *SealedOffer {
+			return sealInner(signBody(func(o *Offer) { o.VendorReplyKey.Key = make([]byte, 32) }, vendor.Signing))
+		}, in, keys.Reply, t0, ErrBadKey},
 		{"offer schema", func() *SealedOffer {
 			return sealInner(signBody(func(o *Offer) { o.Vendor.Name = "" }, vendor.Signing))
 		}, in, keys.Reply, t0, ErrSchema},

@@ -37,6 +37,7 @@ const (
 	CodeBadID              = "bad_id"
 	CodeBadURL             = "bad_url"
 	CodeBadEvents          = "bad_events"
+	CodeBadKey             = "bad_key"
 	CodeUnknownIntent      = "unknown_intent"
 	CodeUnknownOffer       = "unknown_offer"
 	CodeUnknownWebhook     = "unknown_webhook"
@@ -110,6 +111,12 @@ func errorFrom(err error) *apiError {
 		return e(http.StatusBadRequest, CodeBadPrice)
 	case errors.Is(err, intent.ErrCurrency):
 		return e(http.StatusBadRequest, CodeBadCurrency)
+	case errors.Is(err, intent.ErrDetailsTooLarge):
+		return e(http.StatusBadRequest, CodeBadDetails)
+	case errors.Is(err, intent.ErrBadKey):
+		// A key in a remote party's message is broken (e.g. the intent's
+		// reply key, which no offer can be sealed to): not our fault.
+		return e(http.StatusUnprocessableEntity, CodeBadKey)
 	case errors.Is(err, intent.ErrSchema), errors.Is(err, intent.ErrTooLarge):
 		return e(http.StatusBadRequest, CodeBadRequest)
 	case errors.Is(err, store.ErrNotFound):

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 	"github.com/intentcast/intentcast/node/store"
@@ -30,6 +31,7 @@ func TestErrorFrom(t *testing.T) {
 		{wrap(store.ErrNotFound), http.StatusNotFound, CodeNotFound},
 		{fmt.Errorf("publish: %w after 3 tries: %w", intent.ErrMintCancelled, context.Canceled), http.StatusServiceUnavailable, CodeMintingCancelled},
 		{wrap(node.ErrClosed), http.StatusServiceUnavailable, CodeNodeClosed},
+		{wrap(intent.ErrDetailsTooLarge), http.StatusBadRequest, CodeBadDetails},
 		{errors.New("disk on fire"), http.StatusInternalServerError, CodeInternal},
 		{fmt.Errorf("outer: %w", errf(http.StatusTeapot, "tea", "short and stout")), http.StatusTeapot, "tea"},
 	}
@@ -41,6 +43,12 @@ func TestErrorFrom(t *testing.T) {
 		if e.Message == "" {
 			t.Errorf("errorFrom(%v) has no message", tt.err)
 		}
+	}
+	// Sealing an offer to a broken reply key (here the all-zero X25519
+	// point) is the remote intent's fault: a 4xx, never a 500.
+	_, sealErr := crypto.Seal(crypto.PublicReplyKey{Suite: crypto.SuiteX25519, Key: make([]byte, 32)}, nil, nil, []byte("offer"))
+	if e := errorFrom(fmt.Errorf("send offer: %w", sealErr)); e.Status != http.StatusUnprocessableEntity || e.Code != CodeBadKey {
+		t.Errorf("sealing to a zero reply key maps to %d %s, want 422 %s", e.Status, e.Code, CodeBadKey)
 	}
 	// The message keeps the story the error tells.
 	if e := errorFrom(wrap(node.ErrNotOwn)); e.Message != wrap(node.ErrNotOwn).Error() {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 
@@ -117,4 +118,22 @@ func encode(v any) ([]byte, error) {
 		return nil, fmt.Errorf("encode %T: %w", v, err)
 	}
 	return b, nil
+}
+
+// identityPoint is the Ed25519 encoding of the identity (y = 1), a point of
+// small order.
+func identityPoint() []byte { return append([]byte{0x01}, make([]byte, 31)...) }
+
+// nonCanonicalY3 encodes y = 3 + p: the point y = 3 (of large order) in a
+// form RFC 8032 refuses.
+func nonCanonicalY3() []byte {
+	b := bytes.Repeat([]byte{0xff}, 32)
+	b[0], b[31] = 0xf0, 0x7f
+	return b
+}
+
+// x25519OrderEight is the u-coordinate of a point of order 8.
+func x25519OrderEight() []byte {
+	b, _ := hex.DecodeString("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
+	return b
 }

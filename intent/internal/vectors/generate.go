@@ -338,6 +338,33 @@ func (g *generator) badIntents(in *intent.SignedIntent) error {
 				w[len(w)-1] ^= 0x01
 				return w, nil
 			}},
+		{name: "intent-small-order-key", verdict: Reject, code: "bad-key",
+			desc: "The signing key is the identity point (01 00 .. 00), of small order, and the signature is R = identity, S = 0: plain Ed25519 verification accepts that signature for every message under that key.",
+			wire: func() ([]byte, error) {
+				body := g.baseIntent()
+				body.SigningKey = identityPoint()
+				raw, err := g.signIntent(body, nil)
+				if err != nil {
+					return nil, err
+				}
+				copy(raw[len(raw)-64:], append(identityPoint(), make([]byte, 32)...))
+				return raw, nil
+			}},
+		{name: "intent-non-canonical-key", verdict: Reject, code: "bad-key",
+			desc: "The signing key encodes y = 3 + p (f0 ff .. ff 7f), a non-canonical encoding of the point with y = 3, which RFC 8032 decoding refuses.",
+			body: func(b *intent.Intent) { b.SigningKey = nonCanonicalY3() }},
+		{name: "intent-zero-reply-key", verdict: Reject, code: "bad-key",
+			desc: "The X25519 reply key is 32 zero bytes (u = 0, a point of small order): no offer can be sealed to it.",
+			body: func(b *intent.Intent) { b.ReplyKey.Key = make([]byte, 32) }},
+		{name: "intent-low-order-reply-key", verdict: Reject, code: "bad-key",
+			desc: "The X25519 reply key is a point of order 8 (e0 eb 7a 7c ..).",
+			body: func(b *intent.Intent) { b.ReplyKey.Key = x25519OrderEight() }},
+		{name: "intent-non-canonical-reply-key", verdict: Reject, code: "bad-key",
+			desc: "The valid intent's X25519 reply key with its most significant bit set: X25519 ignores the bit, so it is the same key in a second encoding.",
+			body: func(b *intent.Intent) {
+				b.ReplyKey.Key = bytes.Clone(b.ReplyKey.Key)
+				b.ReplyKey.Key[31] |= 0x80
+			}},
 		{name: "intent-expired", verdict: Ignore, code: "expired",
 			desc: "Created 10 days and expired 3 days before now.",
 			body: func(b *intent.Intent) {

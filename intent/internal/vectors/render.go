@@ -77,9 +77,12 @@ func (s *Set) Markdown() (string, error) {
 	w("them gives other bytes, so check them by opening them, not by comparing bytes.\n\n")
 
 	w("### Keys\n\n")
-	w("Each key is SHA-256(\"intentcast/1/vectors/\" || name), for the names intent-signing,\n")
-	w("intent-reply, vendor-signing and vendor-reply. Reply keys are DHKEM(X25519) private keys\n")
-	w("(RFC 9180 SerializePrivateKey).\n\n")
+	w("Each key is derived from h = SHA-256(\"intentcast/1/vectors/\" || name), for the names\n")
+	w("intent-signing, intent-reply, vendor-signing and vendor-reply. A signing seed (RFC 8032) is h\n")
+	w("itself. A reply private key is a DHKEM(X25519) private key in RFC 9180 SerializePrivateKey\n")
+	w("form, which is h **clamped** as RFC 7748 section 5 does it: the three lowest bits of the first\n")
+	w("byte and the highest bit of the last byte cleared, the second-highest bit of the last byte set\n")
+	w("(so intent-reply's h, `4df64e…2d49`, becomes `48f64e…2d49`).\n\n")
 	w("| key | hex |\n|---|---|\n")
 	k := s.Keys
 	for _, r := range []struct {

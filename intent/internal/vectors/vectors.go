@@ -122,6 +122,7 @@ var Codes = map[string]error{
 	"lifetime":          intent.ErrLifetime,
 	"insufficient-work": intent.ErrInsufficientWork,
 	"bad-signature":     intent.ErrBadSignature,
+	"bad-key":           intent.ErrBadKey,
 	"expired":           intent.ErrExpired,
 	"from-future":       intent.ErrFromFuture,
 	"below-local":       intent.ErrBelowLocal,
