@@ -91,7 +91,7 @@ func join(t *testing.T, n *network, topic string) (*pubsub.Topic, *pubsub.Subscr
 // publish publishes once tp's mesh (or fanout) has minPeers peers.
 func publish(t *testing.T, tp *pubsub.Topic, data []byte, minPeers int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
 	if err := tp.Publish(ctx, data, pubsub.WithReadiness(pubsub.MinTopicSize(minPeers))); err != nil {
 		t.Fatalf("publish: %v", err)
@@ -100,7 +100,7 @@ func publish(t *testing.T, tp *pubsub.Topic, data []byte, minPeers int) {
 
 func next(t *testing.T, sub *pubsub.Subscription) *pubsub.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
 	m, err := sub.Next(ctx)
 	if err != nil {
@@ -109,9 +109,17 @@ func next(t *testing.T, sub *pubsub.Subscription) *pubsub.Message {
 	return m
 }
 
-// eventually polls cond until it holds, failing the test after timeout.
+// patience is the least time a test waits for a condition. The suite
+// must pass on a busy 2-core machine, where starting a node or a gossip
+// round can take many times what it takes on an idle one; a condition that
+// holds ends the wait at once, so only a failing test pays the full wait.
+const patience = 2 * time.Minute
+
+// eventually polls cond until it holds, failing the test after timeout
+// (at least patience).
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = max(timeout, patience)
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -512,7 +520,7 @@ func TestTwentyNodesSparse(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, sub := range subs {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), patience)
 			defer cancel()
 			m, err := sub.Next(ctx)
 			if err != nil {

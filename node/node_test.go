@@ -149,7 +149,7 @@ func laptopDraft(now time.Time) intent.Draft {
 // awaitEvent waits for the first event on sub that matches.
 func awaitEvent(t *testing.T, sub *Subscription, what string, match func(Event) bool) Event {
 	t.Helper()
-	timeout := time.After(15 * time.Second)
+	timeout := time.After(patience)
 	for {
 		select {
 		case e, ok := <-sub.C:
@@ -160,7 +160,7 @@ func awaitEvent(t *testing.T, sub *Subscription, what string, match func(Event) 
 				return e
 			}
 		case <-timeout:
-			t.Fatalf("%s: no event within 15s", what)
+			t.Fatalf("%s: no event within %v", what, patience)
 		}
 	}
 }

@@ -683,7 +683,7 @@ func FuzzSyncFrames(f *testing.F) {
 func TestNewFailureCleansUp(t *testing.T) {
 	cfg := syncTestConfig(t, false)
 	startNode(t, cfg)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
 	if _, err := New(ctx, cfg); err == nil {
 		t.Fatal("New on a locked data dir succeeded")

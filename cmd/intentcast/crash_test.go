@@ -96,7 +96,7 @@ func TestCrashLoop(t *testing.T) {
 		acks := make(chan string, 1024)
 		drv := l.drive(ctx, t, c, &killed, acks)
 		mode := []string{"accept", "publish", "random"}[i%3]
-		awaitAck(t, acks, "any", 20*time.Second)
+		awaitAck(t, acks, "any", patience)
 		// Load for a random while (the kill's moment is what is random
 		// here, not a wait for anything), then the kill: at once, or right
 		// after the next acknowledgement of an accept or a publish.
@@ -104,7 +104,7 @@ func TestCrashLoop(t *testing.T) {
 		<-timer.C
 		if mode != "random" {
 			drain(acks)
-			awaitAck(t, acks, mode, 20*time.Second)
+			awaitAck(t, acks, mode, patience)
 		}
 		killed.Store(true)
 		d.kill(t)
@@ -505,7 +505,7 @@ func startCounterpart(t *testing.T, minWork int) *node.Node {
 				case node.EventIntent:
 					// Only fresh intents: at each reconnection sync brings the
 					// daemon's older ones too.
-					if in, err := w.LiveIntent(e.IntentID); err == nil && time.Since(in.Body.CreatedAt()) < 10*time.Second {
+					if in, err := w.LiveIntent(e.IntentID); err == nil && time.Since(in.Body.CreatedAt()) < time.Minute {
 						w.SendOffer(ctx, e.IntentID, intent.OfferDraft{Price: 9000, Text: "from the counterpart"})
 					}
 				case node.EventOffer:

@@ -184,7 +184,7 @@ func TestCustomerVendorLoop(t *testing.T) {
 		if h.kind != "accept" || h.ev.Kind != "accept" || h.ev.OfferID != offer.ID || h.ev.Offer == nil || h.ev.Offer.Status != "accepted" {
 			t.Errorf("webhook got %+v", h)
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("the webhook did not receive the accept")
 	}
 	sent, _ = vendor.c.SentOffers(ctx)

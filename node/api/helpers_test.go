@@ -123,9 +123,17 @@ func connected(t *testing.T) (customer, vendor *apiNode) {
 	return customer, vendor
 }
 
-// eventually polls cond until it holds, failing the test after timeout.
+// patience is the least time a test waits for a condition. The suite
+// must pass on a busy 2-core machine, where starting a node or a gossip
+// round can take many times what it takes on an idle one; a condition that
+// holds ends the wait at once, so only a failing test pays the full wait.
+const patience = 2 * time.Minute
+
+// eventually polls cond until it holds, failing the test after timeout
+// (at least patience).
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = max(timeout, patience)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -188,10 +196,10 @@ func stream(t *testing.T, c *Client) (<-chan EventView, *eventLog) {
 }
 
 // awaitEvent returns the first event from ch that matches, failing the
-// test after 15 s or if the stream ends.
+// test after patience or if the stream ends.
 func awaitEvent(t *testing.T, ch <-chan EventView, what string, match func(EventView) bool) EventView {
 	t.Helper()
-	timeout := time.After(15 * time.Second)
+	timeout := time.After(patience)
 	for {
 		select {
 		case ev, ok := <-ch:
@@ -202,7 +210,7 @@ func awaitEvent(t *testing.T, ch <-chan EventView, what string, match func(Event
 				return ev
 			}
 		case <-timeout:
-			t.Fatalf("waiting for %s: no such event within 15s", what)
+			t.Fatalf("waiting for %s: no such event within %v", what, patience)
 		}
 	}
 }

@@ -250,7 +250,7 @@ func TestStreamEnds(t *testing.T) {
 		if err != nil {
 			t.Errorf("stream ended with %v; want a clean end", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("the stream did not end when the Server closed")
 	}
 }
@@ -302,7 +302,7 @@ func TestCloseStopsWorkers(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("Close did not return while a delivery waited in backoff")
 	}
 	if hasGoroutine("(*webhooks).") {

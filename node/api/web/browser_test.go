@@ -38,7 +38,7 @@ const testToken = "browser-test-token"
 const xss = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>`
 
 // stepTimeout bounds each wait in the browser.
-const stepTimeout = 20 * time.Second
+const stepTimeout = patience
 
 // peer is a node with its API server on a loopback listener.
 type peer struct {
@@ -87,9 +87,17 @@ func startPeer(t *testing.T, vendor string, bootstrap ...string) *peer {
 
 func (p *peer) addr() string { return p.n.Addrs()[0].String() }
 
-// eventually polls cond until it holds, failing the test after timeout.
+// patience is the least time a test waits for a condition. The suite
+// must pass on a busy 2-core machine, where starting a node or a gossip
+// round can take many times what it takes on an idle one; a condition that
+// holds ends the wait at once, so only a failing test pays the full wait.
+const patience = 2 * time.Minute
+
+// eventually polls cond until it holds, failing the test after timeout
+// (at least patience).
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = max(timeout, patience)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -206,7 +214,7 @@ func (p *page) do(steps ...chromedp.Action[chromedp.Void]) {
 
 func (p *page) fail(err error) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, patience)
 	defer cancel()
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText.slice(0, 4000)`))
 	p.t.Fatalf("%s page: %v\n--- the page shows:\n%s\n---", p.name, err, text)

@@ -86,7 +86,7 @@ func TestDaemonLoop(t *testing.T) {
 	eventually(t, 20*time.Second, "the vendor's feed lists the intent", func() bool {
 		return strings.Contains(mustRun(t, v("vendor", "feed")...).stdout, short(in.ID))
 	})
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	seen := runCtx(ctx, v("--json", "vendor", "watch", "--until", "1")...)
 	cancel()
 	if seen.code != 0 {
@@ -109,7 +109,7 @@ func TestDaemonLoop(t *testing.T) {
 	}
 
 	// The customer sees it arrive, lists and accepts it (by prefixes).
-	ctx, cancel = context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel = context.WithTimeout(t.Context(), patience)
 	got := runCtx(ctx, c("offers", "watch", short(in.ID), "--until", "1")...)
 	cancel()
 	if got.code != 0 || !strings.Contains(got.stdout, short(offer.ID)) || !strings.Contains(got.stdout, "999.90 EUR") {

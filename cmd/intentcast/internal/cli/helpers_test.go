@@ -41,7 +41,7 @@ type result struct {
 // run runs one command line in process with a deadline.
 func run(t *testing.T, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
 	return runCtx(ctx, args...)
 }
@@ -89,9 +89,17 @@ func decodeLines[T any](t *testing.T, out string) []T {
 	return vs
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// patience is the least time a test waits for a condition. The suite
+// must pass on a busy 2-core machine, where starting a node or a gossip
+// round can take many times what it takes on an idle one; a condition that
+// holds ends the wait at once, so only a failing test pays the full wait.
+const patience = 2 * time.Minute
+
+// eventually polls cond until it holds or the deadline (timeout, at least
+// patience) passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	timeout = max(timeout, patience)
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	if err := poll(ctx, 25*time.Millisecond, cond); err != nil {
@@ -109,8 +117,9 @@ type daemon struct {
 }
 
 // startDaemon runs `intentcast --data-dir dir daemon --profile test extra...`
-// in a goroutine and waits until its API address is written. The test's
-// cleanup stops it.
+// in a goroutine and waits until it is ready: its API address written and
+// its banner printed to the end (the banner follows the address file). The
+// test's cleanup stops it.
 func startDaemon(t *testing.T, dir string, extra ...string) *daemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,7 +127,7 @@ func startDaemon(t *testing.T, dir string, extra ...string) *daemon {
 	args := append([]string{"intentcast", "--data-dir", dir, "daemon", "--profile", "test", "--log-level", "warn"}, extra...)
 	go func() { d.done <- Run(ctx, args, d.stdout, d.stderr) }()
 	t.Cleanup(func() { d.stop(t) })
-	eventually(t, 20*time.Second, "the daemon writes its API address", func() bool {
+	eventually(t, 20*time.Second, "the daemon writes its API address and banner", func() bool {
 		select {
 		case err := <-d.done:
 			d.done <- err
@@ -126,7 +135,7 @@ func startDaemon(t *testing.T, dir string, extra ...string) *daemon {
 		default:
 		}
 		_, err := os.Stat(filepath.Join(dir, addrFile))
-		return err == nil
+		return err == nil && strings.Contains(d.stdout.String(), "Ctrl-C stops the daemon.")
 	})
 	return d
 }
@@ -141,8 +150,8 @@ func (d *daemon) stop(t *testing.T) {
 			if err != nil {
 				t.Errorf("daemon stopped with %v\nstderr:\n%s", err, d.stderr)
 			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("daemon did not stop within 20s of its context ending")
+		case <-time.After(patience):
+			t.Errorf("daemon did not stop within %v of its context ending", patience)
 		}
 	})
 }
