@@ -18,10 +18,10 @@ var (
 )
 
 // Publish makes an intent from d (fresh per-intent keys, proof of work
-// minted on a goroutine the node owns, so the caller's ctx cancels it and
-// progress reports how far it got), stores it with its keys, and broadcasts
-// it. The intent is durable before it leaves the node, so offers that come
-// back can always be opened.
+// minted on the caller's goroutine: ctx or Close cancels it, and progress
+// reports how far it got), stores it with its keys, and broadcasts it. The
+// intent is durable before it leaves the node, so offers that come back can
+// always be opened.
 func (n *Node) Publish(ctx context.Context, d intent.Draft, progress intent.Progress) (*intent.SignedIntent, error) {
 	if err := n.alive(); err != nil {
 		return nil, err
@@ -29,30 +29,18 @@ func (n *Node) Publish(ctx context.Context, d intent.Draft, progress intent.Prog
 	if d.Work == 0 {
 		d.Work = n.cfg.Policy.MinWorkFor(d.Category)
 	}
-	type minted struct {
-		in   *intent.SignedIntent
-		keys intent.Keys
-		err  error
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(n.ctx, cancel) // Close stops the minting too
 	defer stop()
-	done := make(chan minted, 1)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		in, keys, err := intent.NewIntent(ctx, d, progress)
-		done <- minted{in, keys, err}
-	}()
-	m := <-done // NewIntent returns promptly once ctx ends
-	if m.err != nil {
-		return nil, fmt.Errorf("publish: %w", m.err)
+	in, keys, err := intent.NewIntent(ctx, d, progress)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
 	}
-	if err := n.publishMinted(ctx, m.in, m.keys); err != nil {
+	if err := n.publishMinted(ctx, in, keys); err != nil {
 		return nil, err
 	}
-	return m.in, nil
+	return in, nil
 }
 
 // PublishMinted is the second half of Publish for an intent minted ahead of
@@ -69,18 +57,21 @@ func (n *Node) PublishMinted(ctx context.Context, in *intent.SignedIntent, keys 
 }
 
 func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys intent.Keys) error {
-	if err := n.store.PutOwnIntent(ctx, store.OwnIntent{
+	own := ownIntent{in: in, keys: keys, rec: store.OwnIntent{
 		ID: in.ID, Category: in.Body.Category, Raw: in.Raw,
 		SigningSeed: keys.Signing.Seed(), ReplySuite: uint16(keys.Reply.Suite()), ReplyKey: keys.Reply.Bytes(),
 		Created: in.Body.CreatedAt(), Expires: in.Body.ExpiresAt(), State: store.IntentOpen,
-	}); err != nil {
+	}}
+	if err := n.store.PutOwnIntent(ctx, own.rec); err != nil {
 		return fmt.Errorf("publish: store intent: %w", err)
 	}
+	n.own.put(own) // before it leaves: it comes back by gossip, and so do offers
 	if err := n.publish(ctx, in.Body.Category, false, in.Raw); err != nil {
 		return fmt.Errorf("publish intent %s: %w", in.ID.Short(), err)
 	}
 	n.metrics.published(metricIntent)
-	n.events.publish(Event{Kind: EventIntentPosted, IntentID: in.ID})
+	rec := own.record()
+	n.events.publish(Event{Kind: EventIntentPosted, IntentID: in.ID, Intent: &rec})
 	return nil
 }
 
@@ -98,19 +89,15 @@ func (n *Node) lockOwn() (unlock func()) {
 }
 
 // openOwn loads an own intent that is still open.
-func (n *Node) openOwn(ctx context.Context, id intent.ID) (store.OwnIntent, *intent.SignedIntent, intent.Keys, error) {
-	own, err := n.store.OwnIntent(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return own, nil, intent.Keys{}, fmt.Errorf("intent %s: %w", id.Short(), ErrNotOwn)
-	}
+func (n *Node) openOwn(ctx context.Context, id intent.ID) (ownIntent, error) {
+	own, err := n.ownIntent(ctx, id)
 	if err != nil {
-		return own, nil, intent.Keys{}, err
+		return own, err
 	}
-	if own.State != store.IntentOpen {
-		return own, nil, intent.Keys{}, fmt.Errorf("intent %s is %s: %w", id.Short(), own.State, ErrIntentState)
+	if own.rec.State != store.IntentOpen {
+		return own, fmt.Errorf("intent %s is %s: %w", id.Short(), own.rec.State, ErrIntentState)
 	}
-	in, keys, err := ownKeys(own)
-	return own, in, keys, err
+	return own, nil
 }
 
 // Cancel withdraws one of this node's open intents: it signs a cancel with
@@ -121,20 +108,21 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 	}
 	unlock := n.lockOwn()
 	defer unlock()
-	own, in, keys, err := n.openOwn(ctx, id)
+	own, err := n.openOwn(ctx, id)
 	if err != nil {
 		return fmt.Errorf("cancel: %w", err)
 	}
-	c, err := intent.NewCancel(in, keys, n.now())
+	c, err := intent.NewCancel(own.in, own.keys, n.now())
 	if err != nil {
 		return fmt.Errorf("cancel: %w", err)
 	}
-	own.State, own.CancelRaw = store.IntentCancelled, c.Raw
-	if err := n.store.PutOwnIntent(ctx, own); err != nil {
+	own.rec.State, own.rec.CancelRaw = store.IntentCancelled, c.Raw
+	if err := n.store.PutOwnIntent(ctx, own.rec); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
+	n.own.update(own)
 	unlock()
-	if err := n.publish(ctx, in.Body.Category, false, c.Raw); err != nil {
+	if err := n.publish(ctx, own.in.Body.Category, false, c.Raw); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	n.metrics.published(metricCancel)
@@ -144,51 +132,53 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 // Accept accepts a valid offer to one of this node's open intents: it signs
 // the accept with the intent's key (details, if any, sealed to the vendor),
 // records the deal and broadcasts the accept.
-func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details []byte) (store.Deal, error) {
+func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details []byte) (DealRecord, error) {
 	if err := n.alive(); err != nil {
-		return store.Deal{}, err
+		return DealRecord{}, err
 	}
 	unlock := n.lockOwn()
 	defer unlock()
-	own, in, keys, err := n.openOwn(ctx, intentID)
+	own, err := n.openOwn(ctx, intentID)
 	if err != nil {
-		return store.Deal{}, fmt.Errorf("accept: %w", err)
+		return DealRecord{}, fmt.Errorf("accept: %w", err)
 	}
 	off, err := n.store.Offer(ctx, offerID)
 	if err != nil {
-		return store.Deal{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), err)
+		return DealRecord{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), err)
 	}
 	if off.IntentID != intentID || off.Direction != store.Received || off.Status != store.OfferValid {
-		return store.Deal{}, fmt.Errorf("accept offer %s (status %s, for intent %x): %w", offerID.Short(), off.Status, off.IntentID[:6], ErrOfferState)
+		return DealRecord{}, fmt.Errorf("accept offer %s (status %s, for intent %x): %w", offerID.Short(), off.Status, off.IntentID[:6], ErrOfferState)
 	}
 	signed, err := intent.ParseOffer(off.Inner)
 	if err != nil {
-		return store.Deal{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), err)
+		return DealRecord{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), err)
 	}
 	if !n.now().Before(signed.ValidUntilAt()) {
-		return store.Deal{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), intent.ErrOfferExpired)
+		return DealRecord{}, fmt.Errorf("accept offer %s: %w", offerID.Short(), intent.ErrOfferExpired)
 	}
-	a, err := intent.NewAccept(in, keys, offerID, signed, details, n.now())
+	a, err := intent.NewAccept(own.in, own.keys, offerID, signed, details, n.now())
 	if err != nil {
-		return store.Deal{}, fmt.Errorf("accept: %w", err)
+		return DealRecord{}, fmt.Errorf("accept: %w", err)
 	}
 	// Offer and intent state first, then the deal: whoever sees the deal
 	// sees them accepted.
 	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
-	own.State, own.AcceptedOffer = store.IntentAccepted, offerID
-	if err := errors.Join(n.store.PutOffer(ctx, off), n.store.PutOwnIntent(ctx, own)); err != nil {
-		return store.Deal{}, fmt.Errorf("accept: store: %w", err)
+	own.rec.State, own.rec.AcceptedOffer = store.IntentAccepted, offerID
+	if err := errors.Join(n.store.PutOffer(ctx, off), n.store.PutOwnIntent(ctx, own.rec)); err != nil {
+		return DealRecord{}, fmt.Errorf("accept: store: %w", err)
 	}
 	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
-		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
+		IntentRaw: own.in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
 	if err := n.store.PutDeal(ctx, deal); err != nil {
-		return store.Deal{}, fmt.Errorf("accept: store deal: %w", err)
+		return DealRecord{}, fmt.Errorf("accept: store deal: %w", err)
 	}
+	n.own.update(own)
+	rec := n.newDealRecord(deal, own.in, &own, off)
 	unlock()
-	if err := n.publish(ctx, in.Body.Category, true, a.Raw); err != nil {
-		return deal, fmt.Errorf("accept %s: %w", offerID.Short(), err)
+	if err := n.publish(ctx, own.in.Body.Category, true, a.Raw); err != nil {
+		return rec, fmt.Errorf("accept %s: %w", offerID.Short(), err)
 	}
 	n.metrics.published(metricAccept)
-	n.events.publish(Event{Kind: EventAccepted, IntentID: intentID, OfferID: offerID})
-	return deal, nil
+	n.events.publish(Event{Kind: EventAccepted, IntentID: intentID, OfferID: offerID, Intent: &rec.Intent, Offer: &rec.Offer, Deal: &rec})
+	return rec, nil
 }

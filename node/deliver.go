@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
 )
@@ -36,15 +35,12 @@ func (n *Node) deliverIntent(in *intent.SignedIntent) {
 		Expires: in.Body.ExpiresAt(), Received: n.now(),
 	})
 	if n.Filter().Match(&in.Body) && !n.isOwn(in.ID) {
-		n.events.publish(Event{Kind: EventIntent, IntentID: in.ID})
+		rec, ok := n.live.lookup(in.ID)
+		if !ok {
+			rec = IntentRecord{Intent: in}
+		}
+		n.events.publish(Event{Kind: EventIntent, IntentID: in.ID, Intent: &rec})
 	}
-}
-
-// isOwn reports whether id is one of this node's intents: those come back
-// by gossip, but they are not for this node's vendor side.
-func (n *Node) isOwn(id intent.ID) bool {
-	_, err := n.store.OwnIntent(n.ctx, id)
-	return err == nil
 }
 
 func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error {
@@ -59,7 +55,11 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 	}); err != nil {
 		return fmt.Errorf("tombstone %s: %w", c.IntentID.Short(), err)
 	}
-	n.events.publish(Event{Kind: EventCancel, IntentID: c.IntentID})
+	rec := IntentRecord{Intent: in, State: store.IntentCancelled}
+	if own, ok := n.own.get(c.IntentID); ok {
+		rec = own.record()
+	}
+	n.events.publish(Event{Kind: EventCancel, IntentID: c.IntentID, Intent: &rec})
 	return nil
 }
 
@@ -67,19 +67,12 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 // was only relayed.
 func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	n.metrics.delivered(metricOffer)
-	own, err := n.store.OwnIntent(ctx, s.IntentID)
-	if errors.Is(err, store.ErrNotFound) {
+	own, ok := n.own.get(s.IntentID)
+	if !ok {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("offer %s: look up intent: %w", s.ID.Short(), err)
-	}
-	in, keys, err := ownKeys(own)
-	if err != nil {
-		return fmt.Errorf("offer %s: %w", s.ID.Short(), err)
-	}
 	rec := store.Offer{ID: s.ID, IntentID: s.IntentID, Direction: store.Received, Raw: s.Raw, Status: store.OfferValid, Received: n.now()}
-	opened, err := intent.OpenOffer(s, in, keys.Reply, n.now())
+	opened, err := intent.OpenOffer(s, own.in, own.keys.Reply, n.now())
 	if opened != nil {
 		rec.Inner = opened.Raw
 	}
@@ -92,7 +85,12 @@ func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	if err := n.store.PutOffer(ctx, rec); err != nil {
 		return fmt.Errorf("offer %s: %w", s.ID.Short(), err)
 	}
-	n.events.publish(Event{Kind: EventOffer, IntentID: s.IntentID, OfferID: s.ID, Status: string(rec.Status), Reason: rec.Reason})
+	in, ok := n.own.countOffer(s.IntentID, rec.Status)
+	if !ok {
+		in = own.record()
+	}
+	off := offerRecord(rec, own.in)
+	n.events.publish(Event{Kind: EventOffer, IntentID: s.IntentID, OfferID: s.ID, Status: string(rec.Status), Reason: rec.Reason, Intent: &in, Offer: &off})
 	return nil
 }
 
@@ -116,29 +114,14 @@ func (n *Node) deliverAccept(ctx context.Context, a *intent.SignedAccept) error 
 	if err := n.store.PutOffer(ctx, off); err != nil {
 		return fmt.Errorf("accept %s: offer: %w", a.ID.Short(), err)
 	}
-	if err := n.store.PutDeal(ctx, store.Deal{
+	deal := store.Deal{
 		IntentID: a.IntentID, OfferID: a.OfferID, Role: store.RoleVendor,
 		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now(),
-	}); err != nil {
+	}
+	if err := n.store.PutDeal(ctx, deal); err != nil {
 		return fmt.Errorf("accept %s: deal: %w", a.ID.Short(), err)
 	}
-	n.events.publish(Event{Kind: EventAccept, IntentID: a.IntentID, OfferID: a.OfferID})
+	rec := n.newDealRecord(deal, in, nil, off)
+	n.events.publish(Event{Kind: EventAccept, IntentID: a.IntentID, OfferID: a.OfferID, Intent: &rec.Intent, Offer: &rec.Offer, Deal: &rec})
 	return nil
-}
-
-// ownKeys rebuilds an own intent and its private keys from the store.
-func ownKeys(own store.OwnIntent) (*intent.SignedIntent, intent.Keys, error) {
-	in, err := intent.ParseIntent(own.Raw)
-	if err != nil {
-		return nil, intent.Keys{}, fmt.Errorf("stored intent %x: %w", own.ID[:6], err)
-	}
-	sk, err := crypto.SigningKeyFromSeed(own.SigningSeed)
-	if err != nil {
-		return nil, intent.Keys{}, fmt.Errorf("stored intent %s: signing key: %w", in.ID.Short(), err)
-	}
-	rk, err := crypto.ReplyKeyFromBytes(crypto.Suite(own.ReplySuite), own.ReplyKey)
-	if err != nil {
-		return nil, intent.Keys{}, fmt.Errorf("stored intent %s: reply key: %w", in.ID.Short(), err)
-	}
-	return in, intent.Keys{Signing: sk, Reply: rk}, nil
 }

@@ -20,14 +20,18 @@ const (
 	EventIntentPosted EventKind = "intent-posted" // we published an intent
 )
 
-// Event is one thing that happened at this node.
+// Event is one thing that happened at this node. It carries the records it
+// is about as they stand after it, so a subscriber never reads them back.
 type Event struct {
-	Kind     EventKind `json:"kind"`
-	IntentID intent.ID `json:"intent_id"`
-	OfferID  intent.ID `json:"offer_id,omitzero"`
+	Kind     EventKind
+	IntentID intent.ID
+	OfferID  intent.ID // zero if the event is about no offer
 	// Status and Reason tell a customer whether an offer met the terms.
-	Status string `json:"status,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Status string
+	Reason string
+	Intent *IntentRecord // the intent the event is about
+	Offer  *OfferRecord  // the offer, for offer, offer-sent, accept and accepted
+	Deal   *DealRecord   // the deal, for accept and accepted
 }
 
 // eventBufferSize is how far a subscriber may fall behind before it is

@@ -22,7 +22,11 @@ type liveEntry struct {
 	in       *intent.SignedIntent
 	received time.Time
 	offers   int // sealed offers relayed for it: bounded per intent
+	sent     int // offers this node sent to it, for the node's records
 }
+
+// record is the live intent as the node shows it.
+func (e *liveEntry) record() IntentRecord { return IntentRecord{Intent: e.in, Offers: e.sent} }
 
 func newLiveSet(max int) *liveSet {
 	return &liveSet{intents: make(map[intent.ID]*liveEntry), max: max}
@@ -67,6 +71,40 @@ func (l *liveSet) countOffer(id intent.ID, limit int) bool {
 	return e.offers <= limit
 }
 
+// countSent counts one more offer this node sent for id and returns the
+// intent's record after it; false if id is not live.
+func (l *liveSet) countSent(id intent.ID) (IntentRecord, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.intents[id]
+	if !ok {
+		return IntentRecord{}, false
+	}
+	e.sent++
+	return e.record(), true
+}
+
+// setSent sets how many offers this node sent for id (at start, from the
+// store).
+func (l *liveSet) setSent(id intent.ID, sent int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.intents[id]; ok {
+		e.sent = sent
+	}
+}
+
+// lookup returns the record of a live intent.
+func (l *liveSet) lookup(id intent.ID) (IntentRecord, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.intents[id]
+	if !ok {
+		return IntentRecord{}, false
+	}
+	return e.record(), true
+}
+
 func (l *liveSet) remove(id intent.ID) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -88,19 +126,23 @@ func (l *liveSet) prune(now time.Time, skew time.Duration) int {
 }
 
 // list returns the intents live at now, oldest received first.
-func (l *liveSet) list(now time.Time) []*intent.SignedIntent {
+func (l *liveSet) list(now time.Time) []IntentRecord {
+	type timed struct {
+		rec      IntentRecord
+		received time.Time
+	}
 	l.mu.Lock()
-	entries := make([]*liveEntry, 0, len(l.intents))
+	entries := make([]timed, 0, len(l.intents))
 	for _, e := range l.intents {
 		if now.Before(e.in.Body.ExpiresAt()) {
-			entries = append(entries, e)
+			entries = append(entries, timed{e.record(), e.received})
 		}
 	}
 	l.mu.Unlock()
-	slices.SortFunc(entries, func(a, b *liveEntry) int { return a.received.Compare(b.received) })
-	out := make([]*intent.SignedIntent, len(entries))
+	slices.SortFunc(entries, func(a, b timed) int { return a.received.Compare(b.received) })
+	out := make([]IntentRecord, len(entries))
 	for i, e := range entries {
-		out[i] = e.in
+		out[i] = e.rec
 	}
 	return out
 }

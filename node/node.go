@@ -32,6 +32,7 @@ type Node struct {
 	store    store.Store
 	identity crypto.Identity
 	live     *liveSet
+	own      *ownSet         // own intents still on the network; see lockOwn
 	pending  *pendingCancels // cancels that overtook their intent
 	replay   *replayIndex
 	events   broker
@@ -88,6 +89,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	}
 	n.metrics = newMetrics(cfg.Registerer)
 	n.live = newLiveSet(cfg.MaxLiveIntents)
+	n.own = newOwnSet()
 	n.pending = newPendingCancels(pendingCancelsMax)
 	n.replay = newReplayIndex(n.store, n.log)
 	if err := n.loadLive(ctx); err != nil {
@@ -150,6 +152,9 @@ func (n *Node) loadLive(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node: load own intents: %w", err)
 	}
+	if err := n.loadOwn(ctx, own); err != nil {
+		return err
+	}
 	type stored struct {
 		raw      []byte
 		received time.Time
@@ -170,6 +175,17 @@ func (n *Node) loadLive(ctx context.Context) error {
 			continue
 		}
 		n.live.add(in, s.received)
+	}
+	sent, err := n.store.OffersByDirection(ctx, store.Sent)
+	if err != nil {
+		return fmt.Errorf("node: load sent offers: %w", err)
+	}
+	counts := make(map[intent.ID]int)
+	for _, o := range sent {
+		counts[o.IntentID]++
+	}
+	for id, c := range counts {
+		n.live.setSent(id, c)
 	}
 	return nil
 }
@@ -196,6 +212,7 @@ func (n *Node) pruneLoop(ctx context.Context) {
 		}
 		now := n.now()
 		n.live.prune(now, n.cfg.Policy.Skew())
+		n.own.prune(now, n.cfg.Policy.Skew())
 		n.replay.prune(now)
 		n.pending.prune(now)
 		if k, err := n.store.Prune(ctx, now.Add(-n.cfg.Policy.Skew())); err != nil {
@@ -261,9 +278,6 @@ func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
 
 // Identity returns the vendor identity the node signs offers with.
 func (n *Node) Identity() crypto.Identity { return n.identity }
-
-// Store gives read access to the node's durable state.
-func (n *Node) Store() store.Store { return n.store }
 
 // Subscribe returns a live feed of the node's events.
 func (n *Node) Subscribe() *Subscription { return n.events.subscribe() }

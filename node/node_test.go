@@ -215,7 +215,7 @@ func TestSwarmIntentOfferAccept(t *testing.T) {
 	}
 	// Nobody but the customer opened anything: relays hold no received offers.
 	for i, n := range nodes[1:] {
-		got, err := n.Store().OffersByDirection(t.Context(), store.Received)
+		got, err := n.store.OffersByDirection(t.Context(), store.Received)
 		if err != nil || len(got) != 0 {
 			t.Fatalf("node %d holds %d received offers (%v): only the customer can open them", i+1, len(got), err)
 		}
@@ -235,26 +235,29 @@ func TestSwarmIntentOfferAccept(t *testing.T) {
 	awaitEvent(t, wsub, "the winning vendor sees the accept", func(e Event) bool {
 		return e.Kind == EventAccept && e.OfferID == winner
 	})
-	vdeal, err := wv.Store().Deal(t.Context(), in.ID)
+	vdeal, err := wv.store.Deal(t.Context(), in.ID)
 	if err != nil {
 		t.Fatalf("vendor deal: %v", err)
 	}
-	if !bytes.Equal(vdeal.IntentRaw, deal.IntentRaw) || !bytes.Equal(vdeal.OfferInner, deal.OfferInner) || !bytes.Equal(vdeal.AcceptRaw, deal.AcceptRaw) {
+	cdeal, err := customer.store.Deal(t.Context(), in.ID)
+	if err != nil {
+		t.Fatalf("customer deal: %v", err)
+	}
+	if !bytes.Equal(vdeal.IntentRaw, cdeal.IntentRaw) || !bytes.Equal(vdeal.OfferInner, cdeal.OfferInner) || !bytes.Equal(vdeal.AcceptRaw, cdeal.AcceptRaw) {
 		t.Fatal("customer and vendor deal records differ")
 	}
-	acc, err := intent.ParseAccept(vdeal.AcceptRaw)
-	if err != nil {
-		t.Fatal(err)
+	if deal.Accept == nil || !bytes.Equal(deal.Accept.Raw, cdeal.AcceptRaw) || deal.Intent.State != IntentAccepted || deal.Offer.Status != OfferAccepted {
+		t.Fatalf("Accept's record does not match the stored deal: %+v", deal)
 	}
-	details, err := acc.OpenDetails(wv.Identity().Reply)
-	if err != nil || string(details) != "deliver to Packstation 12" {
-		t.Fatalf("vendor opens details: %q, %v", details, err)
+	vrec, err := wv.Deal(t.Context(), in.ID)
+	if err != nil || string(vrec.Details) != "deliver to Packstation 12" || vrec.Role != RoleVendor {
+		t.Fatalf("vendor's deal record opens the details: %q, %v", vrec.Details, err)
 	}
 	for _, v := range vendors {
 		if v == wv {
 			continue
 		}
-		if _, err := v.Store().Deal(t.Context(), in.ID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := v.store.Deal(t.Context(), in.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a losing vendor has a deal: %v", err)
 		}
 	}
@@ -284,7 +287,7 @@ func TestSwarmIntentOfferAccept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if slices.ContainsFunc(feed, func(s *intent.SignedIntent) bool { return s.ID == second.ID }) {
+		if slices.ContainsFunc(feed, func(r IntentRecord) bool { return r.Intent.ID == second.ID }) {
 			t.Fatalf("vendor %d still lists the cancelled intent", i)
 		}
 	}
@@ -315,7 +318,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "customer stores the offer", func() bool {
-		o, err := customer.Store().Offer(t.Context(), sealed.ID)
+		o, err := customer.store.Offer(t.Context(), sealed.ID)
 		return err == nil && o.Status == store.OfferValid
 	})
 	if err := customer.Close(); err != nil {
@@ -324,7 +327,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 
 	ccfg.Bootstrap = addrsOf(vendor)
 	customer = startNode(t, ccfg)
-	own, err := customer.Store().OwnIntent(t.Context(), in.ID)
+	own, err := customer.store.OwnIntent(t.Context(), in.ID)
 	if err != nil || !bytes.Equal(own.Raw, in.Raw) || len(own.SigningSeed) != 32 {
 		t.Fatalf("own intent after restart: %v", err)
 	}
@@ -338,7 +341,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Fatalf("Accept after restart (keys reloaded): %v", err)
 	}
 	awaitEvent(t, vsub, "vendor sees the accept", func(e Event) bool { return e.Kind == EventAccept })
-	if _, err := customer.Store().Deal(t.Context(), in.ID); err != nil {
+	if _, err := customer.store.Deal(t.Context(), in.ID); err != nil {
 		t.Fatalf("customer deal: %v", err)
 	}
 }
@@ -370,7 +373,7 @@ func TestInvalidIntentsPenaliseSender(t *testing.T) {
 		s, ok := board.get(attacker.ID())
 		return ok && s < graylistThreshold
 	})
-	live, err := honest.Store().LiveIntents(t.Context(), "", time.Now())
+	live, err := honest.store.LiveIntents(t.Context(), "", time.Now())
 	if err != nil || len(live) != 0 {
 		t.Fatalf("honest node stored %d intents from the attacker (%v)", len(live), err)
 	}

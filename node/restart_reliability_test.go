@@ -46,7 +46,7 @@ func TestRestartRefusesReplaysOfStoredMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "customer opens the offer", func() bool {
-		o, err := customer.Store().Offer(t.Context(), sealed.ID)
+		o, err := customer.store.Offer(t.Context(), sealed.ID)
 		return err == nil && o.Status == store.OfferValid
 	})
 	deal, err := customer.Accept(t.Context(), accepted.ID, sealed.ID, nil)
@@ -56,7 +56,7 @@ func TestRestartRefusesReplaysOfStoredMessages(t *testing.T) {
 	if err := customer.Cancel(t.Context(), cancelled.ID); err != nil {
 		t.Fatal(err)
 	}
-	own, err := customer.Store().OwnIntent(t.Context(), cancelled.ID)
+	own, err := customer.store.OwnIntent(t.Context(), cancelled.ID)
 	if err != nil || len(own.CancelRaw) == 0 {
 		t.Fatalf("cancelled intent: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestRestartRefusesReplaysOfStoredMessages(t *testing.T) {
 	if _, err := s.Prune(t.Context(), now.Add(365*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []intent.ID{accepted.ID, sealed.ID, intent.IDOf(deal.AcceptRaw)} {
+	for _, id := range []intent.ID{accepted.ID, sealed.ID, deal.Accept.ID} {
 		if seen, err := s.Seen(t.Context(), id); err != nil || seen {
 			t.Fatalf("crash image still has replay entry %s (%v)", id.Short(), err)
 		}
@@ -93,7 +93,7 @@ func TestRestartRefusesReplaysOfStoredMessages(t *testing.T) {
 		{"own intent", false, accepted.Raw},
 		{"own cancel", false, cancelRaw},
 		{"received (and accepted) offer", true, sealed.Raw},
-		{"own accept", true, deal.AcceptRaw},
+		{"own accept", true, deal.Accept.Raw},
 	} {
 		_, err := customer.check(t.Context(), "electronics", m.offers, m.raw)
 		if verdict(err) != pubsub.ValidationIgnore {
@@ -105,7 +105,7 @@ func TestRestartRefusesReplaysOfStoredMessages(t *testing.T) {
 			t.Errorf("replayed %s after the crash: %v, want errReplay", m.what, err)
 		}
 	}
-	o, err := customer.Store().Offer(t.Context(), sealed.ID)
+	o, err := customer.store.Offer(t.Context(), sealed.ID)
 	if err != nil || o.Status != store.OfferAccepted || len(o.AcceptRaw) == 0 {
 		t.Fatalf("accepted offer after the replays: status %q, accept %d bytes (%v); want accepted", o.Status, len(o.AcceptRaw), err)
 	}
@@ -141,7 +141,7 @@ func TestCancelAndAcceptRace(t *testing.T) {
 	}
 	for _, p := range pairs {
 		eventually(t, 10*time.Second, "customer opens the offer", func() bool {
-			o, err := customer.Store().Offer(t.Context(), p.offer)
+			o, err := customer.store.Offer(t.Context(), p.offer)
 			return err == nil && o.Status == store.OfferValid
 		})
 	}
@@ -159,11 +159,11 @@ func TestCancelAndAcceptRace(t *testing.T) {
 		wg.Go(accept)
 		close(start)
 		wg.Wait()
-		own, err := customer.Store().OwnIntent(t.Context(), p.in)
+		own, err := customer.store.OwnIntent(t.Context(), p.in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, dealErr := customer.Store().Deal(t.Context(), p.in)
+		_, dealErr := customer.store.Deal(t.Context(), p.in)
 		switch {
 		case cerr == nil && aerr == nil:
 			t.Errorf("intent %s: both the cancel and the accept succeeded; stored state %s", p.in.Short(), own.State)

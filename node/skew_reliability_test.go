@@ -105,14 +105,14 @@ func TestClockSkew(t *testing.T) {
 			t.Fatalf("vendor %d (clock %+v) offers: %v", v, offsets[v], err)
 		}
 		eventually(t, skewWait, fmt.Sprintf("customer %d (clock %+v) opens the offer of vendor %d (clock %+v)", c, offsets[c], v, offsets[v]), func() bool {
-			o, err := nodes[c].Store().Offer(t.Context(), sealed.ID)
+			o, err := nodes[c].store.Offer(t.Context(), sealed.ID)
 			return err == nil && o.Status == store.OfferValid
 		})
 		if _, err := nodes[c].Accept(t.Context(), in.ID, sealed.ID, nil); err != nil {
 			t.Fatalf("customer %d (clock %+v) accepts: %v", c, offsets[c], err)
 		}
 		eventually(t, skewWait, fmt.Sprintf("vendor %d (clock %+v) closes the deal with customer %d (clock %+v)", v, offsets[v], c, offsets[c]), func() bool {
-			_, err := nodes[v].Store().Deal(t.Context(), in.ID)
+			_, err := nodes[v].store.Deal(t.Context(), in.ID)
 			return err == nil
 		})
 	}

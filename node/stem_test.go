@@ -280,7 +280,7 @@ func injector(nodes []*Node, trs []*originTracer, id intent.ID) int {
 // mustOwn lists a node's own intent IDs.
 func mustOwn(t *testing.T, n *Node) []intent.ID {
 	t.Helper()
-	own, err := n.Store().OwnIntents(t.Context())
+	own, err := n.store.OwnIntents(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func TestStemRejectsInvalidPeers(t *testing.T) {
 			}
 		})
 	}
-	if live, err := n.Store().LiveIntents(t.Context(), "", time.Now()); err != nil || len(live) != 0 {
+	if live, err := n.store.LiveIntents(t.Context(), "", time.Now()); err != nil || len(live) != 0 {
 		t.Fatalf("stored %d intents (%v)", len(live), err)
 	}
 	if seen, _ := n.replay.seen(t.Context(), good.ID); seen {

@@ -31,7 +31,7 @@ func (n *Node) Filter() Filter {
 
 // Feed returns the live intents that pass the vendor filter, oldest first.
 // Cancelled and expired intents are not in it.
-func (n *Node) Feed(context.Context) ([]*intent.SignedIntent, error) {
+func (n *Node) Feed(context.Context) ([]IntentRecord, error) {
 	if err := n.alive(); err != nil {
 		return nil, err
 	}
@@ -39,10 +39,10 @@ func (n *Node) Feed(context.Context) ([]*intent.SignedIntent, error) {
 	// that lags the events would lose intents for a client that lists
 	// right after an event.
 	f := n.Filter()
-	var out []*intent.SignedIntent
-	for _, in := range n.live.list(n.now()) {
-		if f.Match(&in.Body) && !n.isOwn(in.ID) {
-			out = append(out, in)
+	var out []IntentRecord
+	for _, r := range n.live.list(n.now()) {
+		if f.Match(&r.Intent.Body) && !n.isOwn(r.Intent.ID) {
+			out = append(out, r)
 		}
 	}
 	return out, nil
@@ -87,16 +87,22 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	if err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
-	if err := n.store.PutOffer(ctx, store.Offer{
+	stored := store.Offer{
 		ID: sealed.ID, IntentID: intentID, Direction: store.Sent, Raw: sealed.Raw, Inner: signed.Raw,
 		Status: store.OfferValid, Received: n.now(),
-	}); err != nil {
+	}
+	if err := n.store.PutOffer(ctx, stored); err != nil {
 		return nil, fmt.Errorf("offer: store: %w", err)
+	}
+	rec, ok := n.live.countSent(intentID)
+	if !ok {
+		rec = IntentRecord{Intent: in, Offers: 1}
 	}
 	if err := n.publish(ctx, in.Body.Category, true, sealed.Raw); err != nil {
 		return nil, fmt.Errorf("offer %s: %w", sealed.ID.Short(), err)
 	}
 	n.metrics.published(metricOffer)
-	n.events.publish(Event{Kind: EventOfferSent, IntentID: intentID, OfferID: sealed.ID})
+	off := offerRecord(stored, in)
+	n.events.publish(Event{Kind: EventOfferSent, IntentID: intentID, OfferID: sealed.ID, Intent: &rec, Offer: &off})
 	return sealed, nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
-	"github.com/intentcast/intentcast/node/store"
 )
 
 // The stable error codes of the API (docs/API.md lists them with their
@@ -119,7 +118,7 @@ func errorFrom(err error) *apiError {
 		return e(http.StatusUnprocessableEntity, CodeBadKey)
 	case errors.Is(err, intent.ErrSchema), errors.Is(err, intent.ErrTooLarge):
 		return e(http.StatusBadRequest, CodeBadRequest)
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, node.ErrNotFound):
 		return e(http.StatusNotFound, CodeNotFound)
 	case errors.Is(err, context.Canceled):
 		// The client left; nobody reads this, but the metrics do.
@@ -146,4 +145,4 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.Status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message}})
 }
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, node.ErrNotFound) }

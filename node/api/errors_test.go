@@ -10,7 +10,6 @@ import (
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
-	"github.com/intentcast/intentcast/node/store"
 )
 
 func TestErrorFrom(t *testing.T) {
@@ -28,7 +27,7 @@ func TestErrorFrom(t *testing.T) {
 		{wrap(node.ErrCategory), http.StatusBadRequest, CodeBadCategory},
 		{wrap(intent.ErrLifetime), http.StatusBadRequest, CodeBadExpiry},
 		{wrap(intent.ErrSchema), http.StatusBadRequest, CodeBadRequest},
-		{wrap(store.ErrNotFound), http.StatusNotFound, CodeNotFound},
+		{wrap(node.ErrNotFound), http.StatusNotFound, CodeNotFound},
 		{fmt.Errorf("publish: %w after 3 tries: %w", intent.ErrMintCancelled, context.Canceled), http.StatusServiceUnavailable, CodeMintingCancelled},
 		{wrap(node.ErrClosed), http.StatusServiceUnavailable, CodeNodeClosed},
 		{wrap(intent.ErrDetailsTooLarge), http.StatusBadRequest, CodeBadDetails},

@@ -11,7 +11,6 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
-	"github.com/intentcast/intentcast/node/store"
 )
 
 // The event stream (GET /v1/events) is push, not polling (nwaku#938): it
@@ -122,10 +121,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				// client reconnects and replays.
 				return
 			}
-			if s.ownEcho(ctx, ev) {
-				continue
-			}
-			v := s.eventView(ctx, ev)
+			v := eventView(ev)
 			if k := keyOf(v); seen[k] {
 				delete(seen, k) // each event happens once
 				continue
@@ -151,61 +147,43 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 		ev EventView
 	}
 	var out []timed
-	st := s.n.Store()
 	now := time.Now()
 
-	owns, err := st.OwnIntents(ctx)
+	owns, err := s.n.OwnIntents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("replay own intents: %w", err)
 	}
-	intents := make(map[intent.ID]*intent.SignedIntent, len(owns)) // by ID, for the offers
 	ownIDs := make(map[intent.ID]bool, len(owns))
 	for _, own := range owns {
-		v, err := s.ownIntentView(ctx, own, now)
-		if err != nil {
-			s.log.Warn("replay: skipping a stored intent", "err", err)
-			continue
-		}
-		if in, err := intent.ParseIntent(own.Raw); err == nil {
-			intents[in.ID] = in
-		}
-		ownIDs[own.ID] = true
-		out = append(out, timed{own.Created, EventView{Kind: string(node.EventIntentPosted), IntentID: v.ID, Intent: &v}})
+		v := recordView(own, now)
+		ownIDs[own.Intent.ID] = true
+		out = append(out, timed{own.Intent.Body.CreatedAt(), EventView{Kind: string(node.EventIntentPosted), IntentID: v.ID, Intent: &v}})
 	}
 
-	for _, dir := range []store.Direction{store.Received, store.Sent} {
-		offers, err := st.OffersByDirection(ctx, dir)
+	for _, dir := range []node.Direction{node.Received, node.Sent} {
+		offers, err := s.n.OffersByDirection(ctx, dir)
 		if err != nil {
 			return nil, fmt.Errorf("replay %s offers: %w", dir, err)
 		}
 		kind := node.EventOffer
-		if dir == store.Sent {
+		if dir == node.Sent {
 			kind = node.EventOfferSent
 		}
 		for _, o := range offers {
-			in, ok := intents[o.IntentID]
-			if !ok {
-				in = s.signedIntent(ctx, o.IntentID)
-				intents[o.IntentID] = in
-			}
-			v := offerView(o, in)
+			v := offerView(o)
 			ev := EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.ID, Status: string(o.Status), Reason: o.Reason, Offer: &v}
 			out = append(out, timed{o.Received, ev})
 		}
 	}
 
-	deals, err := st.Deals(ctx)
+	deals, err := s.n.Deals(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("replay deals: %w", err)
 	}
 	for _, d := range deals {
-		v, err := s.dealView(ctx, d)
-		if err != nil {
-			s.log.Warn("replay: skipping a stored deal", "err", err)
-			continue
-		}
+		v := dealView(d, now)
 		kind := node.EventAccepted
-		if d.Role == store.RoleVendor {
+		if d.Role == node.RoleVendor {
 			kind = node.EventAccept
 		}
 		out = append(out, timed{d.Closed, EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.OfferID, Intent: &v.Intent, Offer: &v.Offer}})
@@ -216,14 +194,11 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 		return nil, fmt.Errorf("replay feed: %w", err)
 	}
 	for _, in := range feed {
-		if ownIDs[in.ID] {
+		if ownIDs[in.Intent.ID] {
 			continue // replayed as intent-posted
 		}
-		v, err := s.liveIntentView(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("replay feed: %w", err)
-		}
-		out = append(out, timed{in.Body.CreatedAt(), EventView{Kind: string(node.EventIntent), IntentID: v.ID, Intent: &v}})
+		v := recordView(in, now)
+		out = append(out, timed{in.Intent.Body.CreatedAt(), EventView{Kind: string(node.EventIntent), IntentID: v.ID, Intent: &v}})
 	}
 
 	slices.SortStableFunc(out, func(a, b timed) int { return a.at.Compare(b.at) })
@@ -234,36 +209,20 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 	return evs, nil
 }
 
-// ownEcho reports an intent event about one of the node's own intents:
-// it came back by gossip, and the poster already had intent-posted.
-func (s *Server) ownEcho(ctx context.Context, e node.Event) bool {
-	return e.Kind == node.EventIntent && s.isOwn(ctx, e.IntentID)
-}
-
-// eventView renders a node event with the intent and offer it is about,
-// where the node still holds them.
-func (s *Server) eventView(ctx context.Context, e node.Event) EventView {
+// eventView renders a node event with the intent and offer it carries.
+func eventView(e node.Event) EventView {
 	v := EventView{Kind: string(e.Kind), IntentID: e.IntentID.String(), Status: e.Status, Reason: e.Reason}
 	if !e.OfferID.IsZero() {
 		v.OfferID = e.OfferID.String()
 	}
-	if iv, err := s.intentView(ctx, e.IntentID); err == nil {
+	if e.Intent != nil {
+		iv := recordView(*e.Intent, time.Now())
 		v.Intent = &iv
-	} else if e.Kind == node.EventCancel || e.Kind == node.EventAccept {
-		// A cancelled intent has left the live set; an accepted one may
-		// have: the deal still holds it.
-		if d, err := s.n.Store().Deal(ctx, e.IntentID); err == nil {
-			if dv, err := s.dealView(ctx, d); err == nil {
-				v.Intent = &dv.Intent
-			}
-		}
 	}
-	if !e.OfferID.IsZero() {
-		if o, err := s.n.Store().Offer(ctx, e.OfferID); err == nil {
-			ov := offerView(o, s.signedIntent(ctx, e.IntentID))
-			v.Offer = &ov
-			v.Status = cmp.Or(v.Status, ov.Status)
-		}
+	if e.Offer != nil {
+		ov := offerView(*e.Offer)
+		v.Offer = &ov
+		v.Status = cmp.Or(v.Status, ov.Status)
 	}
 	return v
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node/store"
+	"github.com/intentcast/intentcast/node"
 )
 
 // The customer's endpoints: publish, list, show and cancel intents, list
@@ -274,7 +274,7 @@ func wantsStream(r *http.Request) bool {
 }
 
 func (s *Server) listIntents(w http.ResponseWriter, r *http.Request) {
-	owns, err := s.n.Store().OwnIntents(r.Context())
+	owns, err := s.n.OwnIntents(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -282,12 +282,7 @@ func (s *Server) listIntents(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	out := make([]IntentView, 0, len(owns))
 	for _, own := range owns {
-		v, err := s.ownIntentView(r.Context(), own, now)
-		if err != nil {
-			s.log.Warn("list intents: skipping a stored intent", "err", err)
-			continue
-		}
-		out = append(out, v)
+		out = append(out, recordView(own, now))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -335,19 +330,17 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	offers, err := s.n.Store().Offers(r.Context(), id)
+	offers, err := s.n.Offers(r.Context(), id)
+	if isNotFound(err) {
+		err = errf(http.StatusNotFound, CodeUnknownIntent, "intent %s is unknown to this node (not its own, not live, no offers)", id)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	in := s.signedIntent(r.Context(), id)
-	if in == nil && len(offers) == 0 {
-		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownIntent, "intent %s is unknown to this node (not its own, not live, no offers)", id))
-		return
-	}
 	out := make([]OfferView, 0, len(offers))
 	for _, o := range offers {
-		out = append(out, offerView(o, in))
+		out = append(out, offerView(o))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -374,11 +367,11 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Name the offer problem precisely before the node says "not acceptable".
-	if _, err := s.n.Store().OwnIntent(r.Context(), intentID); err != nil {
+	if in, err := s.n.Intent(r.Context(), intentID); err != nil || !in.Own {
 		s.fail(w, r, unknownOwn(intentID, err))
 		return
 	}
-	off, err := s.n.Store().Offer(r.Context(), offerID)
+	off, err := s.n.Offer(r.Context(), offerID)
 	switch {
 	case err != nil && isNotFound(err):
 		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownOffer, "offer %s is unknown to this node", offerID))
@@ -386,15 +379,15 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.fail(w, r, err)
 		return
-	case off.IntentID != intentID || off.Direction != store.Received:
+	case off.IntentID != intentID || off.Direction != node.Received:
 		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownOffer, "offer %s is not an offer received for intent %s", offerID, intentID))
 		return
-	case off.Status == store.OfferRefused:
+	case off.Status == node.OfferRefused:
 		s.fail(w, r, errf(http.StatusConflict, CodeOfferNotAcceptable, "offer %s was refused (%s); only valid offers can be accepted", offerID, off.Reason))
 		return
 	}
 	deal, err := s.n.Accept(r.Context(), intentID, offerID, []byte(req.Details))
-	if err != nil && deal.IntentID == (store.ID{}) {
+	if err != nil && deal.IntentID.IsZero() {
 		s.fail(w, r, err)
 		return
 	}
@@ -403,28 +396,19 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errf(http.StatusBadGateway, CodeNotBroadcast, "the deal is recorded, but the accept could not be broadcast (%v); the vendor learns of it only once it is", err))
 		return
 	}
-	v, err := s.dealView(r.Context(), deal)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, http.StatusCreated, dealView(deal, time.Now()))
 }
 
 func (s *Server) listDeals(w http.ResponseWriter, r *http.Request) {
-	deals, err := s.n.Store().Deals(r.Context())
+	deals, err := s.n.Deals(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	now := time.Now()
 	out := make([]DealView, 0, len(deals))
 	for _, d := range deals {
-		v, err := s.dealView(r.Context(), d)
-		if err != nil {
-			s.log.Warn("list deals: skipping a stored deal", "err", err)
-			continue
-		}
-		out = append(out, v)
+		out = append(out, dealView(d, now))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -435,7 +419,7 @@ func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d, err := s.n.Store().Deal(r.Context(), id)
+	d, err := s.n.Deal(r.Context(), id)
 	if err != nil {
 		if isNotFound(err) {
 			err = errf(http.StatusNotFound, CodeNotFound, "no deal for intent %s", id)
@@ -443,17 +427,13 @@ func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.dealView(r.Context(), d)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, dealView(d, time.Now()))
 }
 
-// unknownOwn turns "not found" on an own intent into unknown_intent.
+// unknownOwn turns "not found" or "not own" on an own intent into
+// unknown_intent.
 func unknownOwn(id intent.ID, err error) error {
-	if isNotFound(err) {
+	if err == nil || isNotFound(err) {
 		return errf(http.StatusNotFound, CodeUnknownIntent, "intent %s is not one of this node's own intents", id)
 	}
 	return err

@@ -97,16 +97,9 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]IntentView, 0, len(feed))
+	now := time.Now()
 	for _, in := range feed {
-		if s.isOwn(r.Context(), in.ID) {
-			continue
-		}
-		v, err := s.liveIntentView(r.Context(), in)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out = append(out, v)
+		out = append(out, recordView(in, now))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -194,26 +187,26 @@ func (s *Server) sendOffer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	o, err := s.n.Store().Offer(r.Context(), sealed.ID)
+	o, err := s.n.Offer(r.Context(), sealed.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/intents/"+id.String()+"/offers")
-	writeJSON(w, http.StatusCreated, offerView(o, in))
+	writeJSON(w, http.StatusCreated, offerView(o))
 }
 
 // sentOffers serves GET /v1/vendor/offers: every offer this node sent,
 // oldest first; status valid means pending, accepted means a deal.
 func (s *Server) sentOffers(w http.ResponseWriter, r *http.Request) {
-	offers, err := s.n.Store().OffersByDirection(r.Context(), "sent")
+	offers, err := s.n.OffersByDirection(r.Context(), node.Sent)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	out := make([]OfferView, 0, len(offers))
 	for _, o := range offers {
-		out = append(out, offerView(o, s.signedIntent(r.Context(), o.IntentID)))
+		out = append(out, offerView(o))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

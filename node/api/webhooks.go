@@ -301,10 +301,10 @@ func (wh *webhooks) pump(sub *node.Subscription) {
 			}
 		}
 		wh.mu.Unlock()
-		if len(targets) == 0 || s.ownEcho(s.ctx, ev) {
+		if len(targets) == 0 {
 			continue
 		}
-		body, err := json.Marshal(s.eventView(s.ctx, ev))
+		body, err := json.Marshal(eventView(ev))
 		if err != nil {
 			s.log.Error("webhook: encode event", "kind", ev.Kind, "err", err)
 			continue
