@@ -24,6 +24,11 @@ type Accept struct {
 	OfferID  []byte `cbor:"2,keyasint"`
 	Created  int64  `cbor:"3,keyasint"`
 	Details  []byte `cbor:"4,keyasint,omitempty"` // contact or delivery details, sealed to the vendor
+	// OfferHash is OfferHash of the vendor-signed offer inside the sealed
+	// one. The offer ID names bytes only the customer can open; this names
+	// what the vendor signed, so a deal record binds the accept to one
+	// offer of one vendor without anyone's private key.
+	OfferHash []byte `cbor:"5,keyasint"`
 }
 
 // SignedAccept is an accept as it travels.
@@ -40,7 +45,8 @@ type SignedAccept struct {
 // with the intent's key. details, if any, are sealed to the vendor's reply
 // key so only the vendor reads them.
 func NewAccept(in *SignedIntent, keys Keys, offerID ID, offer *SignedOffer, details []byte, now time.Time) (*SignedAccept, error) {
-	body := Accept{Version: Version, IntentID: in.ID[:], OfferID: offerID[:], Created: now.Unix()}
+	oh := OfferHash(offer.Raw)
+	body := Accept{Version: Version, IntentID: in.ID[:], OfferID: offerID[:], Created: now.Unix(), OfferHash: oh[:]}
 	if suite := crypto.Suite(offer.Body.VendorReplyKey.Suite); len(details) > MaxDetails(suite) {
 		return nil, fmt.Errorf("new accept: %w: %d bytes, at most %d when sealed to a vendor's %s key",
 			ErrDetailsTooLarge, len(details), MaxDetails(suite), suite)
@@ -78,8 +84,8 @@ func (a *Accept) check() error {
 	if a.Version != Version {
 		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, a.Version, Version)
 	}
-	if len(a.IntentID) != 32 || len(a.OfferID) != 32 {
-		return fmt.Errorf("%w: intent and offer ids must be 32 bytes", ErrSchema)
+	if len(a.IntentID) != 32 || len(a.OfferID) != 32 || len(a.OfferHash) != 32 {
+		return fmt.Errorf("%w: intent id, offer id and offer hash must be 32 bytes", ErrSchema)
 	}
 	if a.Created <= 0 {
 		return fmt.Errorf("%w: created must be positive", ErrSchema)
@@ -121,6 +127,13 @@ func acceptFrom(raw []byte, msg *crypto.Sign1Message) (*SignedAccept, error) {
 // not expired (Ignore).
 func (a *SignedAccept) Validate(in *SignedIntent, now time.Time, p Policy) error {
 	return validateByIntent("accept "+a.ID.Short(), a.msg, a.IntentID, a.Body.Created, in, now, p)
+}
+
+// Commits reports whether the accept commits to exactly this vendor-signed
+// offer.
+func (a *SignedAccept) Commits(offer *SignedOffer) bool {
+	h := OfferHash(offer.Raw)
+	return string(a.Body.OfferHash) == string(h[:])
 }
 
 // OpenDetails opens the sealed details with the vendor's reply key.

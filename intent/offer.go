@@ -1,6 +1,7 @@
 package intent
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"time"
 
@@ -78,6 +79,10 @@ type SignedOffer struct {
 	Raw  []byte
 	Body Offer
 }
+
+// OfferHash is the SHA-256 of a vendor-signed offer's COSE bytes (the
+// inside of a sealed offer), which an accept commits to.
+func OfferHash(inner []byte) [32]byte { return sha256.Sum256(inner) }
 
 // ValidUntilAt returns when the offer lapses.
 func (o *SignedOffer) ValidUntilAt() time.Time { return time.Unix(o.Body.ValidUntil, 0) }

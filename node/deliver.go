@@ -108,6 +108,15 @@ func (n *Node) deliverAccept(ctx context.Context, a *intent.SignedAccept) error 
 	if !ok {
 		return fmt.Errorf("accept %s: intent %s left the live set", a.ID.Short(), a.IntentID.Short())
 	}
+	// The accept names our sealed offer but must also commit to what we
+	// signed inside it; otherwise the deal record would not verify.
+	signed, err := intent.ParseOffer(off.Inner)
+	if err != nil {
+		return fmt.Errorf("accept %s: our stored offer: %w", a.ID.Short(), err)
+	}
+	if !a.Commits(signed) {
+		return fmt.Errorf("accept %s: %w: it commits to another offer than the one we sealed", a.ID.Short(), intent.ErrNotBound)
+	}
 	// The offer's status first, then the deal: whoever sees the deal sees
 	// the offer accepted.
 	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw

@@ -29,6 +29,7 @@ type generator struct {
 	intentReply, vendorReply crypto.ReplyKey
 	frozen                   *Frozen
 	offerID                  intent.ID // of the valid sealed offer
+	offerHash                [32]byte  // of the valid offer's vendor-signed inside
 }
 
 // Generate builds the vector set. It reuses the sealed parts in frozen.json
@@ -155,7 +156,10 @@ func (g *generator) run() error {
 	if err := g.badIntents(in); err != nil {
 		return err
 	}
-	return g.badOthers(in)
+	if err := g.badOthers(in); err != nil {
+		return err
+	}
+	return g.dealRecords(in)
 }
 
 // offerAndAccept adds the valid sealed offer and the valid accept of it,
@@ -188,8 +192,9 @@ func (g *generator) offerAndAccept(in *intent.SignedIntent) error {
 
 	// The details are sealed to the vendor with the offer's ID in the HPKE
 	// info, so a resealed offer needs resealed details.
+	offerHash := intent.OfferHash(signed.Raw)
 	accept := intent.Accept{Version: intent.Version, IntentID: in.ID[:], OfferID: sealed.ID[:],
-		Created: acceptCreated.Unix(), Details: g.frozen.AcceptDetails}
+		Created: acceptCreated.Unix(), Details: g.frozen.AcceptDetails, OfferHash: offerHash[:]}
 	raw, err := g.signAccept(accept, g.intentKey)
 	if err != nil {
 		return err
@@ -209,7 +214,7 @@ func (g *generator) offerAndAccept(in *intent.SignedIntent) error {
 		}
 		g.set.Resealed = true
 	}
-	g.offerID = sealed.ID
+	g.offerID, g.offerHash = sealed.ID, offerHash
 	g.frozen = &Frozen{SealedOffer: sealed.Raw, AcceptDetails: accept.Details}
 	g.set.frozen = g.frozen
 	g.add(Vec{Name: "accept", Kind: KindAccept, Intent: "intent", Verdict: Valid, Frozen: true, Wire: raw,
@@ -415,7 +420,7 @@ func (g *generator) unminted() ([]byte, error) {
 // badOthers adds invalid offers, accepts and cancels.
 func (g *generator) badOthers(in *intent.SignedIntent) error {
 	forged, err := g.signAccept(intent.Accept{Version: intent.Version, IntentID: in.ID[:],
-		OfferID: g.offerID[:], Created: acceptCreated.Unix()}, g.vendorKey)
+		OfferID: g.offerID[:], Created: acceptCreated.Unix(), OfferHash: g.offerHash[:]}, g.vendorKey)
 	if err != nil {
 		return err
 	}

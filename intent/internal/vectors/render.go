@@ -41,26 +41,45 @@ func Section(doc []byte) (string, error) {
 }
 
 // Splice returns doc with the text between the markers replaced by the
-// set's Markdown.
+// set's Markdown, and the text between the deal markers by its
+// DealMarkdown.
 func (s *Set) Splice(doc []byte) ([]byte, error) {
-	i, j, err := markers(doc)
-	if err != nil {
-		return nil, err
-	}
 	md, err := s.Markdown()
 	if err != nil {
 		return nil, err
 	}
-	return append(append(bytes.Clone(doc[:i]), md...), doc[j:]...), nil
+	if doc, err = splice(doc, BeginMarker, EndMarker, md); err != nil {
+		return nil, err
+	}
+	return splice(doc, DealBeginMarker, DealEndMarker, s.DealMarkdown())
 }
 
-func markers(doc []byte) (int, int, error) {
-	i := bytes.Index(doc, []byte(BeginMarker))
-	j := bytes.Index(doc, []byte(EndMarker))
-	if i < 0 || j < i || bytes.Count(doc, []byte(BeginMarker)) != 1 || bytes.Count(doc, []byte(EndMarker)) != 1 {
-		return 0, 0, errors.New("the document needs exactly one " + BeginMarker + " followed by one " + EndMarker)
+func splice(doc []byte, begin, end, text string) ([]byte, error) {
+	i, j, err := markersOf(doc, begin, end)
+	if err != nil {
+		return nil, err
 	}
-	return i + len(BeginMarker), j, nil
+	return append(append(bytes.Clone(doc[:i]), text...), doc[j:]...), nil
+}
+
+// DealSection returns what docs/PROTOCOL.md holds between the deal markers.
+func DealSection(doc []byte) (string, error) {
+	i, j, err := markersOf(doc, DealBeginMarker, DealEndMarker)
+	if err != nil {
+		return "", err
+	}
+	return string(doc[i:j]), nil
+}
+
+func markers(doc []byte) (int, int, error) { return markersOf(doc, BeginMarker, EndMarker) }
+
+func markersOf(doc []byte, begin, end string) (int, int, error) {
+	i := bytes.Index(doc, []byte(begin))
+	j := bytes.Index(doc, []byte(end))
+	if i < 0 || j < i || bytes.Count(doc, []byte(begin)) != 1 || bytes.Count(doc, []byte(end)) != 1 {
+		return 0, 0, errors.New("the document needs exactly one " + begin + " followed by one " + end)
+	}
+	return i + len(begin), j, nil
 }
 
 // Markdown renders the vectors for docs/PROTOCOL.md: the text that goes

@@ -28,14 +28,15 @@ type Set struct {
 	NowUTC string `json:"now_utc"`
 	// MinWork is the network's minimum proof of work (Policy.MinWork);
 	// MaxSkew the allowed clock skew in seconds (the default).
-	MinWork  int     `json:"min_work"`
-	MaxSkew  int64   `json:"max_skew_seconds"`
-	Keys     Keys    `json:"keys"`
-	Vectors  []Vec   `json:"vectors"`
-	Offer    Opened  `json:"opened_offer"`
-	Details  string  `json:"accept_details"` // the plaintext sealed in the valid accept
-	Resealed bool    `json:"-"`              // frozen.json was stale: write Frozen()
-	frozen   *Frozen // the sealed parts this set used
+	MinWork  int       `json:"min_work"`
+	MaxSkew  int64     `json:"max_skew_seconds"`
+	Keys     Keys      `json:"keys"`
+	Vectors  []Vec     `json:"vectors"`
+	Offer    Opened    `json:"opened_offer"`
+	Details  string    `json:"accept_details"` // the plaintext sealed in the valid accept
+	Deals    []DealVec `json:"deal_records"`
+	Resealed bool      `json:"-"` // frozen.json was stale: write Frozen()
+	frozen   *Frozen   // the sealed parts this set used
 }
 
 // Keys are the fixed private keys behind the vectors. Reply keys are HPKE
