@@ -75,7 +75,9 @@ type DealError struct {
 	Err   error
 }
 
-func (e *DealError) Error() string { return fmt.Sprintf("deal record: check %s failed: %v", e.Check, e.Err) }
+func (e *DealError) Error() string {
+	return fmt.Sprintf("deal record: check %s failed: %v", e.Check, e.Err)
+}
 func (e *DealError) Unwrap() error { return e.Err }
 
 func dealFail(c DealCheck, err error) error { return &DealError{Check: c, Err: err} }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 )
 
@@ -238,6 +239,25 @@ func (c *Client) Accept(ctx context.Context, intentID, offerID, details string) 
 	err := c.do(ctx, http.MethodPost, "/v1/intents/"+url.PathEscape(intentID)+"/offers/"+url.PathEscape(offerID)+"/accept",
 		AcceptRequest{Details: details}, &v)
 	return v, err
+}
+
+// DealRecord exports the record of the deal of one intent: the bytes of a
+// file `intentcast deal verify` (intent.VerifyDealRecord) checks offline.
+func (c *Client) DealRecord(ctx context.Context, intentID string) ([]byte, error) {
+	path := "/v1/deals/" + url.PathEscape(intentID) + "/record"
+	resp, err := c.send(ctx, http.MethodGet, path, nil, ContentTypeDealRecord)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, intent.MaxDealRecordSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: read the record: %w", path, err)
+	}
+	if len(b) > intent.MaxDealRecordSize {
+		return nil, fmt.Errorf("GET %s: %w: the record is over %d bytes", path, intent.ErrTooLarge, intent.MaxDealRecordSize)
+	}
+	return b, nil
 }
 
 // Deals lists the deals, newest first.

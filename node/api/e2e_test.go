@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/intentcast/intentcast/intent"
 )
 
 // TestCustomerVendorLoop drives the whole loop through the real Client
@@ -193,6 +196,16 @@ func TestCustomerVendorLoop(t *testing.T) {
 	}
 	if cdeals, err := customer.c.Deals(ctx); err != nil || len(cdeals) != 1 || cdeals[0].Role != "customer" {
 		t.Errorf("customer Deals = %+v, %v", cdeals, err)
+	}
+
+	// Both sides export the same deal record, and it verifies offline.
+	crec, cerr := customer.c.DealRecord(ctx, in.ID)
+	vrec, verr := vendor.c.DealRecord(ctx, in.ID)
+	if cerr != nil || verr != nil || !bytes.Equal(crec, vrec) {
+		t.Errorf("deal records: customer %d bytes (%v), vendor %d bytes (%v); want the same bytes", len(crec), cerr, len(vrec), verr)
+	}
+	if rec, err := intent.VerifyDealRecord(vrec, time.Now()); err != nil || rec.Intent.ID.String() != in.ID || rec.Accept.OfferID.String() != offer.ID {
+		t.Errorf("the exported record does not verify as this deal: %v", err)
 	}
 
 	// Cancel the other intent: it leaves the vendor's feed.

@@ -49,6 +49,7 @@ const (
 	CodeMintingCancelled   = "minting_cancelled"
 	CodeNodeClosed         = "node_closed"
 	CodeNotBroadcast       = "not_broadcast"
+	CodeDealUnverifiable   = "deal_unverifiable"
 	CodeTooManyWebhooks    = "too_many_webhooks"
 	CodeClientClosed       = "client_closed"
 	CodeInternal           = "internal"

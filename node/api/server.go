@@ -188,6 +188,7 @@ func (s *Server) routes() http.Handler {
 	route("/v1/intents/{id}/offers/{offer}/accept", methods{"POST": s.accept})
 	route("/v1/deals", methods{"GET": s.listDeals})
 	route("/v1/deals/{id}", methods{"GET": s.getDeal})
+	route("/v1/deals/{id}/record", methods{"GET": s.dealRecord})
 
 	route("/v1/vendor/filter", methods{"GET": s.getFilter, "PUT": s.putFilter})
 	route("/v1/vendor/feed", methods{"GET": s.feed})

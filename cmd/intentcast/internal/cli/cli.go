@@ -230,6 +230,7 @@ Examples:
 			a.intentCommand(),
 			a.offersCommand(),
 			a.dealsCommand(),
+			a.dealCommand(),
 			a.vendorCommand(),
 			a.peersCommand(),
 			a.idCommand(),
