@@ -177,7 +177,7 @@ func NewICSwarmWith(ctx context.Context, n int, seed uint64, o ICOptions) (*ICSw
 			Tracer:      tr,
 			DisableMDNS: true,
 			Categories:  []string{benchCategory},
-			Policy:      intent.Policy{MinWork: minWork},
+			Policy:      intent.Policy{MinWork: minWork, MinOfferWork: minWork},
 			Logger:      quietLogger,
 			DataDir:     s.nodeDir(i),
 			DisableStem: o.NoStem,

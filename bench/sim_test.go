@@ -160,7 +160,7 @@ func newSimIntentcast(ctx context.Context, t *testing.T, n int, seed uint64, noS
 		nd, err := node.New(ctx, node.Config{
 			Host: h, Tracer: tr, DisableMDNS: true,
 			Categories:  []string{benchCategory},
-			Policy:      intent.Policy{MinWork: DefaultMinWork},
+			Policy:      intent.Policy{MinWork: DefaultMinWork, MinOfferWork: DefaultMinWork},
 			Logger:      quietLogger,
 			DataDir:     s.nodeDir(i),
 			DisableStem: noStem,

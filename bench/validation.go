@@ -74,7 +74,7 @@ func newCheckNode(ctx context.Context, minWork int) (*node.Node, error) {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		Categories:  []string{benchCategory},
-		Policy:      intent.Policy{MinWork: minWork},
+		Policy:      intent.Policy{MinWork: minWork, MinOfferWork: minWork},
 		Logger:      quietLogger,
 	})
 }

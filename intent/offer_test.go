@@ -20,7 +20,7 @@ func TestOfferSealOpen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("relay cannot parse sealed offer: %v", err)
 	}
-	if relay.IntentID != in.ID || relay.ID != IDOf(sealed.Raw) {
+	if relay.IntentID != in.ID || relay.ID != sealed.ID {
 		t.Fatalf("relay view wrong: intent %s id %s", relay.IntentID.Short(), relay.ID.Short())
 	}
 	if bytes.Contains(sealed.Raw, []byte("ThinkPad")) || bytes.Contains(sealed.Raw, []byte("Laptop Laden")) {
@@ -185,5 +185,49 @@ func TestParseSealedOfferRules(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, c.want)
 			}
 		})
+	}
+}
+
+// TestSealedOfferWork: the work covers the offer ID (so no other content),
+// re-minting does not change the ID, and a relay refuses work below the
+// network's minimum.
+func TestSealedOfferWork(t *testing.T) {
+	in, keys := newTestIntent(t, nil)
+	sealed, _, err := NewOffer(in, testVendor(t), testOfferDraft())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One bit more than the zero nonce happens to give.
+	bits := sealed.Work() + 1
+	policy := Policy{MinOfferWork: bits}
+	id := sealed.ID
+	if err := sealed.CheckWork(policy); !errors.Is(err, ErrInsufficientWork) {
+		t.Fatalf("unminted offer: %v, want ErrInsufficientWork", err)
+	}
+	if err := sealed.Mint(t.Context(), bits); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := ParseSealedOffer(sealed.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if relay.ID != id || relay.Work() < bits || relay.CheckWork(policy) != nil {
+		t.Fatalf("minted offer: id %s (was %s), %d bits", relay.ID.Short(), id.Short(), relay.Work())
+	}
+	if _, err := OpenOffer(relay, in, keys.Reply, t0.Add(time.Hour)); err != nil {
+		t.Fatalf("a minted offer no longer opens: %v", err)
+	}
+	// The same nonce on other ciphertext: the work does not carry over.
+	forged := bytes.Clone(sealed.Raw)
+	forged[len(forged)-1] ^= 0x01
+	other, err := ParseSealedOffer(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.ID == id || other.CheckWork(Policy{MinOfferWork: 30}) == nil {
+		t.Fatal("changed ciphertext kept the ID or met 30 bits of work")
+	}
+	if (Policy{MinOfferWork: NoWork}).OfferWork() != 0 || (Policy{}).OfferWork() != DefaultOfferWork {
+		t.Fatal("OfferWork defaults wrong")
 	}
 }

@@ -24,6 +24,10 @@ type Policy struct {
 	LocalWork int
 	// MaxSkew is the allowed clock skew; 0 means DefaultSkew.
 	MaxSkew time.Duration
+	// MinOfferWork is the network-wide minimum proof of work of a sealed
+	// offer, in bits; 0 means DefaultOfferWork, NoWork none. Same
+	// agreement rule as MinWork.
+	MinOfferWork int
 }
 
 // NoWork, as Policy.MinWork, asks for no proof of work at all.
@@ -33,17 +37,25 @@ func (p Policy) minWork(category string) int {
 	if w, ok := p.TopicWork[category]; ok {
 		return max(w, 0)
 	}
+	return workSetting(p.MinWork, DefaultWork)
+}
+
+// workSetting resolves a work field: 0 means def, negative (NoWork) none.
+func workSetting(v, def int) int {
 	switch {
-	case p.MinWork == 0:
-		return DefaultWork
-	case p.MinWork < 0:
+	case v == 0:
+		return def
+	case v < 0:
 		return 0
 	}
-	return p.MinWork
+	return v
 }
 
 // MinWorkFor returns the minimum work an intent in category needs.
 func (p Policy) MinWorkFor(category string) int { return p.minWork(category) }
+
+// OfferWork returns the minimum work a sealed offer needs.
+func (p Policy) OfferWork() int { return workSetting(p.MinOfferWork, DefaultOfferWork) }
 
 // Skew returns the allowed clock skew.
 func (p Policy) Skew() time.Duration {

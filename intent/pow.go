@@ -28,10 +28,15 @@ const powDomain = "intentcast/1/pow\x00"
 const DefaultWork = 24
 
 // workHash returns the proof-of-work hash of payload.
-func workHash(payload []byte) [32]byte {
+func workHash(payload []byte) [32]byte { return domainHash(powDomain, payload) }
+
+// domainHash is SHA-256(domain || b...).
+func domainHash(domain string, b ...[]byte) [32]byte {
 	h := sha256.New()
-	h.Write([]byte(powDomain))
-	h.Write(payload)
+	h.Write([]byte(domain))
+	for _, p := range b {
+		h.Write(p)
+	}
 	return [32]byte(h.Sum(nil))
 }
 
@@ -69,8 +74,15 @@ const progressEvery = 1 << 14
 // it into the last NonceSize bytes of payload in place. It checks ctx and
 // reports progress every few milliseconds.
 func Mint(ctx context.Context, payload []byte, want int, progress Progress) error {
-	if len(payload) < NonceSize {
-		return fmt.Errorf("mint: payload of %d bytes has no room for a nonce", len(payload))
+	return mint(ctx, powDomain, payload, want, progress)
+}
+
+// mint is Mint under any domain: it searches for a nonce in the last
+// NonceSize bytes of buf that gives SHA-256(domain || buf) want leading
+// zero bits.
+func mint(ctx context.Context, domain string, buf []byte, want int, progress Progress) error {
+	if len(buf) < NonceSize {
+		return fmt.Errorf("mint: payload of %d bytes has no room for a nonce", len(buf))
 	}
 	if want < 0 || want > MaxWork {
 		return fmt.Errorf("mint: work of %d bits is outside 0..%d", want, MaxWork)
@@ -78,14 +90,14 @@ func Mint(ctx context.Context, payload []byte, want int, progress Progress) erro
 	// Hash the fixed prefix once; every try restores that state and hashes
 	// only the nonce (no allocation per try).
 	h := sha256.New()
-	h.Write([]byte(powDomain))
-	h.Write(payload[:len(payload)-NonceSize])
+	h.Write([]byte(domain))
+	h.Write(buf[:len(buf)-NonceSize])
 	mid, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("mint: save hash state: %w", err)
 	}
 	restore := h.(encoding.BinaryUnmarshaler)
-	nonce := payload[len(payload)-NonceSize:]
+	nonce := buf[len(buf)-NonceSize:]
 	var sum [32]byte
 	for tries := uint64(0); ; tries++ {
 		if tries%progressEvery == 0 && tries > 0 {

@@ -110,6 +110,9 @@ func verdict(v vectors.Vec, in *intent.SignedIntent, reply crypto.ReplyKey, set 
 		}
 	case *intent.SealedOffer:
 		if v.Kind == vectors.KindOffer {
+			if err := m.CheckWork(set.Policy()); err != nil {
+				return err
+			}
 			_, err := intent.OpenOffer(m, in, reply, set.Time())
 			return err
 		}

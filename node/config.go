@@ -109,11 +109,6 @@ type Config struct {
 	// more than the network's proof of work lets anyone publish).
 	MaxLiveIntents int
 
-	// MaxOffersPerIntent is how many sealed offers a node relays for one
-	// intent. Relays cannot read offers, so this bound (with the intent's
-	// lifetime) is what stops offer floods. Zero means 64.
-	MaxOffersPerIntent int
-
 	// OfferTTL is how long an offer stays valid when the vendor does not
 	// say. Zero means 24 hours.
 	OfferTTL time.Duration
@@ -237,7 +232,6 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	c.MaxLiveIntents = cmp.Or(c.MaxLiveIntents, 100_000)
-	c.MaxOffersPerIntent = cmp.Or(c.MaxOffersPerIntent, 64)
 	c.OfferTTL = cmp.Or(c.OfferTTL, 24*time.Hour)
 	c.PruneInterval = cmp.Or(c.PruneInterval, time.Minute)
 	c.ValidateConcurrency = cmp.Or(c.ValidateConcurrency, 2*runtime.NumCPU())

@@ -73,6 +73,13 @@ func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	}
 	rec := store.Offer{ID: s.ID, IntentID: s.IntentID, Direction: store.Received, Raw: s.Raw, Status: store.OfferValid, Received: n.now()}
 	opened, err := intent.OpenOffer(s, own.in, own.keys.Reply, n.now())
+	if err != nil && !vendorSigned(err) {
+		// Anyone can seal bytes to the intent's reply key, and relays
+		// cannot tell them from an offer: such junk proves nothing about
+		// anyone, so it is counted and dropped, not kept or shown.
+		n.log.Debug("sealed junk dropped", "offer", s.ID.Short(), "intent", s.IntentID.Short(), "reason", err)
+		return nil
+	}
 	if opened != nil {
 		rec.Inner = opened.Raw
 	}
@@ -92,6 +99,18 @@ func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	off := offerRecord(rec, own.in)
 	n.events.publish(Event{Kind: EventOffer, IntentID: s.IntentID, OfferID: s.ID, Status: string(rec.Status), Reason: rec.Reason, Intent: &in, Offer: &off})
 	return nil
+}
+
+// vendorSigned reports whether an OpenOffer error came after the vendor's
+// signature verified: only then does the offer bind a vendor, and is worth
+// keeping as evidence.
+func vendorSigned(err error) bool {
+	for _, e := range []error{intent.ErrWrongIntent, intent.ErrTermsMismatch, intent.ErrCurrency, intent.ErrOverCeiling, intent.ErrOfferExpired} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // deliverAccept closes a deal when the accepted offer is one we sent.

@@ -112,6 +112,9 @@ func (f *survBadFactory) rejects() []survBad {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := sealed.Mint(context.Background(), testPolicy.OfferWork()); err != nil {
+		t.Fatal(err)
+	}
 	acc, err := intent.NewAccept(known, wrong, sealed.ID, signed, nil, now)
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +163,9 @@ func (f *survBadFactory) ignores() []survBad {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := sealed.Mint(context.Background(), testPolicy.OfferWork()); err != nil {
+		t.Fatal(err)
+	}
 	cancel, err := intent.NewCancel(f.base, f.keys, now.Add(time.Duration(k)*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -191,9 +197,9 @@ func survSealedOffer(t testing.TB, intentID, ct []byte) []byte {
 	body, err := survEnc.Marshal(struct {
 		_           struct{} `cbor:",toarray"`
 		Protected   []byte
-		Unprotected map[int]int
+		Unprotected map[int][]byte
 		Ciphertext  []byte
-	}{Protected: hdr, Unprotected: map[int]int{}, Ciphertext: ct})
+	}{Protected: hdr, Unprotected: map[int][]byte{-65537: make([]byte, intent.NonceSize)}, Ciphertext: ct})
 	if err != nil {
 		t.Fatal(err)
 	}

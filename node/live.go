@@ -21,7 +21,6 @@ type liveSet struct {
 type liveEntry struct {
 	in       *intent.SignedIntent
 	received time.Time
-	offers   int // sealed offers relayed for it: bounded per intent
 	sent     int // offers this node sent to it, for the node's records
 }
 
@@ -56,19 +55,6 @@ func (l *liveSet) get(id intent.ID) (*intent.SignedIntent, bool) {
 		return nil, false
 	}
 	return e.in, true
-}
-
-// countOffer counts one more sealed offer for id and reports whether it is
-// within limit.
-func (l *liveSet) countOffer(id intent.ID, limit int) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.intents[id]
-	if !ok {
-		return false
-	}
-	e.offers++
-	return e.offers <= limit
 }
 
 // countSent counts one more offer this node sent for id and returns the

@@ -22,7 +22,6 @@ var (
 	errUnknown      = errors.New("names an intent this node does not know")
 	errReplay       = errors.New("already seen (replay)")
 	errCancelled    = errors.New("intent was cancelled")
-	errOfferLimit   = errors.New("too many offers for one intent")
 	errLiveSetFull  = errors.New("live intent set is full")
 	errStoreFailure = errors.New("store failure")
 )
@@ -33,7 +32,7 @@ func verdict(err error) pubsub.ValidationResult {
 	case err == nil:
 		return pubsub.ValidationAccept
 	case intent.Ignorable(err), errors.Is(err, errUnknown), errors.Is(err, errReplay),
-		errors.Is(err, errCancelled), errors.Is(err, errOfferLimit), errors.Is(err, errLiveSetFull),
+		errors.Is(err, errCancelled), errors.Is(err, errLiveSetFull),
 		errors.Is(err, errStoreFailure), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return pubsub.ValidationIgnore
 	}
@@ -145,12 +144,16 @@ func (n *Node) checkWith(ctx context.Context, category string, offers bool, data
 		if !offers {
 			return nil, errWrongTopic
 		}
+		// Work, not a count per intent, is what bounds offer floods: no
+		// relay can tell a real offer from sealed junk, so any first-come
+		// limit would let junk crowd real offers out (docs/PROTOCOL.md,
+		// Proof of work). Junk without the work is provable: Reject.
+		if err := m.CheckWork(n.cfg.Policy); err != nil {
+			return nil, err
+		}
 		in, err := n.knownFor(m.IntentID, category, mode)
 		if err != nil {
 			return nil, err
-		}
-		if mark && !n.live.countOffer(in.ID, n.cfg.MaxOffersPerIntent) {
-			return nil, fmt.Errorf("intent %s: %w (%d)", in.ID.Short(), errOfferLimit, n.cfg.MaxOffersPerIntent)
 		}
 		if err := n.seenCheck(ctx, m.ID, in.Body.ExpiresAt(), mark); err != nil {
 			return nil, err

@@ -58,7 +58,8 @@ func (n *Node) LiveIntent(id intent.ID) (*intent.SignedIntent, error) {
 }
 
 // SendOffer answers a live intent: it signs the offer with the node's vendor
-// identity, seals it to the intent's reply key, keeps it, and broadcasts it
+// identity, seals it to the intent's reply key, mints the network's offer
+// work on it (tens of milliseconds by default), keeps it, and broadcasts it
 // on the intent's offers topic.
 func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.OfferDraft) (*intent.SealedOffer, error) {
 	if err := n.alive(); err != nil {
@@ -87,6 +88,13 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	if err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
+	mintCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(n.ctx, cancel) // Close stops the minting too
+	defer stop()
+	if err := sealed.Mint(mintCtx, n.cfg.Policy.OfferWork()); err != nil {
+		return nil, fmt.Errorf("offer: %w", err)
+	}
 	stored := store.Offer{
 		ID: sealed.ID, IntentID: intentID, Direction: store.Sent, Raw: sealed.Raw, Inner: signed.Raw,
 		Status: store.OfferValid, Received: n.now(),
@@ -99,6 +107,11 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 		rec = IntentRecord{Intent: in, Offers: 1}
 	}
 	if err := n.publish(ctx, in.Body.Category, true, sealed.Raw); err != nil {
+		if _, lerr := n.LiveIntent(intentID); lerr != nil {
+			// Cancelled or expired while the offer was made: the
+			// intent's state, not this node's fault.
+			return nil, fmt.Errorf("offer %s: %w", sealed.ID.Short(), lerr)
+		}
 		return nil, fmt.Errorf("offer %s: %w", sealed.ID.Short(), err)
 	}
 	n.metrics.published(metricOffer)

@@ -81,7 +81,7 @@ func TestCrashLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	w := startCounterpart(t, info.MinWork)
+	w := startCounterpart(t, intent.Policy{MinWork: info.MinWork, MinOfferWork: info.MinOfferWork})
 	l := newLedger()
 	rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), 2))
 	var restarts []time.Duration
@@ -465,14 +465,14 @@ func (l *ledger) checkAPI(t *testing.T, c *daemonAPI) {
 // startCounterpart starts W, the daemon's counterpart in this process: it
 // publishes an intent every 100 ms, offers on every intent it sees and
 // accepts the first offer to each of its own.
-func startCounterpart(t *testing.T, minWork int) *node.Node {
+func startCounterpart(t *testing.T, policy intent.Policy) *node.Node {
 	t.Helper()
 	w, err := node.New(t.Context(), node.Config{
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		DataDir:     t.TempDir(),
 		Categories:  []string{"electronics"},
-		Policy:      intent.Policy{MinWork: minWork},
+		Policy:      policy,
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})),
 		// The daemon comes back every few seconds: sync with it each time.
 		SyncPeerInterval: time.Second,

@@ -359,12 +359,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 	vendor, _ := nodeVendor(s.n)
 	info := NodeInfo{
-		PeerID:     s.n.ID().String(),
-		Addrs:      addrStrings(s.n.Addrs()),
-		Categories: s.n.Categories(),
-		Version:    s.cfg.Version,
-		MinWork:    s.n.Policy().MinWorkFor(""),
-		Vendor:     vendorView(vendor, s.n.Identity().Signing.Public()),
+		PeerID:       s.n.ID().String(),
+		Addrs:        addrStrings(s.n.Addrs()),
+		Categories:   s.n.Categories(),
+		Version:      s.cfg.Version,
+		MinWork:      s.n.Policy().MinWorkFor(""),
+		MinOfferWork: s.n.Policy().OfferWork(),
+		Vendor:       vendorView(vendor, s.n.Identity().Signing.Public()),
 	}
 	writeJSON(w, http.StatusOK, info)
 }

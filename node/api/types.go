@@ -160,8 +160,11 @@ type NodeInfo struct {
 	Version    string   `json:"version"`
 	// MinWork is the proof of work, in bits, an intent needs by default
 	// on this node's network.
-	MinWork int        `json:"min_work"`
-	Vendor  VendorView `json:"vendor"`
+	MinWork int `json:"min_work"`
+	// MinOfferWork is the proof of work, in bits, every sealed offer needs
+	// on this network; sending an offer mints it.
+	MinOfferWork int        `json:"min_offer_work"`
+	Vendor       VendorView `json:"vendor"`
 }
 
 // CurrencyInfo says how many decimals a currency's minor unit has.

@@ -91,6 +91,7 @@ func (s *Set) Markdown() (string, error) {
 	w("The same vectors, machine-readable, are in [`intent/testdata/vectors.json`](../intent/testdata/vectors.json);\n")
 	w("`intent/vectors_test.go` checks every verdict against the Go implementation.\n\n")
 	w("Check every vector at **now = %d** (%s), with the network minimum work **%d** bits\n", s.Now, s.NowUTC, s.MinWork)
+	w("(**%d** bits for sealed offers)\n", s.MinOfferWork)
 	w("and the clock skew **%d s**. An offer, accept or cancel is checked against the intent named in its\n", s.MaxSkew)
 	w("*against* column. Vectors marked *frozen* hold HPKE output, which is randomized: regenerating\n")
 	w("them gives other bytes, so check them by opening them, not by comparing bytes.\n\n")

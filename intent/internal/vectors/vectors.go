@@ -28,15 +28,18 @@ type Set struct {
 	NowUTC string `json:"now_utc"`
 	// MinWork is the network's minimum proof of work (Policy.MinWork);
 	// MaxSkew the allowed clock skew in seconds (the default).
-	MinWork  int       `json:"min_work"`
-	MaxSkew  int64     `json:"max_skew_seconds"`
-	Keys     Keys      `json:"keys"`
-	Vectors  []Vec     `json:"vectors"`
-	Offer    Opened    `json:"opened_offer"`
-	Details  string    `json:"accept_details"` // the plaintext sealed in the valid accept
-	Deals    []DealVec `json:"deal_records"`
-	Resealed bool      `json:"-"` // frozen.json was stale: write Frozen()
-	frozen   *Frozen   // the sealed parts this set used
+	MinWork int `json:"min_work"`
+	// MinOfferWork is the network's minimum work of a sealed offer
+	// (Policy.MinOfferWork).
+	MinOfferWork int       `json:"min_offer_work"`
+	MaxSkew      int64     `json:"max_skew_seconds"`
+	Keys         Keys      `json:"keys"`
+	Vectors      []Vec     `json:"vectors"`
+	Offer        Opened    `json:"opened_offer"`
+	Details      string    `json:"accept_details"` // the plaintext sealed in the valid accept
+	Deals        []DealVec `json:"deal_records"`
+	Resealed     bool      `json:"-"` // frozen.json was stale: write Frozen()
+	frozen       *Frozen   // the sealed parts this set used
 }
 
 // Keys are the fixed private keys behind the vectors. Reply keys are HPKE
@@ -131,12 +134,15 @@ var Codes = map[string]error{
 
 // The fixed parameters.
 var (
-	now     = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	minWork = 12
+	now          = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	minWork      = 12
+	minOfferWork = 8
 )
 
 // Policy returns the validation policy the vectors are checked under.
-func (s *Set) Policy() intent.Policy { return intent.Policy{MinWork: s.MinWork} }
+func (s *Set) Policy() intent.Policy {
+	return intent.Policy{MinWork: s.MinWork, MinOfferWork: s.MinOfferWork}
+}
 
 // Time returns Now as a time.
 func (s *Set) Time() time.Time { return time.Unix(s.Now, 0) }

@@ -60,7 +60,7 @@ func startPeer(t *testing.T, vendor string, bootstrap ...string) *peer {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		DataDir:     t.TempDir(),
-		Policy:      intent.Policy{MinWork: 8},
+		Policy:      intent.Policy{MinWork: 8, MinOfferWork: 8},
 		Categories:  []string{"electronics"},
 		Bootstrap:   bootstrap,
 		Vendor:      intent.Vendor{Name: vendor},

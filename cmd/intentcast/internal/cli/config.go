@@ -40,6 +40,9 @@ type NodeConfig struct {
 	// MinWork is the network's minimum proof of work in bits: 0 means
 	// intent.DefaultWork, -1 (intent.NoWork) none.
 	MinWork int `toml:"min_work"`
+	// MinOfferWork is the network's minimum proof of work of a sealed
+	// offer in bits: 0 means intent.DefaultOfferWork, -1 none.
+	MinOfferWork int `toml:"min_offer_work"`
 }
 
 // APIConfig is the [api] section.
@@ -78,9 +81,10 @@ func profileConfig(profile string) (Config, error) {
 				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", defaultP2PPort),
 				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", defaultP2PPort),
 			},
-			Bootstrap:  []string{},
-			Categories: []string{},
-			MinWork:    intent.DefaultWork,
+			Bootstrap:    []string{},
+			Categories:   []string{},
+			MinWork:      intent.DefaultWork,
+			MinOfferWork: intent.DefaultOfferWork,
 		},
 		API: APIConfig{Listen: defaultAPIAddr},
 		Log: LogConfig{Level: "info"},
@@ -93,6 +97,7 @@ func profileConfig(profile string) (Config, error) {
 		c.Node.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 		c.Node.DisableMDNS = true
 		c.Node.MinWork = testMinWork
+		c.Node.MinOfferWork = testMinWork
 		c.API.Listen = "127.0.0.1:0"
 	default:
 		return Config{}, fmt.Errorf("unknown profile %q; want one of %s", profile, strings.Join(profiles, ", "))
@@ -124,6 +129,9 @@ func (c Config) check() error {
 	}
 	if c.Node.MinWork < intent.NoWork || c.Node.MinWork > 64 {
 		return fmt.Errorf("node.min_work = %d: want 0 (the default, %d bits), -1 (none) or a number of bits up to 64", c.Node.MinWork, intent.DefaultWork)
+	}
+	if c.Node.MinOfferWork < intent.NoWork || c.Node.MinOfferWork > intent.MaxWork {
+		return fmt.Errorf("node.min_offer_work = %d: want 0 (the default, %d bits), -1 (none) or a number of bits up to %d", c.Node.MinOfferWork, intent.DefaultOfferWork, intent.MaxWork)
 	}
 	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
 		return fmt.Errorf("api.listen = %q: want host:port such as %s", c.API.Listen, defaultAPIAddr)

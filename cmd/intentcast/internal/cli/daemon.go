@@ -138,7 +138,7 @@ func (s *daemonSetup) nodeConfig(reg prometheus.Registerer) node.Config {
 		DisableMDNS: s.cfg.Node.DisableMDNS,
 		DataDir:     string(s.dir),
 		Categories:  cats,
-		Policy:      intent.Policy{MinWork: s.cfg.Node.MinWork},
+		Policy:      intent.Policy{MinWork: s.cfg.Node.MinWork, MinOfferWork: s.cfg.Node.MinOfferWork},
 		Vendor:      intent.Vendor{Name: s.cfg.Vendor.Name, URL: s.cfg.Vendor.URL},
 		Identity:    s.identity,
 		Registerer:  reg,

@@ -50,6 +50,7 @@ Examples:
 			}
 			t.row("categories", strings.Join(info.Categories, ", "))
 			t.row("min work", fmt.Sprintf("%d bits", info.MinWork))
+			t.row("min offer work", fmt.Sprintf("%d bits", info.MinOfferWork))
 			t.row("version", info.Version)
 			t.row("API", c.base)
 			return t.flush()

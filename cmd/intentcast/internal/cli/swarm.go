@@ -185,7 +185,7 @@ func (s *swarm) startNode(ctx context.Context, role, name string, bootstrap []st
 		DisableMDNS: true,
 		DataDir:     dir,
 		Categories:  intent.Categories,
-		Policy:      intent.Policy{MinWork: minWork},
+		Policy:      intent.Policy{MinWork: minWork, MinOfferWork: minWork},
 		Vendor:      intent.Vendor{Name: name},
 		Identity:    id,
 		Registerer:  reg,
