@@ -209,6 +209,12 @@ categories = {{toml .C.Node.Categories}}
 # default; -1 means none, for private test networks only.
 min_work = {{toml .C.Node.MinWork}}
 
+# The network's minimum proof of work of a sealed offer, in bits: sending an
+# offer mints it. Every node of a network must use the same value. {{.DefaultOfferWork}} is
+# the public network's (about 70 ms of one core); 0 means that default; -1
+# means none, for private test networks only.
+min_offer_work = {{toml .C.Node.MinOfferWork}}
+
 [api]
 # host:port of the local HTTP API and web page. Keep it on 127.0.0.1: the API
 # acts for you (its bearer token is in api.token). Port 0 picks a free port;
@@ -229,11 +235,12 @@ level = {{toml .C.Log.Level}}
 func renderConfig(c Config, profile string) ([]byte, error) {
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, struct {
-		Profile     string
-		C           Config
-		Categories  []string
-		DefaultWork int
-	}{profile, c, intent.Categories, intent.DefaultWork})
+		Profile          string
+		C                Config
+		Categories       []string
+		DefaultWork      int
+		DefaultOfferWork int
+	}{profile, c, intent.Categories, intent.DefaultWork, intent.DefaultOfferWork})
 	if err != nil {
 		return nil, err
 	}
