@@ -42,8 +42,13 @@ const (
 	// syncBanDuration is how long a peer that sent invalid data (or an
 	// invalid request) is neither asked nor answered.
 	syncBanDuration = time.Hour
-	// syncMaxServing bounds the sessions this node answers at once.
-	syncMaxServing = 8
+	// syncMaxServing bounds the sessions this node answers at once, one
+	// per peer at most. When all are taken, a new requester takes the
+	// slot of the session idle longest, if it has been idle for
+	// syncPreemptIdle: an honest session sends or reads a frame every few
+	// milliseconds, one that holds its slot does not (sync_serve.go).
+	syncMaxServing  = 8
+	syncPreemptIdle = time.Second
 	// syncMaxPeersTracked bounds each per-peer map (rate limits, bans,
 	// pending syncs), so a crowd of peer IDs cannot grow them without end.
 	syncMaxPeersTracked = 4096
@@ -75,6 +80,7 @@ type SyncStats struct {
 	// As the answering side.
 	Served         int // sessions answered
 	Refused        int // sessions refused (rate limit, load, dropped peer, invalid request)
+	Preempted      int // sessions cut off, idle, for a new requester when every slot was taken
 	ServedBytesIn  int // request bytes received
 	ServedBytesOut int // response bytes sent
 	ServedMessages int // intents and tombstones sent
@@ -94,20 +100,20 @@ type syncer struct {
 	closed   bool
 	stats    SyncStats
 	kick     chan struct{}
-	serving  chan struct{}
+	slots    map[*serveSlot]struct{} // the sessions being answered
 	handlers sync.WaitGroup
 }
 
 func newSyncer(n *Node) *syncer {
 	return &syncer{
-		n:       n,
-		limits:  defaultSyncLimits,
-		due:     make(map[peer.ID]time.Time),
-		last:    make(map[peer.ID]time.Time),
-		served:  make(map[peer.ID]time.Time),
-		banned:  make(map[peer.ID]time.Time),
-		kick:    make(chan struct{}, 1),
-		serving: make(chan struct{}, syncMaxServing),
+		n:      n,
+		limits: defaultSyncLimits,
+		due:    make(map[peer.ID]time.Time),
+		last:   make(map[peer.ID]time.Time),
+		served: make(map[peer.ID]time.Time),
+		banned: make(map[peer.ID]time.Time),
+		kick:   make(chan struct{}, 1),
+		slots:  make(map[*serveSlot]struct{}),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	corenet "github.com/libp2p/go-libp2p/core/network"
@@ -36,20 +37,14 @@ func (s *syncer) handle(st corenet.Stream) {
 	stop := context.AfterFunc(ctx, func() { st.Reset() })
 	defer stop()
 	p := st.Conn().RemotePeer()
-	if !s.admit(p) {
+	slot, ok := s.admit(p, cancel)
+	if !ok {
 		s.count(func(c *SyncStats) { c.Refused++ })
 		st.Close() // no answer: the peer tries again later
 		return
 	}
-	select {
-	case s.serving <- struct{}{}:
-		defer func() { <-s.serving }()
-	default:
-		s.count(func(c *SyncStats) { c.Refused++ })
-		st.Close()
-		return
-	}
-	if err := s.serve(ctx, st); err != nil {
+	defer s.release(slot)
+	if err := s.serve(ctx, st, slot); err != nil {
 		st.Reset()
 		if errors.Is(err, errSyncViolation) {
 			s.count(func(c *SyncStats) { c.Refused++ })
@@ -63,26 +58,72 @@ func (s *syncer) handle(st corenet.Stream) {
 	s.count(func(c *SyncStats) { c.Served++ })
 }
 
-// admit rate-limits the sessions answered per peer: at most one per
-// SyncServeInterval, none for a dropped peer.
-func (s *syncer) admit(p peer.ID) bool {
+// serveSlot is one session being answered.
+type serveSlot struct {
+	peer   peer.ID
+	active atomic.Int64 // unix nanos of its last frame in either direction
+	cancel context.CancelFunc
+}
+
+// touch records a frame read or written.
+func (sl *serveSlot) touch() { sl.active.Store(time.Now().UnixNano()) }
+
+func (sl *serveSlot) idle(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, sl.active.Load()))
+}
+
+// admit bounds the sessions answered, per peer and in all: at most one
+// per SyncServeInterval and one at a time for each peer, none for a
+// dropped peer, and syncMaxServing at once. When every slot is taken, the
+// session idle longest gives its slot up (its cancel is called) if it has
+// been idle for syncPreemptIdle. So a few peers holding streams open
+// cannot lock requesters out: each holds at most one slot, an idle one,
+// and gets another only after SyncServeInterval (docs/RELIABILITY.md).
+func (s *syncer) admit(p peer.ID, cancel context.CancelFunc) (*serveSlot, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	if s.bannedLocked(p, now) {
-		return false
+		return nil, false
 	}
 	if t, ok := s.served[p]; ok && now.Sub(t) < s.n.cfg.SyncServeInterval {
-		return false
+		return nil, false
+	}
+	var idlest *serveSlot
+	for sl := range s.slots {
+		if sl.peer == p {
+			return nil, false
+		}
+		if idlest == nil || sl.active.Load() < idlest.active.Load() {
+			idlest = sl
+		}
+	}
+	if len(s.slots) >= syncMaxServing {
+		if idlest.idle(now) < syncPreemptIdle {
+			return nil, false
+		}
+		idlest.cancel()
+		delete(s.slots, idlest)
+		s.stats.Preempted++
 	}
 	if len(s.served) >= syncMaxPeersTracked {
 		pruneOlder(s.served, now.Add(-s.n.cfg.SyncServeInterval))
 		if len(s.served) >= syncMaxPeersTracked {
-			return false
+			return nil, false
 		}
 	}
 	s.served[p] = now
-	return true
+	sl := &serveSlot{peer: p, cancel: cancel}
+	sl.touch()
+	s.slots[sl] = struct{}{}
+	return sl, true
+}
+
+// release frees a session's slot (if a newer requester has not taken it).
+func (s *syncer) release(sl *serveSlot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.slots, sl)
 }
 
 // servedEntry is one message this node serves.
@@ -96,10 +137,10 @@ type servedEntry struct {
 
 // serve answers the requests of one stream until the requester closes its
 // side or a bound is reached.
-func (s *syncer) serve(ctx context.Context, st corenet.Stream) error {
+func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *serveSlot) error {
 	lim := s.getLimits()
 	r := bufio.NewReader(st)
-	w := &deadlineWriter{st: st}
+	w := &deadlineWriter{st: st, slot: slot}
 	sets := make(map[string][]servedEntry)
 	sent := 0
 	for range min(lim.maxRounds, syncMaxRounds) {
@@ -111,6 +152,7 @@ func (s *syncer) serve(ctx context.Context, st corenet.Stream) error {
 		if err != nil {
 			return err
 		}
+		slot.touch()
 		s.count(func(c *SyncStats) { c.ServedBytesIn += size })
 		req, err := parseRequest(data)
 		if err != nil {
@@ -194,12 +236,20 @@ func (s *syncer) respond(ctx context.Context, w *deadlineWriter, req *parsedRequ
 }
 
 // deadlineWriter renews the write deadline before every write, so a slow
-// reader gets syncFrameTimeout per chunk, not per session.
-type deadlineWriter struct{ st corenet.Stream }
+// reader gets syncFrameTimeout per chunk, not per session; each write that
+// completes marks the session active.
+type deadlineWriter struct {
+	st   corenet.Stream
+	slot *serveSlot
+}
 
 func (w *deadlineWriter) Write(b []byte) (int, error) {
 	w.st.SetWriteDeadline(time.Now().Add(syncFrameTimeout))
-	return w.st.Write(b)
+	n, err := w.st.Write(b)
+	if err == nil {
+		w.slot.touch()
+	}
+	return n, err
 }
 
 // servedSet is what this node serves of a category, by ascending prefix:
