@@ -34,6 +34,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/api"
 )
 
@@ -193,7 +194,7 @@ func (r *Rule) check() error {
 		}
 	}
 	if r.Floor != "" {
-		if _, err := api.ParseAmount(r.Floor, cmpOr(r.Currency, "EUR")); err != nil {
+		if _, err := intent.ParseAmount(r.Floor, cmpOr(r.Currency, "EUR")); err != nil {
 			return fmt.Errorf("floor: %w", err)
 		}
 	}
@@ -234,17 +235,17 @@ func (r *Rule) Offer(in api.IntentView) (api.OfferRequest, error) {
 	keep := uint64((100 - r.DiscountPercent) * 100)
 	p := in.MaxPriceMinor/10000*keep + in.MaxPriceMinor%10000*keep/10000
 	if r.Floor != "" {
-		floor, err := api.ParseAmount(r.Floor, in.Currency)
+		floor, err := intent.ParseAmount(r.Floor, in.Currency)
 		if err != nil {
 			return api.OfferRequest{}, fmt.Errorf("floor %s in %s: %w", r.Floor, in.Currency, err)
 		}
 		if p < floor {
 			return api.OfferRequest{}, fmt.Errorf("price %s %s would be below the floor of %s",
-				api.FormatAmount(p, in.Currency), in.Currency, r.Floor)
+				intent.FormatAmount(p, in.Currency), in.Currency, r.Floor)
 		}
 	}
 	var text bytes.Buffer
-	data := TemplateData{Intent: in, Price: api.FormatAmount(p, in.Currency), Currency: in.Currency, Ceiling: in.MaxPrice}
+	data := TemplateData{Intent: in, Price: intent.FormatAmount(p, in.Currency), Currency: in.Currency, Ceiling: in.MaxPrice}
 	if err := r.tmpl.Execute(&text, data); err != nil {
 		return api.OfferRequest{}, fmt.Errorf("text template: %w", err)
 	}
@@ -303,7 +304,7 @@ func (b *Bot) handle(ctx context.Context, ev api.EventView) error {
 		return nil
 	}
 	req.VendorName, req.VendorURL = b.Rules.VendorName, b.Rules.VendorURL
-	price := api.FormatAmount(*req.PriceMinor, in.Currency) + " " + in.Currency
+	price := intent.FormatAmount(*req.PriceMinor, in.Currency) + " " + in.Currency
 	if b.DryRun {
 		b.Log.Info("would offer", "intent", in.ID[:12], "rule", i+1, "price", price, "ceiling", in.MaxPrice, "text", req.Text)
 		return nil

@@ -41,6 +41,7 @@ type Error struct {
 	Status  int    // HTTP status
 	Code    string // stable code, such as "bad_price"
 	Message string // what is wrong and what to do, for people
+	Field   string // the request field at fault, such as "max_price", or ""
 }
 
 func (e *Error) Error() string { return e.Message + " (" + e.Code + ")" }
@@ -103,7 +104,7 @@ func errorFromResponse(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var eb ErrorBody
 	if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
-		return &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 	}
 	snippet := strings.TrimSpace(string(b))
 	if len(snippet) > 200 {
@@ -194,7 +195,7 @@ func (c *Client) PublishIntent(ctx context.Context, req PublishRequest, progress
 			if err := json.Unmarshal(data, &eb); err != nil {
 				return fmt.Errorf("publish intent: bad error event: %w", err)
 			}
-			return &Error{Status: eb.Error.Status, Code: eb.Error.Code, Message: eb.Error.Message}
+			return &Error{Status: eb.Error.Status, Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,7 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	Field   intent.Field // the input at fault, if one is
 }
 
 func (e *apiError) Error() string { return e.Message + " (" + e.Code + ")" }
@@ -86,8 +88,11 @@ func errorFrom(err error) *apiError {
 		return ae
 	}
 	msg := err.Error()
-	e := func(status int, code string) *apiError { return &apiError{status, code, msg} }
+	e := func(status int, code string) *apiError { return &apiError{Status: status, Code: code, Message: msg} }
+	var fe *intent.FieldError
 	switch {
+	case errors.As(err, &fe):
+		return fieldError(fe)
 	case errors.Is(err, intent.ErrMintCancelled):
 		// The request went away or the node is closing.
 		return e(http.StatusServiceUnavailable, CodeMintingCancelled)
@@ -143,7 +148,39 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="intentcast"`)
 	}
-	writeJSON(w, e.Status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message}})
+	writeJSON(w, e.Status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: string(e.Field)}})
+}
+
+// fieldCodes are the error codes of the inputs of intent's drafts.
+var fieldCodes = map[intent.Field]string{
+	intent.FieldCategory:    CodeBadCategory,
+	intent.FieldPath:        CodeBadPath,
+	intent.FieldText:        CodeBadText,
+	intent.FieldQuantity:    CodeBadQuantity,
+	intent.FieldMaxPrice:    CodeBadPrice,
+	intent.FieldPrice:       CodeBadPrice,
+	intent.FieldCurrency:    CodeBadCurrency,
+	intent.FieldRegion:      CodeBadRegion,
+	intent.FieldDeliverBy:   CodeBadDeadline,
+	intent.FieldExpires:     CodeBadExpiry,
+	intent.FieldValidFor:    CodeBadExpiry,
+	intent.FieldTerms:       CodeBadTerms,
+	intent.FieldCustomTerms: CodeBadTerms,
+	intent.FieldVendorName:  CodeBadVendor,
+	intent.FieldVendorURL:   CodeBadVendor,
+}
+
+// fieldError is the answer to a bad input: 400, the field's code, the
+// input rules' sentence and the field, so that a form can show the
+// sentence next to it.
+func fieldError(fe *intent.FieldError) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: cmp.Or(fieldCodes[fe.Field], CodeBadRequest), Message: fe.Msg, Field: fe.Field}
+}
+
+// badField is a FieldError of the API's own (the shape of a request,
+// a category this node does not serve).
+func badField(f intent.Field, format string, args ...any) *intent.FieldError {
+	return &intent.FieldError{Field: f, Msg: fmt.Sprintf(format, args...)}
 }
 
 func isNotFound(err error) bool { return errors.Is(err, node.ErrNotFound) }

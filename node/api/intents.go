@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
@@ -25,80 +24,64 @@ const maxDetails = intent.MaxAcceptDetail - 64
 // not say.
 const defaultExpiresIn = 72 * time.Hour
 
-// draftFrom checks a publish request and turns it into a draft, each
-// problem with its own code. served are the categories the node serves.
-// The protocol checks everything again; checking here first gives the
-// caller an error that names the field.
+// draftFrom is req.Draft, on a node that serves the categories served.
 func draftFrom(req PublishRequest, now time.Time, served []string) (intent.Draft, error) {
-	bad := func(code, format string, args ...any) (intent.Draft, error) {
-		return intent.Draft{}, errf(http.StatusBadRequest, code, format, args...)
-	}
-	if err := intent.CheckCategory(req.Category); err != nil {
-		return bad(CodeBadCategory, "category %q is not on the roster; use one of %s", req.Category, strings.Join(intent.Categories, ", "))
-	}
-	if !slices.Contains(served, req.Category) {
-		return bad(CodeBadCategory, "this node does not serve category %q (it serves %s); add it to the daemon's categories to publish there", req.Category, strings.Join(served, ", "))
-	}
-	if err := checkPath(req.Path); err != nil {
+	d, err := req.Draft(now)
+	if err != nil {
 		return intent.Draft{}, err
 	}
-	if len(req.Text) > intent.MaxText || !utf8.ValidString(req.Text) {
-		return bad(CodeBadText, "text must be valid UTF-8 of at most %d bytes; it has %d", intent.MaxText, len(req.Text))
+	if !slices.Contains(served, req.Category) {
+		return intent.Draft{}, badField(intent.FieldCategory, "This node does not serve %s (it serves %s); add it to the daemon's categories to publish there.", req.Category, strings.Join(served, ", "))
 	}
+	return d, nil
+}
+
+// Draft turns a publish request into a draft and holds it to the input
+// rules (intent.Draft.Check): every problem is an *intent.FieldError,
+// which the server answers with the field's code and a client can show
+// next to its own input. Codes are read case-insensitively. The server
+// and the CLI both call it, so that both hold a request to one set of
+// rules.
+func (req PublishRequest) Draft(now time.Time) (intent.Draft, error) {
 	qty := req.Quantity
 	if qty == 0 {
 		qty = 1
 	}
-	if qty > intent.MaxQuantity {
-		return bad(CodeBadQuantity, "quantity %d is over the protocol's maximum of %d", qty, intent.MaxQuantity)
-	}
 	currency := strings.ToUpper(strings.TrimSpace(req.Currency))
-	if currency == "" {
-		return bad(CodeBadCurrency, "currency is required: an ISO 4217 code such as EUR or USD")
+	d := intent.Draft{
+		Category: req.Category,
+		Path:     req.Path,
+		Text:     req.Text,
+		Want:     intent.Want{Quantity: qty, Currency: currency, Region: strings.ToUpper(strings.TrimSpace(req.Region))},
+		Created:  now,
 	}
-	if err := intent.CheckCurrency(currency); err != nil {
-		return bad(CodeBadCurrency, "currency %q must be an ISO 4217 code: three letters such as EUR or USD", req.Currency)
+	if err := intent.CheckCurrencyInput(currency); err != nil {
+		return intent.Draft{}, err
 	}
-	price, err := amount(req.MaxPrice, req.MaxPriceMinor, currency, "max_price")
+	price, err := amount(req.MaxPrice, req.MaxPriceMinor, currency, intent.FieldMaxPrice, "max_price")
 	if err != nil {
-		return intent.Draft{}, badRequest(CodeBadPrice, err)
+		return intent.Draft{}, err
 	}
-	region := strings.ToUpper(strings.TrimSpace(req.Region))
-	if err := intent.CheckRegion(region); err != nil {
-		return bad(CodeBadRegion, "region %q must be an ISO 3166 code: a country such as DE or a subdivision such as US-CA (or empty for anywhere)", req.Region)
-	}
+	d.Want.MaxPrice = price
 	life := defaultExpiresIn
 	if req.ExpiresIn != "" {
 		if life, err = parseDuration(req.ExpiresIn); err != nil || life <= 0 {
-			return bad(CodeBadExpiry, "expires_in %q must be a positive duration such as 72h or 7d", req.ExpiresIn)
+			return intent.Draft{}, badField(intent.FieldExpires, "Say how long the intent stays live as a duration, such as 72h or 7d; %q is not one.", req.ExpiresIn)
 		}
 	}
-	if life > intent.MaxLifetime {
-		return bad(CodeBadExpiry, "expires_in %s is longer than the protocol allows (%s, 30 days)", req.ExpiresIn, intent.MaxLifetime)
-	}
-	var deliverBy int64
+	d.Expires = now.Add(life)
 	if req.DeliverBy != "" {
 		t, err := parseDeadline(req.DeliverBy)
 		if err != nil {
 			return intent.Draft{}, err
 		}
-		if !t.After(now) {
-			return bad(CodeBadDeadline, "deliver_by %s is in the past (now is %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-		}
-		deliverBy = t.Unix()
+		d.Want.DeliverBy = t.Unix()
 	}
-	terms, err := termsFrom(req.Terms, req.CustomTerms)
-	if err != nil {
+	if d.Terms, err = termsFrom(req.Terms, req.CustomTerms); err != nil {
 		return intent.Draft{}, err
 	}
-	d := intent.Draft{
-		Category: req.Category,
-		Path:     req.Path,
-		Text:     req.Text,
-		Want:     intent.Want{Quantity: qty, MaxPrice: price, Currency: currency, Region: region, DeliverBy: deliverBy},
-		Terms:    terms,
-		Created:  now,
-		Expires:  now.Add(life),
+	if err := d.Check(); err != nil {
+		return intent.Draft{}, err
 	}
 	if req.PostQuantum {
 		d.Suite = crypto.SuiteXWing
@@ -106,24 +89,8 @@ func draftFrom(req PublishRequest, now time.Time, served []string) (intent.Draft
 	return d, nil
 }
 
-// checkPath checks sub-category segments as the protocol does.
-func checkPath(path []string) error {
-	if len(path) > intent.MaxPathDepth {
-		return errf(http.StatusBadRequest, CodeBadPath, "path has %d segments; at most %d", len(path), intent.MaxPathDepth)
-	}
-	for _, seg := range path {
-		ok := len(seg) > 0 && len(seg) <= intent.MaxPathSegment
-		for _, c := range seg {
-			ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')
-		}
-		if !ok {
-			return errf(http.StatusBadRequest, CodeBadPath, "path segment %q must be 1..%d characters of a-z, 0-9 and '-' (such as \"laptops\")", seg, intent.MaxPathSegment)
-		}
-	}
-	return nil
-}
-
-// termsFrom resolves roster names; nil names mean the default terms.
+// termsFrom resolves roster names; nil names mean the default terms. The
+// custom terms are held to the input rules by Draft.Check.
 func termsFrom(names []string, custom map[string]string) (intent.Terms, error) {
 	t := intent.DefaultTerms()
 	if names != nil {
@@ -131,17 +98,9 @@ func termsFrom(names []string, custom map[string]string) (intent.Terms, error) {
 		for _, name := range names {
 			info, ok := intent.TermByName(name)
 			if !ok {
-				return intent.Terms{}, errf(http.StatusBadRequest, CodeBadTerms, "term %q is not on the roster; use any of %s (GET /v1/protocol explains them)", name, strings.Join(termNames(allTerms()), ", "))
+				return intent.Terms{}, badField(intent.FieldTerms, "%q is not a term on the list; use any of %s.", name, strings.Join(termNames(allTerms()), ", "))
 			}
 			t.IDs = append(t.IDs, info.ID)
-		}
-	}
-	if len(custom) > intent.MaxCustomTerms {
-		return intent.Terms{}, errf(http.StatusBadRequest, CodeBadTerms, "%d custom terms; at most %d", len(custom), intent.MaxCustomTerms)
-	}
-	for k, v := range custom {
-		if k == "" || len(k) > intent.MaxCustomKey || len(v) > intent.MaxCustomValue || !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return intent.Terms{}, errf(http.StatusBadRequest, CodeBadTerms, "custom term %q: the key must be 1..%d bytes and the value at most %d, both UTF-8", k, intent.MaxCustomKey, intent.MaxCustomValue)
 		}
 	}
 	if len(custom) > 0 {
@@ -179,7 +138,7 @@ func parseDeadline(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t.Add(24*time.Hour - time.Second), nil
 	}
-	return time.Time{}, errf(http.StatusBadRequest, CodeBadDeadline, "deliver_by %q must be RFC 3339 (2026-05-01T12:00:00Z) or a date (2026-05-01)", s)
+	return time.Time{}, badField(intent.FieldDeliverBy, "Give the delivery date as a date such as 2026-05-01, or a time such as 2026-05-01T12:00:00Z; %q is neither.", s)
 }
 
 // publishIntent serves POST /v1/intents. With "Accept: text/event-stream"
@@ -259,7 +218,7 @@ func (s *Server) publishStream(w http.ResponseWriter, r *http.Request, d intent.
 			if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 				s.log.Error("publish failed", "err", res.err)
 			}
-			_ = sse.event("error", ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Status: e.Status}})
+			_ = sse.event("error", ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: string(e.Field), Status: e.Status}})
 			return
 		}
 	}

@@ -18,12 +18,12 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// codeOf is the error code the API answers err with.
 func codeOf(err error) string {
-	var e *apiError
-	if errors.As(err, &e) {
-		return e.Code
+	if err == nil {
+		return ""
 	}
-	return ""
+	return errorFrom(err).Code
 }
 
 func TestDraftFrom(t *testing.T) {

@@ -316,11 +316,15 @@ func decode(r *http.Request, v any, allowEmpty bool) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &tooLarge):
-		return errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body is over %d bytes; the API takes at most %d KiB", tooLarge.Limit, maxBody>>10)
+		return errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body is over %d KiB, more than any request needs (a text holds at most %d bytes)", maxBody>>10, intent.MaxText)
 	case errors.Is(err, io.EOF):
 		return errf(http.StatusBadRequest, CodeBadJSON, "request body is empty; send a JSON object")
 	case errors.As(err, &syntax):
 		return errf(http.StatusBadRequest, CodeBadJSON, "request body is not valid JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typ) && strings.HasPrefix(typ.Value, "number -"):
+		// A negative count or amount: say so, in the field's words.
+		f := intent.Field(strings.TrimSuffix(typ.Field, "_minor"))
+		return badField(f, "A negative number is not allowed here (%s).", strings.TrimPrefix(typ.Value, "number "))
 	case errors.As(err, &typ):
 		return errf(http.StatusBadRequest, CodeBadJSON, "request body field %q must be a JSON %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	}

@@ -253,6 +253,9 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field names the request field at fault ("max_price"), when one is:
+	// the message is then a sentence to show next to that input.
+	Field string `json:"field,omitempty"`
 	// Status repeats the HTTP status on the event stream of
 	// POST /v1/intents, where the response status is already 200.
 	Status int `json:"status,omitempty"`

@@ -33,19 +33,22 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 			return bad(CodeBadCategory, "filter category %q is not one this node serves (%s)", c, strings.Join(served, ", "))
 		}
 	}
-	if err := checkPath(f.Path); err != nil {
+	if err := intent.CheckPathInput(f.Path); err != nil {
 		return node.Filter{}, err
 	}
 	for i, r := range f.Regions {
 		f.Regions[i] = strings.ToUpper(strings.TrimSpace(r))
-		if r == "" || intent.CheckRegion(f.Regions[i]) != nil {
-			return bad(CodeBadRegion, "filter region %q must be an ISO 3166 code such as DE or US-CA", r)
+		if f.Regions[i] == "" {
+			return node.Filter{}, badField(intent.FieldRegion, "A region in the filter is empty; leave regions out to take any.")
+		}
+		if err := intent.CheckRegionInput(intent.FieldRegion, f.Regions[i]); err != nil {
+			return node.Filter{}, err
 		}
 	}
 	for i, c := range f.Currencies {
 		f.Currencies[i] = strings.ToUpper(strings.TrimSpace(c))
-		if intent.CheckCurrency(f.Currencies[i]) != nil {
-			return bad(CodeBadCurrency, "filter currency %q must be an ISO 4217 code such as EUR", c)
+		if err := intent.CheckCurrencyInput(f.Currencies[i]); err != nil {
+			return node.Filter{}, err
 		}
 	}
 	kw := f.Keywords[:0:0]
@@ -104,57 +107,41 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// offerDraft checks an offer request against the intent it answers. The
-// customer's node would refuse an offer in another currency or over the
-// ceiling, so those are errors here, before anything is signed.
+// offerDraft turns an offer request into a draft and holds it to the
+// input rules against the intent it answers (intent.OfferDraft.Check):
+// the customer's node would refuse an offer in another currency or over
+// the ceiling, so those are errors here, before anything is signed.
 func offerDraft(req OfferRequest, in *intent.SignedIntent, vendor intent.Vendor, vendorKnown bool, now time.Time) (intent.OfferDraft, error) {
-	bad := func(code, format string, args ...any) (intent.OfferDraft, error) {
-		return intent.OfferDraft{}, errf(http.StatusBadRequest, code, format, args...)
-	}
 	want := in.Body.Want
-	currency := strings.ToUpper(strings.TrimSpace(req.Currency))
-	if currency == "" {
-		currency = want.Currency
+	currency := cmp.Or(strings.ToUpper(strings.TrimSpace(req.Currency)), want.Currency)
+	d := intent.OfferDraft{Currency: currency, Text: req.Text, Created: now}
+	if currency == want.Currency {
+		price, err := amount(req.Price, req.PriceMinor, currency, intent.FieldPrice, "price")
+		if err != nil {
+			return intent.OfferDraft{}, err
+		}
+		d.Price = price
 	}
-	if currency != want.Currency {
-		return bad(CodeBadCurrency, "the customer asks for prices in %s; an offer in %q would be refused", want.Currency, req.Currency)
-	}
-	price, err := amount(req.Price, req.PriceMinor, currency, "price")
-	if err != nil {
-		return intent.OfferDraft{}, badRequest(CodeBadPrice, err)
-	}
-	if price > want.MaxPrice {
-		return bad(CodeBadPrice, "price %s %s is over the customer's ceiling of %s %s; the customer's node would refuse it",
-			FormatAmount(price, currency), currency, FormatAmount(want.MaxPrice, currency), currency)
-	}
-	if len(req.Text) > intent.MaxText || !utf8.ValidString(req.Text) {
-		return bad(CodeBadText, "text must be valid UTF-8 of at most %d bytes; it has %d", intent.MaxText, len(req.Text))
-	}
-	d := intent.OfferDraft{Price: price, Currency: currency, Text: req.Text, Created: now}
 	if req.ValidFor != "" {
 		ttl, err := parseDuration(req.ValidFor)
 		if err != nil || ttl <= 0 {
-			return bad(CodeBadExpiry, "valid_for %q must be a positive duration such as 24h or 7d", req.ValidFor)
+			return intent.OfferDraft{}, badField(intent.FieldValidFor, "Say how long the offer holds as a duration, such as 24h or 7d; %q is not one.", req.ValidFor)
 		}
-		if ttl > intent.MaxOfferTTL {
-			return bad(CodeBadExpiry, "valid_for %s is longer than the protocol allows (%s)", req.ValidFor, intent.MaxOfferTTL)
-		}
-		// An offer outliving its intent could never be accepted.
 		d.ValidUntil = now.Add(ttl)
-		if exp := in.Body.ExpiresAt(); exp.Before(d.ValidUntil) {
-			d.ValidUntil = exp
-		}
 	}
 	d.Vendor = intent.Vendor{Name: cmp.Or(req.VendorName, vendor.Name), URL: cmp.Or(req.VendorURL, vendor.URL)}
+	if err := d.Check(want); err != nil {
+		return intent.OfferDraft{}, err
+	}
+	// An offer outliving its intent could never be accepted.
+	if exp := in.Body.ExpiresAt(); !d.ValidUntil.IsZero() && exp.Before(d.ValidUntil) {
+		d.ValidUntil = exp
+	}
 	switch {
 	case d.Vendor.Name == "" && !vendorKnown:
 		d.Vendor = intent.Vendor{} // the node signs with its configured vendor
 	case d.Vendor.Name == "":
-		return bad(CodeBadVendor, "no vendor name: pass vendor_name, or set the daemon's vendor name in its config")
-	case len(d.Vendor.Name) > intent.MaxVendorName:
-		return bad(CodeBadVendor, "vendor_name of %d bytes; at most %d", len(d.Vendor.Name), intent.MaxVendorName)
-	case len(d.Vendor.URL) > intent.MaxVendorURL:
-		return bad(CodeBadVendor, "vendor_url of %d bytes; at most %d", len(d.Vendor.URL), intent.MaxVendorURL)
+		return intent.OfferDraft{}, badField(intent.FieldVendorName, "Say whom the offer is from: give a vendor name, or set the daemon's vendor name in its config.")
 	}
 	return d, nil
 }

@@ -54,7 +54,7 @@ func baseIntentView(in *intent.SignedIntent) IntentView {
 		Path:          b.Path,
 		Text:          b.Text,
 		Quantity:      b.Want.Quantity,
-		MaxPrice:      FormatAmount(b.Want.MaxPrice, b.Want.Currency),
+		MaxPrice:      intent.FormatAmount(b.Want.MaxPrice, b.Want.Currency),
 		MaxPriceMinor: b.Want.MaxPrice,
 		Currency:      b.Want.Currency,
 		Region:        b.Want.Region,
@@ -118,7 +118,7 @@ func offerView(o node.OfferRecord) OfferView {
 		return v // refused before it could be opened: only the reason is known
 	}
 	b := &o.Offer.Body
-	v.Price = FormatAmount(b.Price, b.Currency)
+	v.Price = intent.FormatAmount(b.Price, b.Currency)
 	v.PriceMinor = b.Price
 	v.Currency = b.Currency
 	v.Text = b.Text

@@ -263,6 +263,13 @@ func fill(sel, text string) chromedp.Action[chromedp.Void] {
 	)
 }
 
+// setValues sets the values of inputs by their IDs at once, as pasting
+// would.
+func setValues(byID map[string]string) chromedp.Action[chromedp.Void] {
+	b, _ := json.Marshal(byID)
+	return chromedp.Evaluate[chromedp.Void](`for (const [id, v] of Object.entries(` + string(b) + `)) document.getElementById(id).value = v`)
+}
+
 // js quotes s as a JavaScript string literal.
 func js(s string) string {
 	b, _ := json.Marshal(s)
@@ -416,15 +423,37 @@ func testLoop(t *testing.T, cp, vp *page, customer, rival *peer) {
 		t.Errorf("the first term reads %q; want the roster's plain explanation", desc)
 	}
 
-	// An error of the API shows next to the form.
-	cp.do(
-		chromedp.SendKeys(chromedp.ID("c-price"), "12,00"),
-		chromedp.Click(chromedp.ID("publish")),
-		chromedp.WaitVisible(chromedp.ID("compose-error")),
-	)
-	if msg := cp.text(`#compose-error`); !strings.Contains(msg, "max_price") {
-		t.Errorf("compose error %q; want the API's message about max_price", msg)
+	// Bad input: the input rules' sentence shows next to the field it is
+	// about, in plain words (no API field names, no minor units).
+	for _, tt := range []struct {
+		name, text, price, currency, region string
+		at, says                            string // where the message shows, a substring of it
+	}{
+		{"a comma", "a laptop", "12,00", "EUR", "", "c-price-error", "such as 1200.50"},
+		{"price ceiling 0", "a laptop", "0", "EUR", "", "c-price-error", "The price ceiling must be more than 0."},
+		{"negative price", "a laptop", "-5", "EUR", "", "c-price-error", "An amount cannot be negative."},
+		{"three decimals", "a laptop", "10.999", "EUR", "", "c-price-error", "EUR has at most 2 decimals"},
+		{"currency XYZ", "a laptop", "100", "XYZ", "", "c-currency-error", `"XYZ" is not a currency code`},
+		{"region XX", "a laptop", "100", "EUR", "XX", "c-region-error", `"XX" is not a country code`},
+		{"empty text", "", "100", "EUR", "", "c-text-error", "the description is empty"},
+		{"100 KB text", strings.Repeat("x", 100<<10), "100", "EUR", "", "compose-error", "a text holds at most 1024 bytes"},
+	} {
+		cp.do(
+			setValues(map[string]string{"c-text": tt.text, "c-price": tt.price, "c-currency": tt.currency, "c-region": tt.region}),
+			chromedp.Click(chromedp.ID("publish")),
+			chromedp.WaitVisible(chromedp.ID(tt.at)),
+		)
+		msg := cp.text("#" + tt.at)
+		if !strings.Contains(msg, tt.says) {
+			t.Errorf("%s: the page says %q at #%s; want ...%q...", tt.name, msg, tt.at, tt.says)
+		}
+		for _, jargon := range []string{"max_price", "minor units", "_minor"} {
+			if strings.Contains(msg, jargon) {
+				t.Errorf("%s: the page says %q, API jargon (%q)", tt.name, msg, jargon)
+			}
+		}
 	}
+	cp.do(setValues(map[string]string{"c-text": "", "c-price": "", "c-currency": "EUR", "c-region": ""}))
 
 	// The customer publishes through the form, with terms beyond the defaults.
 	const want = "Light 14-inch laptop, 16 GB RAM, matte screen"

@@ -19,8 +19,9 @@ import (
 // conn is an API client and where it points, for error messages.
 type conn struct {
 	*api.Client
-	base       string // base URL
-	tokenSrc   string // where the token came from
+	cmd        *ucli.Command // the command it serves, for errors naming its flags
+	base       string        // base URL
+	tokenSrc   string        // where the token came from
 	tokenFound bool
 }
 
@@ -28,7 +29,7 @@ type conn struct {
 // INTENTCAST_API), else the address in DATA_DIR/api.addr, else
 // 127.0.0.1:7733; --token (or INTENTCAST_TOKEN), else DATA_DIR/api.token.
 func (a *app) connect(cmd *ucli.Command) (*conn, error) {
-	c := &conn{}
+	c := &conn{cmd: cmd}
 	addr := cmd.String(flagAPI)
 	token := cmd.String(flagToken)
 	c.tokenSrc = "--token" // or INTENTCAST_TOKEN
@@ -95,6 +96,8 @@ func (c *conn) wrap(err error) error {
 			hint = "the token in " + c.tokenSrc + " is not this daemon's; pass --data-dir of the daemon at " + c.base + ", or --token"
 		}
 		return fmt.Errorf("%w\n%s", err, hint)
+	case apiField(err) != "":
+		return inputError(c.cmd, err)
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -104,8 +105,8 @@ func TestDaemonLoop(t *testing.T) {
 	if r := run(t, v("vendor", "offer", short(in.ID), "--price", "9,99")...); r.code != ExitUsage || !strings.Contains(r.err.Error(), `--price "9,99"`) {
 		t.Errorf("offer with a malformed price: exit %d (%v), want a usage error naming --price", r.code, r.err)
 	}
-	if r := run(t, v("vendor", "offer", short(in.ID), "--price", "1300")...); r.code != ExitFailure {
-		t.Errorf("offer above the ceiling: exit %d (%v), want %d", r.code, r.err, ExitFailure)
+	if r := run(t, v("vendor", "offer", short(in.ID), "--price", "1300")...); r.code != ExitUsage || !strings.Contains(r.err.Error(), `--price "1300": 1300.00 EUR is over the customer's ceiling`) {
+		t.Errorf("offer above the ceiling (the daemon's catch): exit %d (%v), want %d naming --price", r.code, r.err, ExitUsage)
 	}
 
 	// The customer sees it arrive, lists and accepts it (by prefixes).
@@ -216,5 +217,53 @@ func TestSwarmDemo(t *testing.T) {
 	// Bot 1 offers 94%, bot 2 88% of 1200: the customer takes 1056.
 	if res.Deals[0].Offer.Price != "1056.00" || res.Deals[0].OfferID != res.Deals[1].OfferID {
 		t.Errorf("deals: %+v", res.Deals)
+	}
+}
+
+// TestInputRulesThroughTheDaemon: bad input that only the daemon can judge
+// (a category it does not serve, a filter's codes against the filter it
+// holds) is a usage error naming the flag, exit 2, as the input this
+// process checks itself is; lower-case codes are read as capitals.
+func TestInputRulesThroughTheDaemon(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "--data-dir", dir, "init", "--profile", "test")
+	cfgPath := filepath.Join(dir, "config.toml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = regexp.MustCompile(`(?m)^categories = .*$`).ReplaceAll(cfg, []byte(`categories = ["electronics"]`))
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, dir)
+	d := func(args ...string) []string { return append([]string{"--data-dir", dir}, args...) }
+
+	in := decodeJSON[api.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
+		"--text", "a laptop", "--max-price", "100", "--currency", "eur", "--region", "de")...))
+	if in.Currency != "EUR" || in.Region != "DE" {
+		t.Errorf("published with --currency eur --region de: currency %q, region %q; want EUR, DE", in.Currency, in.Region)
+	}
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{d("intent", "publish", "--category", "travel", "--text", "a flight", "--max-price", "100", "--currency", "EUR"),
+			[]string{`--category "travel"`, "does not serve travel"}},
+		{d("vendor", "filter", "--min-price", "10.999"), []string{`--min-price "10.999"`, "10.999 has 3 decimals; an amount has at most 2 decimals"}},
+		{d("vendor", "filter", "--region", "XX"), []string{`--region "XX"`, `"XX" is not a country code`}},
+		{d("vendor", "filter", "--currency", "XYZ"), []string{`--currency "XYZ"`, `"XYZ" is not a currency code`}},
+	}
+	for _, tt := range tests {
+		r := run(t, tt.args...)
+		if r.code != ExitUsage {
+			t.Errorf("%v: exit %d (%v), want %d", tt.args, r.code, r.err, ExitUsage)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.err.Error(), w) {
+				t.Errorf("%v: message %q lacks %q", tt.args, r.err, w)
+			}
+		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 // reach a daemon.
 func TestBadCommandLines(t *testing.T) {
 	dir := t.TempDir()
-	publish := []string{"--data-dir", dir, "intent", "publish", "--category", "electronics", "--max-price", "1200", "--currency", "EUR"}
+	publish := []string{"--data-dir", dir, "intent", "publish", "--category", "electronics", "--text", "a laptop", "--max-price", "1200", "--currency", "EUR"}
 	with := func(base []string, extra ...string) []string { return append(append([]string(nil), base...), extra...) }
 	tests := []struct {
 		args []string
@@ -30,11 +30,21 @@ func TestBadCommandLines(t *testing.T) {
 		{with(publish, "--max-price", "-3"), []string{`--max-price "-3"`}},
 		{with(publish, "--currency", "euro"), []string{`--currency "euro"`, "ISO 4217"}},
 		{with(publish, "--region", "Germany"), []string{`--region "Germany"`, "ISO 3166"}},
-		{with(publish, "--deliver-by", "tomorrow"), []string{`--deliver-by "tomorrow"`, "2026-12-24"}},
+		{with(publish, "--deliver-by", "tomorrow"), []string{`--deliver-by "tomorrow"`, "2026-05-01"}},
 		{with(publish, "--expires-in", "soon"), []string{`--expires-in "soon"`, "72h"}},
 		{with(publish, "--terms", "no-tracking,no-spam"), []string{`--terms "no-spam"`, "no-resale"}},
 		{with(publish, "--custom", "novalue"), []string{`--custom "novalue"`, "key=value"}},
-		{with(publish, "--quantity", "0"), []string{"--quantity", "1 or more"}},
+		{with(publish, "--quantity", "0"), []string{"--quantity", "at least 1"}},
+		// The input rules' cases (intent.Draft.Check), caught before any
+		// daemon is asked.
+		{with(publish, "--currency", "XYZ"), []string{`--currency "XYZ"`, `"XYZ" is not a currency code`, "ISO 4217"}},
+		{with(publish, "--region", "XX"), []string{`--region "XX"`, `"XX" is not a country code`}},
+		{with(publish, "--max-price", "0"), []string{`--max-price "0"`, "The price ceiling must be more than 0."}},
+		{with(publish, "--max-price", "-5"), []string{`--max-price "-5"`, "An amount cannot be negative."}},
+		{with(publish, "--max-price", "10.999"), []string{`--max-price "10.999"`, "10.999 has 3 decimals; EUR has at most 2 decimals"}},
+		{with(publish, "--text", ""), []string{`--text ""`, "the description is empty"}},
+		{with(publish, "--text", strings.Repeat("x", 100<<10)), []string{"--text", "102400 bytes long; at most 1024 bytes fit"}},
+		{[]string{"--data-dir", dir, "vendor", "offer", "abc", "--price", "9", "--text", strings.Repeat("x", 100<<10)}, []string{"--text", "at most 1024 bytes fit"}},
 		{with(publish, "--quantity", "many"), []string{"quantity", "many"}},
 		{with(publish, "extra"), []string{`unexpected argument "extra"`}},
 		{[]string{"intent", "show"}, []string{"missing argument INTENT", "intentcast intent show INTENT"}},
@@ -107,7 +117,7 @@ func TestNoDaemonExits3(t *testing.T) {
 		{"peers"},
 		{"deals", "--json"},
 		{"offers", "watch"},
-		{"intent", "publish", "--category", "home", "--max-price", "10", "--currency", "EUR"},
+		{"intent", "publish", "--category", "home", "--text", "a sofa", "--max-price", "10", "--currency", "EUR"},
 	} {
 		r := run(t, append([]string{"--api", addr, "--token", "x"}, args...)...)
 		if r.code != ExitNoDaemon {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -83,53 +82,27 @@ Examples:
 	}
 }
 
-var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-
-// publishRequest builds the request from the flags, checking what can be
-// checked here so mistakes are usage errors that name the flag.
+// publishRequest builds the request from the flags and holds it to the
+// input rules (api.PublishRequest.Draft, as the daemon does), so that
+// mistakes are usage errors that name the flag.
 func publishRequest(cmd *ucli.Command) (api.PublishRequest, error) {
 	r := api.PublishRequest{
 		Category:    cmd.String("category"),
 		Text:        cmd.String("text"),
 		Quantity:    cmd.Uint64("quantity"),
 		MaxPrice:    cmd.String("max-price"),
-		Currency:    strings.ToUpper(cmd.String("currency")),
+		Currency:    cmd.String("currency"),
 		Region:      cmd.String("region"),
 		DeliverBy:   cmd.String("deliver-by"),
 		ExpiresIn:   cmd.String("expires-in"),
 		PostQuantum: cmd.Bool("pq"),
 	}
-	if err := intent.CheckCategory(r.Category); err != nil {
-		return r, flagError(cmd, "category", r.Category, "want one of "+strings.Join(intent.Categories, ", "))
-	}
 	if p := cmd.String("path"); p != "" {
 		r.Path = strings.Split(strings.Trim(p, "/"), "/")
 	}
 	if r.Quantity == 0 {
-		return r, flagError(cmd, "quantity", "0", "want 1 or more")
-	}
-	if err := intent.CheckCurrency(r.Currency); err != nil {
-		return r, flagError(cmd, "currency", cmd.String("currency"), "want a three-letter ISO 4217 code such as EUR, USD or JPY")
-	}
-	if _, err := api.ParseAmount(r.MaxPrice, r.Currency); err != nil {
-		return r, flagError(cmd, "max-price", r.MaxPrice, err.Error())
-	}
-	if r.Region != "" {
-		if err := intent.CheckRegion(r.Region); err != nil {
-			return r, flagError(cmd, "region", r.Region, "want an ISO 3166 code such as DE, or a subdivision such as US-CA")
-		}
-	}
-	if d := r.DeliverBy; d != "" {
-		_, errTime := time.Parse(time.RFC3339, d)
-		_, errDate := time.Parse(time.DateOnly, d)
-		if errTime != nil && (errDate != nil || !dateRE.MatchString(d)) {
-			return r, flagError(cmd, "deliver-by", d, "want a date such as 2026-12-24 or an RFC 3339 time such as 2026-12-24T18:00:00+01:00")
-		}
-	}
-	if e := r.ExpiresIn; e != "" {
-		if _, err := parseDays(e); err != nil {
-			return r, flagError(cmd, "expires-in", e, "want a duration such as 72h, 90m or 7d")
-		}
+		// The API reads 0 as "not given", which means 1.
+		return r, flagError(cmd, "quantity", "0", "The quantity must be at least 1.")
 	}
 	terms, err := termNames(cmd, "terms")
 	if err != nil {
@@ -141,6 +114,9 @@ func publishRequest(cmd *ucli.Command) (api.PublishRequest, error) {
 		return r, err
 	}
 	r.CustomTerms = custom
+	if _, err := r.Draft(time.Now()); err != nil {
+		return r, inputError(cmd, err)
+	}
 	return r, nil
 }
 

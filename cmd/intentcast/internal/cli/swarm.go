@@ -310,7 +310,7 @@ func (b *offerBot) floor() uint64 { return uint64(50 * b.i) }
 // price returns the bot's price for an intent in minor units, or false if
 // the bot skips it.
 func (b *offerBot) price(in api.IntentView) (uint64, bool) {
-	unit, err := api.ParseAmount("1", in.Currency) // minor units per major unit
+	unit, err := intent.ParseAmount("1", in.Currency) // minor units per major unit
 	if err != nil || unit == 0 {
 		return 0, false
 	}

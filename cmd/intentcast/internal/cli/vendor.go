@@ -158,8 +158,9 @@ func filterFromFlags(cmd *ucli.Command, f node.Filter) (node.Filter, error) {
 	if cmd.IsSet("region") {
 		f.Regions = nil
 		for _, r := range splitList(cmd.StringSlice("region")) {
-			if err := intent.CheckRegion(r); err != nil {
-				return f, flagError(cmd, "region", r, "want an ISO 3166 code such as DE, or a subdivision such as US-CA")
+			r = strings.ToUpper(r)
+			if err := intent.CheckRegionInput(intent.FieldRegion, r); err != nil {
+				return f, inputError(cmd, err)
 			}
 			f.Regions = append(f.Regions, r)
 		}
@@ -168,8 +169,8 @@ func filterFromFlags(cmd *ucli.Command, f node.Filter) (node.Filter, error) {
 		f.Currencies = nil
 		for _, cur := range splitList(cmd.StringSlice("currency")) {
 			cur = strings.ToUpper(cur)
-			if err := intent.CheckCurrency(cur); err != nil {
-				return f, flagError(cmd, "currency", cur, "want three-letter ISO 4217 codes such as EUR,USD")
+			if err := intent.CheckCurrencyInput(cur); err != nil {
+				return f, inputError(cmd, err)
 			}
 			f.Currencies = append(f.Currencies, cur)
 		}
@@ -178,7 +179,7 @@ func filterFromFlags(cmd *ucli.Command, f node.Filter) (node.Filter, error) {
 		s := cmd.String("min-price")
 		f.MinPrice = 0
 		if s != "" && s != "0" {
-			v, err := api.ParseAmount(s, filterCurrency(f))
+			v, err := intent.ParseAmount(s, filterCurrency(f))
 			if err != nil {
 				return f, flagError(cmd, "min-price", s, err.Error())
 			}
@@ -189,12 +190,12 @@ func filterFromFlags(cmd *ucli.Command, f node.Filter) (node.Filter, error) {
 }
 
 // filterCurrency is the currency whose decimals the filter's minimum price
-// is given in: the first one the vendor takes, else any two-decimal one.
+// is given in: the first one the vendor takes, else "" (2 decimals).
 func filterCurrency(f node.Filter) string {
 	if len(f.Currencies) > 0 {
 		return f.Currencies[0]
 	}
-	return "XXX" // ISO 4217 "no currency"; formatted with 2 decimals
+	return ""
 }
 
 func printFilter(w io.Writer, f node.Filter) {
@@ -212,7 +213,7 @@ func printFilter(w io.Writer, f node.Filter) {
 	t.row("currencies", all(f.Currencies, "currency"))
 	minPrice := "none"
 	if f.MinPrice > 0 {
-		minPrice = api.FormatAmount(f.MinPrice, filterCurrency(f))
+		minPrice = intent.FormatAmount(f.MinPrice, filterCurrency(f))
 		if len(f.Currencies) > 0 {
 			minPrice += " " + f.Currencies[0]
 		}
@@ -329,13 +330,16 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 	}
 	if req.ValidFor != "" {
 		if _, err := parseDays(req.ValidFor); err != nil {
-			return flagError(cmd, "valid-for", req.ValidFor, "want a duration such as 24h, 90m or 7d")
+			return flagError(cmd, "valid-for", req.ValidFor, "Say how long the offer holds as a duration, such as 24h, 90m or 7d.")
 		}
 	}
 	if req.Currency != "" {
-		if err := intent.CheckCurrency(req.Currency); err != nil {
-			return flagError(cmd, "currency", req.Currency, "want a three-letter ISO 4217 code such as EUR")
+		if err := intent.CheckCurrencyInput(req.Currency); err != nil {
+			return inputError(cmd, err)
 		}
+	}
+	if err := intent.CheckText(intent.FieldText, req.Text); err != nil {
+		return inputError(cmd, err)
 	}
 	if req.IntentID, err = c.feedIntentID(ctx, cmd, args[0]); err != nil {
 		return err
@@ -351,7 +355,7 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 		}
 	}
 	if cur != "" {
-		if _, err := api.ParseAmount(req.Price, cur); err != nil {
+		if _, err := intent.ParseAmount(req.Price, cur); err != nil {
 			return flagError(cmd, "price", req.Price, err.Error())
 		}
 	}

@@ -24,12 +24,15 @@ export const auth = {
   },
 };
 
-// APIError is an error answer of the API: {"error":{"code","message"}}.
+// APIError is an error answer of the API: {"error":{"code","message","field"}}.
+// field names the input at fault, when one is; the message is then a
+// sentence to show next to it.
 export class APIError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field || '';
   }
 }
 
@@ -44,17 +47,18 @@ function headers(extra) {
 
 // failure turns a response that is not 2xx into an APIError.
 async function failure(res) {
-  let code = 'http_' + res.status, message = `The node answered ${res.status} ${res.statusText}.`;
+  let code = 'http_' + res.status, message = `The node answered ${res.status} ${res.statusText}.`, field = '';
   try {
     const body = await res.json();
     if (body && body.error) {
       code = body.error.code || code;
       message = body.error.message || message;
+      field = body.error.field || '';
     }
   } catch {
     // Not JSON: keep the status line.
   }
-  const err = new APIError(res.status, code, message);
+  const err = new APIError(res.status, code, message, field);
   if (res.status === 401) unauthorized(err);
   return err;
 }
@@ -139,7 +143,7 @@ export async function publish(body, onProgress, { signal } = {}) {
     else if (event === 'intent') result = v;
     else if (event === 'error') {
       const e = v.error || {};
-      error = new APIError(e.status || 500, e.code || 'internal', e.message || 'Publishing failed.');
+      error = new APIError(e.status || 500, e.code || 'internal', e.message || 'Publishing failed.', e.field);
     }
   });
   if (error) throw error;

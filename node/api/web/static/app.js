@@ -246,6 +246,40 @@ function parseCustom(text) {
   return n ? out : null;
 }
 
+// composeInputs are the compose form's inputs by the API's field names.
+const composeInputs = {
+  category: 'c-category', path: 'c-path', text: 'c-text', quantity: 'c-quantity', max_price: 'c-price',
+  currency: 'c-currency', region: 'c-region', deliver_by: 'c-deliver', expires_in: 'c-expires',
+  terms: 'c-terms-list', custom_terms: 'c-custom',
+};
+
+// sayAtField shows an error that names an input (x.field, one of inputs)
+// next to that input, and any other in fallback. An empty x clears them.
+function sayAtField(inputs, x, fallback) {
+  for (const id of Object.values(inputs)) {
+    const el = $(id), p = $(id + '-error');
+    if (p) say(p, '');
+    if (el) el.removeAttribute('aria-invalid');
+  }
+  say(fallback, '');
+  if (!x) return;
+  const id = x.field && inputs[x.field];
+  const el = id && $(id);
+  if (!el) {
+    say(fallback, x.message);
+    return;
+  }
+  let p = $(id + '-error');
+  if (!p) {
+    p = h('p', { id: id + '-error', class: 'error field-error', role: 'alert' });
+    (el.closest('.field') || el.parentElement).append(p);
+  }
+  say(p, x.message);
+  el.setAttribute('aria-invalid', 'true');
+  el.setAttribute('aria-describedby', p.id);
+  el.focus();
+}
+
 function readCompose() {
   const v = (id) => $(id).value.trim();
   const body = { category: v('c-category'), max_price: v('c-price'), currency: v('c-currency').toUpperCase() };
@@ -274,7 +308,7 @@ function readCompose() {
 $('compose').addEventListener('submit', async (e) => {
   e.preventDefault();
   const err = $('compose-error');
-  say(err, '');
+  sayAtField(composeInputs, null, err);
   let body;
   try {
     body = readCompose();
@@ -302,7 +336,7 @@ $('compose').addEventListener('submit', async (e) => {
     for (const id of ['c-text', 'c-path', 'c-price', 'c-custom']) $(id).value = '';
   } catch (x) {
     $('mint').hidden = true;
-    say(err, x.message);
+    sayAtField(composeInputs, x, err);
   } finally {
     btn.disabled = false;
   }

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestInputRules sends each bad input of the input rules' table
+// (intent.Draft.Check) through HTTP: the answer has the field's code, the
+// field, and the rules' plain sentence, never the API's own jargon.
+// Codes are read case-insensitively.
+func TestInputRules(t *testing.T) {
+	a := startAPI(t, nodeOpts{vendor: "Acme"})
+	const base = `"category":"electronics","currency":"EUR"`
+	tests := []struct {
+		name   string
+		path   string
+		body   string
+		status int
+		code   string
+		field  string
+		says   string
+	}{
+		{"region de", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"100","region":"de"}`, 201, "", "", ""},
+		{"currency eur", "/v1/intents", `{"category":"electronics","currency":"eur","text":"a laptop","max_price":"100"}`, 201, "", "", ""},
+		{"currency XYZ", "/v1/intents", `{"category":"electronics","currency":"XYZ","text":"a laptop","max_price":"100"}`, 400, CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
+		{"region XX", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"100","region":"XX"}`, 400, CodeBadRegion, "region", `"XX" is not a country code`},
+		{"price ceiling 0", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"0"}`, 400, CodeBadPrice, "max_price", "must be more than 0"},
+		{"price ceiling 0 in minor units", "/v1/intents", `{` + base + `,"text":"a laptop","max_price_minor":0}`, 400, CodeBadPrice, "max_price", "must be more than 0"},
+		{"no price ceiling", "/v1/intents", `{` + base + `,"text":"a laptop"}`, 400, CodeBadPrice, "max_price", "Give an amount"},
+		{"empty text", "/v1/intents", `{` + base + `,"text":"","max_price":"100"}`, 400, CodeBadText, "text", "the description is empty"},
+		{"text over 1024 bytes", "/v1/intents", `{` + base + `,"text":"` + strings.Repeat("x", 2000) + `","max_price":"100"}`, 400, CodeBadText, "text", "2000 bytes long; at most 1024 bytes fit"},
+		{"100 KB text", "/v1/intents", `{` + base + `,"text":"` + strings.Repeat("x", 100<<10) + `","max_price":"100"}`, 413, CodeBodyTooLarge, "", "a text holds at most 1024 bytes"},
+		{"negative price", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"-5"}`, 400, CodeBadPrice, "max_price", "cannot be negative"},
+		{"negative price in minor units", "/v1/intents", `{` + base + `,"text":"a laptop","max_price_minor":-5}`, 400, CodeBadPrice, "max_price", "negative"},
+		{"negative quantity", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"1","quantity":-2}`, 400, CodeBadQuantity, "quantity", "negative"},
+		{"three decimals", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"10.999"}`, 400, CodeBadPrice, "max_price", "10.999 has 3 decimals; EUR has at most 2 decimals"},
+		{"filter region XX", "/v1/vendor/filter", `{"regions":["XX"]}`, 400, CodeBadRegion, "region", `"XX" is not a country code`},
+		{"filter currency XYZ", "/v1/vendor/filter", `{"currencies":["XYZ"]}`, 400, CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method := "POST"
+			if strings.Contains(tt.path, "filter") {
+				method = "PUT"
+			}
+			req, err := http.NewRequestWithContext(t.Context(), method, a.url+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if tt.code == "" {
+				if resp.StatusCode != tt.status {
+					t.Fatalf("%d %s; want %d", resp.StatusCode, body, tt.status)
+				}
+				return
+			}
+			e := decodeError(t, body)
+			if resp.StatusCode != tt.status || e.Code != tt.code || e.Field != tt.field || !strings.Contains(e.Message, tt.says) {
+				t.Errorf("%d %s field %q: %q; want %d %s field %q: ...%q...", resp.StatusCode, e.Code, e.Field, e.Message, tt.status, tt.code, tt.field, tt.says)
+			}
+			for _, jargon := range []string{"max_price", "minor units", "JSON"} {
+				if strings.Contains(e.Message, jargon) {
+					t.Errorf("message %q speaks the API's jargon (%q)", e.Message, jargon)
+				}
+			}
+		})
+	}
+}
