@@ -14,7 +14,6 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node/api"
 )
 
 // Results of one check, as deal verify prints them.
@@ -64,7 +63,7 @@ func dealSummaryOf(rec *intent.DealRecord) dealSummary {
 		IntentID: rec.Intent.ID.String(), Category: strings.Join(append([]string{in.Category}, in.Path...), "/"),
 		IntentText: in.Text, OfferID: rec.Accept.OfferID.String(),
 		Vendor: o.Vendor.Name, VendorURL: o.Vendor.URL, VendorKey: hex.EncodeToString(o.VendorKey),
-		Price: api.FormatAmount(o.Price, o.Currency), PriceMinor: o.Price, Currency: o.Currency, OfferText: o.Text,
+		Price: intent.FormatAmount(o.Price, o.Currency), PriceMinor: o.Price, Currency: o.Currency, OfferText: o.Text,
 		Offered: time.Unix(o.Created, 0).UTC(), Accepted: time.Unix(rec.Accept.Body.Created, 0).UTC(),
 	}
 }
@@ -169,7 +168,7 @@ func printVerify(w io.Writer, res verifyResult) {
 }
 
 func formatPrice(minor uint64, currency string) string {
-	return price(api.FormatAmount(minor, currency), printable(currency))
+	return price(intent.FormatAmount(minor, currency), printable(currency))
 }
 
 // printable replaces control characters (terminal escapes among them) in
