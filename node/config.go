@@ -155,8 +155,9 @@ type Config struct {
 	// node publishes the stem messages it gets rather than forwarding them:
 	// 1/q is the expected stem length. Zero means 0.1. StemEpoch is how
 	// long a node keeps its stem successor and that draw; zero means 10
-	// minutes. StemTimeout is the origin's fail-safe: an own message not
-	// back by gossip after StemTimeout plus up to half of it at random is
+	// minutes. StemTimeout sets the fail-safe of every node on a stem: a
+	// message it handed on and has not seen by gossip after half of
+	// StemTimeout plus an exponential draw with a mean of half of it is
 	// published by the node itself. Zero means 4s.
 	DisableStem          bool
 	StemFluffProbability float64

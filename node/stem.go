@@ -42,16 +42,27 @@ import (
 //     All own messages of an epoch take the same successor, so an adversary
 //     that watches many of them learns no more than from one (intersection
 //     attacks).
-//   - Loops end: a relay that gets a message it already forwarded fluffs it;
-//     an origin that gets its own message back forwards it again, never
-//     fluffs it (that would make it the first gossip sender).
-//   - Fail-safe: the origin keeps each own message with a timer
-//     (Config.StemTimeout plus up to half of it at random); if the message
-//     has not come back by then (it is not in the replay index, which only
-//     gossip and sync fill for an own message), the origin publishes it
-//     itself. Relays keep a shorter timer too (half the timeout plus an
-//     exponential draw), so a black hole further down the stem is routed
-//     around by the relay before it, not by the origin.
+//   - Loops and bounces end the same way everywhere: a node that gets a
+//     stem message it already holds (an own one still in its stem phase, or
+//     one it forwarded) checks it like any other and fluffs it. An origin
+//     and a relay thus answer a successor that bounces a message back with
+//     the same act, and the successor learns no more than it knew: who
+//     handed it the message. A node never forwards a message to the peer it
+//     got it from.
+//   - Successors that refuse: a hand-over is offered to up to stemTries
+//     peers by rank (outbound first, then inbound), so a successor whose
+//     stream slots a few peers hold makes its predecessor pick another
+//     rather than publish. An origin that finds none keeps the message
+//     and offers it again when its fail-safe timer fires; only then does it
+//     publish it.
+//   - Fail-safe: every node on a stem, origin or relay, keeps each message
+//     it handed on with a timer drawn from one distribution (failSafeDelay:
+//     half of Config.StemTimeout plus an exponential draw with a mean of
+//     half of it); if the message has not come by gossip by then (it is
+//     not in the replay index, which only gossip and sync fill for a
+//     message on its stem), the node publishes it itself. Which node of a
+//     broken stem fires first therefore says nothing about which one is the
+//     origin, and a black hole further down is routed around.
 //   - Sealed offers skip the stem: they are sealed to the customer, and the
 //     vendor that signs them is a public business the customer learns
 //     anyway; what the stem protects is the customer. Offers go straight
@@ -80,10 +91,12 @@ const (
 	// taken stem messages from nor chosen as successor.
 	stemBanDuration = time.Hour
 	// stemMaxHandling bounds the stem streams handled at once, and
-	// stemMaxPerPeer those of one peer, so that a peer holding streams open
-	// until their deadline cannot take every slot.
-	stemMaxHandling = 32
-	stemMaxPerPeer  = 4
+	// stemMaxPerPeer those of one peer: it takes stemMaxHandling /
+	// stemMaxPerPeer = 32 peers holding streams open until their deadline
+	// to take every slot, and then the node's predecessors hand their
+	// messages to another successor (stemTries).
+	stemMaxHandling = 64
+	stemMaxPerPeer  = 2
 	// stemPeerRate and stemPeerBurst bound the frames one peer may send:
 	// sustained per second, and at once. Intents cost about a second of
 	// proof of work each, so an honest relay forwards few.
@@ -100,24 +113,27 @@ const (
 	// are published directly.
 	stemMaxOwn = 4096
 	// stemTries is how many successors, by rank, a message is offered to
-	// before the node publishes it itself.
-	stemTries = 2
+	// before a relay publishes it, or an origin keeps it for its fail-safe.
+	// A refusing successor answers at once; one that stalls costs up to
+	// stemSendTimeout.
+	stemTries = 4
 )
 
 // StemStats counts a node's stem traffic since it started.
 type StemStats struct {
 	// As the origin of own intents, cancels and accepts.
-	Stemmed  int // handed to a stem successor
-	Direct   int // published straight into gossip: stem off, no successor, or none took it
+	Stemmed  int // handed to a stem successor (at once, or when its timer fired)
+	Held     int // no successor took it: kept for its timer, offered again then
+	Direct   int // published straight into gossip: stem off, or too many own messages on their stem
 	Returned int // stemmed, and back by gossip (or sync) before the timer
-	FailSafe int // stemmed, not back in time: published by the origin itself
+	FailSafe int // not back in time (or never taken): published by the origin itself
 
 	// As a relay of others' stem messages.
 	Received      int // valid stem messages taken in
 	Forwarded     int // passed to this node's successor
 	Fluffed       int // published into gossip: the end of their stem
 	RelayFailSafe int // forwarded, not seen in gossip in time: published by this relay
-	Looped        int // own messages that came back along the stem (forwarded again)
+	Looped        int // came back along the stem (own, or forwarded before): fluffed
 	Ignored       int // valid for someone, not here and now: already seen, unknown intent, category not served
 	Rejected      int // invalid data: the peer is dropped from the stem for a while
 	Refused       int // streams refused: rate limit, load, dropped peer
@@ -134,12 +150,13 @@ type stemEntry struct {
 	due      time.Time
 	idx      int // in stemRelay.timers; -1 when not there
 
-	own    bool
-	via    peer.ID              // the successor that took it
-	in     *intent.SignedIntent // an own intent
-	parent intent.ID            // an own cancel or accept: the intent it names
-	once   sync.Once            // release
-	err    error
+	own     bool
+	via     peer.ID              // the successor that took it ("" while none has)
+	offered bool                 // an own message none took at first: offered again at its timer
+	in      *intent.SignedIntent // an own intent
+	parent  intent.ID            // an own cancel or accept: the intent it names
+	once    sync.Once            // release
+	err     error
 }
 
 func (e *stemEntry) frame() stemFrame {
@@ -212,8 +229,10 @@ func (s *stemRelay) count(f func(*StemStats)) {
 
 // publishOwn sends one of this node's own messages: checked as a relay
 // would check it (an invalid message never leaves), then handed to the
-// stem successor, with the fail-safe timer set. Sealed offers, and
-// messages for which no successor is at hand, go straight into gossip.
+// stem successor, with the fail-safe timer set. If no successor takes it,
+// it is kept with the same timer and offered again when the timer fires:
+// publishing it now would show every gossip neighbour its origin. Sealed
+// offers go straight into gossip.
 func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool, raw []byte) error {
 	n := s.n
 	m, err := n.checkWith(ctx, category, offers, raw, checkOwn)
@@ -241,37 +260,51 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 		s.own[e.id] = e
 	}
 	s.mu.Unlock()
-	if !full {
-		for _, p := range s.successors(category, offers, stemTries) {
-			err := s.send(ctx, p, e.frame())
-			if err == nil {
-				e.via = p
-				s.schedule(e, time.Now().Add(s.ownDelay()))
-				s.count(func(c *StemStats) { c.Stemmed++ })
-				return nil
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			n.log.Debug("stem: successor did not take the message", "peer", p, "err", err)
-		}
-	} else {
-		n.log.Warn("stem: too many own messages in their stem phase; publishing directly", "max", stemMaxOwn)
-	}
-	// No successor took it: the message is published from here (Dandelion++
-	// does the same; a node with no peer to stem to has no peer to hide from
-	// either).
 	if full {
+		n.log.Warn("stem: too many own messages in their stem phase; publishing directly", "max", stemMaxOwn)
 		return s.publishDirect(ctx, e)
 	}
-	return s.release(ctx, e, false)
+	if len(n.net.ps.ListPeers(topicOf(category, offers))) == 0 {
+		// No peer on the topic: none to hide from either, and the message
+		// is stored (and served by sync) at once.
+		return s.release(ctx, e, releaseDirect)
+	}
+	if p, ok := s.forward(ctx, e.frame(), ""); ok {
+		e.via = p
+		s.count(func(c *StemStats) { c.Stemmed++ })
+	} else {
+		n.log.Debug("stem: no successor took an own message; holding it for its timer", "id", e.id.Short())
+		s.count(func(c *StemStats) { c.Held++ })
+	}
+	s.schedule(e, time.Now().Add(s.failSafeDelay()))
+	return nil
+}
+
+// expireOwn is an own message's timer: one that no successor took at
+// first is offered again (the slots of successors held by others free up
+// within stemFrameTimeout); otherwise, or if none takes it now either, the
+// message ends its stem phase (release).
+func (s *stemRelay) expireOwn(ctx context.Context, e *stemEntry) error {
+	if e.via == "" && !e.offered {
+		e.offered = true
+		seen, err := s.n.replay.seen(ctx, e.id)
+		if err == nil && !seen {
+			if p, ok := s.forward(ctx, e.frame(), ""); ok {
+				e.via = p
+				s.count(func(c *StemStats) { c.Stemmed++ })
+				s.schedule(e, time.Now().Add(s.failSafeDelay()))
+				return nil
+			}
+		}
+	}
+	return s.release(ctx, e, releaseTimer)
 }
 
 // publishDirect publishes an own message that never entered the stem, its
 // intent first if that is still in its stem phase.
 func (s *stemRelay) publishDirect(ctx context.Context, e *stemEntry) error {
 	if p := s.ownEntry(e.parent); p != nil {
-		if err := s.release(ctx, p, false); err != nil {
+		if err := s.release(ctx, p, releaseDirect); err != nil {
 			s.n.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
 		}
 	}
@@ -279,16 +312,25 @@ func (s *stemRelay) publishDirect(ctx context.Context, e *stemEntry) error {
 	return s.n.publishGossip(ctx, e.category, e.offers, e.raw)
 }
 
+// Why an own message's stem phase ends.
+type releaseReason int
+
+const (
+	releaseDirect releaseReason = iota // it never took the stem
+	releaseTimer                       // its fail-safe timer fired
+	releaseLoop                        // it came back along the stem
+)
+
 // release ends an own message's stem phase: if it has not come back, it is
 // published from here. The intent an own cancel or accept names goes first
 // if it is still in its stem phase: the node's own validator, like every
 // other, does not pass a cancel or accept of an intent it does not know.
 // Each entry is released once; callers that race wait for the first.
-func (s *stemRelay) release(ctx context.Context, e *stemEntry, timer bool) error {
+func (s *stemRelay) release(ctx context.Context, e *stemEntry, why releaseReason) error {
 	e.once.Do(func() {
 		s.unschedule(e)
 		if p := s.ownEntry(e.parent); p != nil {
-			if err := s.release(ctx, p, timer); err != nil {
+			if err := s.release(ctx, p, why); err != nil {
 				s.n.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
 			}
 		}
@@ -296,18 +338,19 @@ func (s *stemRelay) release(ctx context.Context, e *stemEntry, timer bool) error
 		switch {
 		case err != nil:
 			e.err = err
-		case seen && timer:
+		case seen && why == releaseTimer:
 			s.count(func(c *StemStats) { c.Returned++ })
 		case seen:
 		default:
 			s.count(func(c *StemStats) {
-				if timer {
+				switch why {
+				case releaseTimer:
 					c.FailSafe++
-				} else {
+				case releaseDirect:
 					c.Direct++
 				}
 			})
-			if timer {
+			if why == releaseTimer {
 				s.n.log.Debug("stem: own message not back in time; publishing it", "id", e.id.Short(), "successor", e.via)
 				s.lost(e.via)
 			}
@@ -339,21 +382,15 @@ func (s *stemRelay) ownIntent(id intent.ID) (*intent.SignedIntent, bool) {
 	return e.in, true
 }
 
-// ownDelay is the origin's fail-safe delay: the timeout plus up to half of
-// it, at random, so that when it fires tells nothing.
-func (s *stemRelay) ownDelay() time.Duration {
+// failSafeDelay is the fail-safe delay of every node on a stem, origin or
+// relay alike: half the timeout plus an exponential draw with a mean of
+// half of it (median 0.85 × StemTimeout, 99th percentile 2.8 ×). One
+// distribution for all, so that when a node publishes a lost message says
+// nothing about whether it made it, and memoryless, so that of the nodes
+// before a black hole each is as likely to fire first.
+func (s *stemRelay) failSafeDelay() time.Duration {
 	t := s.n.cfg.StemTimeout
-	return t + mrand.N(t/2+1)
-}
-
-// relayDelay is a relay's fail-safe delay: half the timeout plus an
-// exponential draw with a mean of a quarter of it, at most the timeout.
-// Relays thus fire before the origin (at least the timeout), and of
-// several relays the one nearest a black hole tends to fire first.
-func (s *stemRelay) relayDelay() time.Duration {
-	t := s.n.cfg.StemTimeout
-	d := t/2 + time.Duration(mrand.ExpFloat64()*float64(t/4))
-	return min(d, t)
+	return t/2 + time.Duration(mrand.ExpFloat64()*float64(t/2))
 }
 
 // Successors and epochs.
@@ -396,50 +433,62 @@ func (s *stemRelay) isDiffuser() bool {
 
 // successors returns up to k peers to stem a message of one topic to, best
 // first: connected peers that serve the topic, speak the stem protocol and
-// are not dropped, ranked by the epoch's seed. Peers this node dialled come
-// first (Dandelion++ stems over outbound edges only: an adversary cannot
-// make itself our successor by dialling us many times); inbound peers are
-// used only if there is no outbound one.
-func (s *stemRelay) successors(category string, offers bool, k int) []peer.ID {
-	topic := intent.IntentTopic(category)
-	if offers {
-		topic = intent.OfferTopic(category)
-	}
+// are not dropped, other than from (the peer the message came from),
+// ranked by the epoch's seed. Peers this node dialled come first
+// (Dandelion++ stems over outbound edges: an adversary cannot make itself
+// our successor by dialling us many times); inbound peers follow, for when
+// no outbound one takes the message (handing it to a peer that may be the
+// adversary is still better than publishing it from here).
+func (s *stemRelay) successors(category string, offers bool, from peer.ID, k int) []peer.ID {
+	topic := topicOf(category, offers)
 	s.mu.Lock()
 	now := time.Now()
 	s.epochLocked(now)
 	seed := s.seed
 	s.mu.Unlock()
 	type ranked struct {
-		p        peer.ID
-		rank     [32]byte
-		outbound bool
+		p       peer.ID
+		inbound bool
+		rank    [32]byte
 	}
 	var cands []ranked
 	for _, p := range s.n.net.ps.ListPeers(topic) {
-		if s.isBanned(p) || s.avoided(p) || s.host.Network().Connectedness(p) != corenet.Connected {
+		if p == from || s.isBanned(p) || s.avoided(p) || s.host.Network().Connectedness(p) != corenet.Connected {
 			continue
 		}
 		if ps, err := s.host.Peerstore().SupportsProtocols(p, stemProtocol); err != nil || len(ps) == 0 {
 			continue
 		}
-		r := ranked{p: p, rank: sha256.Sum256(append(seed[:], p...))}
+		r := ranked{p: p, inbound: true, rank: sha256.Sum256(append(seed[:], p...))}
 		for _, c := range s.host.Network().ConnsToPeer(p) {
 			if c.Stat().Direction == corenet.DirOutbound {
-				r.outbound = true
+				r.inbound = false
 			}
 		}
 		cands = append(cands, r)
 	}
-	if slices.ContainsFunc(cands, func(r ranked) bool { return r.outbound }) {
-		cands = slices.DeleteFunc(cands, func(r ranked) bool { return !r.outbound })
-	}
-	slices.SortFunc(cands, func(a, b ranked) int { return slices.Compare(a.rank[:], b.rank[:]) })
+	slices.SortFunc(cands, func(a, b ranked) int {
+		if a.inbound != b.inbound {
+			if a.inbound {
+				return 1
+			}
+			return -1
+		}
+		return slices.Compare(a.rank[:], b.rank[:])
+	})
 	out := make([]peer.ID, 0, min(k, len(cands)))
 	for _, c := range cands[:min(k, len(cands))] {
 		out = append(out, c.p)
 	}
 	return out
+}
+
+// topicOf names a category's intents or offers topic.
+func topicOf(category string, offers bool) string {
+	if offers {
+		return intent.OfferTopic(category)
+	}
+	return intent.IntentTopic(category)
 }
 
 // Timers.
@@ -463,7 +512,7 @@ func (s *stemRelay) run(ctx context.Context) {
 				return
 			}
 			if e.own {
-				if err := s.release(ctx, e, true); err != nil && ctx.Err() == nil {
+				if err := s.expireOwn(ctx, e); err != nil && ctx.Err() == nil {
 					s.n.log.Warn("stem: fail-safe publish of an own message", "id", e.id.Short(), "err", err)
 				}
 				continue

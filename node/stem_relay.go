@@ -74,26 +74,26 @@ func (s *stemRelay) handle(st corenet.Stream) {
 	s.take(ctx, p, f)
 }
 
-// take acts on one valid frame from p.
+// take acts on one valid frame from p. A message this node already holds
+// on its stem, its own or one it forwarded, has looped or been bounced
+// back: origin and relay alike check it and fluff it, so that a successor
+// that sends a message back learns nothing from the answer. Any other is
+// forwarded to a successor other than p, or fluffed by a diffuser (or when
+// no successor takes it).
 func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
 	n := s.n
 	id := intent.IDOf(f.Msg)
-	if e := s.ownEntry(id); e != nil {
-		// Our own message came back along the stem: pass it on (the next
-		// relay has seen it before and fluffs it). Fluffing it here would
-		// make this node, its origin, the first to send it by gossip.
-		s.count(func(c *StemStats) { c.Looped++ })
-		if _, ok := s.forward(ctx, e.frame()); !ok {
-			n.log.Debug("stem: no successor for an own message that came back; the fail-safe will publish it", "id", id.Short())
-		}
-		return
-	}
 	if !slices.Contains(n.cfg.Categories, f.Category) {
 		// The sender's view of our topics was stale; it is not invalid.
 		s.count(func(c *StemStats) { c.Ignored++ })
 		return
 	}
-	m, err := n.checkWith(ctx, f.Category, f.offers(), f.Msg, checkStem)
+	own := s.ownEntry(id)
+	mode := checkStem
+	if own != nil {
+		mode = checkOwn // the same rules; an own cancel may name an own intent on its stem
+	}
+	m, err := n.checkWith(ctx, f.Category, f.offers(), f.Msg, mode)
 	if _, offer := m.(*intent.SealedOffer); err == nil && offer {
 		err = fmt.Errorf("%w: sealed offers are not stemmed", errStemViolation)
 	}
@@ -107,27 +107,45 @@ func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
 		return
 	}
 	s.count(func(c *StemStats) { c.Received++ })
-	s.mu.Lock()
-	_, again := s.relayed[id]
-	s.mu.Unlock()
-	if again || s.isDiffuser() {
+	switch {
+	case own != nil:
+		s.count(func(c *StemStats) { c.Looped++ })
+		if err := s.release(ctx, own, releaseLoop); err != nil && ctx.Err() == nil {
+			n.log.Debug("stem: fluff of an own message that came back", "id", id.Short(), "err", err)
+		}
+	case s.isDiffuser():
 		s.fluff(ctx, f, id)
-		return
+	default:
+		// Held before it is forwarded: a successor that bounces it at
+		// once must find it here, and a message seen before is not new.
+		e, fresh := s.hold(f, id)
+		if !fresh {
+			s.count(func(c *StemStats) { c.Looped++ })
+			s.fluff(ctx, f, id)
+			return
+		}
+		via, ok := s.forward(ctx, *f, p)
+		if !ok {
+			s.fluff(ctx, f, id)
+			return
+		}
+		s.count(func(c *StemStats) { c.Forwarded++ })
+		if e != nil {
+			s.mu.Lock()
+			e.via = via
+			s.mu.Unlock()
+			s.schedule(e, time.Now().Add(s.failSafeDelay()))
+		}
 	}
-	if via, ok := s.forward(ctx, *f); ok {
-		s.hold(f, id, via)
-		return
-	}
-	s.fluff(ctx, f, id)
 }
 
 // forward hands a frame to this node's successor (the next by rank if the
-// first does not take it) and returns the one that took it, if any.
-func (s *stemRelay) forward(ctx context.Context, f stemFrame) (peer.ID, bool) {
-	for _, p := range s.successors(f.Category, f.offers(), stemTries) {
+// first does not take it), never to from, and returns the one that took
+// it, if any.
+func (s *stemRelay) forward(ctx context.Context, f stemFrame, from peer.ID) (peer.ID, bool) {
+	for _, p := range s.successors(f.Category, f.offers(), from, stemTries) {
 		err := s.send(ctx, p, f)
 		if err == nil {
-			s.count(func(c *StemStats) { c.Forwarded++ })
 			return p, true
 		}
 		if ctx.Err() != nil {
@@ -152,18 +170,24 @@ func (s *stemRelay) fluff(ctx context.Context, f *stemFrame, id intent.ID) {
 	s.count(func(c *StemStats) { c.Fluffed++ })
 }
 
-// hold keeps a forwarded message with a fail-safe timer, within bounds.
-func (s *stemRelay) hold(f *stemFrame, id intent.ID, via peer.ID) {
-	e := &stemEntry{id: id, category: f.Category, offers: f.offers(), raw: f.Msg, idx: -1, via: via}
+// hold keeps a message about to be forwarded, for its fail-safe (set once
+// a successor took it) and to tell a loop or a bounce from a first copy.
+// It reports whether the message is new here; e is nil when the bounds are
+// reached (then the message is forwarded without a timer: the origin's
+// still runs).
+func (s *stemRelay) hold(f *stemFrame, id intent.ID) (e *stemEntry, fresh bool) {
 	s.mu.Lock()
-	if _, ok := s.relayed[id]; ok || len(s.relayed) >= stemMaxRelayed || s.relayedBytes+len(f.Msg) > stemMaxRelayedBytes {
-		s.mu.Unlock()
-		return
+	defer s.mu.Unlock()
+	if _, ok := s.relayed[id]; ok {
+		return nil, false
 	}
+	if len(s.relayed) >= stemMaxRelayed || s.relayedBytes+len(f.Msg) > stemMaxRelayedBytes {
+		return nil, true
+	}
+	e = &stemEntry{id: id, category: f.Category, offers: f.offers(), raw: f.Msg, idx: -1}
 	s.relayed[id] = e
 	s.relayedBytes += len(e.raw)
-	s.mu.Unlock()
-	s.schedule(e, time.Now().Add(s.relayDelay()))
+	return e, true
 }
 
 // forget drops a relayed message from the fail-safe.

@@ -1,0 +1,355 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	corenet "github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// Attacks on the stem by peers on the network (docs/RELIABILITY.md,
+// "Stem attacks"): a successor that bounces messages back to learn whether
+// its predecessor made them, a relay that would hand a message back to the
+// peer it came from, and peers that hold a successor's stream slots so that
+// its predecessors publish their own messages.
+
+// frameLog records the stem frames a node got, by sender and message.
+type frameLog struct {
+	mu  sync.Mutex
+	got map[peer.ID]map[intent.ID]int
+}
+
+func (l *frameLog) add(from peer.ID, id intent.ID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.got == nil {
+		l.got = make(map[peer.ID]map[intent.ID]int)
+	}
+	if l.got[from] == nil {
+		l.got[from] = make(map[intent.ID]int)
+	}
+	l.got[from][id]++
+}
+
+func (l *frameLog) count(from peer.ID, id intent.ID) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.got[from][id]
+}
+
+func (l *frameLog) from(from peer.ID) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := 0
+	for _, c := range l.got[from] {
+		k += c
+	}
+	return k
+}
+
+// readStemFrame reads and acknowledges the one frame of a stem stream.
+func readStemFrame(st corenet.Stream) (*stemFrame, error) {
+	st.SetReadDeadline(time.Now().Add(5 * time.Second))
+	data, _, err := readFrame(bufio.NewReader(st), stemMaxFrame)
+	if err != nil {
+		st.Reset()
+		return nil, err
+	}
+	st.Close()
+	return parseStemFrame(data)
+}
+
+// bouncer makes n a hostile successor: it logs each stem frame it gets and
+// sends it straight back to the peer it came from.
+func bouncer(t *testing.T, n *Node) *frameLog {
+	log := &frameLog{}
+	n.net.host.SetStreamHandler(stemProtocol, func(st corenet.Stream) {
+		from := st.Conn().RemotePeer()
+		f, err := readStemFrame(st)
+		if err != nil {
+			return
+		}
+		log.add(from, intent.IDOf(f.Msg))
+		if err := n.stem.send(n.ctx, from, *f); err != nil {
+			t.Logf("bouncer: %v", err)
+		}
+	})
+	return log
+}
+
+// recorder makes n log the stem frames it gets and drop them.
+func recorder(n *Node) *frameLog {
+	log := &frameLog{}
+	n.net.host.SetStreamHandler(stemProtocol, func(st corenet.Stream) {
+		from := st.Conn().RemotePeer()
+		if f, err := readStemFrame(st); err == nil {
+			log.add(from, intent.IDOf(f.Msg))
+		}
+	})
+	return log
+}
+
+// rankFirst sets n's epoch seed so that want is ranked before every other
+// peer in others.
+func rankFirst(t *testing.T, n *Node, want peer.ID, others ...peer.ID) {
+	t.Helper()
+	s := n.stem
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epochLocked(time.Now())
+	rank := func(seed [32]byte, p peer.ID) [32]byte { return sha256.Sum256(append(seed[:], p...)) }
+	for range 1000 {
+		var seed [32]byte
+		rand.Read(seed[:])
+		w := rank(seed, want)
+		if !slices.ContainsFunc(others, func(p peer.ID) bool { r := rank(seed, p); return slices.Compare(r[:], w[:]) < 0 }) {
+			s.seed = seed
+			return
+		}
+	}
+	t.Fatal("no seed ranks the peer first")
+}
+
+// TestStemBounce: a successor that sends a message straight back to the
+// node it came from sees the same answer whether that node made the message
+// or only relayed it: the node fluffs it, and never hands it to the
+// bouncer again.
+func TestStemBounce(t *testing.T) {
+	// target -> bouncer (the target's only outbound peer, so its
+	// successor); watcher -> target; the predecessor, a raw peer, hands the
+	// target a message that is not its own.
+	trs := []*originTracer{newOriginTracer(), newOriginTracer(), newOriginTracer()}
+	b := startNode(t, nodeConfig(t), pubsub.WithRawTracer(trs[0]))
+	bounced := bouncer(t, b)
+	tcfg := nodeConfig(t)
+	tcfg.Bootstrap = addrsOf(b)
+	tcfg.StemFluffProbability = 1e-12 // a relay, never a diffuser
+	tcfg.StemTimeout = time.Minute    // no fail-safe: what fluffs is the answer to the bounce
+	target := startNode(t, tcfg, pubsub.WithRawTracer(trs[1]))
+	wcfg := nodeConfig(t)
+	wcfg.Bootstrap = addrsOf(target)
+	watcher := startNode(t, wcfg, pubsub.WithRawTracer(trs[2]))
+	all := []*Node{b, target, watcher}
+	awaitNodeMeshes(t, all)
+	awaitStemPeers(t, all)
+
+	own, err := target.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, _ := mintIntent(t, "electronics", 1, time.Now())
+	pred := rawStemPeer(t, target)
+	if !sendRaw(t, pred, target, stemFrameBytes(t, stemFrame{Category: "electronics", Kind: stemKindIntents, Msg: foreign.Raw})) {
+		t.Fatal("the target did not take the predecessor's frame")
+	}
+	for _, c := range []struct {
+		role string
+		id   intent.ID
+	}{{"origin", own.ID}, {"relay", foreign.ID}} {
+		for i, n := range all {
+			eventually(t, 10*time.Second, fmt.Sprintf("%s case: node %d has the intent", c.role, i), func() bool { return isLive(n, c.id) })
+		}
+		if got := bounced.count(target.ID(), c.id); got != 1 {
+			t.Errorf("%s: the bouncer got %d stem frames of the message from the target, want 1 (a second one tells it the target made the message)", c.role, got)
+		}
+		// The router traces a delivery a moment after the validator
+		// stores the intent: wait for the traces to name one injector.
+		inj := -1
+		eventually(t, 10*time.Second, fmt.Sprintf("%s case: one node put the message into gossip", c.role), func() bool {
+			inj = injector(all, trs, c.id)
+			return inj >= 0
+		})
+		if inj != 1 {
+			t.Errorf("%s: node %d put the message into gossip, want the target (1) to fluff it", c.role, inj)
+		}
+	}
+	st := target.StemStats()
+	if st.Looped != 2 || st.Stemmed != 1 || st.Forwarded != 1 || st.Fluffed != 1 || st.Direct+st.FailSafe+st.Held != 0 {
+		t.Errorf("target stats %+v: want both messages back once and fluffed (own: Looped and published; relayed: Looped and Fluffed)", st)
+	}
+}
+
+// TestStemNeverBackToSender: a relay whose best-ranked successor is the
+// peer that handed it the message passes it to the next one instead.
+func TestStemNeverBackToSender(t *testing.T) {
+	// pred -> relay <- next: both the relay's peers dialled it, so both are
+	// candidates, and the relay ranks pred first.
+	rcfg := nodeConfig(t)
+	rcfg.StemFluffProbability = 1e-12
+	relay := startNode(t, rcfg)
+	pcfg := nodeConfig(t)
+	pcfg.Bootstrap = addrsOf(relay)
+	pred := startNode(t, pcfg)
+	ncfg := nodeConfig(t)
+	ncfg.Bootstrap = addrsOf(relay)
+	next := startNode(t, ncfg)
+	all := []*Node{relay, pred, next}
+	awaitNodeMeshes(t, all)
+	awaitStemPeers(t, all)
+	toPred, toNext := recorder(pred), recorder(next)
+	rankFirst(t, relay, pred.ID(), next.ID())
+	if got := relay.stem.successors("electronics", false, "", 1); len(got) != 1 || got[0] != pred.ID() {
+		t.Fatalf("the relay's successor is %v, want the predecessor %v", got, pred.ID())
+	}
+
+	in, err := pred.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the relay forwards the intent", func() bool { return toNext.count(relay.ID(), in.ID) == 1 })
+	if got := toPred.from(relay.ID()); got != 0 {
+		t.Fatalf("the relay handed %d stem frames back to the peer it got them from", got)
+	}
+	if st := relay.StemStats(); st.Forwarded != 1 {
+		t.Fatalf("relay stats %+v, want one forward", st)
+	}
+}
+
+// slotHolder is an attacker that keeps a node's stem stream slots taken:
+// peers fresh peer IDs, each holding stemMaxPerPeer streams with half a
+// length prefix written, opening a new one whenever the node resets one.
+type slotHolder struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func holdStemSlots(t *testing.T, target *Node, peers int) *slotHolder {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	a := &slotHolder{cancel: cancel}
+	t.Cleanup(a.stop)
+	for range peers {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.net.host.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+		for range stemMaxPerPeer {
+			a.wg.Go(func() {
+				for ctx.Err() == nil {
+					st, err := h.NewStream(ctx, target.ID(), stemProtocol)
+					if err != nil {
+						select {
+						case <-ctx.Done():
+						case <-time.After(50 * time.Millisecond): // pace the attack's retries
+						}
+						continue
+					}
+					stop := context.AfterFunc(ctx, func() { st.Reset() })
+					if _, err := st.Write([]byte{0x80}); err == nil {
+						st.Read(make([]byte, 1)) // until the target resets it
+					}
+					stop()
+					st.Reset()
+				}
+			})
+		}
+	}
+	eventually(t, 20*time.Second, "the attacker holds every stem slot", func() bool {
+		return len(target.stem.slots) == stemMaxHandling
+	})
+	return a
+}
+
+// stop resets the attacker's streams and waits for its goroutines.
+func (a *slotHolder) stop() {
+	a.cancel()
+	a.wg.Wait()
+}
+
+// TestStemSlotExhaustion: 32 peers holding every stem slot of a node's
+// successor make it pick the next successor; when they hold every
+// successor's slots, the node keeps its message rather than publish it
+// (which would show its gossip neighbours where it comes from), and hands
+// it over when its timer fires and a slot is free again.
+func TestStemSlotExhaustion(t *testing.T) {
+	s1 := startNode(t, nodeConfig(t))
+	s2 := startNode(t, nodeConfig(t))
+	ocfg := nodeConfig(t)
+	ocfg.Bootstrap = addrsOf(s1, s2)
+	ocfg.StemTimeout = 4 * time.Second // at least 2 s: time to see the message held
+	origin := startNode(t, ocfg)
+	all := []*Node{s1, s2, origin}
+	awaitNodeMeshes(t, all)
+	awaitStemPeers(t, all)
+	rankFirst(t, origin, s1.ID(), s2.ID())
+	attackers := stemMaxHandling / stemMaxPerPeer
+
+	// The best successor is full: the next one takes the intent.
+	holdStemSlots(t, s1, attackers)
+	first, err := origin.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := origin.StemStats(); st.Stemmed != 1 || st.Held+st.Direct != 0 {
+		t.Fatalf("origin stats %+v: want the intent handed to the second successor", st)
+	}
+	if st := s1.StemStats(); st.Refused == 0 {
+		t.Fatalf("the full successor refused nothing: %+v", st)
+	}
+	for i, n := range all {
+		eventually(t, 10*time.Second, fmt.Sprintf("node %d has the first intent", i), func() bool { return isLive(n, first.ID) })
+	}
+	if st := s2.StemStats(); st.Received != 1 {
+		t.Fatalf("the second successor's stats %+v: want it to have taken the intent", st)
+	}
+
+	// Both are full: the origin holds the intent, and does not publish it.
+	a2 := holdStemSlots(t, s2, attackers)
+	second, err := origin.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := origin.StemStats(); st.Held != 1 || st.Direct != 0 {
+		t.Fatalf("origin stats %+v: want the second intent held, not published", st)
+	}
+	if isLive(origin, second.ID) {
+		t.Fatal("the origin published the intent it holds")
+	}
+	// One successor is free again before the timer: the intent takes the
+	// stem then.
+	a2.stop()
+	for i, n := range all {
+		eventually(t, 20*time.Second, fmt.Sprintf("node %d has the second intent", i), func() bool { return isLive(n, second.ID) })
+	}
+	if st := origin.StemStats(); st.Stemmed != 2 || st.Direct+st.FailSafe != 0 {
+		t.Fatalf("origin stats %+v: want the second intent handed over at its timer, never published by the origin", st)
+	}
+}
+
+// TestStemFailSafeDelay: origins and relays draw their fail-safe delay from
+// one distribution (half the timeout plus an exponential draw with a mean
+// of half of it), so when a node publishes a lost message does not tell
+// whether it made it.
+func TestStemFailSafeDelay(t *testing.T) {
+	n := startNode(t, nodeConfig(t))
+	timeout := n.cfg.StemTimeout
+	const draws = 20000
+	d := make([]time.Duration, draws)
+	for i := range d {
+		d[i] = n.stem.failSafeDelay()
+		if d[i] < timeout/2 {
+			t.Fatalf("delay %v below half the timeout %v", d[i], timeout)
+		}
+	}
+	slices.Sort(d)
+	// Median: t/2 + ln 2 * t/2 = 0.847 t; its standard error here is ~0.5%.
+	if med := float64(d[draws/2]) / float64(timeout); med < 0.80 || med > 0.90 {
+		t.Fatalf("median delay %.3f × the timeout, want 0.847", med)
+	}
+}
