@@ -79,14 +79,18 @@ func addrString(a net.Addr) string {
 }
 
 // simNetwork builds n hosts on a simulated network; stop closes the
-// network (the hosts first, by whoever owns them).
-func simNetwork(t *testing.T, n int) ([]host.Host, func()) {
+// network (the hosts first, by whoever owns them). The hosts are
+// go-libp2p's blank hosts, or with basic set, its full basic hosts: those
+// open a stream to a peer known to speak the protocol without waiting for
+// the negotiation (as the node's real hosts do), where a blank host waits
+// a round trip.
+func simNetwork(t *testing.T, n int, basic bool) ([]host.Host, func()) {
 	var ls simlibp2p.NodeLinkSettingsAndCount
 	ls.Count = n
 	ls.LinkSettings.Downlink.BitsPerSecond = simBandwidth
 	ls.LinkSettings.Uplink.BitsPerSecond = simBandwidth
 	nw, meta, err := simlibp2p.SimpleLibp2pNetwork([]simlibp2p.NodeLinkSettingsAndCount{ls}, simLatency(),
-		simlibp2p.NetworkSettings{UseBlankHost: true})
+		simlibp2p.NetworkSettings{UseBlankHost: !basic})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +112,7 @@ func (s simSwarm) Close() error {
 }
 
 func newSimRaw(ctx context.Context, t *testing.T, n, size int, seed uint64) (Swarm, error) {
-	hosts, stop := simNetwork(t, n)
+	hosts, stop := simNetwork(t, n, false)
 	s := &RawSwarm{payloadSize: size, hosts: hosts}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -145,10 +149,23 @@ func newSimRaw(ctx context.Context, t *testing.T, n, size int, seed uint64) (Swa
 	return sw, nil
 }
 
-func newSimIntentcast(ctx context.Context, t *testing.T, n int, seed uint64, noStem bool) (Swarm, error) {
-	hosts, stop := simNetwork(t, n)
+// simOptions vary the simulated intentcast swarm.
+type simOptions struct {
+	NoStem bool
+	// FluffProbability is each node's node.Config.StemFluffProbability
+	// (zero: the default).
+	FluffProbability float64
+	// Tracer, if set, wraps each node's tracer, in node order (the
+	// privacy simulation's spies).
+	Tracer func(*tracer) pubsub.RawTracer
+	// BasicHosts runs the nodes on full basic hosts (simNetwork).
+	BasicHosts bool
+}
+
+func newSimIntentcast(ctx context.Context, t *testing.T, n int, seed uint64, o simOptions) (Swarm, *ICSwarm, error) {
+	hosts, stop := simNetwork(t, n, o.BasicHosts)
 	s := &ICSwarm{minWork: DefaultMinWork, hosts: hosts, system: Intentcast}
-	if noStem {
+	if o.NoStem {
 		s.system = IntentcastNoStem
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -157,17 +174,23 @@ func newSimIntentcast(ctx context.Context, t *testing.T, n int, seed uint64, noS
 	s.dataDir = dir
 	for i, h := range hosts {
 		tr := &tracer{onSend: s.onSend(i)}
+		var nodeTracer pubsub.RawTracer = tr
+		if o.Tracer != nil {
+			nodeTracer = o.Tracer(tr)
+		}
 		nd, err := node.New(ctx, node.Config{
-			Host: h, Tracer: tr, DisableMDNS: true,
+			Host: h, Tracer: nodeTracer, DisableMDNS: true,
 			Categories:  []string{benchCategory},
 			Policy:      intent.Policy{MinWork: DefaultMinWork, MinOfferWork: DefaultMinWork},
 			Logger:      quietLogger,
 			DataDir:     s.nodeDir(i),
-			DisableStem: noStem,
+			DisableStem: o.NoStem,
+
+			StemFluffProbability: o.FluffProbability,
 		})
 		if err != nil {
 			simSwarm{s, stop}.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		s.tracers = append(s.tracers, tr)
 		s.nodes = append(s.nodes, nd)
@@ -177,13 +200,13 @@ func newSimIntentcast(ctx context.Context, t *testing.T, n int, seed uint64, noS
 	topics := []string{intent.IntentTopic(benchCategory), intent.OfferTopic(benchCategory)}
 	if err := connect(ctx, hosts, seed); err != nil {
 		sw.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if err := awaitMeshes(ctx, hosts, s.tracers, topics, 10*time.Minute); err != nil {
 		sw.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return sw, nil
+	return sw, s, nil
 }
 
 func TestSimulation(t *testing.T) {
@@ -219,7 +242,7 @@ func TestSimulation(t *testing.T) {
 					if system == Raw {
 						sw, err = newSimRaw(ctx, t, n, size, 1)
 					} else {
-						sw, err = newSimIntentcast(ctx, t, n, 1, system == IntentcastNoStem)
+						sw, _, err = newSimIntentcast(ctx, t, n, 1, simOptions{NoStem: system == IntentcastNoStem})
 					}
 					if err != nil {
 						t.Fatal(err)

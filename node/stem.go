@@ -139,6 +139,14 @@ type StemStats struct {
 	Refused       int // streams refused: rate limit, load, dropped peer
 }
 
+// StemTracer, when Config.Tracer also implements it, is told of every
+// stem frame the node reads, before any check: who handed it which
+// message. The simulation's spies (bench/privacy_sim_test.go) use it to
+// play the first-spy estimator.
+type StemTracer interface {
+	StemFrame(from peer.ID, msg []byte)
+}
+
 // stemEntry is a message a node holds during its stem phase: an own one
 // (until it is back, or published by the fail-safe) or one it relayed
 // (until its timer).

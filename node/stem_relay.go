@@ -71,6 +71,9 @@ func (s *stemRelay) handle(st corenet.Stream) {
 		s.reject(p, err)
 		return
 	}
+	if tr, ok := s.n.cfg.Tracer.(StemTracer); ok {
+		tr.StemFrame(p, f.Msg)
+	}
 	s.take(ctx, p, f)
 }
 
