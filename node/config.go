@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -164,6 +165,33 @@ type Config struct {
 	StemEpoch            time.Duration
 	StemTimeout          time.Duration
 
+	// Internet reach (see docs/DEPLOY.md). The zero value suits a node on
+	// a LAN or in a test: no DHT, no relay service, and the client side of
+	// NAT traversal on (it acts only on public addresses).
+	//
+	// DHT is the Kademlia DHT (/intentcast/kad/1.0.0) that finds peers
+	// beyond the bootstrap list: "" or "off" (none), "client" (query it
+	// only), "server" (also answer queries and store provider records) or
+	// "auto" (server while AutoNAT finds the node publicly reachable).
+	DHT string
+	// Advertise is whether the node announces on the DHT the categories it
+	// serves, so that others find it: "" or "auto" advertises when the node
+	// is a vendor (Vendor.Name set) or serves as a relay; "always";
+	// "never". An advertisement names the category: a customer that made
+	// one would reveal its interest, so customers only look up.
+	Advertise string
+	// RelayService makes the node a circuit relay v2 for others (and an
+	// AutoNAT v1 server), with libp2p's resource limits (128
+	// reservations, 16 circuits, 2 minutes and 128 KiB per circuit), while
+	// it is publicly reachable.
+	RelayService bool
+	// Reachability overrides AutoNAT: "" or "auto" (probe), "public" (a
+	// server known to be reachable at its listen addresses) or "private".
+	Reachability string
+	// DisableNATTraversal turns off the relay client, AutoNAT and hole
+	// punching (DCUtR).
+	DisableNATTraversal bool
+
 	// Host, if set, is the libp2p host the node runs on instead of building
 	// its own: for benchmarks that meter every host the same way and for
 	// simulated networks (go-libp2p's x/simlibp2p). ListenAddrs, PrivKey,
@@ -256,6 +284,15 @@ func (c Config) validate() error {
 	}
 	if _, err := c.bootstrapPeers(); err != nil {
 		return err
+	}
+	if !slices.Contains([]string{"", "off", "client", "server", "auto"}, c.DHT) {
+		return fmt.Errorf("%w: DHT %q: want off, client, server or auto", ErrInvalidConfig, c.DHT)
+	}
+	if !slices.Contains([]string{"", "auto", "always", "never"}, c.Advertise) {
+		return fmt.Errorf("%w: Advertise %q: want auto, always or never", ErrInvalidConfig, c.Advertise)
+	}
+	if !slices.Contains([]string{"", "auto", "public", "private"}, c.Reachability) {
+		return fmt.Errorf("%w: Reachability %q: want auto, public or private", ErrInvalidConfig, c.Reachability)
 	}
 	for _, cat := range c.Categories {
 		if err := intent.CheckCategory(cat); err != nil {

@@ -38,10 +38,12 @@ type discovery struct {
 	bootstrap []peer.AddrInfo
 	book      *addrBook
 	connLow   int
+	cats      []string
 	mdnsName  string // empty: mDNS off
-	// short reports whether some served category has too few peers on its
-	// topics for a full mesh; nil means never.
-	short func() bool
+	// short returns the served categories with too few peers on their
+	// topics for a full mesh; nil means none ever.
+	short func() []string
+	dht   *dhtNode // nil: no DHT lookups
 
 	// ctx is kept for HandlePeerFound, a callback that cannot take one.
 	ctx    context.Context
@@ -53,13 +55,14 @@ type discovery struct {
 
 // newDiscovery returns a discovery for h; it does nothing until start.
 // Bootstrap entries naming h itself are dropped.
-func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo, book *addrBook, short func() bool) *discovery {
+func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo, book *addrBook, short func() []string) *discovery {
 	d := &discovery{
 		h:       h,
 		log:     cfg.Logger.With("component", "discovery"),
 		book:    book,
 		short:   short,
 		connLow: cfg.ConnLow,
+		cats:    cfg.Categories,
 		found:   make(chan peer.AddrInfo, mdnsQueue),
 	}
 	for _, b := range bootstrap {
@@ -82,7 +85,7 @@ func (d *discovery) start(ctx context.Context) {
 	if len(known) > 0 {
 		d.wg.Go(func() { d.dial(d.ctx, known, "address book") })
 	}
-	if len(d.bootstrap) > 0 || len(known) > 0 {
+	if len(d.bootstrap) > 0 || len(known) > 0 || d.dht != nil {
 		d.wg.Go(func() { d.bootstrapLoop(d.ctx, known) })
 	}
 	d.wg.Go(func() { d.bookLoop(d.ctx) })
@@ -135,12 +138,13 @@ func (d *discovery) bookLoop(ctx context.Context) {
 	}
 }
 
-// bootstrapLoop redials, at once and then with backoff, whenever the node is
-// short of peers: fewer than connLow connections, or some served category
-// with too few peers for a full mesh. It dials the bootstrap peers it is not
-// connected to, and, when the node has no peer at all, the address book's
-// known peers too (a node whose bootstrap peers are all gone can still find
-// its way back through peers it met).
+// bootstrapLoop looks for peers, at once and then with backoff, whenever
+// the node is short of them: fewer than connLow connections, or some served
+// category with too few peers for a full mesh. It dials the bootstrap peers
+// it is not connected to; looks up on the DHT the providers of each category
+// short of peers; and, when the node has no peer at all, dials the address
+// book's known peers too (a node whose bootstrap peers are all gone can
+// still find its way back through peers it met).
 func (d *discovery) bootstrapLoop(ctx context.Context, known []peer.AddrInfo) {
 	delay := bootstrapBackoffMin
 	t := time.NewTimer(0)
@@ -151,27 +155,49 @@ func (d *discovery) bootstrapLoop(ctx context.Context, known []peer.AddrInfo) {
 			return
 		case <-t.C:
 		}
-		var missing []peer.AddrInfo
-		if d.isShort() {
-			missing = d.unconnected(d.bootstrap)
-			if len(d.h.Network().Peers()) == 0 {
-				missing = append(missing, d.unconnected(known)...)
-			}
+		var short []string
+		if d.short != nil {
+			short = d.short()
 		}
-		if len(missing) == 0 {
+		if len(d.h.Network().Peers()) >= d.connLow && len(short) == 0 {
 			delay = bootstrapBackoffMin
 			t.Reset(bootstrapCheckInterval)
 			continue
 		}
+		missing := d.unconnected(d.bootstrap)
+		if len(d.h.Network().Peers()) == 0 {
+			missing = append(missing, d.unconnected(known)...)
+		}
 		d.dial(ctx, missing, "bootstrap")
+		if d.dht != nil {
+			// Every short category when below connLow: any peer helps.
+			if len(short) == 0 {
+				short = d.cats
+			}
+			d.findAll(ctx, short)
+		}
 		t.Reset(jitter(delay))
 		delay = min(2*delay, bootstrapBackoffMax)
 	}
 }
 
-// isShort reports whether the node should look for more peers.
-func (d *discovery) isShort() bool {
-	return len(d.h.Network().Peers()) < d.connLow || (d.short != nil && d.short())
+// findAll looks up the providers of each category on the DHT, a few
+// lookups at a time, and dials those found.
+func (d *discovery) findAll(ctx context.Context, categories []string) {
+	sem := make(chan struct{}, findParallel)
+	var wg sync.WaitGroup
+	for _, c := range categories {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			found, err := d.dht.find(ctx, c)
+			if err != nil && ctx.Err() == nil {
+				d.log.Debug("DHT lookup failed", "category", c, "err", err)
+			}
+			d.dial(ctx, found, "DHT")
+		})
+	}
+	wg.Wait()
 }
 
 func (d *discovery) unconnected(peers []peer.AddrInfo) []peer.AddrInfo {

@@ -224,7 +224,7 @@ func startSurvAttacker(t *testing.T, name string, signed bool, honest []*Node) *
 	t.Helper()
 	a := &survAttacker{name: name, topics: map[string]*pubsub.Topic{}}
 	if signed {
-		h, err := newHost(testConfig(t).withDefaults())
+		h, err := newHost(testConfig(t).withDefaults(), &relaySource{})
 		if err != nil {
 			t.Fatal(err)
 		}

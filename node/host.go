@@ -22,12 +22,9 @@ const userAgent = "intentcast"
 // newHost builds the libp2p host: TCP secured by Noise and multiplexed by
 // Yamux, and QUIC (which brings its own TLS 1.3 and streams). Only those two
 // transports are on, so the host is easy to reason about and to firewall.
-//
-// Not yet on, for the NAT traversal work (each is one libp2p option here):
-// the circuit relay client (libp2p.EnableRelay), AutoNAT v2
-// (libp2p.EnableAutoNATv2), hole punching (libp2p.EnableHolePunching) and
-// UPnP (libp2p.NATPortMap). The relay service for others stays off by default.
-func newHost(cfg Config) (host.Host, error) {
+// NAT traversal is reachOptions' (reach.go). UPnP (libp2p.NATPortMap) stays
+// off: it opens ports on the user's router without asking.
+func newHost(cfg Config, relays *relaySource) (host.Host, error) {
 	addrs, err := cfg.listenMultiaddrs()
 	if err != nil {
 		return nil, err
@@ -50,8 +47,8 @@ func newHost(cfg Config) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
 		libp2p.UserAgent(userAgent),
-		libp2p.DisableRelay(),
 	}
+	opts = append(opts, reachOptions(cfg, relays)...)
 	if cfg.PrivKey != nil {
 		opts = append(opts, libp2p.Identity(cfg.PrivKey))
 	}
@@ -64,6 +61,7 @@ func newHost(cfg Config) (host.Host, error) {
 		// methods tolerate a second call.
 		return nil, errors.Join(fmt.Errorf("libp2p host: %w", err), cm.Close(), rm.Close())
 	}
+	relays.h.Store(&h)
 	return h, nil
 }
 

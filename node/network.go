@@ -24,6 +24,9 @@ type network struct {
 	ps      *pubsub.PubSub
 	disc    *discovery
 	book    *addrBook
+	dht     *dhtNode // nil when Config.DHT is off
+	reachT  reachTracker
+	wg      sync.WaitGroup
 	log     *slog.Logger
 
 	stopPubSub context.CancelFunc
@@ -52,19 +55,26 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 	}
 	h, ownHost := cfg.Host, false
 	if h == nil {
-		if h, err = newHost(cfg); err != nil {
+		if h, err = newHost(cfg, &relaySource{bootstrap: boot}); err != nil {
 			return nil, err
 		}
 		ownHost = true
 	}
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
-	ps, err := newPubSub(life, h, cfg, tracer, opts...)
-	if err != nil {
+	fail := func(err error) (*network, error) {
 		stop()
 		if ownHost {
 			err = errors.Join(err, h.Close())
 		}
 		return nil, err
+	}
+	ps, err := newPubSub(life, h, cfg, tracer, opts...)
+	if err != nil {
+		return fail(err)
+	}
+	d, err := newDHT(h, cfg, boot)
+	if err != nil {
+		return fail(err)
 	}
 	bookPath := ""
 	if cfg.DataDir != "" {
@@ -75,10 +85,16 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		ownHost:    ownHost,
 		ps:         ps,
 		book:       loadAddrBook(bookPath, h.ID(), cfg.Logger),
+		dht:        d,
 		log:        cfg.Logger,
 		stopPubSub: stop,
 	}
-	n.disc = newDiscovery(h, cfg, boot, n.book, func() bool { return n.shortOfTopicPeers(cfg.Categories) })
+	n.disc = newDiscovery(h, cfg, boot, n.book, func() []string { return n.shortOfTopicPeers(cfg.Categories) })
+	n.disc.dht = d
+	n.wg.Go(func() { n.reachT.run(life, h) })
+	if d != nil {
+		n.wg.Go(func() { d.advertiseLoop(life) })
+	}
 	n.disc.start(life)
 	n.log.Info("network started", "peer", h.ID(), "addrs", n.Addrs())
 	return n, nil
@@ -92,6 +108,12 @@ func (n *network) close() error {
 	n.closeOnce.Do(func() {
 		n.disc.close()
 		n.stopPubSub()
+		n.wg.Wait()
+		if n.dht != nil {
+			if err := n.dht.close(); err != nil {
+				n.log.Warn("close DHT", "err", err)
+			}
+		}
 		if !n.ownHost {
 			return
 		}
@@ -102,16 +124,17 @@ func (n *network) close() error {
 	return n.closeErr
 }
 
-// shortOfTopicPeers reports whether some category has fewer peers on its
-// intents topic than gossipsub's lower mesh bound (D_lo): its mesh cannot
-// be full, so discovery should look for more peers.
-func (n *network) shortOfTopicPeers(categories []string) bool {
+// shortOfTopicPeers returns the categories with fewer peers on their
+// intents topic than gossipsub's lower mesh bound (D_lo): their meshes
+// cannot be full, so discovery should look for more peers.
+func (n *network) shortOfTopicPeers(categories []string) []string {
+	var short []string
 	for _, c := range categories {
 		if len(n.ps.ListPeers(intent.IntentTopic(c))) < pubsub.GossipSubDlo {
-			return true
+			short = append(short, c)
 		}
 	}
-	return false
+	return short
 }
 
 // ID is this node's peer ID.

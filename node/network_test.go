@@ -371,7 +371,7 @@ func TestSubscriptionFilter(t *testing.T) {
 	}
 
 	// A gossipsub peer without our filter announces both topics.
-	h, err := newHost(testConfig(t).withDefaults())
+	h, err := newHost(testConfig(t).withDefaults(), &relaySource{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,14 @@ func TestPeersConnectDisconnect(t *testing.T) {
 		return err == nil && len(peers) == 1 && peers[0].ID == b.n.ID().String() && len(peers[0].Protocols) > 0
 	})
 
+	ns, err := a.c.Network(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Reachability != "unknown" || ns.DHT != "off" || ns.Peers != 1 || ns.RelayService || len(ns.Addrs) == 0 {
+		t.Errorf("GET /v1/network = %+v; want unknown reachability (loopback), no DHT, 1 peer, no relay service", ns)
+	}
+
 	// A closed port (one we listened on and closed) of a peer nobody runs.
 	k, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {

@@ -179,6 +179,7 @@ func (s *Server) routes() http.Handler {
 	route("/v1/node", methods{"GET": s.nodeInfo})
 	route("/v1/peers", methods{"GET": s.peers, "POST": s.connectPeer})
 	route("/v1/peers/{id}", methods{"DELETE": s.disconnectPeer})
+	route("/v1/network", methods{"GET": s.network})
 	route("/v1/protocol", methods{"GET": s.protocol})
 
 	route("/v1/intents", methods{"GET": s.listIntents, "POST": s.publishIntent})

@@ -419,6 +419,8 @@ func testLoop(t *testing.T, cp, vp *page, customer, rival *peer) {
 		cp.do(chromedp.WaitVisible(chromedp.CSS(`#node-peers`)))
 		poll[bool](cp, "the node info shows 2 peers", `document.getElementById('node-peers').textContent === '2 peers'`)
 	}
+	// Loopback nodes are never public; AutoNAT has no verdict on them.
+	poll[bool](cp, "the node info shows the reachability", `(document.getElementById('node-reach') || {}).textContent === 'reachability unknown'`)
 	if desc := cp.text(`#c-terms-list label:first-child`); !strings.Contains(desc, "Do not track me") {
 		t.Errorf("the first term reads %q; want the roster's plain explanation", desc)
 	}

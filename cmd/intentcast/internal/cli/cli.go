@@ -233,6 +233,7 @@ Examples:
 			a.dealCommand(),
 			a.vendorCommand(),
 			a.peersCommand(),
+			a.statusCommand(),
 			a.idCommand(),
 			a.protocolCommand(),
 			a.versionCommand(),

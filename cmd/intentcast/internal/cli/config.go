@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -43,6 +44,16 @@ type NodeConfig struct {
 	// MinOfferWork is the network's minimum proof of work of a sealed
 	// offer in bits: 0 means intent.DefaultOfferWork, -1 none.
 	MinOfferWork int `toml:"min_offer_work"`
+	// DHT is off, client, server or auto; empty means off.
+	DHT string `toml:"dht"`
+	// Advertise is auto, always or never; empty means auto.
+	Advertise string `toml:"advertise"`
+	// RelayService serves circuit relay v2 for others while public.
+	RelayService bool `toml:"relay_service"`
+	// Reachability is auto, public or private; empty means auto.
+	Reachability string `toml:"reachability"`
+	// DisableNATTraversal turns off the relay client, AutoNAT and hole punching.
+	DisableNATTraversal bool `toml:"disable_nat_traversal"`
 }
 
 // APIConfig is the [api] section.
@@ -85,6 +96,9 @@ func profileConfig(profile string) (Config, error) {
 			Categories:   []string{},
 			MinWork:      intent.DefaultWork,
 			MinOfferWork: intent.DefaultOfferWork,
+			DHT:          "off",
+			Advertise:    "auto",
+			Reachability: "auto",
 		},
 		API: APIConfig{Listen: defaultAPIAddr},
 		Log: LogConfig{Level: "info"},
@@ -93,6 +107,8 @@ func profileConfig(profile string) (Config, error) {
 	case "lan":
 	case "internet":
 		c.Node.DisableMDNS = true
+		c.Node.DHT = "auto"
+		c.Node.RelayService = true
 	case "test":
 		c.Node.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 		c.Node.DisableMDNS = true
@@ -132,6 +148,15 @@ func (c Config) check() error {
 	}
 	if c.Node.MinOfferWork < intent.NoWork || c.Node.MinOfferWork > intent.MaxWork {
 		return fmt.Errorf("node.min_offer_work = %d: want 0 (the default, %d bits), -1 (none) or a number of bits up to %d", c.Node.MinOfferWork, intent.DefaultOfferWork, intent.MaxWork)
+	}
+	if !slices.Contains([]string{"", "off", "client", "server", "auto"}, c.Node.DHT) {
+		return fmt.Errorf("node.dht = %q: want off, client, server or auto", c.Node.DHT)
+	}
+	if !slices.Contains([]string{"", "auto", "always", "never"}, c.Node.Advertise) {
+		return fmt.Errorf("node.advertise = %q: want auto, always or never", c.Node.Advertise)
+	}
+	if !slices.Contains([]string{"", "auto", "public", "private"}, c.Node.Reachability) {
+		return fmt.Errorf("node.reachability = %q: want auto, public or private", c.Node.Reachability)
 	}
 	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
 		return fmt.Errorf("api.listen = %q: want host:port such as %s", c.API.Listen, defaultAPIAddr)
@@ -186,10 +211,13 @@ var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap
 listen = {{toml .C.Node.Listen}}
 
 # Peers to dial at start, each a multiaddr ending in /p2p/<peer ID>. Nodes on
-# one local network find each other by mDNS without any.
-{{- if eq .Profile "internet"}}
+# one local network find each other by mDNS without any. They are redialled,
+# with backoff, whenever the node is short of peers for a category. Peers
+# met since are kept in peers.json in the data dir and redialled at start.
+{{- if and (eq .Profile "internet") (not .C.Node.Bootstrap)}}
 bootstrap = [
   # "/ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...",
+  # ('intentcast init --profile internet --bootstrap ADDR' fills this in)
 ]
 {{- else}}
 bootstrap = {{toml .C.Node.Bootstrap}}
@@ -214,6 +242,39 @@ min_work = {{toml .C.Node.MinWork}}
 # the public network's (about 70 ms of one core); 0 means that default; -1
 # means none, for private test networks only.
 min_offer_work = {{toml .C.Node.MinOfferWork}}
+
+# The Kademlia DHT (/intentcast/kad/1.0.0) finds peers beyond the bootstrap
+# list: for each category short of peers, the node looks up who serves it.
+#   off     no DHT (a LAN, or a fixed list of peers)
+#   client  look up only
+#   server  also answer lookups and keep others' records (a public node)
+#   auto    server while AutoNAT finds this node publicly reachable
+dht = {{toml .C.Node.DHT}}
+
+# Whether to announce on the DHT the categories this node serves, so that
+# others find it. An announcement names the categories: a customer that made
+# one would tell the network what it is interested in, so
+#   auto    announce only as a vendor (vendor.name set) or a relay
+#   always  announce anyway
+#   never   only look up
+advertise = {{toml .C.Node.Advertise}}
+
+# Serve as a circuit relay v2 for nodes behind NATs (and answer their AutoNAT
+# probes), only while AutoNAT finds this node publicly reachable. The relay
+# keeps to libp2p's limits: 128 reservations (8 per IP), 16 circuits at once,
+# 2 minutes and 128 KiB per circuit; a relayed connection only lasts until
+# hole punching replaces it. Set false to never relay for others.
+relay_service = {{toml .C.Node.RelayService}}
+
+# Whether others can dial this node at its own addresses:
+#   auto     find out with AutoNAT (peers dial back)
+#   public   a server with a public IP and open ports (skips the probing)
+#   private  always behind a NAT: reserve relay slots at once
+reachability = {{toml .C.Node.Reachability}}
+
+# Set to true to turn off the relay client, AutoNAT and hole punching. They
+# only act on public addresses, so a LAN does not need this.
+disable_nat_traversal = {{toml .C.Node.DisableNATTraversal}}
 
 [api]
 # host:port of the local HTTP API and web page. Keep it on 127.0.0.1: the API

@@ -38,6 +38,8 @@ API first, then the node; everything the node accepted is already on disk.
 
 Examples:
   intentcast daemon
+  intentcast daemon --profile internet --no-relay-service
+  intentcast daemon --reachability public --dht server   (a public bootstrap node)
   intentcast daemon --api-addr 127.0.0.1:0 --listen /ip4/0.0.0.0/tcp/0
   intentcast --data-dir /tmp/v1 daemon --profile test --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...`,
 		Flags: []ucli.Flag{
@@ -46,6 +48,9 @@ Examples:
 			&ucli.StringSliceFlag{Name: "bootstrap", Usage: "peer to dial at start, a multiaddr ending in /p2p/ID, repeatable (added to node.bootstrap)"},
 			&ucli.StringFlag{Name: "profile", Value: "lan", Usage: "profile for a data dir that is not initialised yet: " + strings.Join(profiles, ", ")},
 			&ucli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (overrides log.level)"},
+			&ucli.BoolFlag{Name: "no-relay-service", Usage: "never serve as a relay for others (overrides node.relay_service)"},
+			&ucli.StringFlag{Name: "reachability", Usage: "auto, public or private (overrides node.reachability)"},
+			&ucli.StringFlag{Name: "dht", Usage: "off, client, server or auto (overrides node.dht)"},
 		},
 		Action: a.runDaemon,
 	}
@@ -83,7 +88,7 @@ func (a *app) prepareDaemon(cmd *ucli.Command) (*daemonSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := initDataDir(dir, profile, false)
+	r, err := initDataDir(dir, profile, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", dir, err)
 	}
@@ -109,6 +114,21 @@ func (a *app) prepareDaemon(cmd *ucli.Command) (*daemonSetup, error) {
 			return nil, flagError(cmd, "log-level", v, "want debug, info, warn or error")
 		}
 		cfg.Log.Level = v
+	}
+	if cmd.Bool("no-relay-service") {
+		cfg.Node.RelayService = false
+	}
+	if v := cmd.String("reachability"); v != "" {
+		if !slices.Contains([]string{"auto", "public", "private"}, v) {
+			return nil, flagError(cmd, "reachability", v, "want auto, public or private")
+		}
+		cfg.Node.Reachability = v
+	}
+	if v := cmd.String("dht"); v != "" {
+		if !slices.Contains([]string{"off", "client", "server", "auto"}, v) {
+			return nil, flagError(cmd, "dht", v, "want off, client, server or auto")
+		}
+		cfg.Node.DHT = v
 	}
 	level, _ := parseLogLevel(cfg.Log.Level) // checked by loadConfig
 	s := &daemonSetup{dir: dir, cfg: cfg}
@@ -139,10 +159,17 @@ func (s *daemonSetup) nodeConfig(reg prometheus.Registerer) node.Config {
 		DataDir:     string(s.dir),
 		Categories:  cats,
 		Policy:      intent.Policy{MinWork: s.cfg.Node.MinWork, MinOfferWork: s.cfg.Node.MinOfferWork},
-		Vendor:      intent.Vendor{Name: s.cfg.Vendor.Name, URL: s.cfg.Vendor.URL},
-		Identity:    s.identity,
-		Registerer:  reg,
-		Logger:      s.log,
+
+		DHT:                 s.cfg.Node.DHT,
+		Advertise:           s.cfg.Node.Advertise,
+		RelayService:        s.cfg.Node.RelayService,
+		Reachability:        s.cfg.Node.Reachability,
+		DisableNATTraversal: s.cfg.Node.DisableNATTraversal,
+
+		Vendor:     intent.Vendor{Name: s.cfg.Vendor.Name, URL: s.cfg.Vendor.URL},
+		Identity:   s.identity,
+		Registerer: reg,
+		Logger:     s.log,
 	}
 }
 

@@ -49,6 +49,14 @@ func TestDaemonLoop(t *testing.T) {
 	if r := mustRun(t, c("peers")...); !strings.Contains(r.stdout, "PEER") || !strings.Contains(r.stdout, "direct") {
 		t.Errorf("peers table lacks its header or the direct connection:\n%s", r.stdout)
 	}
+	// Loopback is never public: AutoNAT has no verdict, no relay serves.
+	st := decodeJSON[api.NetworkStatus](t, mustRun(t, c("status", "--json")...))
+	if st.Reachability != "unknown" || st.Peers != 1 || st.RelayedPeers != 0 || st.DHT != "off" || len(st.Addrs) == 0 {
+		t.Errorf("status = %+v", st)
+	}
+	if r := mustRun(t, c("status")...); !strings.Contains(r.stdout, "reachability") || !strings.Contains(r.stdout, "1 (0 relayed only)") {
+		t.Errorf("status said:\n%s", r.stdout)
+	}
 	// At runtime: the customer drops the vendor, then dials it again.
 	vinfo := decodeJSON[api.NodeInfo](t, mustRun(t, v("--json", "id")...))
 	if r := mustRun(t, c("peers", "disconnect", vinfo.PeerID)...); !strings.Contains(r.stdout, "disconnected from "+vinfo.PeerID) {

@@ -60,13 +60,15 @@ type initReport struct {
 }
 
 // initDataDir creates whatever the data directory lacks. Keys and the token
-// are never replaced; config.toml only when forceConfig is set.
-func initDataDir(dir dataDir, profile string, forceConfig bool) (initReport, error) {
+// are never replaced; config.toml only when forceConfig is set. bootstrap
+// goes into a new config.toml's bootstrap list.
+func initDataDir(dir dataDir, profile string, forceConfig bool, bootstrap []string) (initReport, error) {
 	r := initReport{Dir: string(dir), Profile: profile, Created: []string{}, Kept: []string{}}
 	cfg, err := profileConfig(profile)
 	if err != nil {
 		return r, err
 	}
+	cfg.Node.Bootstrap = append(cfg.Node.Bootstrap, bootstrap...)
 	existed, err := fileExists(string(dir))
 	if err != nil {
 		return r, err

@@ -24,17 +24,19 @@ Running init again never replaces keys or the token; it says what it kept.
 the directory is missing, so init is only needed to choose a profile:
 
   lan       mDNS on, listen on 0.0.0.0 port 4001 (TCP and QUIC)   (default)
-  internet  mDNS off, fixed port 4001, a bootstrap list to fill in
+  internet  mDNS off, fixed port 4001, DHT (auto), relay service while
+            public, NAT traversal; --bootstrap fills in the bootstrap list
   test      127.0.0.1 only, random ports, mDNS off, minimal proof of work
 
 Examples:
   intentcast init
-  intentcast init --profile internet
+  intentcast init --profile internet --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...
   intentcast --data-dir /tmp/n1 init --profile test
   intentcast init --force-config`,
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "profile", Value: "lan", Usage: "starting point: " + strings.Join(profiles, ", ")},
 			&ucli.BoolFlag{Name: "force-config", Usage: "rewrite config.toml from the profile (keys and token are kept)"},
+			&ucli.StringSliceFlag{Name: "bootstrap", Usage: "peer for config.toml's bootstrap list, a multiaddr ending in /p2p/ID, repeatable"},
 		},
 		Action: a.runInit,
 	}
@@ -52,7 +54,13 @@ func (a *app) runInit(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	r, err := initDataDir(dir, profile, cmd.Bool("force-config"))
+	boot := cmd.StringSlice("bootstrap")
+	for _, b := range boot {
+		if err := checkPeerAddr(b); err != nil {
+			return flagError(cmd, "bootstrap", b, err.Error())
+		}
+	}
+	r, err := initDataDir(dir, profile, cmd.Bool("force-config"), boot)
 	if err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}

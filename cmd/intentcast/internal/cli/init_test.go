@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,5 +195,28 @@ func TestReadPrivateFileRefusesOpenModes(t *testing.T) {
 	}
 	if _, err := readToken(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("readToken of a 0644 file: %v, want a refusal that says chmod 600", err)
+	}
+}
+
+// The internet profile takes its bootstrap list from init and turns on the
+// DHT, the relay service and NAT traversal.
+func TestInitInternetProfile(t *testing.T) {
+	dir := t.TempDir()
+	const boot = "/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWRBhwfeP2Y9CDkFRBAZ1pmxUadH36TKuk3KvKm5XXP8mA"
+	mustRun(t, "--data-dir", dir, "init", "--profile", "internet", "--bootstrap", boot)
+	c, err := loadConfig(filepath.Join(dir, configFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Node
+	if !slices.Equal(n.Bootstrap, []string{boot}) || n.DHT != "auto" || !n.RelayService || n.Reachability != "auto" || n.DisableNATTraversal || !n.DisableMDNS {
+		t.Errorf("internet profile's [node] = %+v", n)
+	}
+	for key, bad := range map[string]string{"dht": "sometimes", "advertise": "loudly", "reachability": "maybe"} {
+		path := filepath.Join(t.TempDir(), configFile)
+		os.WriteFile(path, []byte("[node]\n"+key+" = \""+bad+"\"\n"), 0o600)
+		if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), "node."+key) {
+			t.Errorf("loadConfig with %s = %q: %v, want an error naming node.%s", key, bad, err, key)
+		}
 	}
 }

@@ -82,6 +82,18 @@ func (a *app) runPeers(ctx context.Context, cmd *ucli.Command) error {
 	return t.flush()
 }
 
+// checkPeerAddr checks that s is a multiaddr ending in /p2p/<peer ID>.
+func checkPeerAddr(s string) error {
+	addr, err := ma.NewMultiaddr(s)
+	if err == nil {
+		_, err = peer.AddrInfoFromP2pAddr(addr)
+	}
+	if err != nil {
+		return fmt.Errorf("%v; want a multiaddr ending in /p2p/<peer ID>, such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...", err)
+	}
+	return nil
+}
+
 // peerPath says how the node reaches a peer.
 func peerPath(p api.PeerInfo) string {
 	if p.Relayed {
@@ -102,12 +114,8 @@ func (a *app) runPeersConnect(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	addr, err := ma.NewMultiaddr(args[0])
-	if err == nil {
-		_, err = peer.AddrInfoFromP2pAddr(addr)
-	}
-	if err != nil {
-		return usagef(cmd, "ADDR %q: %v; want a multiaddr ending in /p2p/<peer ID>, such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...", args[0], err)
+	if err := checkPeerAddr(args[0]); err != nil {
+		return usagef(cmd, "ADDR %q: %v", args[0], err)
 	}
 	c, err := a.connect(cmd)
 	if err != nil {

@@ -12,6 +12,7 @@ const state = {
   connected: false,
   node: null,
   peers: 0,
+  network: null,
   protocol: null,
   terms: new Map(), // roster name -> description
   own: new Map(), // own intents by id
@@ -120,9 +121,11 @@ function setLive(s) {
 async function refreshNode() {
   if (!state.connected) return;
   try {
-    const [node, peers] = await Promise.all([api.call('GET', '/v1/node'), api.call('GET', '/v1/peers')]);
+    const [node, peers, network] = await Promise.all([
+      api.call('GET', '/v1/node'), api.call('GET', '/v1/peers'), api.call('GET', '/v1/network')]);
     state.node = node;
     state.peers = peers.length;
+    state.network = network;
     renderNode();
   } catch (err) {
     if (err.status !== 401) console.warn('node info:', err.message);
@@ -137,7 +140,20 @@ function renderNode() {
     h('span', { id: 'node-peer', title: 'Peer ID ' + n.peer_id + '\n' + (n.addrs || []).join('\n') }, 'node ' + short(n.peer_id)),
     ' · ',
     h('span', { id: 'node-peers' }, state.peers === 1 ? '1 peer' : `${state.peers} peers`),
+    ' · ',
+    reachability(state.network),
     n.version ? ' · ' + n.version : '');
+}
+
+// reachability says how others reach the node; the title lists the
+// addresses it announces (own, observed and through relays).
+function reachability(net) {
+  if (!net) return '';
+  const relays = (net.relay_addrs || []).length;
+  const text = { public: 'public', private: relays ? 'behind NAT, via relay' : 'behind NAT', unknown: 'reachability unknown' }[net.reachability] || net.reachability;
+  const title = 'Reachability: ' + net.reachability + (net.relay_service ? ' (relaying for others)' : '') +
+    '\nDHT: ' + net.dht + '\nAddresses:\n' + (net.addrs || []).join('\n');
+  return h('span', { id: 'node-reach', title }, text);
 }
 
 // ---------------------------------------------------------------------------
