@@ -176,7 +176,8 @@ type Config struct {
 	DHT string
 	// Advertise is whether the node announces on the DHT the categories it
 	// serves, so that others find it: "" or "auto" advertises when the node
-	// is a vendor (Vendor.Name set) or serves as a relay; "always";
+	// is a vendor (Vendor.Name set) or while it serves as a relay
+	// (RelayService, and AutoNAT found it public); "always";
 	// "never". An advertisement names the category: a customer that made
 	// one would reveal its interest, so customers only look up.
 	Advertise string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ const (
 	findTimeout    = 30 * time.Second
 	findParallel   = 3 // lookups at once
 	dhtWaitForPeer = time.Second
+	// advertiseRecheck is how often a node that should not advertise
+	// checks again (a relay service starts when AutoNAT finds it public).
+	advertiseRecheck = time.Minute
 )
 
 // dhtNode is the node's Kademlia DHT: peer routing, and rendezvous by
@@ -50,8 +54,9 @@ type dhtNode struct {
 	h    host.Host
 	log  *slog.Logger
 
-	cats      []string
-	advertise bool // whether this node announces cats
+	cats []string
+	// advertise reports whether this node should announce cats now.
+	advertise func() bool
 
 	mu         sync.Mutex
 	advertised []string // categories with a current provider record
@@ -80,12 +85,22 @@ func newDHT(h host.Host, cfg Config, boot []peer.AddrInfo) (*dhtNode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DHT: %w", err)
 	}
-	return &dhtNode{
+	n := &dhtNode{
 		d: d, disc: drouting.NewRoutingDiscovery(d), h: h,
-		log:       cfg.Logger.With("component", "dht"),
-		cats:      cfg.Categories,
-		advertise: cfg.Advertise == "always" || (cfg.Advertise != "never" && (cfg.Vendor.Name != "" || cfg.RelayService)),
-	}, nil
+		log:  cfg.Logger.With("component", "dht"),
+		cats: cfg.Categories,
+	}
+	switch {
+	case cfg.Advertise == "always" || (cfg.Advertise != "never" && cfg.Vendor.Name != ""):
+		n.advertise = func() bool { return true }
+	case cfg.Advertise != "never" && cfg.RelayService:
+		// A relay advertises only while it serves as one: a node of the
+		// internet profile behind a NAT (a customer, usually) never does.
+		n.advertise = func() bool { return slices.Contains(h.Mux().Protocols(), relayHop) }
+	default:
+		n.advertise = func() bool { return false }
+	}
+	return n, nil
 }
 
 func (n *dhtNode) close() error { return n.d.Close() }
@@ -105,26 +120,17 @@ func (n *dhtNode) advertising() []string {
 	return append([]string(nil), n.advertised...)
 }
 
-// advertiseLoop announces the node's categories once the routing table has
-// a peer, again when the node's addresses change (so records carry its
-// relay addresses once it has some), and before the records expire.
-// A node that does not advertise returns at once.
+// advertiseLoop announces the node's categories, while it should (see
+// Config.Advertise), once the routing table has a peer; again when the
+// node's addresses or reachability change (so records carry its relay
+// addresses once it has some, and a relay starts once it is public); and
+// before the records expire.
 func (n *dhtNode) advertiseLoop(ctx context.Context) {
-	if !n.advertise {
-		return
-	}
-	sub, err := n.h.EventBus().Subscribe(new(event.EvtLocalAddressesUpdated))
+	sub, err := n.h.EventBus().Subscribe([]any{new(event.EvtLocalAddressesUpdated), new(event.EvtLocalReachabilityChanged)})
 	if err != nil {
 		return
 	}
 	defer sub.Close()
-	for n.routingTableSize() == 0 {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(dhtWaitForPeer):
-		}
-	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -136,9 +142,22 @@ func (n *dhtNode) advertiseLoop(ctx context.Context) {
 			continue
 		case <-timer.C:
 		}
-		ttl := n.advertiseAll(ctx)
-		timer.Reset(jitter(ttl))
+		switch {
+		case !n.advertise():
+			n.setAdvertised(nil) // records expire on their own
+			timer.Reset(advertiseRecheck)
+		case n.routingTableSize() == 0:
+			timer.Reset(dhtWaitForPeer)
+		default:
+			timer.Reset(jitter(n.advertiseAll(ctx)))
+		}
 	}
+}
+
+func (n *dhtNode) setAdvertised(cats []string) {
+	n.mu.Lock()
+	n.advertised = cats
+	n.mu.Unlock()
 }
 
 // advertiseAll provides every category's rendezvous key and returns when
@@ -160,9 +179,7 @@ func (n *dhtNode) advertiseAll(ctx context.Context) time.Duration {
 		again = min(again, ttl)
 		done = append(done, c)
 	}
-	n.mu.Lock()
-	n.advertised = done
-	n.mu.Unlock()
+	n.setAdvertised(done)
 	n.log.Debug("advertised", "categories", done)
 	return again
 }

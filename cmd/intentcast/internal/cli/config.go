@@ -254,7 +254,8 @@ dht = {{toml .C.Node.DHT}}
 # Whether to announce on the DHT the categories this node serves, so that
 # others find it. An announcement names the categories: a customer that made
 # one would tell the network what it is interested in, so
-#   auto    announce only as a vendor (vendor.name set) or a relay
+#   auto    announce only as a vendor (vendor.name set), or while this
+#           node relays for others (relay_service, and found public)
 #   always  announce anyway
 #   never   only look up
 advertise = {{toml .C.Node.Advertise}}
