@@ -121,6 +121,9 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	n.own.update(own)
+	if err := n.lapseOffers(ctx, id, intent.ID{}); err != nil {
+		return fmt.Errorf("cancel %s: %w", id.Short(), err)
+	}
 	unlock()
 	if err := n.publish(ctx, own.in.Body.Category, false, c.Raw); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
@@ -173,6 +176,9 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 		return DealRecord{}, fmt.Errorf("accept: store deal: %w", err)
 	}
 	n.own.update(own)
+	if err := n.lapseOffers(ctx, intentID, offerID); err != nil {
+		return DealRecord{}, fmt.Errorf("accept: %w", err)
+	}
 	rec := n.newDealRecord(deal, own.in, &own, off)
 	unlock()
 	if err := n.publish(ctx, own.in.Body.Category, true, a.Raw); err != nil {

@@ -49,11 +49,8 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 	if !ok {
 		return nil // pruned between validation and delivery
 	}
-	n.live.remove(c.IntentID)
-	if err := n.store.PutTombstone(ctx, store.Tombstone{
-		IntentID: c.IntentID, Category: in.Body.Category, Raw: c.Raw, IntentRaw: in.Raw, Expires: in.Body.ExpiresAt(),
-	}); err != nil {
-		return fmt.Errorf("tombstone %s: %w", c.IntentID.Short(), err)
+	if err := n.closeIntent(ctx, in, c.Raw, intent.ID{}); err != nil {
+		return fmt.Errorf("cancel %s: %w", c.ID.Short(), err)
 	}
 	rec := IntentRecord{Intent: in, State: store.IntentCancelled}
 	if own, ok := n.own.get(c.IntentID); ok {
@@ -88,6 +85,8 @@ func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 		// reaches the customer's screen, and is kept as evidence.
 		rec.Status, rec.Reason = store.OfferRefused, err.Error()
 		n.log.Info("offer refused", "offer", s.ID.Short(), "intent", s.IntentID.Short(), "reason", err)
+	} else if own.rec.State != store.IntentOpen {
+		rec.Status, rec.Reason = store.OfferLapsed, fmt.Sprintf("came after the intent was %s", own.rec.State)
 	}
 	if err := n.store.PutOffer(ctx, rec); err != nil {
 		return fmt.Errorf("offer %s: %w", s.ID.Short(), err)
@@ -113,19 +112,42 @@ func vendorSigned(err error) bool {
 	return false
 }
 
-// deliverAccept closes a deal when the accepted offer is one we sent.
+// deliverAccept closes the intent an accept fulfils, at every node, and
+// records the deal when the accepted offer is one we sent.
 func (n *Node) deliverAccept(ctx context.Context, a *intent.SignedAccept) error {
 	n.metrics.delivered(metricAccept)
+	in, ok := n.live.get(a.IntentID)
+	if !ok {
+		return nil // closed or pruned between validation and delivery
+	}
+	// The deal first: closing the intent lapses the offers not accepted.
+	// An accept that names our offer but cannot make a deal with it still
+	// closes the intent: its author signed it.
+	dealErr := n.vendorDeal(ctx, a, in)
+	if err := n.closeIntent(ctx, in, a.Raw, a.OfferID); err != nil {
+		return errors.Join(dealErr, fmt.Errorf("accept %s: %w", a.ID.Short(), err))
+	}
+	if dealErr != nil {
+		return dealErr
+	}
+	if !n.isOwn(a.IntentID) {
+		rec, err := n.closedRecord(ctx, Closure{IntentID: a.IntentID, Kind: ClosedAccepted, Intent: in, Offer: a.OfferID})
+		if err != nil {
+			return fmt.Errorf("accept %s: %w", a.ID.Short(), err)
+		}
+		n.events.publish(Event{Kind: EventClosed, IntentID: a.IntentID, Status: string(ClosedAccepted), Intent: &rec})
+	}
+	return nil
+}
+
+// vendorDeal records the deal if the accepted offer is one this node sent.
+func (n *Node) vendorDeal(ctx context.Context, a *intent.SignedAccept, in *intent.SignedIntent) error {
 	off, err := n.store.Offer(ctx, a.OfferID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && off.Direction != store.Sent) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("accept %s: look up offer: %w", a.ID.Short(), err)
-	}
-	in, ok := n.live.get(a.IntentID)
-	if !ok {
-		return fmt.Errorf("accept %s: intent %s left the live set", a.ID.Short(), a.IntentID.Short())
 	}
 	// The accept names our sealed offer but must also commit to what we
 	// signed inside it; otherwise the deal record would not verify.

@@ -13,6 +13,7 @@ type EventKind string
 const (
 	EventIntent       EventKind = "intent"        // a live intent matching the vendor filter arrived
 	EventCancel       EventKind = "cancel"        // an intent was cancelled (ours or a live one)
+	EventClosed       EventKind = "closed"        // another node's live intent closed: Status says how (accepted)
 	EventOffer        EventKind = "offer"         // a sealed offer to one of our intents was opened
 	EventOfferSent    EventKind = "offer-sent"    // we sent an offer
 	EventAccept       EventKind = "accept"        // one of our offers was accepted: a vendor-side deal

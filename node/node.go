@@ -164,7 +164,7 @@ func (n *Node) loadLive(ctx context.Context) error {
 		all = append(all, stored{l.Raw, l.Received})
 	}
 	for _, o := range own {
-		if o.State != store.IntentCancelled && o.Expires.After(now) {
+		if o.State == store.IntentOpen && o.Expires.After(now) {
 			all = append(all, stored{o.Raw, o.Created})
 		}
 	}

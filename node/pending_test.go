@@ -32,8 +32,8 @@ func TestCancelOvertakesIntent(t *testing.T) {
 		t.Fatalf("cancel before its intent: %v, want errUnknown (ignore)", err)
 	}
 	_, err = n.check(t.Context(), "electronics", false, in.Raw)
-	if !errors.Is(err, errCancelled) || verdict(err) != pubsub.ValidationIgnore {
-		t.Fatalf("intent after its cancel: %v, want errCancelled (ignore)", err)
+	if !errors.Is(err, errClosed) || verdict(err) != pubsub.ValidationIgnore {
+		t.Fatalf("intent after its cancel: %v, want errClosed (ignore)", err)
 	}
 	if isLive(n, in.ID) {
 		t.Fatal("a cancelled intent became live")

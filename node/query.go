@@ -66,9 +66,10 @@ func (n *Node) receivedCounts(ctx context.Context) (map[intent.ID]*ownIntent, er
 	return counts, nil
 }
 
-// Intent returns the intent with that ID: one of this node's own, or a
-// live one seen on the network. It wraps ErrNotFound if it is neither (a
-// live intent leaves when it expires or is cancelled).
+// Intent returns the intent with that ID: one of this node's own, or one
+// seen on the network, live or closed (State cancelled or accepted). It
+// wraps ErrNotFound if it is neither (an intent is forgotten once it
+// expires).
 func (n *Node) Intent(ctx context.Context, id intent.ID) (IntentRecord, error) {
 	if err := n.alive(); err != nil {
 		return IntentRecord{}, err
@@ -82,6 +83,9 @@ func (n *Node) Intent(ctx context.Context, id intent.ID) (IntentRecord, error) {
 	}
 	if rec, ok := n.live.lookup(id); ok && n.now().Before(rec.Intent.Body.ExpiresAt()) {
 		return rec, nil
+	}
+	if c, err := n.Closure(ctx, id); err == nil && c.Intent != nil {
+		return n.closedRecord(ctx, c)
 	}
 	return IntentRecord{}, fmt.Errorf("intent %s: %w", id.Short(), ErrNotFound)
 }

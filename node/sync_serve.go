@@ -295,6 +295,13 @@ func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, erro
 		ownRaw[o.ID] = o.Raw
 	}
 	for _, t := range tombs {
+		if c, err := closureOf(t); err != nil || c.Kind != ClosedCancelled {
+			// /1 carries cancels only: its requesters would take an accept
+			// in a tombstone frame for a malformed cancel. The intent is
+			// not served either: it is closed.
+			delete(byID, t.IntentID)
+			continue
+		}
 		e := servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, intent: t.IntentRaw}
 		if e.intent == nil {
 			e.intent = ownRaw[t.IntentID]

@@ -21,7 +21,7 @@ var (
 	errWrongTopic   = fmt.Errorf("%w: message kind or category does not belong on this topic", intent.ErrSchema)
 	errUnknown      = errors.New("names an intent this node does not know")
 	errReplay       = errors.New("already seen (replay)")
-	errCancelled    = errors.New("intent was cancelled")
+	errClosed       = errors.New("intent was closed (cancelled or accepted)")
 	errLiveSetFull  = errors.New("live intent set is full")
 	errStoreFailure = errors.New("store failure")
 )
@@ -32,7 +32,7 @@ func verdict(err error) pubsub.ValidationResult {
 	case err == nil:
 		return pubsub.ValidationAccept
 	case intent.Ignorable(err), errors.Is(err, errUnknown), errors.Is(err, errReplay),
-		errors.Is(err, errCancelled), errors.Is(err, errLiveSetFull),
+		errors.Is(err, errClosed), errors.Is(err, errLiveSetFull),
 		errors.Is(err, errStoreFailure), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return pubsub.ValidationIgnore
 	}
@@ -100,7 +100,7 @@ func (n *Node) checkWith(ctx context.Context, category string, offers bool, data
 			return nil, err
 		}
 		if _, err := n.store.Tombstone(ctx, m.ID); err == nil {
-			return nil, fmt.Errorf("intent %s: %w", m.ID.Short(), errCancelled)
+			return nil, fmt.Errorf("intent %s: %w", m.ID.Short(), errClosed)
 		}
 		if !mark {
 			if err := n.notSeen(ctx, m.ID); err != nil {
@@ -115,7 +115,7 @@ func (n *Node) checkWith(ctx context.Context, category string, offers bool, data
 			}); err != nil {
 				return nil, fmt.Errorf("%w: %w", errStoreFailure, err)
 			}
-			return nil, fmt.Errorf("intent %s: %w (its cancel came first)", m.ID.Short(), errCancelled)
+			return nil, fmt.Errorf("intent %s: %w (its cancel came first)", m.ID.Short(), errClosed)
 		}
 		if err := n.markSeen(ctx, m.ID, m.Body.ExpiresAt()); err != nil {
 			return nil, err

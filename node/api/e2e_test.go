@@ -227,8 +227,11 @@ func TestCustomerVendorLoop(t *testing.T) {
 		return err == nil && !slices.ContainsFunc(feed, func(v IntentView) bool { return v.ID == other.ID })
 	})
 	_, err = vendor.c.SendOffer(ctx, OfferRequest{IntentID: other.ID, Price: "1.00"})
-	if e := asError(t, err); e.Status != http.StatusNotFound || e.Code != CodeIntentNotLive {
+	if e := asError(t, err); e.Status != http.StatusConflict || e.Code != CodeIntentClosed {
 		t.Errorf("offer to a cancelled intent: %+v", e)
+	}
+	if v, err := vendor.c.Intent(ctx, other.ID); err != nil || v.State != StateCancelled {
+		t.Errorf("the vendor's view of the cancelled intent: %+v, %v", v, err)
 	}
 
 	// The customer's own intents came back to its node by gossip; the

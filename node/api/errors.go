@@ -44,6 +44,7 @@ const (
 	CodeIntentNotOpen      = "intent_not_open"
 	CodeOfferNotAcceptable = "offer_not_acceptable"
 	CodeIntentNotLive      = "intent_not_live"
+	CodeIntentClosed       = "intent_closed"
 	CodeOwnIntent          = "own_intent"
 	CodeNotFound           = "not_found"
 	CodeMethodNotAllowed   = "method_not_allowed"

@@ -67,8 +67,10 @@ type IntentView struct {
 	CustomTerms   map[string]string `json:"custom_terms,omitempty"`
 	Created       time.Time         `json:"created"`
 	Expires       time.Time         `json:"expires"`
-	// State is open, cancelled, accepted or expired for own intents and
-	// live for intents seen on the network.
+	// State is open, cancelled, accepted or expired for own intents; for
+	// intents seen on the network it is live, or, once closed, accepted
+	// (the customer took an offer, perhaps another vendor's) or cancelled.
+	// Only a live intent takes offers.
 	State         string `json:"state"`
 	AcceptedOffer string `json:"accepted_offer,omitempty"`
 	// Offers counts the offers this node holds for the intent that were
@@ -104,8 +106,9 @@ type OfferView struct {
 	IntentID  string `json:"intent_id"`
 	Direction string `json:"direction"` // received or sent
 	// Status is valid, refused (broke the customer's terms; kept as
-	// evidence, Reason says why) or accepted. For a sent offer valid means
-	// pending.
+	// evidence, Reason says why), accepted, or lapsed (the intent closed
+	// without it: another offer was accepted or the intent was cancelled;
+	// or it arrived after that). For a sent offer valid means pending.
 	Status     string     `json:"status"`
 	Reason     string     `json:"reason,omitempty"`
 	Price      string     `json:"price,omitempty"`

@@ -160,7 +160,11 @@ func (s *Server) sendOffer(w http.ResponseWriter, r *http.Request) {
 	}
 	in, err := s.n.LiveIntent(id)
 	if err != nil {
-		s.fail(w, r, errf(http.StatusNotFound, CodeIntentNotLive, "intent %s is not live on this node: unknown, expired or cancelled", id))
+		if c, err := s.n.Closure(r.Context(), id); err == nil {
+			s.fail(w, r, errf(http.StatusConflict, CodeIntentClosed, "intent %s is closed (%s): it takes no more offers", id, c.Kind))
+			return
+		}
+		s.fail(w, r, errf(http.StatusNotFound, CodeIntentNotLive, "intent %s is not live on this node: unknown or expired", id))
 		return
 	}
 	vendor, known := nodeVendor(s.n)

@@ -95,7 +95,7 @@ func recordView(r node.IntentRecord, now time.Time) IntentView {
 func (s *Server) intentView(ctx context.Context, id intent.ID) (IntentView, error) {
 	r, err := s.n.Intent(ctx, id)
 	if isNotFound(err) {
-		return IntentView{}, errf(404, CodeUnknownIntent, "intent %s is neither one of this node's own nor a live intent it has seen (it may have expired or been cancelled)", id)
+		return IntentView{}, errf(404, CodeUnknownIntent, "intent %s is neither one of this node's own nor an intent it has seen that is live or closed (it may have expired)", id)
 	}
 	if err != nil {
 		return IntentView{}, err

@@ -46,7 +46,7 @@ func encodeOffer(o Offer) ([]byte, error) {
 		return nil, invalid("direction", o.Direction, Received, Sent)
 	}
 	if !o.Status.Valid() {
-		return nil, invalid("status", o.Status, OfferValid, OfferRefused, OfferAccepted)
+		return nil, invalid("status", o.Status, OfferValid, OfferRefused, OfferAccepted, OfferLapsed)
 	}
 	return marshalRec(offerRec{
 		IntentID:  o.IntentID[:],

@@ -53,12 +53,13 @@ type LiveIntent struct {
 	Received time.Time
 }
 
-// Tombstone is a cancelled intent, kept until the intent's expiry so that the
-// intent cannot come back by gossip or sync.
+// Tombstone is a closed intent (cancelled, or fulfilled by an accept), kept
+// until the intent's expiry so that the intent cannot come back by gossip or
+// sync and the closure can be served to nodes that missed it.
 type Tombstone struct {
 	IntentID ID
 	Category string
-	Raw      []byte // signed cancel
+	Raw      []byte // the signed closure: a cancel or an accept, both signed by the intent's key
 	// IntentRaw is the cancelled intent, kept so the cancel can be served
 	// (by late-joiner sync) with what it must be checked against.
 	IntentRaw []byte
@@ -86,12 +87,15 @@ const (
 	OfferValid    OfferStatus = "valid"
 	OfferRefused  OfferStatus = "refused" // broke the customer's terms; kept as evidence
 	OfferAccepted OfferStatus = "accepted"
+	// OfferLapsed is an offer whose intent closed without it: another offer
+	// was accepted, the intent was cancelled, or the offer came after that.
+	OfferLapsed OfferStatus = "lapsed"
 )
 
 // Valid reports whether s is one of the defined statuses. Stores refuse any
 // other value with ErrInvalid.
 func (s OfferStatus) Valid() bool {
-	return s == OfferValid || s == OfferRefused || s == OfferAccepted
+	return s == OfferValid || s == OfferRefused || s == OfferAccepted || s == OfferLapsed
 }
 
 // Offer is a sealed offer, received (customer role) or sent (vendor role).

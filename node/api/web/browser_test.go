@@ -382,6 +382,7 @@ func TestBrowser(t *testing.T) {
 
 	cp := open(t, browser, "customer", customer.url+"/#customer")
 	vp := open(t, browser, "vendor", vendor.url+"/#vendor")
+	rp := open(t, browser, "rival", rival.url+"/#vendor")
 
 	// A wrong token is refused, and the page says so.
 	cp.do(
@@ -398,14 +399,15 @@ func TestBrowser(t *testing.T) {
 	}
 	cp.login()
 	vp.login()
+	rp.login()
 
-	t.Run("loop", func(t *testing.T) { testLoop(t, cp, vp, customer, rival) })
+	t.Run("loop", func(t *testing.T) { testLoop(t, cp, vp, rp, customer, rival) })
 	t.Run("escaping", func(t *testing.T) { testEscaping(t, cp, vp) })
 	t.Run("phone", func(t *testing.T) { testPhone(t, cp, vp) })
 }
 
-func testLoop(t *testing.T, cp, vp *page, customer, rival *peer) {
-	cp.t, vp.t = t, t
+func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
+	cp.t, vp.t, rp.t = t, t, t
 	ctx := t.Context()
 
 	// The page shows the node and the protocol's choices.
@@ -553,6 +555,14 @@ func testLoop(t *testing.T, cp, vp *page, customer, rival *peer) {
 	if got := vp.text(vdeal + ` .deal-details`); got != details {
 		t.Errorf("the vendor's deal shows details %q, want %q", got, details)
 	}
+
+	// The losing vendor's page shows the intent closed, its offer lapsed,
+	// and no longer invites an offer.
+	rp.do(
+		chromedp.WaitVisible(chromedp.CSS(card+`[data-state="closed"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sent tr.sent[data-intent="`+id+`"][data-status="lapsed"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(card+` button.make-offer`)),
+	)
 
 	// An intent published elsewhere (the CLI) shows on both pages live.
 	const second = "Noise-cancelling headphones, over-ear"

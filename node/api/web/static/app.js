@@ -200,6 +200,11 @@ function onEvent(kind, ev) {
       if (ev.intent && ev.intent.own) upsertOwn(ev.intent);
       else if (state.own.has(ev.intent_id)) upsertOwn({ ...state.own.get(ev.intent_id), state: 'cancelled' });
       if (state.feed.has(ev.intent_id)) upsertFeed({ ...state.feed.get(ev.intent_id), state: 'cancelled' });
+      lapseSent(ev.intent_id);
+      break;
+    case 'closed': // another node's intent was accepted: no more offers on it
+      if (state.feed.has(ev.intent_id)) upsertFeed({ ...state.feed.get(ev.intent_id), state: ev.status || 'accepted' });
+      lapseSent(ev.intent_id);
       break;
     case 'offer':
       if (ev.intent && ev.intent.own) upsertOwn(ev.intent, false);
@@ -715,6 +720,7 @@ async function loadFeed() {
 
 function feedState(v) {
   if (v.state === 'cancelled') return 'cancelled';
+  if (v.state === 'accepted') return 'closed';
   if (past(v.expires)) return 'expired';
   return 'live';
 }
@@ -783,10 +789,11 @@ function updateFeedCard(card, v) {
   card.el.dataset.state = st;
   replace(card.title, v.text || '(no description)');
   card.badge.className = 'badge state-' + st;
-  card.badge.textContent = { won: 'accepted', live: 'live', cancelled: 'cancelled', expired: 'expired' }[st];
+  card.badge.textContent = { won: 'accepted', live: 'live', cancelled: 'cancelled', expired: 'expired', closed: 'closed: another offer was accepted' }[st];
   replace(card.meta, metaLine(v), st === 'live' ? ' · open ' + ago(v.expires).replace(/^in /, 'for ') : '');
   renderTerms(card.terms, v);
   if (won) replace(card.sent, h('span', { class: 'ok' }, `✓ The customer accepted your offer of ${money(won.price, won.currency)}.`));
+  else if (st === 'closed' && offers.length) replace(card.sent, 'The customer accepted another offer; yours lapsed.');
   else if (offers.length) {
     const last = offers.sort((a, b) => (a.created || a.received).localeCompare(b.created || b.received)).at(-1);
     replace(card.sent, offers.length === 1 ? 'You offered ' : `You sent ${offers.length} offers; the last: `, h('strong', null, money(last.price, last.currency)), '.');
@@ -830,6 +837,22 @@ async function loadSent() {
   feedCards.forEach((c, id) => updateFeedCard(c, state.feed.get(id)));
 }
 
+// lapseSent shows this node's pending offers on a closed intent as lapsed,
+// as the node has marked them.
+function lapseSent(intentID) {
+  let changed = false;
+  for (const o of state.sent.values()) {
+    if (o.intent_id === intentID && o.status === 'valid') {
+      state.sent.set(o.id, { ...o, status: 'lapsed' });
+      changed = true;
+    }
+  }
+  if (changed) {
+    renderSent();
+    updateFeedCard(feedCards.get(intentID), state.feed.get(intentID));
+  }
+}
+
 function upsertSent(o) {
   state.sent.set(o.id, o);
   renderSent();
@@ -843,7 +866,7 @@ function renderSent() {
   $('sent-empty').hidden = offers.length > 0;
   replace(table.tBodies[0], offers.map((o) => {
     const v = state.intents.get(o.intent_id) || [...state.deals.values()].find((d) => d.intent_id === o.intent_id)?.intent;
-    const status = o.status === 'accepted' ? 'accepted' : o.status === 'refused' ? 'refused'
+    const status = ['accepted', 'refused', 'lapsed'].includes(o.status) ? o.status
       : past(o.valid_until) ? 'expired' : 'pending';
     return h('tr', { class: 'sent', dataset: { offer: o.id, intent: o.intent_id, status } },
       h('td', { 'data-label': 'Intent' }, v ? (v.text || '(no description)') : h('span', { title: o.intent_id }, 'intent ' + short(o.intent_id))),

@@ -1,0 +1,136 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
+)
+
+// Closed means closed. An intent closes when its author cancels it or
+// accepts an offer: both are messages signed by the intent's key, so every
+// node that knows the intent can check them, and no new message is needed
+// to tell the network that an intent was fulfilled: the accept is the
+// closure (docs/PROTOCOL.md, "Closing an intent"). A node that sees a
+// valid closure drops the intent from its live set and keeps a tombstone
+// holding the closure and the intent until the intent would have expired:
+// the intent cannot come back, offers and accepts for it are no longer
+// relayed (their intent is unknown), vendors are no longer invited to
+// offer, this node's pending offers on it lapse, and late-joiner sync
+// serves the closure to nodes that missed it.
+
+// ClosureKind says how an intent closed.
+type ClosureKind string
+
+// The ways an intent closes before it expires.
+const (
+	ClosedCancelled ClosureKind = "cancelled" // its author withdrew it
+	ClosedAccepted  ClosureKind = "accepted"  // its author accepted an offer
+)
+
+// Closure is how an intent this node knew was closed.
+type Closure struct {
+	IntentID intent.ID
+	Kind     ClosureKind
+	// Intent is the closed intent; nil if the tombstone predates keeping
+	// intents with their closure.
+	Intent *intent.SignedIntent
+	// Offer is the accepted offer's ID (ClosedAccepted only).
+	Offer intent.ID
+}
+
+// errNotClosure is a tombstone whose closure is neither a cancel nor an
+// accept: never written by this node, so the store was tampered with.
+var errNotClosure = errors.New("tombstone holds no cancel or accept")
+
+// closureOf reads a stored tombstone.
+func closureOf(t store.Tombstone) (Closure, error) {
+	c := Closure{IntentID: t.IntentID}
+	m, err := intent.Parse(t.Raw)
+	if err != nil {
+		return c, fmt.Errorf("tombstone of %x: %w", t.IntentID[:6], err)
+	}
+	switch m := m.(type) {
+	case *intent.SignedCancel:
+		c.Kind = ClosedCancelled
+	case *intent.SignedAccept:
+		c.Kind, c.Offer = ClosedAccepted, m.OfferID
+	default:
+		return c, fmt.Errorf("tombstone of %x: %w", t.IntentID[:6], errNotClosure)
+	}
+	if len(t.IntentRaw) > 0 {
+		if c.Intent, err = intent.ParseIntent(t.IntentRaw); err != nil {
+			return c, fmt.Errorf("tombstone of %x: intent: %w", t.IntentID[:6], err)
+		}
+	}
+	return c, nil
+}
+
+// Closure returns how an intent this node knew was closed, or an error
+// wrapping store.ErrNotFound if the node holds no closure for it (it is
+// live, expired, or unknown).
+func (n *Node) Closure(ctx context.Context, id intent.ID) (Closure, error) {
+	if err := n.alive(); err != nil {
+		return Closure{}, err
+	}
+	t, err := n.store.Tombstone(ctx, id)
+	if err != nil {
+		return Closure{}, fmt.Errorf("closure of %s: %w", id.Short(), err)
+	}
+	return closureOf(t)
+}
+
+// closeIntent applies a validated closure (raw, a cancel or an accept) of
+// in: the intent leaves the live set, the tombstone is stored, and this
+// node's offers on it, other than the accepted one, lapse.
+func (n *Node) closeIntent(ctx context.Context, in *intent.SignedIntent, raw []byte, accepted intent.ID) error {
+	n.live.remove(in.ID)
+	if err := n.store.PutTombstone(ctx, store.Tombstone{
+		IntentID: in.ID, Category: in.Body.Category, Raw: raw, IntentRaw: in.Raw, Expires: in.Body.ExpiresAt(),
+	}); err != nil {
+		return fmt.Errorf("tombstone %s: %w", in.ID.Short(), err)
+	}
+	return n.lapseOffers(ctx, in.ID, accepted)
+}
+
+// lapseOffers marks the offers this node holds for an intent (sent or
+// received) that were still valid as lapsed, all but the one accepted.
+func (n *Node) lapseOffers(ctx context.Context, intentID, accepted intent.ID) error {
+	offers, err := n.store.Offers(ctx, intentID)
+	if err != nil {
+		return fmt.Errorf("lapse offers of %s: %w", intentID.Short(), err)
+	}
+	for _, o := range offers {
+		if o.Status != store.OfferValid || o.ID == accepted {
+			continue
+		}
+		o.Status = store.OfferLapsed
+		if err := n.store.PutOffer(ctx, o); err != nil {
+			return fmt.Errorf("lapse offer %x: %w", o.ID[:6], err)
+		}
+	}
+	return nil
+}
+
+// closedRecord is the record of another node's intent that closed, with
+// the offers this node sent to it counted.
+func (n *Node) closedRecord(ctx context.Context, c Closure) (IntentRecord, error) {
+	r := IntentRecord{Intent: c.Intent, State: IntentCancelled, AcceptedOffer: c.Offer}
+	if c.Kind == ClosedAccepted {
+		r.State = IntentAccepted
+	}
+	offers, err := n.store.Offers(ctx, c.IntentID)
+	if err != nil {
+		return r, fmt.Errorf("offers of intent %s: %w", c.IntentID.Short(), err)
+	}
+	for _, o := range offers {
+		if o.Status != store.OfferRefused {
+			r.Offers++
+		} else {
+			r.Refused++
+		}
+	}
+	return r, nil
+}
