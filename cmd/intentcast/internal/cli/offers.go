@@ -185,7 +185,7 @@ func (a *app) offersWatch(ctx context.Context, cmd *ucli.Command) error {
 		} else {
 			printOfferLine(a.stdout, o)
 		}
-		if o.Status != "refused" {
+		if o.Status != "refused" && o.Status != "lapsed" {
 			valid++
 		}
 		if until > 0 && valid >= until {
