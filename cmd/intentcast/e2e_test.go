@@ -103,7 +103,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, o := range after {
 		statuses[o.ID] = o.Status
 	}
-	if len(after) != 2 || statuses[offers[0].ID] != "accepted" || statuses[offers[1].ID] != "valid" {
+	if len(after) != 2 || statuses[offers[0].ID] != "accepted" || statuses[offers[1].ID] != "lapsed" {
 		t.Errorf("after the restart the offers are %+v", after)
 	}
 	deals := cliJSON[[]api.DealView](t, bin, cdir, "deals")
