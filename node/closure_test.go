@@ -87,6 +87,9 @@ func TestAcceptClosesEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := late.Mint(t.Context(), relay.cfg.Policy.OfferWork()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := relay.check(t.Context(), "electronics", true, late.Raw); verdict(err) != pubsub.ValidationIgnore || !errors.Is(err, errUnknown) {
 		t.Fatalf("relay's verdict on an offer to a closed intent: %v", err)
 	}
