@@ -20,7 +20,7 @@ type testDeal struct {
 	accept *SignedAccept
 }
 
-func newTestDeal(t *testing.T) testDeal {
+func newTestDeal(t testing.TB) testDeal {
 	t.Helper()
 	d := testDeal{vendor: testVendor(t)}
 	d.in, d.keys = newTestIntent(t, nil)
