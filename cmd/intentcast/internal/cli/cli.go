@@ -148,8 +148,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // Run runs one command line (args[0] is the program name) in process.
-// Cancelling ctx stops the command: long-running ones (daemon, watch,
-// swarm --keep) return nil, anything else an error wrapping ErrInterrupted.
+// Cancelling ctx stops the command: the services (daemon, swarm --keep)
+// return nil, anything else (a watch too) an error wrapping ErrInterrupted.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		args = []string{"intentcast"}

@@ -212,21 +212,26 @@ func (c *conn) feedIntentID(ctx context.Context, cmd *ucli.Command, arg string) 
 
 // follow streams events to fn, reconnecting when the daemon ends the
 // stream (a slow reader is cut off; reconnecting replays, so callers
-// de-duplicate). It returns nil when ctx ends, fn's error, or the error of
-// a reconnect that fails (a stopped daemon: NoDaemonError).
+// de-duplicate). It returns errWatchInterrupted when ctx ends (Ctrl-C),
+// fn's error, or the error of a reconnect that fails (a stopped daemon:
+// NoDaemonError).
 func (c *conn) follow(ctx context.Context, fn func(api.EventView) error) error {
 	for {
 		err := c.Events(ctx, fn)
 		switch {
 		case ctx.Err() != nil:
-			return nil
+			return errWatchInterrupted
 		case err != nil:
 			return c.wrap(err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return errWatchInterrupted
 		case <-time.After(time.Second):
 		}
 	}
 }
+
+// errWatchInterrupted ends a watch stopped by Ctrl-C: exit 130, as for any
+// foreground command a person interrupts, with nothing more to say.
+var errWatchInterrupted = errShown{fmt.Errorf("watch: %w", ErrInterrupted)}

@@ -178,8 +178,12 @@ func TestInterruptedExits130(t *testing.T) {
 	if r.code != ExitInterrupted {
 		t.Errorf("a client command whose context ended: exit %d (%v), want %d", r.code, r.err, ExitInterrupted)
 	}
-	// Watching ends normally on Ctrl-C.
-	if r := runCtx(ctx, "--data-dir", dir, "offers", "watch"); r.code != 0 {
-		t.Errorf("offers watch ended by its context: exit %d (%v), want 0", r.code, r.err)
+	// A watch stopped by Ctrl-C exits 130 too, and says nothing more.
+	for _, watch := range [][]string{{"offers", "watch"}, {"vendor", "watch"}} {
+		var stderr bytes.Buffer
+		code := Main(ctx, append([]string{"intentcast", "--data-dir", dir}, watch...), &bytes.Buffer{}, &stderr)
+		if code != ExitInterrupted || strings.Contains(stderr.String(), "intentcast:") {
+			t.Errorf("%v ended by its context: exit %d, stderr %q; want %d and no error message", watch, code, stderr.String(), ExitInterrupted)
+		}
 	}
 }

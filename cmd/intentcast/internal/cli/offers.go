@@ -196,7 +196,7 @@ func (a *app) offersWatch(ctx context.Context, cmd *ucli.Command) error {
 	if errors.Is(err, errStopWatch) {
 		return nil
 	}
-	return err // nil when Ctrl-C ended the watch
+	return err // errWatchInterrupted when Ctrl-C ended the watch
 }
 
 // printOfferLine prints one offer as it arrives.

@@ -293,7 +293,7 @@ func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
 	if errors.Is(err, errStopWatch) {
 		return nil
 	}
-	return err // nil when Ctrl-C ended the watch
+	return err // errWatchInterrupted when Ctrl-C ended the watch
 }
 
 // printIntentLine prints one intent as it arrives.
