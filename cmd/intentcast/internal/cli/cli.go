@@ -44,17 +44,46 @@ const (
 
 // Version is the version the binary reports. It is set at link time
 // (-ldflags "-X github.com/intentcast/intentcast/cmd/intentcast/internal/cli.Version=v1.2.3");
-// when unset, the module version from the build info is used.
+// when unset, the build info says (versionFrom).
 var Version = ""
 
 func version() string {
 	if Version != "" {
 		return Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, _ := debug.ReadBuildInfo()
+	return versionFrom(bi)
+}
+
+// versionFrom reads a version from the build info: the module's version
+// (go install ...@v1.2.3, or the pseudo-version go build stamps in a git
+// checkout: v0.0.0-20261202081500-4f1c2d3e5a6b, +dirty with local
+// changes), else the commit it was built from, else "devel" (go run, go
+// test: built without either).
+func versionFrom(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "devel"
 	}
-	return "devel"
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	v := "devel-" + rev[:min(12, len(rev))]
+	if modified == "true" {
+		v += "+dirty"
+	}
+	return v
 }
 
 // UsageError is a command line that cannot run as written. Its message says

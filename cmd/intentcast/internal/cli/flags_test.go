@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -166,6 +167,26 @@ func TestVersion(t *testing.T) {
 	r := mustRun(t, "--api", "127.0.0.1:1", "version")
 	if !strings.HasPrefix(r.stdout, "intentcast ") {
 		t.Errorf("version printed %q", r.stdout)
+	}
+}
+
+func TestVersionFrom(t *testing.T) {
+	rev := debug.BuildSetting{Key: "vcs.revision", Value: "4f1c2d3e5a6b7c8d9e0f"}
+	dirty := debug.BuildSetting{Key: "vcs.modified", Value: "true"}
+	for _, tt := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{nil, "devel"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261202081500-4f1c2d3e5a6b+dirty"}, Settings: []debug.BuildSetting{rev}}, "v0.0.0-20261202081500-4f1c2d3e5a6b+dirty"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{rev}}, "devel-4f1c2d3e5a6b"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{rev, dirty}}, "devel-4f1c2d3e5a6b+dirty"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "devel"},
+	} {
+		if got := versionFrom(tt.bi); got != tt.want {
+			t.Errorf("versionFrom(%+v) = %q, want %q", tt.bi, got, tt.want)
+		}
 	}
 }
 
