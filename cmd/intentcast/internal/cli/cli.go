@@ -228,6 +228,10 @@ Examples:
   intentcast swarm`,
 		Writer:    a.stdout,
 		ErrWriter: a.stderr,
+		// 'intentcast completion bash|zsh|fish|pwsh' prints the script;
+		// shown in the help, where people look for it.
+		EnableShellCompletion:           true,
+		ConfigureShellCompletionCommand: func(c *ucli.Command) { c.Hidden = false },
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{
 				Name:        flagDataDir,

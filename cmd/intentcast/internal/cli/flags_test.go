@@ -170,6 +170,25 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestShellCompletion: the scripts print, and the completions they ask
+// for list the commands and the flags.
+func TestShellCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		if r := mustRun(t, "completion", shell); !strings.Contains(r.stdout, "intentcast") {
+			t.Errorf("completion %s printed:\n%s", shell, r.stdout)
+		}
+	}
+	if r := mustRun(t, "intent", "--generate-shell-completion"); !strings.Contains(r.stdout, "publish") {
+		t.Errorf("completions of intent:\n%s", r.stdout)
+	}
+	if r := mustRun(t, "intent", "publish", "--", "--generate-shell-completion"); !strings.Contains(r.stdout, "--max-price") {
+		t.Errorf("flag completions of intent publish:\n%s", r.stdout)
+	}
+	if r := mustRun(t, "--help"); !strings.Contains(r.stdout, "completion") {
+		t.Errorf("the help does not list the completion command:\n%s", r.stdout)
+	}
+}
+
 func TestVersionFrom(t *testing.T) {
 	rev := debug.BuildSetting{Key: "vcs.revision", Value: "4f1c2d3e5a6b7c8d9e0f"}
 	dirty := debug.BuildSetting{Key: "vcs.modified", Value: "true"}
