@@ -243,7 +243,7 @@ func (s *stemRelay) count(f func(*StemStats)) {
 // offers go straight into gossip.
 func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool, raw []byte) error {
 	n := s.n
-	m, err := n.checkWith(ctx, category, offers, raw, checkOwn)
+	m, err := n.checkWith(ctx, "", category, offers, raw, checkOwn)
 	if err != nil {
 		return err
 	}

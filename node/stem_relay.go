@@ -96,7 +96,7 @@ func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
 	if own != nil {
 		mode = checkOwn // the same rules; an own cancel may name an own intent on its stem
 	}
-	m, err := n.checkWith(ctx, f.Category, f.offers(), f.Msg, mode)
+	m, err := n.checkWith(ctx, "", f.Category, f.offers(), f.Msg, mode)
 	if _, offer := m.(*intent.SealedOffer); err == nil && offer {
 		err = fmt.Errorf("%w: sealed offers are not stemmed", errStemViolation)
 	}

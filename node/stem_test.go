@@ -447,7 +447,7 @@ func TestStemCheckChangesNothing(t *testing.T) {
 	n := startNode(t, nodeConfig(t))
 	in, keys := mintIntent(t, "electronics", 1, time.Now())
 	for range 2 {
-		if _, err := n.checkWith(t.Context(), "electronics", false, in.Raw, checkStem); err != nil {
+		if _, err := n.checkWith(t.Context(), "", "electronics", false, in.Raw, checkStem); err != nil {
 			t.Fatalf("stem check: %v", err)
 		}
 	}
@@ -458,13 +458,13 @@ func TestStemCheckChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.checkWith(t.Context(), "electronics", false, c.Raw, checkStem); !errors.Is(err, errUnknown) {
+	if _, err := n.checkWith(t.Context(), "", "electronics", false, c.Raw, checkStem); !errors.Is(err, errUnknown) {
 		t.Fatalf("stem check of a cancel of an unknown intent: %v, want errUnknown", err)
 	}
 	if _, err := n.check(t.Context(), "electronics", false, in.Raw); err != nil {
 		t.Fatalf("gossip check after stem checks: %v (the stem check must not leave a pending cancel or a replay entry)", err)
 	}
-	if _, err := n.checkWith(t.Context(), "electronics", false, in.Raw, checkStem); !errors.Is(err, errReplay) {
+	if _, err := n.checkWith(t.Context(), "", "electronics", false, in.Raw, checkStem); !errors.Is(err, errReplay) {
 		t.Fatalf("stem check of a message seen by gossip: %v, want errReplay", err)
 	}
 }

@@ -231,7 +231,7 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 		if err := rs.place(prefixOf(in.ID), false); err != nil {
 			return err
 		}
-		m, err := n.check(ctx, rs.cat, false, f.Msg)
+		m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, false, f.Msg)
 		switch verdict(err) {
 		case pubsub.ValidationAccept:
 			deliverIntent(m)
@@ -263,7 +263,7 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 		if in.ID != c.IntentID {
 			return fmt.Errorf("%w: tombstone carries another intent than its cancel names", errSyncViolation)
 		}
-		m, err := n.check(ctx, rs.cat, false, f.Intent)
+		m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, false, f.Intent)
 		switch verdict(err) {
 		case pubsub.ValidationAccept:
 			fresh = m
@@ -271,7 +271,7 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 			return reject(err)
 		}
 	}
-	m, err := n.check(ctx, rs.cat, false, f.Msg)
+	m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, false, f.Msg)
 	switch verdict(err) {
 	case pubsub.ValidationAccept:
 		n.deliver(ctx, m)

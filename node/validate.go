@@ -42,7 +42,7 @@ func verdict(err error) pubsub.ValidationResult {
 // validator returns the pubsub validator of one topic.
 func (n *Node) validator(category string, offers bool) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-		m, err := n.check(ctx, category, offers, msg.Data)
+		m, err := n.checkFrom(ctx, from, category, offers, msg.Data)
 		res := verdict(err)
 		if res == pubsub.ValidationAccept {
 			msg.ValidatorData = m
@@ -60,7 +60,13 @@ func (n *Node) validator(category string, offers bool) pubsub.ValidatorEx {
 // An accepted message is marked seen, and an accepted intent joins the live
 // set: this is the check of gossip and sync.
 func (n *Node) check(ctx context.Context, category string, offers bool, data []byte) (any, error) {
-	return n.checkWith(ctx, category, offers, data, checkGossip)
+	return n.checkWith(ctx, "", category, offers, data, checkGossip)
+}
+
+// checkFrom is check of a message a peer sent (by gossip or sync): from is
+// whom a cancel held for its intent is charged to (pending.go).
+func (n *Node) checkFrom(ctx context.Context, from peer.ID, category string, offers bool, data []byte) (any, error) {
+	return n.checkWith(ctx, from, category, offers, data, checkGossip)
 }
 
 // checkMode says what a check may change.
@@ -84,7 +90,7 @@ const (
 	checkOwn
 )
 
-func (n *Node) checkWith(ctx context.Context, category string, offers bool, data []byte, mode checkMode) (any, error) {
+func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, offers bool, data []byte, mode checkMode) (any, error) {
 	mark := mode == checkGossip
 	m, err := intent.Parse(data)
 	if err != nil {
@@ -108,7 +114,7 @@ func (n *Node) checkWith(ctx context.Context, category string, offers bool, data
 			}
 			break
 		}
-		if c := n.pending.take(m.ID, now); c != nil && c.Validate(m, now, n.cfg.Policy) == nil {
+		if c := n.overtaken(m, now); c != nil {
 			// Its cancel overtook it: keep the tombstone, drop the intent.
 			if err := n.store.PutTombstone(ctx, store.Tombstone{
 				IntentID: m.ID, Category: m.Body.Category, Raw: c.Raw, IntentRaw: m.Raw, Expires: m.Body.ExpiresAt(),
@@ -129,7 +135,7 @@ func (n *Node) checkWith(ctx context.Context, category string, offers bool, data
 		}
 		in, err := n.knownFor(m.IntentID, category, mode)
 		if errors.Is(err, errUnknown) && mark {
-			n.pending.put(m, now.Add(n.cfg.Policy.Skew()))
+			n.pending.put(m, from, now.Add(n.cfg.Policy.Skew()))
 		}
 		if err != nil {
 			return nil, err
@@ -174,6 +180,17 @@ func (n *Node) checkWith(ctx context.Context, category string, offers bool, data
 		}
 	}
 	return m, nil
+}
+
+// overtaken returns the first held cancel of in that is valid for it, if
+// any; the others are dropped with it.
+func (n *Node) overtaken(in *intent.SignedIntent, now time.Time) *intent.SignedCancel {
+	for _, p := range n.pending.take(in.ID, now) {
+		if p.c.Validate(in, now, n.cfg.Policy) == nil {
+			return p.c
+		}
+	}
+	return nil
 }
 
 // knownFor is knownIntent, and for checkOwn also this node's own intents
