@@ -183,7 +183,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		args = []string{"intentcast"}
 	}
-	a := &app{stdout: stdout, stderr: stderr}
+	a := &app{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
 	err := root.Run(ctx, args)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
@@ -197,6 +197,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // app is the state one Run shares between its commands.
 type app struct {
+	stdin          io.Reader // for flags that say "-"
 	stdout, stderr io.Writer
 }
 

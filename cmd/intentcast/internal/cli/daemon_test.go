@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -252,6 +253,34 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 	if in.Currency != "EUR" || in.Region != "DE" {
 		t.Errorf("published with --currency eur --region de: currency %q, region %q; want EUR, DE", in.Currency, in.Region)
 	}
+	// --text @FILE and --text - (stdin).
+	textFile := filepath.Join(t.TempDir(), "want.txt")
+	if err := os.WriteFile(textFile, []byte("a laptop, described in a file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFile := decodeJSON[api.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
+		"--text", "@"+textFile, "--max-price", "100", "--currency", "EUR")...))
+	if fromFile.Text != "a laptop, described in a file" {
+		t.Errorf("--text @FILE published %q", fromFile.Text)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin := os.Stdin
+	os.Stdin = pr
+	t.Cleanup(func() { os.Stdin = stdin })
+	go func() {
+		io.WriteString(pw, "a laptop, typed into stdin\n")
+		pw.Close()
+	}()
+	fromStdin := decodeJSON[api.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
+		"--text", "-", "--max-price", "100", "--currency", "EUR")...))
+	os.Stdin = stdin
+	if fromStdin.Text != "a laptop, typed into stdin" {
+		t.Errorf("--text - published %q", fromStdin.Text)
+	}
+
 	tests := []struct {
 		args []string
 		want []string

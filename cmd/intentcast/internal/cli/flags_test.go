@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -17,6 +19,10 @@ import (
 func TestBadCommandLines(t *testing.T) {
 	dir := t.TempDir()
 	publish := []string{"--data-dir", dir, "intent", "publish", "--category", "electronics", "--text", "a laptop", "--max-price", "1200", "--currency", "EUR"}
+	longFile := filepath.Join(dir, "long.txt")
+	if err := os.WriteFile(longFile, []byte(strings.Repeat("x", 2000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	with := func(base []string, extra ...string) []string { return append(append([]string(nil), base...), extra...) }
 	tests := []struct {
 		args []string
@@ -45,6 +51,8 @@ func TestBadCommandLines(t *testing.T) {
 		{with(publish, "--max-price", "10.999"), []string{`--max-price "10.999"`, "10.999 has 3 decimals; EUR has at most 2 decimals"}},
 		{with(publish, "--text", ""), []string{`--text ""`, "the description is empty"}},
 		{with(publish, "--text", strings.Repeat("x", 100<<10)), []string{"--text", "102400 bytes long; at most 1024 bytes fit"}},
+		{with(publish, "--text", "@"+longFile), []string{"--text", "2000 bytes long; at most 1024 bytes fit"}},
+		{with(publish, "--text", "@"+filepath.Join(dir, "nothing-here")), []string{"--text", "cannot read the file", "no such file"}},
 		{[]string{"--data-dir", dir, "vendor", "offer", "abc", "--price", "9", "--text", strings.Repeat("x", 100<<10)}, []string{"--text", "at most 1024 bytes fit"}},
 		{with(publish, "--quantity", "many"), []string{"quantity", "many"}},
 		{with(publish, "extra"), []string{`unexpected argument "extra"`}},

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -80,4 +82,38 @@ func flagText(cmd *ucli.Command, flag string) string {
 	default:
 		return fmt.Sprint(v)
 	}
+}
+
+// maxTextRead bounds what a text flag reads from a file or stdin: far over
+// the protocol's 1024 bytes, so that the input rules can say by how much a
+// text is too long, and far under what would hurt.
+const maxTextRead = 1 << 20
+
+// textFlag reads a free-text flag: its value, or with "@FILE" the file's
+// content, or with "-" stdin's; surrounding white space (the newline an
+// editor or echo adds) is dropped.
+func (a *app) textFlag(cmd *ucli.Command, flag string) (string, error) {
+	v := cmd.String(flag)
+	var (
+		r    io.Reader
+		from string
+	)
+	switch {
+	case v == "-":
+		r, from = a.stdin, "stdin"
+	case strings.HasPrefix(v, "@"):
+		f, err := os.Open(v[1:])
+		if err != nil {
+			return "", flagError(cmd, flag, v, fmt.Sprintf("cannot read the file: %v", errors.Unwrap(err)))
+		}
+		defer f.Close()
+		r, from = f, v[1:]
+	default:
+		return v, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxTextRead))
+	if err != nil {
+		return "", flagError(cmd, flag, v, fmt.Sprintf("cannot read %s: %v", from, err))
+	}
+	return strings.TrimSpace(string(b)), nil
 }

@@ -44,7 +44,7 @@ Examples:
 				Flags: []ucli.Flag{
 					&ucli.StringFlag{Name: "category", Required: true, Usage: "top-level category: " + strings.Join(intent.Categories, ", ")},
 					&ucli.StringFlag{Name: "path", Usage: "sub-category path, e.g. laptops or laptops/ultrabooks (a-z, 0-9, '-')"},
-					&ucli.StringFlag{Name: "text", Usage: "what you want, in your words (any language)"},
+					&ucli.StringFlag{Name: "text", Usage: "what you want, in your words (any language); @FILE reads it from a file, - from stdin"},
 					&ucli.StringFlag{Name: "max-price", Required: true, Usage: "price ceiling in major units, e.g. 1200 or 1199.90"},
 					&ucli.StringFlag{Name: "currency", Required: true, Usage: "ISO 4217 code, e.g. EUR, USD, JPY"},
 					&ucli.Uint64Flag{Name: "quantity", Value: 1, Usage: "how many"},
@@ -85,10 +85,14 @@ Examples:
 // publishRequest builds the request from the flags and holds it to the
 // input rules (api.PublishRequest.Draft, as the daemon does), so that
 // mistakes are usage errors that name the flag.
-func publishRequest(cmd *ucli.Command) (api.PublishRequest, error) {
+func (a *app) publishRequest(cmd *ucli.Command) (api.PublishRequest, error) {
+	text, err := a.textFlag(cmd, "text")
+	if err != nil {
+		return api.PublishRequest{}, err
+	}
 	r := api.PublishRequest{
 		Category:    cmd.String("category"),
-		Text:        cmd.String("text"),
+		Text:        text,
 		Quantity:    cmd.Uint64("quantity"),
 		MaxPrice:    cmd.String("max-price"),
 		Currency:    cmd.String("currency"),
@@ -195,7 +199,7 @@ func (a *app) intentPublish(ctx context.Context, cmd *ucli.Command) error {
 	if err := noArgs(cmd); err != nil {
 		return err
 	}
-	req, err := publishRequest(cmd)
+	req, err := a.publishRequest(cmd)
 	if err != nil {
 		return err
 	}

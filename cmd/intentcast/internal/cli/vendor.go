@@ -87,7 +87,7 @@ Examples:
 				Flags: []ucli.Flag{
 					&ucli.StringFlag{Name: "price", Required: true, Usage: "your price in major units, e.g. 999 or 999.90"},
 					&ucli.StringFlag{Name: "currency", Usage: "currency (default: the intent's)"},
-					&ucli.StringFlag{Name: "text", Usage: "what you offer, in your words"},
+					&ucli.StringFlag{Name: "text", Usage: "what you offer, in your words; @FILE reads it from a file, - from stdin"},
 					&ucli.StringFlag{Name: "valid-for", Usage: "how long the offer holds, e.g. 24h or 7d (default 24h, never past the intent's expiry)"},
 					&ucli.StringFlag{Name: "vendor-name", Usage: "name shown to the customer (default: vendor.name of config.toml)"},
 					&ucli.StringFlag{Name: "vendor-url", Usage: "URL shown to the customer (default: vendor.url of config.toml)"},
@@ -320,10 +320,14 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
+	text, err := a.textFlag(cmd, "text")
+	if err != nil {
+		return err
+	}
 	req := api.OfferRequest{
 		Price:      cmd.String("price"),
 		Currency:   strings.ToUpper(cmd.String("currency")),
-		Text:       cmd.String("text"),
+		Text:       text,
 		ValidFor:   cmd.String("valid-for"),
 		VendorName: cmd.String("vendor-name"),
 		VendorURL:  cmd.String("vendor-url"),
