@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/intentcast/intentcast/node"
 	"github.com/intentcast/intentcast/node/api"
@@ -226,6 +227,23 @@ func TestSwarmDemo(t *testing.T) {
 	// Bot 1 offers 94%, bot 2 88% of 1200: the customer takes 1056.
 	if res.Deals[0].Offer.Price != "1056.00" || res.Deals[0].OfferID != res.Deals[1].OfferID {
 		t.Errorf("deals: %+v", res.Deals)
+	}
+}
+
+// TestSwarmOutput: what the demo prints fits 100 columns, the tokens
+// included, and the publish takes one line.
+func TestSwarmOutput(t *testing.T) {
+	r := mustRun(t, "swarm", "--vendors", "2", "--timeout", "20s")
+	for line := range strings.Lines(r.stdout) {
+		if n := utf8.RuneCountInString(strings.TrimRight(line, "\n")); n > 100 {
+			t.Errorf("a line of %d columns:\n%s", n, line)
+		}
+	}
+	if n := strings.Count(r.stdout+r.stderr, "published"); n != 1 {
+		t.Errorf("%d lines say the intent was published, want 1:\n%s\n%s", n, r.stdout, r.stderr)
+	}
+	if tokens := regexp.MustCompile(`(?m)^  .+  [0-9a-f]{64}$`).FindAllString(r.stdout, -1); len(tokens) != 3 {
+		t.Errorf("%d token lines, want one per node:\n%s", len(tokens), r.stdout)
 	}
 }
 

@@ -69,6 +69,16 @@ func (p *mintProgress) done(err error) {
 	}
 }
 
+// clear ends the progress display without a closing line, for a caller
+// that writes its own: one line per publish.
+func (p *mintProgress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && p.reported {
+		fmt.Fprintf(p.w, "\r%*s\r", p.lastLen, "")
+	}
+}
+
 // describeMint renders progress as a percentage of the expected tries. The
 // search is random: it can need more than expected, so past 100% the
 // percentage keeps counting.

@@ -419,9 +419,16 @@ func (a *app) runSwarm(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	fmt.Fprintf(out, "intentcast swarm: %d nodes on 127.0.0.1, connected in %s\n\n", len(s.nodes), fmtDuration(time.Since(start)))
-	t := newTable(out, "ROLE", "NAME", "PEER ID", "API / WEB PAGE", "TOKEN")
+	// 100 columns: the tokens (64 hex digits) get lines of their own.
+	t := newTable(out, "ROLE", "NAME", "PEER ID", "API / WEB PAGE")
 	for _, sn := range s.nodes {
-		t.row(sn.Role, sn.Name, shortPeer(sn.PeerID), sn.API, sn.Token)
+		t.row(sn.Role, sn.Name, shortPeer(sn.PeerID), sn.API)
+	}
+	t.flush()
+	fmt.Fprintln(out, "\nAPI tokens (--token):")
+	t = newTable(out)
+	for _, sn := range s.nodes {
+		t.row("  "+sn.Name, sn.Token)
 	}
 	t.flush()
 	fmt.Fprintln(out)
@@ -496,11 +503,11 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 		Region:    "DE",
 		ExpiresIn: "24h",
 	}
-	fmt.Fprintf(out, "%s publishes an intent: %s/%s %q, at most %s %s, region %s,\n  terms: no-tracking, no-resale, delete-after (the defaults)\n",
-		cust.Name, req.Category, strings.Join(req.Path, "/"), req.Text, req.MaxPrice, req.Currency, req.Region)
+	fmt.Fprintf(out, "%s publishes an intent: %s/%s, at most %s %s, region %s,\n  %q\n  terms: no-tracking, no-resale, delete-after (the defaults)\n",
+		cust.Name, req.Category, strings.Join(req.Path, "/"), req.MaxPrice, req.Currency, req.Region, req.Text)
 	p := newMintProgress(a.stderr)
 	in, err := cust.client.PublishIntent(ctx, req, p.update)
-	p.done(err)
+	p.clear() // the line below says it
 	if err != nil {
 		return res, fmt.Errorf("publish: %w", err)
 	}
@@ -550,7 +557,7 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 	fmt.Fprintln(out)
 	t := newTable(out, "OFFER", "VENDOR", "PRICE", "TERMS OK", "STATUS", "TEXT")
 	for _, o := range list {
-		t.row(short(o.ID), o.Vendor.Name, price(o.Price, o.Currency), yesNo(o.TermsOK), o.Status, o.Text)
+		t.row(short(o.ID), o.Vendor.Name, price(o.Price, o.Currency), yesNo(o.TermsOK), o.Status, truncate(o.Text, 34))
 	}
 	t.flush()
 	if len(list) == 0 || list[0].Status == "refused" {
