@@ -83,35 +83,49 @@ func (n *Node) Closure(ctx context.Context, id intent.ID) (Closure, error) {
 }
 
 // closeIntent applies a validated closure (raw, a cancel or an accept) of
-// in: the intent leaves the live set, the tombstone is stored, and this
-// node's offers on it, other than the accepted one, lapse.
-func (n *Node) closeIntent(ctx context.Context, in *intent.SignedIntent, raw []byte, accepted intent.ID) error {
-	n.live.remove(in.ID)
-	if err := n.store.PutTombstone(ctx, store.Tombstone{
-		IntentID: in.ID, Category: in.Body.Category, Raw: raw, IntentRaw: in.Raw, Expires: in.Body.ExpiresAt(),
-	}); err != nil {
-		return fmt.Errorf("tombstone %s: %w", in.ID.Short(), err)
+// in, with what else the closure changes at this node (extra: a vendor's
+// deal), in one transaction: the tombstone is stored, and this node's
+// offers on it, other than the accepted one, lapse. Then the intent leaves
+// the live set and its ID joins the validator's tombstones.
+func (n *Node) closeIntent(ctx context.Context, in *intent.SignedIntent, raw []byte, accepted intent.ID, extra store.Batch) error {
+	lapsed, err := n.lapsed(ctx, in.ID, accepted)
+	if err != nil {
+		return err
 	}
-	return n.lapseOffers(ctx, in.ID, accepted)
+	t := store.Tombstone{IntentID: in.ID, Category: in.Body.Category, Raw: raw, IntentRaw: in.Raw, Expires: in.Body.ExpiresAt()}
+	extra.Tombstones = append(extra.Tombstones, t)
+	extra.Offers = append(extra.Offers, lapsed...)
+	if err := n.store.Apply(ctx, extra); err != nil {
+		return fmt.Errorf("close %s: %w", in.ID.Short(), err)
+	}
+	n.live.remove(in.ID)
+	n.tombs.add(in.ID, t.Expires)
+	return nil
 }
 
-// lapseOffers marks the offers this node holds for an intent (sent or
-// received) that were still valid as lapsed, all but the one accepted.
-func (n *Node) lapseOffers(ctx context.Context, intentID, accepted intent.ID) error {
+// lapsed returns the offers this node holds for an intent (sent or
+// received) that were still valid, marked lapsed, all but the one
+// accepted. It reads the store only if the node has offers on the intent:
+// a relay that only passed the intent on has none.
+func (n *Node) lapsed(ctx context.Context, intentID, accepted intent.ID) ([]store.Offer, error) {
+	live, isLive := n.live.lookup(intentID)
+	own, isOwn := n.own.get(intentID)
+	if (!isLive || live.Offers == 0) && (!isOwn || own.offers+own.refused == 0) {
+		return nil, nil
+	}
 	offers, err := n.store.Offers(ctx, intentID)
 	if err != nil {
-		return fmt.Errorf("lapse offers of %s: %w", intentID.Short(), err)
+		return nil, fmt.Errorf("lapse offers of %s: %w", intentID.Short(), err)
 	}
+	var out []store.Offer
 	for _, o := range offers {
 		if o.Status != store.OfferValid || o.ID == accepted {
 			continue
 		}
 		o.Status = store.OfferLapsed
-		if err := n.store.PutOffer(ctx, o); err != nil {
-			return fmt.Errorf("lapse offer %x: %w", o.ID[:6], err)
-		}
+		out = append(out, o)
 	}
-	return nil
+	return out, nil
 }
 
 // closedRecord is the record of another node's intent that closed, with

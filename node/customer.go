@@ -62,7 +62,7 @@ func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys 
 		SigningSeed: keys.Signing.Seed(), ReplySuite: uint16(keys.Reply.Suite()), ReplyKey: keys.Reply.Bytes(),
 		Created: in.Body.CreatedAt(), Expires: in.Body.ExpiresAt(), State: store.IntentOpen,
 	}}
-	if err := n.store.PutOwnIntent(ctx, own.rec); err != nil {
+	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}}); err != nil {
 		return fmt.Errorf("publish: store intent: %w", err)
 	}
 	n.own.put(own) // before it leaves: it comes back by gossip, and so do offers
@@ -116,14 +116,15 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 	if err != nil {
 		return fmt.Errorf("cancel: %w", err)
 	}
+	lapsed, err := n.lapsed(ctx, id, intent.ID{})
+	if err != nil {
+		return fmt.Errorf("cancel %s: %w", id.Short(), err)
+	}
 	own.rec.State, own.rec.CancelRaw = store.IntentCancelled, c.Raw
-	if err := n.store.PutOwnIntent(ctx, own.rec); err != nil {
+	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: lapsed}); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	n.own.update(own)
-	if err := n.lapseOffers(ctx, id, intent.ID{}); err != nil {
-		return fmt.Errorf("cancel %s: %w", id.Short(), err)
-	}
 	unlock()
 	if err := n.publish(ctx, own.in.Body.Category, false, c.Raw); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
@@ -163,22 +164,20 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 	if err != nil {
 		return DealRecord{}, fmt.Errorf("accept: %w", err)
 	}
-	// Offer and intent state first, then the deal: whoever sees the deal
-	// sees them accepted.
-	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
-	own.rec.State, own.rec.AcceptedOffer = store.IntentAccepted, offerID
-	if err := errors.Join(n.store.PutOffer(ctx, off), n.store.PutOwnIntent(ctx, own.rec)); err != nil {
-		return DealRecord{}, fmt.Errorf("accept: store: %w", err)
-	}
-	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
-		IntentRaw: own.in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
-	if err := n.store.PutDeal(ctx, deal); err != nil {
-		return DealRecord{}, fmt.Errorf("accept: store deal: %w", err)
-	}
-	n.own.update(own)
-	if err := n.lapseOffers(ctx, intentID, offerID); err != nil {
+	lapsed, err := n.lapsed(ctx, intentID, offerID)
+	if err != nil {
 		return DealRecord{}, fmt.Errorf("accept: %w", err)
 	}
+	// The offer's and the intent's state, the other offers lapsing and the
+	// deal in one transaction: all of the accept or none of it.
+	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
+	own.rec.State, own.rec.AcceptedOffer = store.IntentAccepted, offerID
+	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
+		IntentRaw: own.in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
+	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: append(lapsed, off), Deals: []store.Deal{deal}}); err != nil {
+		return DealRecord{}, fmt.Errorf("accept: store the deal: %w", err)
+	}
+	n.own.update(own)
 	rec := n.newDealRecord(deal, own.in, &own, off)
 	unlock()
 	if err := n.publish(ctx, own.in.Body.Category, true, a.Raw); err != nil {

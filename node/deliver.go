@@ -49,7 +49,7 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 	if !ok {
 		return nil // pruned between validation and delivery
 	}
-	if err := n.closeIntent(ctx, in, c.Raw, intent.ID{}); err != nil {
+	if err := n.closeIntent(ctx, in, c.Raw, intent.ID{}, store.Batch{}); err != nil {
 		return fmt.Errorf("cancel %s: %w", c.ID.Short(), err)
 	}
 	rec := IntentRecord{Intent: in, State: store.IntentCancelled}
@@ -88,7 +88,7 @@ func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	} else if own.rec.State != store.IntentOpen {
 		rec.Status, rec.Reason = store.OfferLapsed, fmt.Sprintf("came after the intent was %s", own.rec.State)
 	}
-	if err := n.store.PutOffer(ctx, rec); err != nil {
+	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{rec}}); err != nil {
 		return fmt.Errorf("offer %s: %w", s.ID.Short(), err)
 	}
 	in, ok := n.own.countOffer(s.IntentID, rec.Status)
@@ -113,65 +113,66 @@ func vendorSigned(err error) bool {
 }
 
 // deliverAccept closes the intent an accept fulfils, at every node, and
-// records the deal when the accepted offer is one we sent.
+// records the deal when the accepted offer is one we sent: both in one
+// transaction.
 func (n *Node) deliverAccept(ctx context.Context, a *intent.SignedAccept) error {
 	n.metrics.delivered(metricAccept)
-	in, ok := n.live.get(a.IntentID)
+	live, ok := n.live.lookup(a.IntentID)
 	if !ok {
 		return nil // closed or pruned between validation and delivery
 	}
-	// The deal first: closing the intent lapses the offers not accepted.
+	in := live.Intent
 	// An accept that names our offer but cannot make a deal with it still
 	// closes the intent: its author signed it.
-	dealErr := n.vendorDeal(ctx, a, in)
-	if err := n.closeIntent(ctx, in, a.Raw, a.OfferID); err != nil {
+	var deal *DealRecord
+	var batch store.Batch
+	var dealErr error
+	if live.Offers > 0 { // this node sent offers to it: one may be accepted
+		deal, batch, dealErr = n.vendorDeal(ctx, a, in)
+	}
+	if err := n.closeIntent(ctx, in, a.Raw, a.OfferID, batch); err != nil {
 		return errors.Join(dealErr, fmt.Errorf("accept %s: %w", a.ID.Short(), err))
+	}
+	if deal != nil {
+		n.events.publish(Event{Kind: EventAccept, IntentID: a.IntentID, OfferID: a.OfferID, Intent: &deal.Intent, Offer: &deal.Offer, Deal: deal})
 	}
 	if dealErr != nil {
 		return dealErr
 	}
 	if !n.isOwn(a.IntentID) {
-		rec, err := n.closedRecord(ctx, Closure{IntentID: a.IntentID, Kind: ClosedAccepted, Intent: in, Offer: a.OfferID})
-		if err != nil {
-			return fmt.Errorf("accept %s: %w", a.ID.Short(), err)
-		}
+		// The offers this node sent to it (none refused) are what the
+		// record counts; they were counted in memory.
+		rec := IntentRecord{Intent: in, State: IntentAccepted, AcceptedOffer: a.OfferID, Offers: live.Offers}
 		n.events.publish(Event{Kind: EventClosed, IntentID: a.IntentID, Status: string(ClosedAccepted), Intent: &rec})
 	}
 	return nil
 }
 
-// vendorDeal records the deal if the accepted offer is one this node sent.
-func (n *Node) vendorDeal(ctx context.Context, a *intent.SignedAccept, in *intent.SignedIntent) error {
+// vendorDeal makes the deal if the accepted offer is one this node sent:
+// its record, and the writes (the offer accepted, the deal) for the
+// closure's transaction. It returns nil and no writes otherwise.
+func (n *Node) vendorDeal(ctx context.Context, a *intent.SignedAccept, in *intent.SignedIntent) (*DealRecord, store.Batch, error) {
 	off, err := n.store.Offer(ctx, a.OfferID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && off.Direction != store.Sent) {
-		return nil
+		return nil, store.Batch{}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("accept %s: look up offer: %w", a.ID.Short(), err)
+		return nil, store.Batch{}, fmt.Errorf("accept %s: look up offer: %w", a.ID.Short(), err)
 	}
 	// The accept names our sealed offer but must also commit to what we
 	// signed inside it; otherwise the deal record would not verify.
 	signed, err := intent.ParseOffer(off.Inner)
 	if err != nil {
-		return fmt.Errorf("accept %s: our stored offer: %w", a.ID.Short(), err)
+		return nil, store.Batch{}, fmt.Errorf("accept %s: our stored offer: %w", a.ID.Short(), err)
 	}
 	if !a.Commits(signed) {
-		return fmt.Errorf("accept %s: %w: it commits to another offer than the one we sealed", a.ID.Short(), intent.ErrNotBound)
+		return nil, store.Batch{}, fmt.Errorf("accept %s: %w: it commits to another offer than the one we sealed", a.ID.Short(), intent.ErrNotBound)
 	}
-	// The offer's status first, then the deal: whoever sees the deal sees
-	// the offer accepted.
 	off.Status, off.AcceptRaw = store.OfferAccepted, a.Raw
-	if err := n.store.PutOffer(ctx, off); err != nil {
-		return fmt.Errorf("accept %s: offer: %w", a.ID.Short(), err)
-	}
 	deal := store.Deal{
 		IntentID: a.IntentID, OfferID: a.OfferID, Role: store.RoleVendor,
 		IntentRaw: in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now(),
 	}
-	if err := n.store.PutDeal(ctx, deal); err != nil {
-		return fmt.Errorf("accept %s: deal: %w", a.ID.Short(), err)
-	}
 	rec := n.newDealRecord(deal, in, nil, off)
-	n.events.publish(Event{Kind: EventAccept, IntentID: a.IntentID, OfferID: a.OfferID, Intent: &rec.Intent, Offer: &rec.Offer, Deal: &rec})
-	return nil
+	return &rec, store.Batch{Offers: []store.Offer{off}, Deals: []store.Deal{deal}}, nil
 }

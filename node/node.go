@@ -33,6 +33,7 @@ type Node struct {
 	identity crypto.Identity
 	live     *liveSet
 	own      *ownSet         // own intents still on the network; see lockOwn
+	tombs    *tombSet        // cancelled intents, for the validator
 	pending  *pendingCancels // cancels that overtook their intent
 	replay   *replayIndex
 	events   broker
@@ -90,9 +91,13 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	n.metrics = newMetrics(cfg.Registerer)
 	n.live = newLiveSet(cfg.MaxLiveIntents)
 	n.own = newOwnSet()
+	n.tombs = newTombSet()
 	n.pending = newPendingCancels(pendingCancelsMax)
 	n.replay = newReplayIndex(n.store, n.log)
 	if err := n.loadLive(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.loadTombstones(ctx); err != nil {
 		return nil, err
 	}
 	if err := n.replay.seed(ctx, n.store, n.now(), cfg.Policy.Skew()); err != nil {
@@ -213,6 +218,7 @@ func (n *Node) pruneLoop(ctx context.Context) {
 		now := n.now()
 		n.live.prune(now, n.cfg.Policy.Skew())
 		n.own.prune(now, n.cfg.Policy.Skew())
+		n.tombs.prune(now, n.cfg.Policy.Skew())
 		n.replay.prune(now)
 		n.pending.prune(now)
 		if k, err := n.store.Prune(ctx, now.Add(-n.cfg.Policy.Skew())); err != nil {

@@ -11,13 +11,20 @@ import (
 	"github.com/intentcast/intentcast/node/store"
 )
 
-// replayIndex answers "seen before?" for every gossip message. Validation
-// runs on every message every node sees, so the answer comes from memory;
-// the durable copy in the store (so replays are refused after a restart too)
-// is written behind, in batches: one fsync per flush instead of one per
-// message. A crash loses at most the last flush interval of entries, and
-// those messages were also stored as live intents or offers where they
-// matter.
+// replayIndex answers "seen before?" for every gossip message, from memory
+// alone: validation runs on every message every node sees. At start it is
+// loaded from the store (the replay entries, and every message the store
+// holds, see seed), so a message passes once also across restarts. The
+// durable copy is written behind, in batches: one fsync per flush instead
+// of one per message. A crash loses at most the last flush interval of
+// entries, and those messages were also stored as live intents or offers
+// where they matter.
+//
+// An intent's entry is not written at all: the live intent record that
+// deliver queues for it says the same (seed remembers every stored live
+// intent until its expiry plus skew, which is what the entry would say,
+// and a tombstone keeps a cancelled one out), so a relayed intent costs one
+// record, not two.
 type replayIndex struct {
 	store store.Store
 	log   *slog.Logger
@@ -33,11 +40,11 @@ type replayIndex struct {
 // memory; flushBatch bounds one transaction. Every flush is a bbolt commit
 // (two fdatasyncs, and a rewrite of every B+tree page it touches, which for
 // random IDs is about one leaf page per entry), and a commit stalls the
-// store's readers and the node's own publishes (bbolt has one writer); one
-// flush a second instead of ten cut a relay's CPU per delivered intent by
-// about a fifth under load (docs/BENCHMARKS.md, "Node"). What a crash can
-// lose is a second of entries, which gossip's own seen cache also forgets at
-// a restart.
+// node's own state changes (bbolt has one writer); one flush a second
+// instead of ten cut a relay's CPU per delivered intent by about a fifth
+// under load (docs/BENCHMARKS.md, "Node"). What a crash can lose is a
+// second of entries, which gossip's own seen cache also forgets at a
+// restart.
 const (
 	flushEvery = time.Second
 	flushBatch = 1024
@@ -48,34 +55,28 @@ func newReplayIndex(s store.Store, log *slog.Logger) *replayIndex {
 }
 
 // markSeen records id until `until` and reports whether it is new: true for
-// exactly one caller per id, however many ask at once. The store is read
-// without holding the lock (a bbolt read can wait behind a commit's disk
-// write, and validations run in parallel); the memory check and insertion
-// after it are one atomic step, so of two racing callers only the first to
-// insert sees a fresh id.
-func (r *replayIndex) markSeen(ctx context.Context, id intent.ID, until time.Time) (bool, error) {
-	r.mu.Lock()
-	_, known := r.mem[id]
-	r.mu.Unlock()
-	if known {
-		return false, nil
-	}
-	seen, err := r.store.Seen(ctx, id)
-	if err != nil {
-		return false, err
-	}
+// exactly one caller per id, however many ask at once. persist queues the
+// entry for the store; an intent's is not (see replayIndex).
+func (r *replayIndex) markSeen(id intent.ID, until time.Time, persist bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.mem[id]; ok {
-		return false, nil
+		return false
 	}
 	r.mem[id] = until
-	if seen {
-		return false, nil
+	if persist {
+		r.pending = append(r.pending, store.SeenEntry{ID: id, Until: until})
+		r.signal(len(r.pending))
 	}
-	r.pending = append(r.pending, store.SeenEntry{ID: id, Until: until})
-	r.signal(len(r.pending))
-	return true, nil
+	return true
+}
+
+// seen reports whether id is in the replay index, without marking it.
+func (r *replayIndex) seen(id intent.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.mem[id]
+	return ok
 }
 
 // putLive queues a live intent for the next flush.
@@ -139,7 +140,8 @@ func (r *replayIndex) prune(now time.Time) {
 }
 
 // seed rebuilds the in-memory replay index from the durable records at
-// start. Replay entries are written behind (flushEvery), but what the API
+// start: the replay entries, and more. Replay entries are written behind
+// (flushEvery), and an intent's not at all, but what the API
 // acknowledged (own intents and cancels, offers, accepts, deals) and what
 // deliver stored (received offers, tombstones) is written at once: after a
 // SIGKILL the store can hold a message whose replay entry was still
@@ -169,7 +171,9 @@ func (r *replayIndex) seed(ctx context.Context, s store.Store, now time.Time, sk
 			remember(intent.IDOf(o.CancelRaw), o.Expires)
 		}
 	}
-	live, err := s.LiveIntents(ctx, "", now)
+	// Within skew of their expiry too: an intent's replay entry is its live
+	// record, which the store keeps that long (Prune(now - skew)).
+	live, err := s.LiveIntents(ctx, "", now.Add(-skew))
 	if err != nil {
 		return fmt.Errorf("live intents: %w", err)
 	}
@@ -210,6 +214,15 @@ func (r *replayIndex) seed(ctx context.Context, s store.Store, now time.Time, sk
 	}
 	for _, d := range deals {
 		remember(intent.IDOf(d.AcceptRaw), until(d.IntentID))
+	}
+	entries, err := s.SeenEntries(ctx, now)
+	if err != nil {
+		return fmt.Errorf("replay entries: %w", err)
+	}
+	for _, e := range entries {
+		if e.Until.After(mem[e.ID]) {
+			mem[e.ID] = e.Until
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

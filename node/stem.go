@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"math"
 	mrand "math/rand/v2"
 	"slices"
@@ -295,8 +294,7 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 func (s *stemRelay) expireOwn(ctx context.Context, e *stemEntry) error {
 	if e.via == "" && !e.offered {
 		e.offered = true
-		seen, err := s.n.replay.seen(ctx, e.id)
-		if err == nil && !seen {
+		if !s.n.replay.seen(e.id) {
 			if p, ok := s.forward(ctx, e.frame(), ""); ok {
 				e.via = p
 				s.count(func(c *StemStats) { c.Stemmed++ })
@@ -342,10 +340,8 @@ func (s *stemRelay) release(ctx context.Context, e *stemEntry, why releaseReason
 				s.n.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
 			}
 		}
-		seen, err := s.n.replay.seen(ctx, e.id)
+		seen := s.n.replay.seen(e.id)
 		switch {
-		case err != nil:
-			e.err = err
 		case seen && why == releaseTimer:
 			s.count(func(c *StemStats) { c.Returned++ })
 		case seen:
@@ -710,18 +706,3 @@ func (s *stemRelay) reject(p peer.ID, err error) {
 
 // errStemNoAck is a successor that did not acknowledge a frame.
 var errStemNoAck = errors.New("stem successor did not acknowledge the frame")
-
-// seen reports whether id is in the replay index, without marking it.
-func (r *replayIndex) seen(ctx context.Context, id intent.ID) (bool, error) {
-	r.mu.Lock()
-	_, known := r.mem[id]
-	r.mu.Unlock()
-	if known {
-		return true, nil
-	}
-	seen, err := r.store.Seen(ctx, id)
-	if err != nil {
-		return false, fmt.Errorf("replay index: %w", err)
-	}
-	return seen, nil
-}

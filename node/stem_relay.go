@@ -212,8 +212,7 @@ func (s *stemRelay) forget(id intent.ID) {
 // come by gossip since is published from here.
 func (s *stemRelay) expireRelayed(ctx context.Context, e *stemEntry) {
 	s.forget(e.id)
-	seen, err := s.n.replay.seen(ctx, e.id)
-	if err != nil || seen {
+	if s.n.replay.seen(e.id) {
 		return
 	}
 	s.lost(e.via)

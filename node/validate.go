@@ -105,25 +105,25 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.Validate(now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if _, err := n.store.Tombstone(ctx, m.ID); err == nil {
+		if n.tombs.has(m.ID) {
 			return nil, fmt.Errorf("intent %s: %w", m.ID.Short(), errClosed)
 		}
 		if !mark {
-			if err := n.notSeen(ctx, m.ID); err != nil {
+			if err := n.notSeen(m.ID); err != nil {
 				return nil, err
 			}
 			break
 		}
 		if c := n.overtaken(m, now); c != nil {
 			// Its cancel overtook it: keep the tombstone, drop the intent.
-			if err := n.store.PutTombstone(ctx, store.Tombstone{
+			if err := n.putTombstone(ctx, store.Tombstone{
 				IntentID: m.ID, Category: m.Body.Category, Raw: c.Raw, IntentRaw: m.Raw, Expires: m.Body.ExpiresAt(),
 			}); err != nil {
 				return nil, fmt.Errorf("%w: %w", errStoreFailure, err)
 			}
 			return nil, fmt.Errorf("intent %s: %w (its cancel came first)", m.ID.Short(), errClosed)
 		}
-		if err := n.markSeen(ctx, m.ID, m.Body.ExpiresAt()); err != nil {
+		if err := n.markSeen(m.ID, m.Body.ExpiresAt(), false); err != nil {
 			return nil, err
 		}
 		if !n.live.add(m, now) {
@@ -143,7 +143,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.Validate(in, now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.seenCheck(ctx, m.ID, in.Body.ExpiresAt(), mark); err != nil {
+		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark); err != nil {
 			return nil, err
 		}
 	case *intent.SealedOffer:
@@ -161,7 +161,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err != nil {
 			return nil, err
 		}
-		if err := n.seenCheck(ctx, m.ID, in.Body.ExpiresAt(), mark); err != nil {
+		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark); err != nil {
 			return nil, err
 		}
 	case *intent.SignedAccept:
@@ -175,7 +175,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.Validate(in, now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.seenCheck(ctx, m.ID, in.Body.ExpiresAt(), mark); err != nil {
+		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark); err != nil {
 			return nil, err
 		}
 	}
@@ -212,21 +212,17 @@ func (n *Node) knownFor(id intent.ID, category string, mode checkMode) (*intent.
 }
 
 // seenCheck marks id seen (mark) or only reports whether it was.
-func (n *Node) seenCheck(ctx context.Context, id intent.ID, until time.Time, mark bool) error {
+func (n *Node) seenCheck(id intent.ID, until time.Time, mark bool) error {
 	if mark {
-		return n.markSeen(ctx, id, until)
+		return n.markSeen(id, until, true)
 	}
-	return n.notSeen(ctx, id)
+	return n.notSeen(id)
 }
 
 // notSeen is markSeen's question without its answer's side effect: an error
 // wrapping errReplay if id was seen.
-func (n *Node) notSeen(ctx context.Context, id intent.ID) error {
-	seen, err := n.replay.seen(ctx, id)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errStoreFailure, err)
-	}
-	if seen {
+func (n *Node) notSeen(id intent.ID) error {
+	if n.replay.seen(id) {
 		return fmt.Errorf("%s: %w", id.Short(), errReplay)
 	}
 	return nil
@@ -249,12 +245,9 @@ func (n *Node) knownIntent(id intent.ID, category string) (*intent.SignedIntent,
 // markSeen is the replay index: a message passes once, also across
 // restarts, and is remembered until the intent it belongs to expires (plus
 // the allowed skew, so a replay cannot slip in as the clocks disagree).
-func (n *Node) markSeen(ctx context.Context, id intent.ID, until time.Time) error {
-	fresh, err := n.replay.markSeen(ctx, id, until.Add(n.cfg.Policy.Skew()))
-	if err != nil {
-		return fmt.Errorf("%w: %w", errStoreFailure, err)
-	}
-	if !fresh {
+// persist is false for intents, whose live record is their durable entry.
+func (n *Node) markSeen(id intent.ID, until time.Time, persist bool) error {
+	if !n.replay.markSeen(id, until.Add(n.cfg.Policy.Skew()), persist) {
 		return fmt.Errorf("%s: %w", id.Short(), errReplay)
 	}
 	return nil

@@ -99,7 +99,7 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 		ID: sealed.ID, IntentID: intentID, Direction: store.Sent, Raw: sealed.Raw, Inner: signed.Raw,
 		Status: store.OfferValid, Received: n.now(),
 	}
-	if err := n.store.PutOffer(ctx, stored); err != nil {
+	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{stored}}); err != nil {
 		return nil, fmt.Errorf("offer: store: %w", err)
 	}
 	rec, ok := n.live.countSent(intentID)

@@ -8,11 +8,18 @@ type SeenEntry struct {
 	Until time.Time
 }
 
-// Batch is a group of writes of network-derived state that a node makes
-// many times a second: live intents and replay entries. Apply writes a
-// batch in one transaction, so a node pays one disk sync per flush instead
-// of one per gossip message.
+// Batch is a group of writes that Apply makes in one transaction: all of
+// them or, on error, none. A node makes each change of its state as one
+// batch (a publish: the intent with its keys; an offer received or sent;
+// an accept: the offer, the intent's state and the deal; a closure: the
+// offer and the deal; a cancel: the tombstone), and writes the live
+// intents and replay entries of gossip behind, as one batch a flush.
+// Within a batch, records are written in the order of the fields below.
 type Batch struct {
-	Live []LiveIntent // as PutLiveIntent: skipped if tombstoned
-	Seen []SeenEntry  // as MarkSeen: the later until wins
+	Own        []OwnIntent  // as PutOwnIntent
+	Offers     []Offer      // as PutOffer
+	Tombstones []Tombstone  // as PutTombstone: the live intent goes
+	Live       []LiveIntent // as PutLiveIntent: skipped if tombstoned
+	Seen       []SeenEntry  // as MarkSeen: the later until wins
+	Deals      []Deal       // as PutDeal, last: whoever sees the deal sees the rest
 }

@@ -29,6 +29,8 @@ type Bolt struct {
 	// starts on a closed file.
 	mu sync.RWMutex
 	db *bolt.DB // nil once closed
+
+	group committer // Apply's group commit
 }
 
 var _ Store = (*Bolt)(nil)

@@ -2,30 +2,132 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // Apply writes b in one transaction: all of it or, on error, none of it.
+// Concurrent calls share transactions (group commit, see committer): each
+// returns once its batch is durable, and fails only for its own reasons.
 func (s *Bolt) Apply(ctx context.Context, b Batch) error {
-	return s.update(ctx, "apply batch", func(tx *bolt.Tx) error {
-		for _, in := range b.Live {
-			if tombstones.has(tx, in.ID) {
-				continue
-			}
-			if err := liveIntents.put(tx, in); err != nil {
-				return err
-			}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: apply batch: %w", err)
+	}
+	return s.group.apply(func(group []*commit) { s.commitGroup(context.WithoutCancel(ctx), group) }, b)
+}
+
+// applyBatch writes b inside tx.
+func applyBatch(tx *bolt.Tx, b Batch) error {
+	for _, in := range b.Own {
+		if err := ownIntents.put(tx, in); err != nil {
+			return err
 		}
-		for _, e := range b.Seen {
-			old, err := replay.get(tx, e.ID)
-			if err == nil && !old.Until.Before(e.Until) {
-				continue
-			}
-			if err := replay.put(tx, seenEntry(e)); err != nil {
-				return err
-			}
+	}
+	for _, o := range b.Offers {
+		if err := offers.put(tx, o); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	for _, t := range b.Tombstones {
+		if err := putTombstone(tx, t); err != nil {
+			return err
+		}
+	}
+	for _, in := range b.Live {
+		if tombstones.has(tx, in.ID) {
+			continue
+		}
+		if err := liveIntents.put(tx, in); err != nil {
+			return err
+		}
+	}
+	for _, e := range b.Seen {
+		old, err := replay.get(tx, e.ID)
+		if err == nil && !old.Until.Before(e.Until) {
+			continue
+		}
+		if err := replay.put(tx, seenEntry(e)); err != nil {
+			return err
+		}
+	}
+	for _, d := range b.Deals {
+		if err := deals.put(tx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitGroup writes the batches of a group in one transaction. If that
+// fails, each is written alone, so one caller's bad batch (ErrInvalid) does
+// not fail the others'.
+func (s *Bolt) commitGroup(ctx context.Context, group []*commit) {
+	if len(group) > 1 {
+		err := s.update(ctx, "apply batches", func(tx *bolt.Tx) error {
+			for _, c := range group {
+				if err := applyBatch(tx, c.batch); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return
+		}
+	}
+	for _, c := range group {
+		c.err = s.update(ctx, "apply batch", func(tx *bolt.Tx) error { return applyBatch(tx, c.batch) })
+	}
+}
+
+// committer is group commit without a timer. bbolt runs one write
+// transaction at a time and each costs a disk sync; callers that arrive
+// while one commits queue up, and the next transaction takes them all. A
+// lone caller commits at once, so grouping adds no wait, it only shares a
+// sync among callers that were waiting anyway. The caller that commits
+// (the leader) is one of the callers, not a goroutine of the store: it
+// commits one round and hands the lead to the first caller still queued.
+type committer struct {
+	mu    sync.Mutex
+	queue []*commit
+	busy  bool // a leader is committing or handing over
+}
+
+// commit is one Apply call in the queue.
+type commit struct {
+	batch Batch
+	err   error
+	wake  chan bool // true: lead the next round; false: done, err is set
+}
+
+func (g *committer) apply(write func([]*commit), b Batch) error {
+	c := &commit{batch: b, wake: make(chan bool, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	lead := !g.busy
+	g.busy = true
+	g.mu.Unlock()
+	if !lead && !<-c.wake {
+		return c.err
+	}
+	g.mu.Lock()
+	group := g.queue
+	g.queue = nil
+	g.mu.Unlock()
+	write(group)
+	for _, o := range group {
+		if o != c {
+			o.wake <- false
+		}
+	}
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].wake <- true
+	} else {
+		g.busy = false
+	}
+	g.mu.Unlock()
+	return c.err
 }

@@ -3,6 +3,8 @@ package store_test
 import (
 	"encoding/binary"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,4 +95,46 @@ func BenchmarkLiveIntents(b *testing.B) {
 			b.Fatalf("LiveIntents = %d intents, %v; want 100", len(list), err)
 		}
 	}
+}
+
+// BenchmarkApply measures the node's state changes: "accept" is one
+// accept (own intent, offer and deal in one transaction); "accept-8" is
+// eight callers at once, which group commit lets share transactions.
+func BenchmarkApply(b *testing.B) {
+	ctx := b.Context()
+	now := time.Now()
+	raw := make([]byte, 1024)
+	var n atomic.Uint64
+	batch := func() store.Batch {
+		i := n.Add(1)
+		id, offerID := counterID(i), counterID(i|1<<63)
+		return store.Batch{
+			Own: []store.OwnIntent{{ID: id, Category: "electronics", Raw: raw, SigningSeed: make([]byte, 32),
+				ReplyKey: make([]byte, 32), Created: now, Expires: now.Add(time.Hour), State: store.IntentAccepted, AcceptedOffer: offerID}},
+			Offers: []store.Offer{{ID: offerID, IntentID: id, Direction: store.Received, Raw: raw, Inner: raw,
+				Status: store.OfferAccepted, Received: now, AcceptRaw: raw[:200]}},
+			Deals: []store.Deal{{IntentID: id, OfferID: offerID, Role: store.RoleCustomer, IntentRaw: raw,
+				OfferInner: raw, AcceptRaw: raw[:200], Closed: now}},
+		}
+	}
+	b.Run("accept", func(b *testing.B) {
+		s := openBolt(b, filepath.Join(b.TempDir(), "store.db"))
+		for b.Loop() {
+			if err := s.Apply(ctx, batch()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("accept-8", func(b *testing.B) {
+		s := openBolt(b, filepath.Join(b.TempDir(), "store.db"))
+		b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := s.Apply(ctx, batch()); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }

@@ -80,3 +80,15 @@ func (s *Bolt) Seen(ctx context.Context, id ID) (seen bool, err error) {
 	})
 	return seen, err
 }
+
+// SeenEntries returns the replay entries whose until is at or after now.
+func (s *Bolt) SeenEntries(ctx context.Context, now time.Time) (list []SeenEntry, err error) {
+	err = s.view(ctx, "list replay entries", func(tx *bolt.Tx) error {
+		entries, err := replay.ascend(tx, seenByUntil, nil, appendStamp(nil, now))
+		for _, e := range entries {
+			list = append(list, SeenEntry(e))
+		}
+		return err
+	})
+	return list, err
+}

@@ -65,12 +65,14 @@ func decodeTombstone(id ID, b []byte) (Tombstone, error) {
 // PutTombstone inserts or replaces a tombstone and deletes the live intent
 // it cancels, in one transaction: no reader ever sees both.
 func (s *Bolt) PutTombstone(ctx context.Context, t Tombstone) error {
-	return s.update(ctx, "put tombstone", func(tx *bolt.Tx) error {
-		if _, err := liveIntents.remove(tx, t.IntentID); err != nil {
-			return err
-		}
-		return tombstones.put(tx, t)
-	})
+	return s.update(ctx, "put tombstone", func(tx *bolt.Tx) error { return putTombstone(tx, t) })
+}
+
+func putTombstone(tx *bolt.Tx, t Tombstone) error {
+	if _, err := liveIntents.remove(tx, t.IntentID); err != nil {
+		return err
+	}
+	return tombstones.put(tx, t)
 }
 
 // Tombstone returns the tombstone of that intent, or ErrNotFound.

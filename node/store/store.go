@@ -175,8 +175,9 @@ type Store interface {
 	// categories if category is ""), oldest Received first.
 	LiveIntents(ctx context.Context, category string, now time.Time) ([]LiveIntent, error)
 
-	// Apply writes a batch of live intents and replay entries in one
-	// transaction (see Batch).
+	// Apply writes a batch in one transaction (see Batch): all of it or,
+	// on error, none. Concurrent calls may share a transaction and its disk
+	// sync (group commit), but each succeeds or fails for its own batch.
 	Apply(ctx context.Context, b Batch) error
 
 	// PutTombstone inserts or replaces a tombstone and, in the same atomic
@@ -213,6 +214,10 @@ type Store interface {
 	MarkSeen(ctx context.Context, id ID, until time.Time) (fresh bool, err error)
 	// Seen reports whether id is in the replay index (until Prune removes it).
 	Seen(ctx context.Context, id ID) (bool, error)
+	// SeenEntries returns the replay entries with until >= now, soonest
+	// until first: a node loads them at start so that it answers "seen
+	// before?" from memory.
+	SeenEntries(ctx context.Context, now time.Time) ([]SeenEntry, error)
 
 	// Prune deletes expired live intents, tombstones and replay entries
 	// (expiry < now) and returns how many records it deleted in all.

@@ -42,6 +42,10 @@ func everyMethod(s store.Store) []method {
 		{"Deals", func(ctx context.Context) error { _, err := s.Deals(ctx); return err }},
 		{"MarkSeen", func(ctx context.Context) error { _, err := s.MarkSeen(ctx, id, t0); return err }},
 		{"Seen", func(ctx context.Context) error { _, err := s.Seen(ctx, id); return err }},
+		{"SeenEntries", func(ctx context.Context) error { _, err := s.SeenEntries(ctx, t0); return err }},
+		{"Apply", func(ctx context.Context) error {
+			return s.Apply(ctx, store.Batch{Own: []store.OwnIntent{ownIntent("any", t0)}})
+		}},
 		{"Prune", func(ctx context.Context) error { _, err := s.Prune(ctx, t0); return err }},
 	}
 }
