@@ -235,11 +235,17 @@ func (n *Node) pruneLoop(ctx context.Context) {
 func (n *Node) Close() error {
 	var errs []error
 	n.closing.Do(func() {
-		n.cancel()
-		n.wg.Wait() // delivery loops cancel their subscriptions on the way out
-		for _, t := range n.topics {
-			errs = append(errs, t.Close())
+		// The router stops first, so the node leaves its topics without a
+		// word: leaving them sends every mesh peer a PRUNE with a backoff,
+		// and a node restarted within it grafts into the backoff on every
+		// topic and is penalised down to the graylist (issue 11, clean
+		// restart). Peers see the connection close instead, which starts
+		// no backoff. The topics and subscriptions end with the router.
+		if n.net != nil {
+			n.net.stopPubSub()
 		}
+		n.cancel()
+		n.wg.Wait() // delivery loops end with the router
 		if n.net != nil {
 			errs = append(errs, n.net.close())
 		}
