@@ -60,3 +60,45 @@ func TestVendorRefusesAcceptOfAnotherOffer(t *testing.T) {
 		t.Fatalf("the vendor's offer is %s (%v), want still valid", off.Status, err)
 	}
 }
+
+// TestExportDealChecksTheRecord: a stored deal whose accept does not
+// commit to its offer (as deals stored before accepts carried the offer's
+// hash) is not exported; the error names the failed check.
+func TestExportDealChecksTheRecord(t *testing.T) {
+	n := startNode(t, nodeConfig(t))
+	ctx := t.Context()
+	in, keys, err := intent.NewIntent(ctx, laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor, err := crypto.GenerateIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft := func(price uint64) intent.OfferDraft {
+		return intent.OfferDraft{Price: price, Vendor: intent.Vendor{Name: "Acme"}, Created: time.Now(), ValidUntil: time.Now().Add(time.Hour)}
+	}
+	sealed, offer, err := intent.NewOffer(in, vendor, draft(100000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := intent.NewOffer(in, vendor, draft(90000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept, err := intent.NewAccept(in, keys, sealed.ID, other, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.store.PutDeal(ctx, store.Deal{IntentID: in.ID, OfferID: sealed.ID, Role: store.RoleCustomer,
+		IntentRaw: in.Raw, OfferInner: offer.Raw, AcceptRaw: accept.Raw, Closed: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var de *intent.DealError
+	if _, err := n.ExportDeal(ctx, in.ID); !errors.As(err, &de) || de.Check != intent.CheckAcceptOffer {
+		t.Fatalf("ExportDeal of an unbound deal: %v, want check accept-offer to fail", err)
+	}
+	if _, err := n.ExportDeal(ctx, intent.ID{1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ExportDeal of no deal: %v, want ErrNotFound", err)
+	}
+}
