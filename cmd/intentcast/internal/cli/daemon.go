@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
@@ -64,6 +66,7 @@ type daemonSetup struct {
 	identity crypto.Identity
 	token    string
 	log      *slog.Logger
+	level    *slog.LevelVar // SIGHUP reloads it from config.toml
 }
 
 func (a *app) runDaemon(ctx context.Context, cmd *ucli.Command) error {
@@ -131,8 +134,9 @@ func (a *app) prepareDaemon(cmd *ucli.Command) (*daemonSetup, error) {
 		cfg.Node.DHT = v
 	}
 	level, _ := parseLogLevel(cfg.Log.Level) // checked by loadConfig
-	s := &daemonSetup{dir: dir, cfg: cfg}
-	s.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	s := &daemonSetup{dir: dir, cfg: cfg, level: &slog.LevelVar{}}
+	s.level.Set(level)
+	s.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: s.level}))
 	if s.nodeKey, err = readNodeKey(dir.path(nodeKeyFile)); err != nil {
 		return nil, err
 	}
@@ -219,6 +223,9 @@ func (a *app) daemon(ctx context.Context, s *daemonSetup) (err error) {
 	}()
 
 	// The banner first: whoever waits for api.addr finds it printed.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	a.printDaemonInfo(a.stdout, n, srv, s)
 	addrPath := s.dir.path(addrFile)
 	if err := writeFileAtomic(addrPath, []byte(srv.addr()+"\n"), 0o600); err != nil {
@@ -228,14 +235,34 @@ func (a *app) daemon(ctx context.Context, s *daemonSetup) (err error) {
 
 	s.log.Info("daemon ready", "api", srv.url(), "peer", n.ID())
 
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(a.stdout, "stopping...")
-		return nil
-	case err := <-srv.served:
-		srv.served <- err // for Close
-		return fmt.Errorf("API server stopped: %w", err)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(a.stdout, "stopping...")
+			return nil
+		case err := <-srv.served:
+			srv.served <- err // for Close
+			return fmt.Errorf("API server stopped: %w", err)
+		case <-hup:
+			s.reload()
+		}
 	}
+}
+
+// reload is the daemon's answer to SIGHUP: it reads config.toml again and
+// applies what can change while running (the log level); the rest takes
+// effect at the next start, and the log says so. A config that does not
+// load changes nothing.
+func (s *daemonSetup) reload() {
+	path := s.dir.path(configFile)
+	cfg, err := loadConfig(path)
+	if err != nil {
+		s.log.Error("SIGHUP: config not reloaded; the daemon runs on as it was", "err", err)
+		return
+	}
+	level, _ := parseLogLevel(cfg.Log.Level) // checked by loadConfig
+	s.level.Set(level)
+	s.log.Warn("SIGHUP: reloaded the log level from "+path+"; other settings take effect at the next start", "level", level.String())
 }
 
 func (a *app) printDaemonInfo(w io.Writer, n *node.Node, srv *apiServer, s *daemonSetup) {

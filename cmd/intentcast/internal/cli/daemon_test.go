@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -320,5 +321,42 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 				t.Errorf("%v: message %q lacks %q", tt.args, r.err, w)
 			}
 		}
+	}
+}
+
+// TestDaemonSIGHUP: SIGHUP does not stop the daemon (Go's default would
+// kill it); it reloads the log level from config.toml and says what it did,
+// and a config that does not load changes nothing.
+func TestDaemonSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, dir) // --log-level warn
+	cfgPath := filepath.Join(dir, "config.toml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := regexp.MustCompile(`(?m)^level = .*$`)
+	if !level.Match(cfg) {
+		t.Fatalf("config.toml has no log level line:\n%s", cfg)
+	}
+	if err := os.WriteFile(cfgPath, level.ReplaceAll(cfg, []byte(`level = "debug"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the daemon logs the reload", func() bool {
+		return strings.Contains(d.stderr.String(), "SIGHUP: reloaded the log level") && strings.Contains(d.stderr.String(), "level=DEBUG")
+	})
+	if err := os.WriteFile(cfgPath, []byte("this is not toml ["), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	eventually(t, 20*time.Second, "the daemon logs the failed reload", func() bool {
+		return strings.Contains(d.stderr.String(), "SIGHUP: config not reloaded")
+	})
+	// Still serving.
+	if r := mustRun(t, "--data-dir", dir, "--json", "id"); !strings.Contains(r.stdout, "peer_id") {
+		t.Errorf("after SIGHUP, id printed:\n%s", r.stdout)
 	}
 }
