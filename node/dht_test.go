@@ -7,6 +7,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // A customer finds a vendor it was never told about through the DHT's
@@ -37,6 +38,20 @@ func TestDHTFindsVendorsWithoutCustomerAdvertising(t *testing.T) {
 	if st := boot.Reach(); st.DHT != "server" {
 		t.Errorf("bootstrap node's DHT mode %q, want server", st.DHT)
 	}
+	// Peer routing: a node told only the vendor's peer ID finds it.
+	other := startNode(t, withDHT("client", boot))
+	eventually(t, 30*time.Second, "the fourth node has a DHT peer", func() bool { return other.Reach().DHTPeers > 0 })
+	idOnly, err := ma.NewMultiaddr("/p2p/" + vendor.ID().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ConnectAddr(t.Context(), idOnly); err != nil {
+		t.Fatalf("connect to /p2p/<vendor> through the DHT: %v", err)
+	}
+	if _, err := customer.ConnectAddr(t.Context(), idOnly); err != nil {
+		t.Fatalf("connect again (already connected): %v", err)
+	}
+
 	// The only providers of the categories' keys are the vendor.
 	rd := drouting.NewRoutingDiscovery(vendor.net.dht.d)
 	for _, c := range testCategories {

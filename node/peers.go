@@ -103,8 +103,8 @@ func isRelayed(a ma.Multiaddr) bool {
 }
 
 // ConnectAddr dials the peer a names: a multiaddr ending in /p2p/<peer
-// ID>. The peer joins the node's address book, so a restarted node redials
-// it.
+// ID>, or just /p2p/<peer ID>, whose addresses the DHT then looks up. The
+// peer joins the node's address book, so a restarted node redials it.
 func (n *Node) ConnectAddr(ctx context.Context, a ma.Multiaddr) (peer.ID, error) {
 	info, err := peer.AddrInfoFromP2pAddr(a)
 	if err != nil {
@@ -112,6 +112,17 @@ func (n *Node) ConnectAddr(ctx context.Context, a ma.Multiaddr) (peer.ID, error)
 	}
 	if info.ID == n.ID() {
 		return "", fmt.Errorf("%w: %q names this node itself", ErrBadAddr, a)
+	}
+	if len(info.Addrs) == 0 {
+		// /p2p/<ID> alone: ask the DHT where the peer is.
+		if n.net.dht == nil {
+			return "", fmt.Errorf("%w: %q has no transport address, and without the DHT (Config.DHT off) there is no way to look one up", ErrBadAddr, a)
+		}
+		found, err := n.net.dht.d.FindPeer(ctx, info.ID)
+		if err != nil {
+			return "", fmt.Errorf("connect %s: DHT lookup: %w", info.ID, err)
+		}
+		info = &found
 	}
 	if err := n.net.Connect(ctx, *info); err != nil {
 		return "", err

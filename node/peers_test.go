@@ -185,4 +185,8 @@ func TestPeerStatuses(t *testing.T) {
 	if _, err := a.ConnectAddr(t.Context(), noID); !errors.Is(err, ErrBadAddr) {
 		t.Errorf("ConnectAddr without /p2p/: %v, want ErrBadAddr", err)
 	}
+	onlyID, _ := ma.NewMultiaddr("/p2p/" + b.ID().String())
+	if _, err := a.ConnectAddr(t.Context(), onlyID); !errors.Is(err, ErrBadAddr) {
+		t.Errorf("ConnectAddr to /p2p/<ID> with the DHT off: %v, want ErrBadAddr", err)
+	}
 }

@@ -33,11 +33,13 @@ Examples:
 				Usage:     "dial a peer now (it is remembered, so a restarted node redials it)",
 				ArgsUsage: "ADDR",
 				Description: `ADDR is a multiaddr ending in /p2p/<peer ID>, as 'intentcast id' prints
-on the other node. The command returns once connected, or fails after 30s.
+on the other node; /p2p/<peer ID> alone is looked up on the DHT (node.dht).
+The command returns once connected, or fails after 30s.
 
 Examples:
   intentcast peers connect /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...
-  intentcast peers connect /ip4/203.0.113.7/udp/4001/quic-v1/p2p/12D3KooW...`,
+  intentcast peers connect /ip4/203.0.113.7/udp/4001/quic-v1/p2p/12D3KooW...
+  intentcast peers connect /p2p/12D3KooW...`,
 				Action: a.runPeersConnect,
 			},
 			{
