@@ -169,15 +169,23 @@ func (d *discovery) bootstrapLoop(ctx context.Context, known []peer.AddrInfo) {
 			missing = append(missing, d.unconnected(known)...)
 		}
 		d.dial(ctx, missing, "bootstrap")
-		if d.dht != nil {
+		looked := false
+		if d.dht != nil && d.dht.routingTableSize() > 0 {
 			// Every short category when below connLow: any peer helps.
 			if len(short) == 0 {
 				short = d.cats
 			}
 			d.findAll(ctx, short)
+			looked = true
 		}
 		t.Reset(jitter(delay))
-		delay = min(2*delay, bootstrapBackoffMax)
+		// A round whose lookups could not run while the node has peers (its
+		// routing table fills a moment after it connects) does not count:
+		// the first real lookups come soon. Unreachable bootstrap peers
+		// still back off.
+		if looked || d.dht == nil || len(d.h.Network().Peers()) == 0 {
+			delay = min(2*delay, bootstrapBackoffMax)
+		}
 	}
 }
 
