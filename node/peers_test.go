@@ -190,3 +190,27 @@ func TestPeerStatuses(t *testing.T) {
 		t.Errorf("ConnectAddr to /p2p/<ID> with the DHT off: %v, want ErrBadAddr", err)
 	}
 }
+
+// Every combination of the NAT traversal switches starts a node.
+func TestReachConfigsStart(t *testing.T) {
+	for _, c := range []struct{ disable, relay bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		cfg := nodeConfig(t)
+		cfg.DisableNATTraversal, cfg.RelayService, cfg.Reachability = c.disable, c.relay, "private"
+		n := startNode(t, cfg)
+		if st := n.Reach(); st.RelayService {
+			t.Errorf("%+v: a private node serves as a relay", c)
+		}
+	}
+}
+
+// A node told it is public serves as a relay when RelayService is on, and
+// reports it.
+func TestPublicRelayServes(t *testing.T) {
+	cfg := nodeConfig(t)
+	cfg.RelayService, cfg.Reachability = true, "public"
+	n := startNode(t, cfg)
+	eventually(t, 20*time.Second, "the relay service runs", func() bool {
+		st := n.Reach()
+		return st.RelayService && st.Reachability == "public"
+	})
+}

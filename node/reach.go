@@ -39,9 +39,13 @@ const relayHop = proto.ProtoIDv2Hop
 // as they were.
 func reachOptions(cfg Config, relays *relaySource) []libp2p.Option {
 	var opts []libp2p.Option
-	if cfg.DisableNATTraversal {
+	switch {
+	case cfg.DisableNATTraversal && !cfg.RelayService:
 		opts = append(opts, libp2p.DisableRelay())
-	} else {
+	case cfg.DisableNATTraversal:
+		// The relay service needs the relay transport; nothing else.
+		opts = append(opts, libp2p.EnableRelay())
+	default:
 		opts = append(opts,
 			libp2p.EnableRelay(),
 			libp2p.EnableAutoRelayWithPeerSource(relays.candidates,
