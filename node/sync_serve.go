@@ -73,7 +73,8 @@ func (sl *serveSlot) idle(now time.Time) time.Duration {
 }
 
 // admit bounds the sessions answered, per peer and in all: at most one
-// per SyncServeInterval and one at a time for each peer, none for a
+// per SyncServeInterval and one at a time for each peer (a newer one
+// replaces the older), none for a
 // dropped peer, and syncMaxServing at once. When every slot is taken, the
 // session idle longest gives its slot up (its cancel is called) if it has
 // been idle for syncPreemptIdle. So a few peers holding streams open
@@ -92,7 +93,12 @@ func (s *syncer) admit(p peer.ID, cancel context.CancelFunc) (*serveSlot, bool) 
 	var idlest *serveSlot
 	for sl := range s.slots {
 		if sl.peer == p {
-			return nil, false
+			// The peer's newer session replaces its older one: an honest
+			// requester's next sync can arrive before this handler saw the
+			// end of the last one, and a peer still holds one slot at most.
+			sl.cancel()
+			delete(s.slots, sl)
+			continue
 		}
 		if idlest == nil || sl.active.Load() < idlest.active.Load() {
 			idlest = sl
