@@ -81,9 +81,6 @@ var ErrDetailsTooLarge = errors.New("accept details too large")
 func MaxDetails(s crypto.Suite) int { return MaxAcceptDetail - s.SealOverhead() }
 
 func (a *Accept) check() error {
-	if a.Version != Version {
-		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, a.Version, Version)
-	}
 	if len(a.IntentID) != 32 || len(a.OfferID) != 32 || len(a.OfferHash) != 32 {
 		return fmt.Errorf("%w: intent id, offer id and offer hash must be 32 bytes", ErrSchema)
 	}
@@ -111,7 +108,7 @@ func ParseAccept(raw []byte) (*SignedAccept, error) {
 
 func acceptFrom(raw []byte, msg *crypto.Sign1Message) (*SignedAccept, error) {
 	a := &SignedAccept{Raw: raw, ID: IDOf(raw), msg: msg}
-	if err := unmarshalCanonical(msg.Payload, &a.Body, "accept payload"); err != nil {
+	if _, err := decodeVersioned(msg.Payload, &a.Body, "accept payload"); err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
 	if err := a.Body.check(); err != nil {
@@ -126,7 +123,7 @@ func acceptFrom(raw []byte, msg *crypto.Sign1Message) (*SignedAccept, error) {
 // signed it (Reject otherwise), it is not from the future and the intent has
 // not expired (Ignore).
 func (a *SignedAccept) Validate(in *SignedIntent, now time.Time, p Policy) error {
-	return validateByIntent("accept "+a.ID.Short(), a.msg, a.IntentID, a.Body.Created, in, now, p)
+	return validateByIntent("accept "+a.ID.Short(), a.msg, a.Body.Version, a.IntentID, a.Body.Created, in, now, p)
 }
 
 // Commits reports whether the accept commits to exactly this vendor-signed
@@ -154,11 +151,14 @@ func acceptInfo(offerID ID) []byte {
 
 // validateByIntent is shared by accepts and cancels: both are signed by the
 // intent's key and live no longer than the intent.
-func validateByIntent(what string, msg *crypto.Sign1Message, intentID ID, created int64, in *SignedIntent, now time.Time, p Policy) error {
+func validateByIntent(what string, msg *crypto.Sign1Message, version uint, intentID ID, created int64, in *SignedIntent, now time.Time, p Policy) error {
 	if in.ID != intentID {
 		return fmt.Errorf("%s: %w: names intent %s, checked against %s", what, ErrSchema, intentID.Short(), in.ID.Short())
 	}
 	if err := msg.Verify(in.Body.SigningKey); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := checkVersion(version); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return checkWindow(what, created, in.Body.Expires, now, p)

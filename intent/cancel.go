@@ -55,11 +55,8 @@ func ParseCancel(raw []byte) (*SignedCancel, error) {
 
 func cancelFrom(raw []byte, msg *crypto.Sign1Message) (*SignedCancel, error) {
 	c := &SignedCancel{Raw: raw, ID: IDOf(raw), msg: msg}
-	if err := unmarshalCanonical(msg.Payload, &c.Body, "cancel payload"); err != nil {
+	if _, err := decodeVersioned(msg.Payload, &c.Body, "cancel payload"); err != nil {
 		return nil, fmt.Errorf("cancel: %w", err)
-	}
-	if c.Body.Version != Version {
-		return nil, fmt.Errorf("cancel: %w: version %d, this node speaks %d", ErrVersion, c.Body.Version, Version)
 	}
 	id, ok := idFromBytes(c.Body.IntentID)
 	if !ok || c.Body.Created <= 0 {
@@ -71,5 +68,5 @@ func cancelFrom(raw []byte, msg *crypto.Sign1Message) (*SignedCancel, error) {
 
 // Validate checks the cancel against the intent it names.
 func (c *SignedCancel) Validate(in *SignedIntent, now time.Time, p Policy) error {
-	return validateByIntent("cancel "+c.ID.Short(), c.msg, c.IntentID, c.Body.Created, in, now, p)
+	return validateByIntent("cancel "+c.ID.Short(), c.msg, c.Body.Version, c.IntentID, c.Body.Created, in, now, p)
 }

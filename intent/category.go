@@ -3,6 +3,7 @@ package intent
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Categories is the fixed roster of top-level categories. Each has its own
@@ -25,6 +26,58 @@ func IntentTopic(category string) string { return TopicPrefix + "intents/" + cat
 // OfferTopic is the topic that carries the sealed offers and the accepts of a
 // category.
 func OfferTopic(category string) string { return TopicPrefix + "offers/" + category }
+
+// ParseTopic splits an intentcast topic name into its category and kind
+// (offers: the offers topic, else the intents topic); ok is false for any
+// other name.
+func ParseTopic(name string) (category string, offers, ok bool) {
+	rest, found := strings.CutPrefix(name, TopicPrefix)
+	if !found {
+		return "", false, false
+	}
+	kind, category, _ := strings.Cut(rest, "/")
+	if CheckCategory(category) != nil || (kind != "intents" && kind != "offers") {
+		return "", false, false
+	}
+	return category, kind == "offers", true
+}
+
+// CheckTopic reports whether m, a message from Parse, may travel on the
+// topic of category (offers: its offers topic, else its intents topic):
+// intents and cancels on an intents topic, sealed offers and accepts on an
+// offers topic, and an intent only on its own category's. (A cancel, offer
+// or accept belongs to the category of the intent it names, which only a
+// node that knows that intent can check.) Errors wrap ErrWrongTopic.
+func CheckTopic(m any, category string, offers bool) error {
+	var onOffers bool
+	switch m := m.(type) {
+	case *SignedIntent:
+		if m.Body.Category != category {
+			return fmt.Errorf("%w: intent %s of category %q on the %s topic", ErrWrongTopic, m.ID.Short(), m.Body.Category, category)
+		}
+	case *SignedCancel:
+	case *SealedOffer, *SignedAccept:
+		onOffers = true
+	default:
+		return fmt.Errorf("%w: %T is not a wire message", ErrWrongTopic, m)
+	}
+	if onOffers != offers {
+		return fmt.Errorf("%w: a %s on an %s topic", ErrWrongTopic, kindName(m), map[bool]string{false: "intents", true: "offers"}[offers])
+	}
+	return nil
+}
+
+func kindName(m any) string {
+	switch m.(type) {
+	case *SignedIntent:
+		return "intent"
+	case *SignedCancel:
+		return "cancel"
+	case *SealedOffer:
+		return "sealed offer"
+	}
+	return "accept"
+}
 
 // CheckCategory reports whether c is on the roster.
 func CheckCategory(c string) error {

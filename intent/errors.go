@@ -19,6 +19,9 @@ var (
 	// ErrBadKey reports a public key (signing or reply) that is not valid
 	// for its algorithm: non-canonical, off the curve, or of small order.
 	ErrBadKey = crypto.ErrBadKey
+	// ErrWrongTopic reports a message on a topic it does not belong on: a
+	// kind of the other topic, or another category's intent (CheckTopic).
+	ErrWrongTopic = errors.New("message does not belong on this topic")
 )
 
 // Ignore-class errors: the verdict depends on the clock or on local state.

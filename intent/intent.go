@@ -87,9 +87,6 @@ func (in *Intent) ExpiresAt() time.Time { return time.Unix(in.Expires, 0) }
 // check enforces the schema: every bound and format rule that needs nothing
 // but the message itself.
 func (in *Intent) check() error {
-	if in.Version != Version {
-		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, in.Version, Version)
-	}
 	if err := CheckCategory(in.Category); err != nil {
 		return err
 	}
@@ -292,7 +289,7 @@ func ParseIntent(raw []byte) (*SignedIntent, error) {
 
 func intentFrom(raw []byte, msg *crypto.Sign1Message) (*SignedIntent, error) {
 	s := &SignedIntent{Raw: raw, ID: IDOf(raw), msg: msg}
-	if err := unmarshalCanonical(msg.Payload, &s.Body, "intent payload"); err != nil {
+	if _, err := decodeVersioned(msg.Payload, &s.Body, "intent payload"); err != nil {
 		return nil, fmt.Errorf("intent: %w", err)
 	}
 	if err := s.Body.check(); err != nil {
@@ -302,7 +299,8 @@ func intentFrom(raw []byte, msg *crypto.Sign1Message) (*SignedIntent, error) {
 }
 
 // Validate runs the remaining checks, Reject-class first and cheapest first
-// (lifetime, proof of work, signature), then the Ignore-class time window.
+// (lifetime, proof of work, signature), then the Ignore-class ones: a
+// version this node does not speak, its local work minimum, the time window.
 // minWork is the topic's network minimum: every node of a network agrees on
 // it, so less is Reject. localWork, if higher, is this node's own threshold:
 // less than that is Ignore, because another node may accept it.
@@ -323,6 +321,9 @@ func (s *SignedIntent) Validate(now time.Time, p Policy) error {
 	if err := s.msg.Verify(b.SigningKey); err != nil {
 		return fmt.Errorf("intent %s: %w", s.ID.Short(), err)
 	}
+	if err := checkVersion(b.Version); err != nil {
+		return fmt.Errorf("intent %s: %w", s.ID.Short(), err)
+	}
 	if local := p.LocalWork; int(b.Work) < local {
 		return fmt.Errorf("intent %s: %w: %d bits, this node wants %d", s.ID.Short(), ErrBelowLocal, b.Work, local)
 	}
@@ -333,6 +334,15 @@ func (s *SignedIntent) Validate(now time.Time, p Policy) error {
 func (s *SignedIntent) TermsHash() [32]byte {
 	h, _ := TermsHash(s.Body.Terms) // the terms decoded from canonical CBOR, so they re-encode
 	return h
+}
+
+// checkVersion is the Ignore-class version check: it runs once every
+// Reject-class check of the message's core has passed.
+func checkVersion(v uint) error {
+	if v != Version {
+		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, v, Version)
+	}
+	return nil
 }
 
 // checkWindow is the Ignore-class time check shared by every message.

@@ -40,9 +40,6 @@ type Vendor struct {
 }
 
 func (o *Offer) check() error {
-	if o.Version != Version {
-		return fmt.Errorf("%w: version %d, this node speaks %d", ErrVersion, o.Version, Version)
-	}
 	if len(o.IntentID) != 32 || len(o.TermsHash) != 32 {
 		return fmt.Errorf("%w: intent id and terms hash must be 32 bytes", ErrSchema)
 	}
@@ -96,7 +93,7 @@ func ParseOffer(raw []byte) (*SignedOffer, error) {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
 	o := &SignedOffer{Raw: raw}
-	if err := unmarshalCanonical(msg.Payload, &o.Body, "offer payload"); err != nil {
+	if _, err := decodeVersioned(msg.Payload, &o.Body, "offer payload"); err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
 	if err := o.Body.check(); err != nil {
@@ -104,6 +101,9 @@ func ParseOffer(raw []byte) (*SignedOffer, error) {
 	}
 	if err := msg.Verify(o.Body.VendorKey); err != nil {
 		return o, fmt.Errorf("offer: vendor signature: %w", err)
+	}
+	if err := checkVersion(o.Body.Version); err != nil {
+		return o, fmt.Errorf("offer: %w", err)
 	}
 	return o, nil
 }

@@ -92,8 +92,19 @@ func verdict(v vectors.Vec, in *intent.SignedIntent, reply crypto.ReplyKey, set 
 	if err != nil {
 		return err
 	}
+	category, offers, ok := intent.ParseTopic(v.Topic)
+	if !ok {
+		return fmt.Errorf("vector's topic %q is not an intentcast topic", v.Topic)
+	}
+	if err := intent.CheckTopic(m, category, offers); err != nil {
+		return err
+	}
 	if v.Kind != vectors.KindIntent && in == nil {
 		return fmt.Errorf("vector names no valid intent (%q)", v.Intent)
+	}
+	if v.Kind != vectors.KindIntent && in.Body.Category != category {
+		// The node's rule for a message naming a known intent.
+		return fmt.Errorf("%w: names an intent of category %s", intent.ErrWrongTopic, in.Body.Category)
 	}
 	switch m := m.(type) {
 	case *intent.SignedIntent:

@@ -18,7 +18,7 @@ import (
 // that sent it (the message is invalid for every honest node); Ignore drops it
 // silently (it depends on time or on what this node knows).
 var (
-	errWrongTopic   = fmt.Errorf("%w: message kind or category does not belong on this topic", intent.ErrSchema)
+	errWrongTopic   = fmt.Errorf("%w: it names an intent of another category", intent.ErrWrongTopic)
 	errUnknown      = errors.New("names an intent this node does not know")
 	errReplay       = errors.New("already seen (replay)")
 	errClosed       = errors.New("intent was closed (cancelled or accepted)")
@@ -96,12 +96,12 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 	if err != nil {
 		return nil, err
 	}
+	if err := intent.CheckTopic(m, category, offers); err != nil {
+		return nil, err
+	}
 	now := n.now()
 	switch m := m.(type) {
 	case *intent.SignedIntent:
-		if offers || m.Body.Category != category {
-			return nil, errWrongTopic
-		}
 		if err := m.Validate(now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
@@ -130,9 +130,6 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 			return nil, errLiveSetFull
 		}
 	case *intent.SignedCancel:
-		if offers {
-			return nil, errWrongTopic
-		}
 		in, err := n.knownFor(m.IntentID, category, mode)
 		if errors.Is(err, errUnknown) && mark {
 			n.pending.put(m, from, now.Add(n.cfg.Policy.Skew()))
@@ -147,9 +144,6 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 			return nil, err
 		}
 	case *intent.SealedOffer:
-		if !offers {
-			return nil, errWrongTopic
-		}
 		// Work, not a count per intent, is what bounds offer floods: no
 		// relay can tell a real offer from sealed junk, so any first-come
 		// limit would let junk crowd real offers out (docs/PROTOCOL.md,
@@ -165,9 +159,6 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 			return nil, err
 		}
 	case *intent.SignedAccept:
-		if !offers {
-			return nil, errWrongTopic
-		}
 		in, err := n.knownFor(m.IntentID, category, mode)
 		if err != nil {
 			return nil, err

@@ -133,7 +133,15 @@ func (g *generator) signIntent(body intent.Intent, change func([]byte) ([]byte, 
 	return sign(g.intentKey, intent.ContentIntent, p)
 }
 
+// add appends v; a vector that names no topic is received on the topic its
+// kind belongs on, in the valid intent's category.
 func (g *generator) add(v Vec) {
+	if v.Topic == "" {
+		v.Topic = intent.IntentTopic("electronics")
+		if v.Kind == KindOffer || v.Kind == KindAccept {
+			v.Topic = intent.OfferTopic("electronics")
+		}
+	}
 	v.ID = intent.IDOf(v.Wire).String()
 	g.set.Vectors = append(g.set.Vectors, v)
 }
@@ -156,6 +164,9 @@ func (g *generator) run() error {
 		return err
 	}
 	if err := g.badIntents(in); err != nil {
+		return err
+	}
+	if err := g.versions(in); err != nil {
 		return err
 	}
 	if err := g.badOthers(in); err != nil {
@@ -484,5 +495,98 @@ func (g *generator) badOthers(in *intent.SignedIntent) error {
 	g.add(Vec{Name: "sealed-offer-short", Kind: KindOffer, Intent: "intent", Verdict: Reject, Error: "schema",
 		Wire:        append([]byte{0xd0}, body...),
 		Description: "A sealed offer whose ciphertext is 47 bytes: shorter than an X25519 encapsulated key (32) plus an AEAD tag (16)."})
+	return nil
+}
+
+// versions adds the vectors of the versioning rule: a later version may add
+// top-level keys and is Ignore, but its core is checked as in version 1, so
+// what is provably invalid is Reject whatever the version. And the topic
+// rule, checked in the same order.
+func (g *generator) versions(in *intent.SignedIntent) error {
+	v2 := func(extra []byte) func(*intent.Intent) ([]byte, error) {
+		return func(b *intent.Intent) ([]byte, error) {
+			b.Version = 2
+			return g.signIntent(*b, func(p []byte) ([]byte, error) {
+				es, err := split(p)
+				if err != nil {
+					return nil, err
+				}
+				return join(append(es, entry{12, extra})), nil
+			})
+		}
+	}
+	// A text string "gift-wrap": what a version 2 might add.
+	giftWrap := append([]byte{0x69}, "gift-wrap"...)
+	type vcase struct {
+		name, desc, verdict, code string
+		build                     func(*intent.Intent) ([]byte, error)
+		mutate                    func(*intent.Intent)
+	}
+	cases := []vcase{
+		{name: "intent-version-2", verdict: Ignore, code: "version",
+			desc:  "Version 2 with a key 12 (the text \"gift-wrap\") that version 1 does not define; everything version 1 defines is valid, work and signature included. Not understood, so ignored, never penalised.",
+			build: v2(giftWrap)},
+		{name: "intent-version-2-bad-signature", verdict: Reject, code: "bad-signature",
+			desc: "intent-version-2 with the last bit of its signature flipped: invalid whatever the version.",
+			build: func(b *intent.Intent) ([]byte, error) {
+				raw, err := v2(giftWrap)(b)
+				if err == nil {
+					raw[len(raw)-1] ^= 0x01
+				}
+				return raw, err
+			}},
+		{name: "intent-version-2-insufficient-work", verdict: Reject, code: "insufficient-work",
+			desc:   "intent-version-2 committing to (and carrying) 8 bits of work; the network minimum is 12.",
+			mutate: func(b *intent.Intent) { b.Work = 8 }, build: v2(giftWrap)},
+		{name: "intent-version-2-schema", verdict: Reject, code: "schema",
+			desc:   "intent-version-2 with the category \"weapons\", not on the roster.",
+			mutate: func(b *intent.Intent) { b.Category = "weapons" }, build: v2(giftWrap)},
+		{name: "intent-version-2-non-canonical", verdict: Reject, code: "non-canonical",
+			desc:  "Version 2 whose new key 12 holds the integer 1 as 0x18 0x01, not in its shortest form: new keys are held to the encoding rules too.",
+			build: v2([]byte{0x18, 0x01})},
+		{name: "intent-version-2-depth-4", verdict: Ignore, code: "version",
+			desc:  "Version 2 whose key 12 is [[[1]]]: the payload map is level 1, so the innermost array is level 4, the deepest allowed.",
+			build: v2([]byte{0x81, 0x81, 0x81, 0x01})},
+		{name: "intent-version-2-depth-5", verdict: Reject, code: "malformed",
+			desc:  "Version 2 whose key 12 is [[[[1]]]]: the innermost array is at level 5, deeper than the 4 allowed.",
+			build: v2([]byte{0x81, 0x81, 0x81, 0x81, 0x01})},
+		{name: "intent-version-0", verdict: Reject, code: "schema",
+			desc:  "Key 0 (the version) is 0: no such version exists.",
+			build: func(b *intent.Intent) ([]byte, error) { b.Version = 0; return g.signIntent(*b, nil) }},
+	}
+	for _, c := range cases {
+		body := g.baseIntent()
+		if c.mutate != nil {
+			c.mutate(&body)
+		}
+		raw, err := c.build(&body)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		g.add(Vec{Name: c.name, Kind: KindIntent, Verdict: c.verdict, Error: c.code, Description: c.desc, Wire: raw})
+	}
+
+	cp, err := encode(intent.Cancel{Version: 2, IntentID: in.ID[:], Created: cancelCreated.Unix()})
+	if err != nil {
+		return err
+	}
+	es, err := split(cp)
+	if err != nil {
+		return err
+	}
+	cancel2, err := sign(g.intentKey, intent.ContentCancel, join(append(es, entry{3, giftWrap})))
+	if err != nil {
+		return err
+	}
+	g.add(Vec{Name: "cancel-version-2", Kind: KindCancel, Intent: "intent", Verdict: Ignore, Error: "version", Wire: cancel2,
+		Description: "A version 2 cancel of the valid intent with a key 3 version 1 does not define, signed with the intent's key: ignored."})
+
+	g.add(Vec{Name: "intent-wrong-topic", Kind: KindIntent, Verdict: Reject, Error: "wrong-topic", Wire: in.Raw,
+		Topic:       intent.IntentTopic("home"),
+		Description: "The valid intent (category electronics) received on the intents topic of home."})
+	cancel := g.set.Vector("cancel")
+	g.add(Vec{Name: "cancel-on-offers-topic", Kind: KindCancel, Intent: "intent", Verdict: Reject, Error: "wrong-topic", Wire: cancel.Wire,
+		Topic:       intent.OfferTopic("electronics"),
+		Description: "The valid cancel received on the offers topic of its category: cancels travel on intents topics."})
 	return nil
 }

@@ -92,7 +92,8 @@ func (s *Set) Markdown() (string, error) {
 	w("`intent/vectors_test.go` checks every verdict against the Go implementation.\n\n")
 	w("Check every vector at **now = %d** (%s), with the network minimum work **%d** bits\n", s.Now, s.NowUTC, s.MinWork)
 	w("(**%d** bits for sealed offers)\n", s.MinOfferWork)
-	w("and the clock skew **%d s**. An offer, accept or cancel is checked against the intent named in its\n", s.MaxSkew)
+	w("and the clock skew **%d s**, as received on the gossip topic in its *topic* column. An offer, accept\n", s.MaxSkew)
+	w("or cancel is checked against the intent named in its\n")
 	w("*against* column. Vectors marked *frozen* hold HPKE output, which is randomized: regenerating\n")
 	w("them gives other bytes, so check them by opening them, not by comparing bytes.\n\n")
 
@@ -122,13 +123,13 @@ func (s *Set) Markdown() (string, error) {
 	}
 
 	w("\n### Verdicts\n\n")
-	w("| vector | kind | against | verdict | error | bytes |\n|---|---|---|---|---|---|\n")
+	w("| vector | kind | against | topic | verdict | error | bytes |\n|---|---|---|---|---|---|---|\n")
 	for _, v := range s.Vectors {
 		name := v.Name
 		if v.Frozen {
 			name += " (frozen)"
 		}
-		w("| %s | %s | %s | %s | %s | %d |\n", name, v.Kind, or(v.Intent, "-"), v.Verdict, or(v.Error, "-"), len(v.Wire))
+		w("| %s | %s | %s | `%s` | %s | %s | %d |\n", name, v.Kind, or(v.Intent, "-"), v.Topic, v.Verdict, or(v.Error, "-"), len(v.Wire))
 	}
 
 	w("\n### The vectors\n")
@@ -138,7 +139,7 @@ func (s *Set) Markdown() (string, error) {
 		if v.Error != "" {
 			w(" (`%s`)", v.Error)
 		}
-		w("\n- ID (SHA-256 of the wire bytes): `%s`\n", v.ID)
+		w("\n- topic: `%s`\n- ID (SHA-256 of the wire bytes): `%s`\n", v.Topic, v.ID)
 		if v.Verdict == Valid {
 			if err := s.renderValid(w, v); err != nil {
 				return "", fmt.Errorf("render %s: %w", v.Name, err)

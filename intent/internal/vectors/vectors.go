@@ -79,7 +79,9 @@ type Vec struct {
 	Description string `json:"description"`
 	// Intent names the intent vector an offer, accept or cancel is checked
 	// against.
-	Intent  string `json:"intent,omitempty"`
+	Intent string `json:"intent,omitempty"`
+	// Topic is the gossip topic the vector is received on.
+	Topic   string `json:"topic"`
 	Verdict string `json:"verdict"`
 	// Error is the error code (docs/PROTOCOL.md, "Validation") of the first
 	// check that fails; empty when valid.
@@ -127,6 +129,8 @@ var Codes = map[string]error{
 	"insufficient-work": intent.ErrInsufficientWork,
 	"bad-signature":     intent.ErrBadSignature,
 	"bad-key":           intent.ErrBadKey,
+	"wrong-topic":       intent.ErrWrongTopic,
+	"version":           intent.ErrVersion,
 	"expired":           intent.ErrExpired,
 	"from-future":       intent.ErrFromFuture,
 	"below-local":       intent.ErrBelowLocal,
