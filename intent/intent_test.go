@@ -62,6 +62,9 @@ func TestIntentRules(t *testing.T) {
 		want   error
 	}{
 		{"version", func(b *Intent) { b.Version = 2 }, ErrVersion},
+		{"version 0", func(b *Intent) { b.Version = 0 }, ErrSchema},
+		{"signing key of small order", func(b *Intent) { b.SigningKey = append([]byte{1}, make([]byte, 31)...) }, ErrBadKey},
+		{"reply key of small order", func(b *Intent) { b.ReplyKey.Key = make([]byte, 32) }, ErrBadKey},
 		{"category not on roster", func(b *Intent) { b.Category = "weapons" }, ErrSchema},
 		{"path too deep", func(b *Intent) { b.Path = []string{"a", "b", "c", "d", "e"} }, ErrSchema},
 		{"path segment upper case", func(b *Intent) { b.Path = []string{"Laptops"} }, ErrSchema},

@@ -132,6 +132,8 @@ func (f *survBadFactory) rejects() []survBad {
 		{"schema: lower-case currency", elecIntents, edit(false, func(b *intent.Intent) { b.Want.Currency = "eur" }), true},
 		{"lifetime: 31 days", elecIntents, edit(false, func(b *intent.Intent) { b.Expires = now.Add(31 * 24 * time.Hour).Unix() }), true},
 		{"insufficient work: commits to 0 bits", elecIntents, edit(false, func(b *intent.Intent) { b.Work = 0 }), true},
+		// A later version is no excuse: its core is checked as version 1's.
+		{"version 2 committing to 0 bits of work", elecIntents, edit(false, func(b *intent.Intent) { b.Version, b.Work = 2, 0 }), true},
 		{"insufficient work: hash misses", elecIntents, workNotMet, true},
 		{"bad signature", elecIntents, badSig, true},
 		{"too large", elecIntents, tooLarge, true},
@@ -179,7 +181,7 @@ func (f *survBadFactory) ignores() []survBad {
 		{"from the future", elecIntents, edit(true, func(b *intent.Intent) {
 			b.Created, b.Expires = now.Add(time.Hour).Unix(), now.Add(3*time.Hour).Unix()
 		}), false},
-		{"unknown version (unsigned junk)", elecIntents, edit(false, func(b *intent.Intent) { b.Version = 2 }), false},
+		{"unknown version 2, otherwise valid", elecIntents, edit(true, func(b *intent.Intent) { b.Version = 2 }), false},
 		{"replay of a delivered intent", elecIntents, f.known[int(k)%len(f.known)].Raw, false},
 	}
 }
