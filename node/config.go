@@ -110,6 +110,10 @@ type Config struct {
 	// more than the network's proof of work lets anyone publish).
 	MaxLiveIntents int
 
+	// RelayLimits bound the sealed offers this node keeps for others
+	// (store-and-forward, relay.go); the zero value means the defaults.
+	RelayLimits RelayLimits
+
 	// OfferTTL is how long an offer stays valid when the vendor does not
 	// say. Zero means 24 hours.
 	OfferTTL time.Duration
@@ -262,6 +266,7 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	c.MaxLiveIntents = cmp.Or(c.MaxLiveIntents, 100_000)
+	c.RelayLimits = c.RelayLimits.withDefaults()
 	c.OfferTTL = cmp.Or(c.OfferTTL, 24*time.Hour)
 	c.PruneInterval = cmp.Or(c.PruneInterval, time.Minute)
 	c.ValidateConcurrency = cmp.Or(c.ValidateConcurrency, 2*runtime.NumCPU())

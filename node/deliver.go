@@ -64,6 +64,9 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 // was only relayed.
 func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	n.metrics.delivered(metricOffer)
+	if in, ok := n.live.get(s.IntentID); ok {
+		n.keepOffer(s, in) // every node keeps it alike, the customer's too
+	}
 	own, ok := n.own.get(s.IntentID)
 	if !ok {
 		return nil

@@ -32,6 +32,7 @@ type Node struct {
 	store    store.Store
 	identity crypto.Identity
 	live     *liveSet
+	relay    *relayKeeper // store-and-forward: what is kept of others' offers
 	own      *ownSet         // own intents still on the network; see lockOwn
 	tombs    *tombSet        // cancelled intents, for the validator
 	pending  *pendingCancels // cancels that overtook their intent
@@ -90,6 +91,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	}
 	n.metrics = newMetrics(cfg.Registerer)
 	n.live = newLiveSet(cfg.MaxLiveIntents)
+	n.relay = newRelayKeeper(cfg.RelayLimits)
 	n.own = newOwnSet()
 	n.tombs = newTombSet()
 	n.pending = newPendingCancels(pendingCancelsMax)
@@ -153,6 +155,11 @@ func (n *Node) loadLive(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node: load live intents: %w", err)
 	}
+	kept, err := n.store.RelayedOffers(ctx, "", now)
+	if err != nil {
+		return fmt.Errorf("node: load relayed offers: %w", err)
+	}
+	n.loadRelayed(kept)
 	own, err := n.store.OwnIntents(ctx)
 	if err != nil {
 		return fmt.Errorf("node: load own intents: %w", err)
@@ -217,6 +224,7 @@ func (n *Node) pruneLoop(ctx context.Context) {
 		}
 		now := n.now()
 		n.live.prune(now, n.cfg.Policy.Skew())
+		n.relay.prune(now.Add(-n.cfg.Policy.Skew()))
 		n.own.prune(now, n.cfg.Policy.Skew())
 		n.tombs.prune(now, n.cfg.Policy.Skew())
 		n.replay.prune(now)

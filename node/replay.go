@@ -33,6 +33,7 @@ type replayIndex struct {
 	mem     map[intent.ID]time.Time // id -> until
 	pending []store.SeenEntry
 	live    []store.LiveIntent
+	relayed []store.RelayedOffer
 	kick    chan struct{}
 }
 
@@ -87,6 +88,27 @@ func (r *replayIndex) putLive(in store.LiveIntent) {
 	r.signal(len(r.live))
 }
 
+// putRelayed queues a relayed offer (store-and-forward) for the next flush.
+func (r *replayIndex) putRelayed(o store.RelayedOffer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.relayed = append(r.relayed, o)
+	r.signal(len(r.relayed))
+}
+
+// pendingRelayed returns the relayed offers of a category not yet flushed.
+func (r *replayIndex) pendingRelayed(category string) []store.RelayedOffer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []store.RelayedOffer
+	for _, o := range r.relayed {
+		if o.Category == category {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 func (r *replayIndex) signal(n int) {
 	if n >= flushBatch {
 		select {
@@ -117,10 +139,10 @@ func (r *replayIndex) run(ctx context.Context) {
 // flush writes what is pending in one transaction.
 func (r *replayIndex) flush(ctx context.Context) {
 	r.mu.Lock()
-	b := store.Batch{Seen: r.pending, Live: r.live}
-	r.pending, r.live = nil, nil
+	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed}
+	r.pending, r.live, r.relayed = nil, nil, nil
 	r.mu.Unlock()
-	if len(b.Seen) == 0 && len(b.Live) == 0 {
+	if len(b.Seen) == 0 && len(b.Live) == 0 && len(b.Relay) == 0 {
 		return
 	}
 	if err := r.store.Apply(ctx, b); err != nil {

@@ -32,7 +32,21 @@ import (
 // sync.go scheduling, sync_ask.go asking, sync_serve.go answering,
 // sync_wire.go the frames.
 
-const syncProtocol = protocol.ID("/intentcast/sync/1")
+// Two versions: /1 carries intents and cancels; /2 (store-and-forward,
+// relay.go) also carries accepts, as closures, and sealed offers. A node
+// asks by /2 first and falls back to /1, and answers both.
+const (
+	syncProtocol  = protocol.ID("/intentcast/sync/1")
+	syncProtocol2 = protocol.ID("/intentcast/sync/2")
+)
+
+// syncVersion returns the version of sync a stream speaks.
+func syncVersion(st corenet.Stream) int {
+	if st.Protocol() == syncProtocol2 {
+		return 2
+	}
+	return 1
+}
 
 const (
 	// syncFrameTimeout bounds the wait for any one frame in either
@@ -73,7 +87,8 @@ type SyncStats struct {
 	BytesSent     int // request bytes sent
 	BytesReceived int // response bytes received
 	Intents       int // intents accepted and delivered
-	Tombstones    int // cancels accepted (tombstones stored)
+	Tombstones    int // closures (cancels, and by /2 accepts) accepted: tombstones stored
+	Offers        int // sealed offers accepted and delivered (by /2)
 	Ignored       int // messages ignored (known, expired, unverifiable cancel...)
 	Rejected      int // invalid messages or frames: each drops the peer from sync for a while
 
@@ -129,6 +144,7 @@ func (n *Node) startSync() error {
 		return fmt.Errorf("node: sync: watch connections: %w", err)
 	}
 	s.host.SetStreamHandler(syncProtocol, s.handle)
+	s.host.SetStreamHandler(syncProtocol2, s.handle)
 	n.goLoop(func(ctx context.Context) { s.watch(ctx, sub) })
 	n.goLoop(s.run)
 	n.goLoop(s.drain)
@@ -168,6 +184,7 @@ func (s *syncer) setLimits(l syncLimits) {
 func (s *syncer) drain(ctx context.Context) {
 	<-ctx.Done()
 	s.host.RemoveStreamHandler(syncProtocol)
+	s.host.RemoveStreamHandler(syncProtocol2)
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

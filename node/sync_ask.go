@@ -29,14 +29,14 @@ var errSyncClosed = errors.New("sync peer closed the stream")
 func (s *syncer) syncPeer(ctx context.Context, p peer.ID) error {
 	ctx, cancel := context.WithTimeout(ctx, syncSessionTimeout)
 	defer cancel()
-	st, err := s.host.NewStream(ctx, p, syncProtocol)
+	st, err := s.host.NewStream(ctx, p, syncProtocol2, syncProtocol)
 	if err != nil {
 		s.count(func(c *SyncStats) { c.Failed++ })
 		return fmt.Errorf("sync with %s: %w", p, err)
 	}
 	stop := context.AfterFunc(ctx, func() { st.Reset() })
 	defer stop()
-	sess := &syncSession{s: s, st: st, r: bufio.NewReader(st)}
+	sess := &syncSession{s: s, st: st, r: bufio.NewReader(st), version: syncVersion(st)}
 	err = sess.run(ctx)
 	if errors.Is(err, errSyncClosed) && sess.rounds > 1 {
 		err = nil // the responder answered what it would and ended the session
@@ -57,12 +57,13 @@ func (s *syncer) syncPeer(ctx context.Context, p peer.ID) error {
 
 // syncSession is the asking side of one stream.
 type syncSession struct {
-	s      *syncer
-	st     corenet.Stream
-	r      *bufio.Reader
-	rounds int
+	s       *syncer
+	st      corenet.Stream
+	r       *bufio.Reader
+	version int
+	rounds  int
 	// messages delivered in this session
-	intents, tombs int
+	intents, tombs, offers int
 }
 
 // haveEntry is one ID prefix the requester lists: held live or as a
@@ -73,43 +74,58 @@ type haveEntry struct {
 }
 
 func (ss *syncSession) run(ctx context.Context) error {
-	lim := ss.s.getLimits()
+	sets := []uint{syncSetIntents}
+	if ss.version == 2 {
+		// Offers after intents: an offer is checked against its intent.
+		sets = append(sets, syncSetOffers)
+	}
 	for _, cat := range ss.s.categoriesFor(ss.st.Conn().RemotePeer()) {
-		have, err := ss.s.haveList(ctx, cat)
-		if err != nil {
-			return err
+		for _, set := range sets {
+			if err := ss.runSet(ctx, cat, set); err != nil || ss.rounds == min(ss.s.getLimits().maxRounds, syncMaxRounds) {
+				return err
+			}
 		}
-		// The requester splits its IDs into chunks of at most maxIDs; chunk
-		// i covers [first prefix of chunk i, first prefix of chunk i+1), the
-		// first chunk from 0 and the last to the end. A truncated response
-		// continues from the Next it names, within the chunk.
-		for start := 0; ; {
-			end := min(start+lim.maxIDs, len(have))
-			var from, to uint64
-			if start > 0 {
-				from = have[start].prefix
+	}
+	return nil
+}
+
+// runSet asks for one set of one category.
+func (ss *syncSession) runSet(ctx context.Context, cat string, set uint) error {
+	lim := ss.s.getLimits()
+	have, err := ss.s.haveList(ctx, cat, set)
+	if err != nil {
+		return err
+	}
+	// The requester splits its IDs into chunks of at most maxIDs; chunk
+	// i covers [first prefix of chunk i, first prefix of chunk i+1), the
+	// first chunk from 0 and the last to the end. A truncated response
+	// continues from the Next it names, within the chunk.
+	for start := 0; ; {
+		end := min(start+lim.maxIDs, len(have))
+		var from, to uint64
+		if start > 0 {
+			from = have[start].prefix
+		}
+		if end < len(have) {
+			to = have[end].prefix
+		}
+		for cursor := from; ; {
+			if ss.rounds == min(lim.maxRounds, syncMaxRounds) {
+				return nil // enough for one session; the next continues
 			}
-			if end < len(have) {
-				to = have[end].prefix
+			more, next, err := ss.round(ctx, cat, set, cursor, to, have[start:end])
+			if err != nil {
+				return err
 			}
-			for cursor := from; ; {
-				if ss.rounds == min(lim.maxRounds, syncMaxRounds) {
-					return nil // enough for one session; the next continues
-				}
-				more, next, err := ss.round(ctx, cat, cursor, to, have[start:end])
-				if err != nil {
-					return err
-				}
-				if !more {
-					break
-				}
-				cursor = next
-			}
-			if end == len(have) {
+			if !more {
 				break
 			}
-			start = end
+			cursor = next
 		}
+		if end == len(have) {
+			break
+		}
+		start = end
 	}
 	return nil
 }
@@ -117,6 +133,7 @@ func (ss *syncSession) run(ctx context.Context) error {
 // syncRound is the state of one request's response on the asking side.
 type syncRound struct {
 	cat         string
+	set         uint
 	from, to    uint64
 	live, tombs []uint64
 	last        uint64
@@ -142,9 +159,9 @@ func (rs *syncRound) place(p uint64, tomb bool) error {
 
 // round sends one request and takes in its response. It reports whether
 // the response was cut short, and where to continue.
-func (ss *syncSession) round(ctx context.Context, cat string, from, to uint64, have []haveEntry) (more bool, next uint64, err error) {
+func (ss *syncSession) round(ctx context.Context, cat string, set uint, from, to uint64, have []haveEntry) (more bool, next uint64, err error) {
 	ss.rounds++
-	rs := &syncRound{cat: cat, from: from, to: to}
+	rs := &syncRound{cat: cat, set: set, from: from, to: to}
 	for _, h := range have {
 		if !inRange(h.prefix, from, to) {
 			continue
@@ -155,7 +172,7 @@ func (ss *syncSession) round(ctx context.Context, cat string, from, to uint64, h
 			rs.live = append(rs.live, h.prefix)
 		}
 	}
-	frame, err := appendFrame(nil, syncRequest{Category: cat, From: from, To: to, Live: packPrefixes(rs.live), Tombs: packPrefixes(rs.tombs)})
+	frame, err := appendFrame(nil, syncRequest{Category: cat, From: from, To: to, Live: packPrefixes(rs.live), Tombs: packPrefixes(rs.tombs), Set: set})
 	if err != nil {
 		return false, 0, err
 	}
@@ -168,7 +185,7 @@ func (ss *syncSession) round(ctx context.Context, cat string, from, to uint64, h
 	total := 0
 	for {
 		ss.st.SetReadDeadline(time.Now().Add(syncFrameTimeout))
-		data, size, err := readFrame(ss.r, syncMaxItemFrame)
+		data, size, err := readFrame(ss.r, maxItemFrame(ss.version))
 		if errors.Is(err, io.EOF) && total == 0 {
 			return false, 0, errSyncClosed
 		}
@@ -183,7 +200,7 @@ func (ss *syncSession) round(ctx context.Context, cat string, from, to uint64, h
 			ss.s.count(func(c *SyncStats) { c.Rejected++ })
 			return false, 0, fmt.Errorf("%w: response over %d bytes", errSyncViolation, syncMaxResponse)
 		}
-		f, err := parseFrame(data)
+		f, err := parseFrame(data, ss.version)
 		if err == nil && f.Kind == syncKindEnd {
 			if !f.More {
 				return false, 0, nil
@@ -242,16 +259,41 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 		}
 		return nil
 	}
+	if f.Kind == syncKindOffer {
+		so, err := intent.ParseSealedOffer(f.Msg)
+		if err != nil {
+			return reject(err)
+		}
+		if err := rs.place(prefixOf(so.ID), false); err != nil {
+			return err
+		}
+		m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, true, f.Msg)
+		switch verdict(err) {
+		case pubsub.ValidationAccept:
+			n.deliver(ctx, m)
+			ss.offers++
+			ss.s.count(func(c *SyncStats) { c.Offers++ })
+		case pubsub.ValidationReject:
+			return reject(err)
+		default:
+			ignored()
+		}
+		return nil
+	}
 
-	// A tombstone: the cancel, and the intent it cancels unless the
-	// request listed it as live. The intent is checked first (it is what
-	// the cancel's signature is checked against); if the cancel then fails,
-	// the intent, valid on its own, is delivered as live.
-	c, err := intent.ParseCancel(f.Msg)
+	// A tombstone: the closure (a cancel; by /2 also an accept), and the
+	// intent it closes unless the request listed it as live. The intent is
+	// checked first (it is what the closure's signature is checked
+	// against); if the closure then fails, the intent, valid on its own, is
+	// delivered as live.
+	intentID, offersTopic, err := parseClosure(f.Msg, ss.version)
 	if err != nil {
 		return reject(err)
 	}
-	if err := rs.place(prefixOf(c.IntentID), true); err != nil {
+	if rs.set != syncSetIntents {
+		return fmt.Errorf("%w: a tombstone in answer to a request for offers", errSyncViolation)
+	}
+	if err := rs.place(prefixOf(intentID), true); err != nil {
 		return err
 	}
 	var fresh any
@@ -260,8 +302,8 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 		if err != nil {
 			return reject(err)
 		}
-		if in.ID != c.IntentID {
-			return fmt.Errorf("%w: tombstone carries another intent than its cancel names", errSyncViolation)
+		if in.ID != intentID {
+			return fmt.Errorf("%w: tombstone carries another intent than its closure names", errSyncViolation)
 		}
 		m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, false, f.Intent)
 		switch verdict(err) {
@@ -271,7 +313,7 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 			return reject(err)
 		}
 	}
-	m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, false, f.Msg)
+	m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, offersTopic, f.Msg)
 	switch verdict(err) {
 	case pubsub.ValidationAccept:
 		n.deliver(ctx, m)
@@ -291,6 +333,31 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 	return nil
 }
 
+// parseClosure runs the stateless checks of a tombstone's closure and
+// returns the intent it names and whether it belongs on the offers topic
+// (an accept) rather than the intents topic (a cancel). /1 carries cancels
+// only.
+func parseClosure(raw []byte, version int) (intent.ID, bool, error) {
+	if version == 1 {
+		c, err := intent.ParseCancel(raw)
+		if err != nil {
+			return intent.ID{}, false, err
+		}
+		return c.IntentID, false, nil
+	}
+	m, err := intent.Parse(raw)
+	if err != nil {
+		return intent.ID{}, false, err
+	}
+	switch m := m.(type) {
+	case *intent.SignedCancel:
+		return m.IntentID, false, nil
+	case *intent.SignedAccept:
+		return m.IntentID, true, nil
+	}
+	return intent.ID{}, false, fmt.Errorf("%w: a tombstone holds neither a cancel nor an accept", intent.ErrMalformed)
+}
+
 // categoriesFor returns the categories to ask p about: all of ours. The
 // router's view of p's subscriptions would be cheaper, but it fills in one
 // topic at a time after connecting, just when the first sync runs; a
@@ -298,10 +365,18 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 // it) and an empty answer.
 func (s *syncer) categoriesFor(peer.ID) []string { return s.n.cfg.Categories }
 
-// haveList is what this node holds of a category, by ascending prefix:
-// the intents of its live set (its own included) and its tombstones. An
-// ID that is both (a cancel being delivered) counts as a tombstone.
-func (s *syncer) haveList(ctx context.Context, cat string) ([]haveEntry, error) {
+// haveList is what this node holds of one set of a category, by ascending
+// prefix. Set 0: the intents of its live set (its own included) and its
+// tombstones; an ID that is both (a closure being delivered) counts as a
+// tombstone. Set 1: every sealed offer it keeps for the category
+// (store-and-forward), to its own intents as to any other. Neither list
+// depends on which intents are its own: the request asks for the
+// category's whole live set, so it does not tell a responder which intents
+// the requester cares about (docs/PROTOCOL.md, "Store-and-forward sync").
+func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntry, error) {
+	if set == syncSetOffers {
+		return s.haveOffers(ctx, cat)
+	}
 	tombs, err := s.n.store.Tombstones(ctx, cat, s.n.now())
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
@@ -316,6 +391,25 @@ func (s *syncer) haveList(ctx context.Context, cat string) ([]haveEntry, error) 
 	out := make([]haveEntry, 0, len(kinds))
 	for p, tomb := range kinds {
 		out = append(out, haveEntry{p, tomb})
+	}
+	slices.SortFunc(out, func(a, b haveEntry) int { return cmp.Compare(a.prefix, b.prefix) })
+	return out, nil
+}
+
+// haveOffers lists the offers this node keeps for a category.
+func (s *syncer) haveOffers(ctx context.Context, cat string) ([]haveEntry, error) {
+	kept, err := s.n.store.RelayedOffers(ctx, cat, s.n.now())
+	if err != nil {
+		return nil, fmt.Errorf("sync: relayed offers: %w", err)
+	}
+	kept = append(kept, s.n.replay.pendingRelayed(cat)...)
+	seen := make(map[uint64]bool, len(kept))
+	out := make([]haveEntry, 0, len(kept))
+	for _, o := range kept {
+		if p := prefixOf(o.ID); !seen[p] {
+			seen[p] = true
+			out = append(out, haveEntry{prefix: p})
+		}
 	}
 	slices.SortFunc(out, func(a, b haveEntry) int { return cmp.Compare(a.prefix, b.prefix) })
 	return out, nil

@@ -17,8 +17,8 @@ import (
 	"github.com/intentcast/intentcast/intent"
 )
 
-// The answering side of /intentcast/sync/1, and the cancelled intents it
-// serves with their tombstones.
+// The answering side of /intentcast/sync/1 and /2, and the closed intents
+// it serves with their tombstones.
 
 // handle answers one sync stream.
 func (s *syncer) handle(st corenet.Stream) {
@@ -138,6 +138,7 @@ type servedEntry struct {
 	id     intent.ID // the intent's ID (of a tombstone: the cancelled intent's)
 	raw    []byte    // the intent, or the cancel
 	tomb   bool
+	offer  bool   // a sealed offer (/2, set 1); id is the offer's ID
 	intent []byte // a tombstone's intent, if known
 }
 
@@ -145,9 +146,14 @@ type servedEntry struct {
 // side or a bound is reached.
 func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *serveSlot) error {
 	lim := s.getLimits()
+	version := syncVersion(st)
 	r := bufio.NewReader(st)
 	w := &deadlineWriter{st: st, slot: slot}
-	sets := make(map[string][]servedEntry)
+	type setKey struct {
+		cat string
+		set uint
+	}
+	sets := make(map[setKey][]servedEntry)
 	sent := 0
 	for range min(lim.maxRounds, syncMaxRounds) {
 		st.SetReadDeadline(time.Now().Add(syncFrameTimeout))
@@ -160,23 +166,29 @@ func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *serveSlot) 
 		}
 		slot.touch()
 		s.count(func(c *SyncStats) { c.ServedBytesIn += size })
-		req, err := parseRequest(data)
+		req, err := parseRequest(data, version)
 		if err != nil {
 			return err
 		}
-		set, ok := sets[req.Category]
+		key := setKey{req.Category, req.Set}
+		set, ok := sets[key]
 		if !ok {
-			if set, err = s.servedSet(ctx, req.Category); err != nil {
+			if req.Set == syncSetOffers {
+				set, err = s.servedOffers(ctx, req.Category)
+			} else {
+				set, err = s.servedSet(ctx, req.Category, version)
+			}
+			if err != nil {
 				return err
 			}
-			sets[req.Category] = set
+			sets[key] = set
 		}
 		n, err := s.respond(ctx, w, req, set, lim, sent)
 		sent += n
 		if err != nil {
 			return err
 		}
-		if sent+syncMaxItemFrame > lim.maxSession {
+		if sent+maxItemFrame(version) > lim.maxSession {
 			return nil // the session's budget is spent; the requester comes back later
 		}
 	}
@@ -208,6 +220,9 @@ func (s *syncer) respond(ctx context.Context, w *deadlineWriter, req *parsedRequ
 			continue
 		}
 		f := syncFrame{Kind: syncKindIntent, Msg: e.raw}
+		if e.offer {
+			f.Kind = syncKindOffer
+		}
 		if e.tomb {
 			f.Kind = syncKindTombstone
 			if !req.hasLive(e.prefix) {
@@ -263,7 +278,7 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 // (which holds what arrived since the store's last write-behind flush, and
 // its own intents once published), and the unexpired tombstones of its store, which
 // override both. A category the node does not serve has nothing.
-func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, error) {
+func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]servedEntry, error) {
 	n := s.n
 	if !slices.Contains(n.cfg.Categories, cat) {
 		return nil, nil
@@ -301,7 +316,7 @@ func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, erro
 		ownRaw[o.ID] = o.Raw
 	}
 	for _, t := range tombs {
-		if c, err := closureOf(t); err != nil || c.Kind != ClosedCancelled {
+		if c, err := closureOf(t); err != nil || (version == 1 && c.Kind != ClosedCancelled) {
 			// /1 carries cancels only: its requesters would take an accept
 			// in a tombstone frame for a malformed cancel. The intent is
 			// not served either: it is closed.
@@ -314,6 +329,11 @@ func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, erro
 		}
 		byID[t.IntentID] = e
 	}
+	return sortServed(byID), nil
+}
+
+// sortServed orders entries by ascending prefix.
+func sortServed(byID map[intent.ID]servedEntry) []servedEntry {
 	out := make([]servedEntry, 0, len(byID))
 	for id, e := range byID {
 		e.prefix = prefixOf(id)
@@ -324,7 +344,30 @@ func (s *syncer) servedSet(ctx context.Context, cat string) ([]servedEntry, erro
 	})
 	// Two IDs with one prefix (about 2^-64 per pair) cannot be told apart
 	// in requests; the second is not served.
-	return slices.CompactFunc(out, func(a, b servedEntry) bool { return a.prefix == b.prefix }), nil
+	return slices.CompactFunc(out, func(a, b servedEntry) bool { return a.prefix == b.prefix })
+}
+
+// servedOffers is what this node serves of a category's sealed offers
+// (/2, set 1), by ascending offer-ID prefix: those it keeps
+// (store-and-forward) for intents still live here. An offer to a closed or
+// expired intent is of no use to anyone.
+func (s *syncer) servedOffers(ctx context.Context, cat string) ([]servedEntry, error) {
+	n := s.n
+	if !slices.Contains(n.cfg.Categories, cat) {
+		return nil, nil
+	}
+	kept, err := n.store.RelayedOffers(ctx, cat, n.now())
+	if err != nil {
+		return nil, fmt.Errorf("sync: relayed offers: %w", err)
+	}
+	kept = append(kept, n.replay.pendingRelayed(cat)...)
+	byID := make(map[intent.ID]servedEntry, len(kept))
+	for _, o := range kept {
+		if _, live := n.live.get(o.IntentID); live {
+			byID[o.ID] = servedEntry{id: o.ID, raw: o.Raw, offer: true}
+		}
+	}
+	return sortServed(byID), nil
 }
 
 // cancelledIntent finds the intent a served tombstone cancels: kept with

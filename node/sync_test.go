@@ -327,7 +327,7 @@ func fakeSyncPeer(t *testing.T, script func(req *parsedRequest) []byte) host.Hos
 			if err != nil {
 				return
 			}
-			req, err := parseRequest(data)
+			req, err := parseRequest(data, 2)
 			if err != nil {
 				return // the tests check what the honest side sent elsewhere
 			}
@@ -585,7 +585,7 @@ func TestSyncFrames(t *testing.T) {
 	if err != nil || size != len(frame) {
 		t.Fatalf("readFrame: %v (%d of %d bytes)", err, size, len(frame))
 	}
-	got, err := parseRequest(data)
+	got, err := parseRequest(data, 2)
 	if err != nil || got.Category != "home" || len(got.live) != 2 || len(got.tombs) != 1 {
 		t.Fatalf("parseRequest: %+v, %v", got, err)
 	}
@@ -605,7 +605,7 @@ func TestSyncFrames(t *testing.T) {
 		"prefix list ragged":    mustMarshal(t, syncRequest{Category: "home", Live: []byte{1, 2, 3}}),
 	}
 	for name, b := range bad {
-		if _, err := parseRequest(b); !errors.Is(err, errSyncViolation) {
+		if _, err := parseRequest(b, 2); !errors.Is(err, errSyncViolation) {
 			t.Errorf("%s: parseRequest = %v, want a violation", name, err)
 		}
 	}
@@ -620,8 +620,38 @@ func TestSyncFrames(t *testing.T) {
 		"tombstone with More flag": {Kind: syncKindTombstone, Msg: []byte{1}, More: true},
 	}
 	for name, f := range badFrames {
-		if _, err := parseFrame(mustMarshal(t, f)); !errors.Is(err, errSyncViolation) {
+		if _, err := parseFrame(mustMarshal(t, f), 1); !errors.Is(err, errSyncViolation) {
 			t.Errorf("%s: parseFrame = %v, want a violation", name, err)
+		}
+	}
+	// /2 frames: a closure up to an accept's size, offers, and their bounds.
+	for name, tt := range map[string]struct {
+		f       syncFrame
+		version int
+		ok      bool
+	}{
+		"accept-sized tombstone by /2": {syncFrame{Kind: syncKindTombstone, Msg: make([]byte, intent.MaxAcceptSize)}, 2, true},
+		"oversized accept by /2":       {syncFrame{Kind: syncKindTombstone, Msg: make([]byte, intent.MaxAcceptSize+1)}, 2, false},
+		"offer by /2":                  {syncFrame{Kind: syncKindOffer, Msg: make([]byte, intent.MaxOfferSize)}, 2, true},
+		"oversized offer by /2":        {syncFrame{Kind: syncKindOffer, Msg: make([]byte, intent.MaxOfferSize+1)}, 2, false},
+		"offer with intent by /2":      {syncFrame{Kind: syncKindOffer, Msg: []byte{1}, Intent: []byte{1}}, 2, false},
+		"offer by /1":                  {syncFrame{Kind: syncKindOffer, Msg: []byte{1}}, 1, false},
+	} {
+		_, err := parseFrame(mustMarshal(t, tt.f), tt.version)
+		if got := err == nil; got != tt.ok || (err != nil && !errors.Is(err, errSyncViolation)) {
+			t.Errorf("%s: parseFrame = %v, want ok=%v", name, err, tt.ok)
+		}
+	}
+	for name, tt := range map[string]struct {
+		r       syncRequest
+		version int
+	}{
+		"set by /1":         {syncRequest{Category: "home", Set: 1}, 1},
+		"unknown set":       {syncRequest{Category: "home", Set: 2}, 2},
+		"offers with tombs": {syncRequest{Category: "home", Set: 1, Tombs: packPrefixes([]uint64{1})}, 2},
+	} {
+		if _, err := parseRequest(mustMarshal(t, tt.r), tt.version); !errors.Is(err, errSyncViolation) {
+			t.Errorf("%s: parseRequest = %v, want a violation", name, err)
 		}
 	}
 
@@ -663,12 +693,12 @@ func FuzzSyncFrames(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if r, err := parseRequest(data); err == nil {
+		if r, err := parseRequest(data, 2); err == nil {
 			if again, _ := syncEnc.Marshal(r.syncRequest); !bytes.Equal(again, data) {
 				t.Fatalf("accepted a non-canonical request %x", data)
 			}
 		}
-		if fr, err := parseFrame(data); err == nil {
+		if fr, err := parseFrame(data, 2); err == nil {
 			if again, _ := syncEnc.Marshal(fr); !bytes.Equal(again, data) {
 				t.Fatalf("accepted a non-canonical frame %x", data)
 			}

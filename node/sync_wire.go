@@ -38,9 +38,11 @@ const (
 	// syncMaxRequestFrame is the largest request: syncMaxIDs prefixes of 8
 	// bytes plus the keys, the category and two range bounds.
 	syncMaxRequestFrame = syncMaxIDs*syncPrefixLen + 128
-	// syncMaxItemFrame is the largest response frame: a tombstone with its
-	// intent, plus the keys.
-	syncMaxItemFrame = intent.MaxIntentSize + intent.MaxCancelSize + 64
+	// syncMaxItemFrame is the largest response frame of /1: a tombstone
+	// with its intent, plus the keys. Of /2, syncMaxItemFrame2: a tombstone
+	// holding an accept, with its intent.
+	syncMaxItemFrame  = intent.MaxIntentSize + intent.MaxCancelSize + 64
+	syncMaxItemFrame2 = intent.MaxIntentSize + intent.MaxAcceptSize + 64
 
 	syncPrefixLen = 8
 )
@@ -48,9 +50,24 @@ const (
 // Kinds of response frame.
 const (
 	syncKindIntent    = 1 // Msg is a live intent
-	syncKindTombstone = 2 // Msg is a cancel; Intent, if set, the intent it cancels
+	syncKindTombstone = 2 // Msg is a cancel (by /2 also an accept); Intent, if set, the intent it closes
 	syncKindEnd       = 3 // the response to one request is complete
+	syncKindOffer     = 4 // /2 only: Msg is a sealed offer to a live intent
 )
+
+// The sets a /2 request asks for (key 5); /1 has set 0 only.
+const (
+	syncSetIntents = 0 // live intents and tombstones, by intent ID
+	syncSetOffers  = 1 // sealed offers to live intents, by offer ID
+)
+
+// maxItemFrame is the largest response frame of a version.
+func maxItemFrame(version int) int {
+	if version == 2 {
+		return syncMaxItemFrame2
+	}
+	return syncMaxItemFrame
+}
 
 // syncRequest asks for what the requester lacks of one category, in the
 // range [From, To) of 8-byte ID prefixes (big-endian; To 0 means the end of
@@ -63,6 +80,7 @@ type syncRequest struct {
 	To       uint64 `cbor:"2,keyasint,omitempty"`
 	Live     []byte `cbor:"3,keyasint,omitempty"`
 	Tombs    []byte `cbor:"4,keyasint,omitempty"`
+	Set      uint   `cbor:"5,keyasint,omitempty"` // /2 only
 }
 
 // syncFrame is one frame of a response.
@@ -235,11 +253,19 @@ type parsedRequest struct {
 func (r *parsedRequest) hasLive(p uint64) bool { _, ok := slices.BinarySearch(r.live, p); return ok }
 func (r *parsedRequest) hasTomb(p uint64) bool { _, ok := slices.BinarySearch(r.tombs, p); return ok }
 
-// parseRequest decodes and checks a request frame.
-func parseRequest(data []byte) (*parsedRequest, error) {
+// parseRequest decodes and checks a request frame of a version.
+func parseRequest(data []byte, version int) (*parsedRequest, error) {
 	var r parsedRequest
 	if err := decodeSyncCBOR(data, &r.syncRequest); err != nil {
 		return nil, err
+	}
+	switch {
+	case version == 1 && r.Set != syncSetIntents:
+		return nil, fmt.Errorf("%w: /1 has no key 5", errSyncViolation)
+	case r.Set > syncSetOffers:
+		return nil, fmt.Errorf("%w: unknown set %d", errSyncViolation, r.Set)
+	case r.Set == syncSetOffers && len(r.Tombs) > 0:
+		return nil, fmt.Errorf("%w: a request for offers lists tombstones", errSyncViolation)
 	}
 	if err := intent.CheckCategory(r.Category); err != nil {
 		return nil, fmt.Errorf("%w: %v", errSyncViolation, err)
@@ -260,8 +286,8 @@ func parseRequest(data []byte) (*parsedRequest, error) {
 	return &r, nil
 }
 
-// parseFrame decodes a response frame and checks its shape.
-func parseFrame(data []byte) (*syncFrame, error) {
+// parseFrame decodes a response frame of a version and checks its shape.
+func parseFrame(data []byte, version int) (*syncFrame, error) {
 	var f syncFrame
 	if err := decodeSyncCBOR(data, &f); err != nil {
 		return nil, err
@@ -271,7 +297,13 @@ func parseFrame(data []byte) (*syncFrame, error) {
 	case syncKindIntent:
 		bad = len(f.Msg) == 0 || len(f.Msg) > intent.MaxIntentSize || f.Intent != nil || f.Next != 0 || f.More
 	case syncKindTombstone:
-		bad = len(f.Msg) == 0 || len(f.Msg) > intent.MaxCancelSize || len(f.Intent) > intent.MaxIntentSize || f.Next != 0 || f.More
+		maxClosure := intent.MaxCancelSize
+		if version == 2 {
+			maxClosure = intent.MaxAcceptSize
+		}
+		bad = len(f.Msg) == 0 || len(f.Msg) > maxClosure || len(f.Intent) > intent.MaxIntentSize || f.Next != 0 || f.More
+	case syncKindOffer:
+		bad = version != 2 || len(f.Msg) == 0 || len(f.Msg) > intent.MaxOfferSize || f.Intent != nil || f.Next != 0 || f.More
 	case syncKindEnd:
 		bad = f.Msg != nil || f.Intent != nil || (f.Next != 0 && !f.More)
 	default:

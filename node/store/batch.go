@@ -13,13 +13,18 @@ type SeenEntry struct {
 // batch (a publish: the intent with its keys; an offer received or sent;
 // an accept: the offer, the intent's state and the deal; a closure: the
 // offer and the deal; a cancel: the tombstone), and writes the live
-// intents and replay entries of gossip behind, as one batch a flush.
+// intents, relayed offers and replay entries of gossip behind, as one
+// batch a flush.
 // Within a batch, records are written in the order of the fields below.
 type Batch struct {
 	Own        []OwnIntent  // as PutOwnIntent
 	Offers     []Offer      // as PutOffer
 	Tombstones []Tombstone  // as PutTombstone: the live intent goes
 	Live       []LiveIntent // as PutLiveIntent: skipped if tombstoned
-	Seen       []SeenEntry  // as MarkSeen: the later until wins
-	Deals      []Deal       // as PutDeal, last: whoever sees the deal sees the rest
+	// Relay are relayed offers kept for store-and-forward, inserted or
+	// replaced by ID; one whose intent has a tombstone is skipped (a
+	// closed intent takes no offers).
+	Relay []RelayedOffer
+	Seen  []SeenEntry // as MarkSeen: the later until wins
+	Deals []Deal      // as PutDeal, last: whoever sees the deal sees the rest
 }

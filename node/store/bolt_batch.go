@@ -43,6 +43,14 @@ func applyBatch(tx *bolt.Tx, b Batch) error {
 			return err
 		}
 	}
+	for _, o := range b.Relay {
+		if tombstones.has(tx, o.IntentID) {
+			continue
+		}
+		if err := relayed.put(tx, o); err != nil {
+			return err
+		}
+	}
 	for _, e := range b.Seen {
 		old, err := replay.get(tx, e.ID)
 		if err == nil && !old.Until.Before(e.Until) {

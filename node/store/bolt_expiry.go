@@ -20,7 +20,8 @@ func unexpired[R any](tx *bolt.Tx, t *table[R], byCat, byExp index[R], category 
 	return t.ascend(tx, byCat, prefix, appendStamp(bytes.Clone(prefix), now))
 }
 
-// Prune deletes the live intents, tombstones and replay entries that expired
+// Prune deletes the live intents, tombstones, relayed offers and replay
+// entries that expired
 // before now, in one transaction, and returns how many it deleted.
 func (s *Bolt) Prune(ctx context.Context, now time.Time) (n int, err error) {
 	limit := appendStamp(nil, now)
@@ -33,11 +34,15 @@ func (s *Bolt) Prune(ctx context.Context, now time.Time) (n int, err error) {
 		if err != nil {
 			return err
 		}
+		relays, err := relayed.removeBefore(tx, relayByExp, limit)
+		if err != nil {
+			return err
+		}
 		seen, err := replay.removeBefore(tx, seenByUntil, limit)
 		if err != nil {
 			return err
 		}
-		n = live + tombs + seen
+		n = live + tombs + relays + seen
 		return nil
 	})
 	if err != nil {

@@ -20,6 +20,9 @@ package store
 //	offer_by_dir     text(Direction)|stamp(Received)|offer ID -> ∅   OffersByDirection
 //	deal             intent ID                    -> dealRec
 //	deal_by_closed   stamp(Closed)|intent ID      -> ∅   Deals, read backwards
+//	relay            offer ID                     -> relayRec
+//	relay_by_cat     text(Category)|stamp(Expires)|offer ID  -> ∅   RelayedOffers(category)
+//	relay_by_exp     stamp(Expires)|offer ID      -> ∅   RelayedOffers(""), Prune
 //	seen             message ID                   -> stamp(until)
 //	seen_by_until    stamp(until)|message ID      -> ∅   Prune
 //
@@ -29,8 +32,9 @@ package store
 // same reason within one category; LiveIntents then sorts its (few hundred at
 // most) results by Received in memory.
 //
-// Changing anything above means a new schemaVersion and a migration in
-// migrate.
+// Adding a bucket needs no new version (Open creates missing buckets, and an
+// older build ignores them); changing anything else above means a new
+// schemaVersion and a migration in migrate.
 var (
 	bucketMeta          = []byte("meta")
 	bucketOwn           = []byte("own")
@@ -46,6 +50,9 @@ var (
 	bucketOfferByDir    = []byte("offer_by_dir")
 	bucketDeal          = []byte("deal")
 	bucketDealByClosed  = []byte("deal_by_closed")
+	bucketRelay         = []byte("relay")
+	bucketRelayByCat    = []byte("relay_by_cat")
+	bucketRelayByExp    = []byte("relay_by_exp")
 	bucketSeen          = []byte("seen")
 	bucketSeenByUntil   = []byte("seen_by_until")
 )
@@ -58,5 +65,6 @@ var allBuckets = [][]byte{
 	bucketTomb, bucketTombByCat, bucketTombByExp,
 	bucketOffer, bucketOfferByIntent, bucketOfferByDir,
 	bucketDeal, bucketDealByClosed,
+	bucketRelay, bucketRelayByCat, bucketRelayByExp,
 	bucketSeen, bucketSeenByUntil,
 }

@@ -66,6 +66,18 @@ type Tombstone struct {
 	Expires   time.Time
 }
 
+// RelayedOffer is a sealed offer this node relayed, kept (store-and-forward)
+// so that late-joiner sync can hand it to the intent's customer if their
+// node was offline when it passed. It is sealed: a relay can read nothing
+// in it but the intent it answers.
+type RelayedOffer struct {
+	ID       ID // the offer ID
+	IntentID ID
+	Category string
+	Raw      []byte // sealed wire bytes
+	Expires  time.Time
+}
+
 // Direction says whether an offer came to this node or left it.
 type Direction string
 
@@ -189,6 +201,11 @@ type Store interface {
 	// categories if category is ""), soonest Expires first.
 	Tombstones(ctx context.Context, category string, now time.Time) ([]Tombstone, error)
 
+	// RelayedOffers returns the unexpired relayed offers of a category (all
+	// categories if category is ""), soonest Expires first. They are
+	// written by Apply.
+	RelayedOffers(ctx context.Context, category string, now time.Time) ([]RelayedOffer, error)
+
 	// PutOffer inserts or replaces an offer by its ID.
 	PutOffer(ctx context.Context, o Offer) error
 	// Offer returns the offer with that ID.
@@ -219,8 +236,9 @@ type Store interface {
 	// before?" from memory.
 	SeenEntries(ctx context.Context, now time.Time) ([]SeenEntry, error)
 
-	// Prune deletes expired live intents, tombstones and replay entries
-	// (expiry < now) and returns how many records it deleted in all.
+	// Prune deletes expired live intents, tombstones, relayed offers and
+	// replay entries (expiry < now) and returns how many records it deleted
+	// in all.
 	Prune(ctx context.Context, now time.Time) (int, error)
 
 	// Close releases the store. It is idempotent.

@@ -46,6 +46,7 @@ func everyMethod(s store.Store) []method {
 		{"Apply", func(ctx context.Context) error {
 			return s.Apply(ctx, store.Batch{Own: []store.OwnIntent{ownIntent("any", t0)}})
 		}},
+		{"RelayedOffers", func(ctx context.Context) error { _, err := s.RelayedOffers(ctx, "home", t0); return err }},
 		{"Prune", func(ctx context.Context) error { _, err := s.Prune(ctx, t0); return err }},
 	}
 }

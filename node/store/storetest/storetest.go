@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApplyAtomic", testApplyAtomic},
 		{"ApplyConcurrent", testApplyConcurrent},
 		{"SeenEntries", testSeenEntries},
+		{"RelayedOffers", testRelayedOffers},
 		{"Prune", testPrune},
 		{"ConcurrentUse", testConcurrentUse},
 		{"Closed", testClosed},
