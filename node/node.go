@@ -32,7 +32,7 @@ type Node struct {
 	store    store.Store
 	identity crypto.Identity
 	live     *liveSet
-	relay    *relayKeeper // store-and-forward: what is kept of others' offers
+	relay    *relayKeeper    // store-and-forward: what is kept of others' offers
 	own      *ownSet         // own intents still on the network; see lockOwn
 	tombs    *tombSet        // cancelled intents, for the validator
 	pending  *pendingCancels // cancels that overtook their intent
