@@ -252,6 +252,26 @@ func (s *syncer) schedule(p peer.ID, delay time.Duration, idleOnly bool) bool {
 	return true
 }
 
+// retry plans another sync with p after delay, whenever it was last
+// synced with: the last attempt was refused, and a responder's rate limit
+// (SyncServeInterval, whose default this node assumes) is shorter than
+// SyncPeerInterval.
+func (s *syncer) retry(p peer.ID, delay time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.bannedLocked(p, time.Now()) || len(s.due) >= syncMaxPeersTracked {
+		return
+	}
+	at := time.Now().Add(delay + s.delay())
+	if t, ok := s.due[p]; !ok || at.Before(t) {
+		s.due[p] = at
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
 // run performs the planned syncs, one at a time: each sync then only asks
 // for what the ones before it did not bring.
 func (s *syncer) run(ctx context.Context) {

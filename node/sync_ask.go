@@ -46,12 +46,17 @@ func (s *syncer) syncPeer(ctx context.Context, p peer.ID) error {
 		if errors.Is(err, errSyncViolation) {
 			s.ban(p, err)
 		}
+		if errors.Is(err, errSyncClosed) {
+			// Refused (its rate limit, its load): a node that just came
+			// back must not wait for the next periodic sync to catch up.
+			s.retry(p, s.n.cfg.SyncServeInterval)
+		}
 		s.count(func(c *SyncStats) { c.Failed++ })
 		return fmt.Errorf("sync with %s: %w", p, err)
 	}
 	st.Close()
 	s.count(func(c *SyncStats) { c.Sessions++ })
-	s.n.log.Debug("synced", "peer", p, "rounds", sess.rounds, "intents", sess.intents, "tombstones", sess.tombs)
+	s.n.log.Debug("synced", "peer", p, "version", sess.version, "rounds", sess.rounds, "intents", sess.intents, "closures", sess.tombs, "offers", sess.offers)
 	return nil
 }
 
