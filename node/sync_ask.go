@@ -245,6 +245,9 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 		ss.intents++
 		ss.s.count(func(c *SyncStats) { c.Intents++ })
 	}
+	if (f.Kind == syncKindOffer) != (rs.set == syncSetOffers) {
+		return fmt.Errorf("%w: a frame of kind %d in answer to a request for set %d", errSyncViolation, f.Kind, rs.set)
+	}
 	if f.Kind == syncKindIntent {
 		in, err := intent.ParseIntent(f.Msg)
 		if err != nil {
@@ -294,9 +297,6 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 	intentID, offersTopic, err := parseClosure(f.Msg, ss.version)
 	if err != nil {
 		return reject(err)
-	}
-	if rs.set != syncSetIntents {
-		return fmt.Errorf("%w: a tombstone in answer to a request for offers", errSyncViolation)
 	}
 	if err := rs.place(prefixOf(intentID), true); err != nil {
 		return err

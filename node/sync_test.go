@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	corenet "github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
@@ -314,12 +315,18 @@ func TestSyncAfterReconnectAndPeriodically(t *testing.T) {
 // whatever script returns for each request: the raw bytes it writes.
 func fakeSyncPeer(t *testing.T, script func(req *parsedRequest) []byte) host.Host {
 	t.Helper()
+	return fakeSyncPeerOn(t, syncProtocol, script)
+}
+
+// fakeSyncPeerOn is fakeSyncPeer for a version of sync.
+func fakeSyncPeerOn(t *testing.T, proto protocol.ID, script func(req *parsedRequest) []byte) host.Host {
+	t.Helper()
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	h.SetStreamHandler(syncProtocol, func(st corenet.Stream) {
+	h.SetStreamHandler(proto, func(st corenet.Stream) {
 		defer st.Close()
 		r := bufio.NewReader(st)
 		for {
@@ -327,7 +334,7 @@ func fakeSyncPeer(t *testing.T, script func(req *parsedRequest) []byte) host.Hos
 			if err != nil {
 				return
 			}
-			req, err := parseRequest(data, 2)
+			req, err := parseRequest(data, syncVersion(st))
 			if err != nil {
 				return // the tests check what the honest side sent elsewhere
 			}
