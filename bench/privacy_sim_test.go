@@ -33,7 +33,8 @@ import (
 //	ICBENCH_PRIVACY=1000 go test -tags simulation -run TestStemPrivacy -v -timeout 120m ./bench/
 //
 // ICBENCH_PRIVACY_COUNT (messages per setting, default 100) and
-// ICBENCH_PRIVACY_Q (the fluff probabilities, default 0.1,0.2,0.3,0.5)
+// ICBENCH_PRIVACY_Q (the fluff probabilities, in the order run, default
+// 0.3,0.5,0.1,0.2)
 // vary it; ICBENCH_PRIVACY_OUT names a file for the table as
 // tab-separated values (docs/privacy.gp plots it).
 
@@ -181,6 +182,31 @@ func runPrivacy(t *testing.T, n, count int, q float64) *privacyRun {
 	return run
 }
 
+// row formats r as a row of the table (Markdown) and of the plot's data
+// (tab-separated), its latency cost against base, stem off's p50.
+func (r *privacyRun) row(fractions []float64, sets int, base time.Duration) (md, tsv string) {
+	var m, d strings.Builder
+	fmt.Fprintf(&m, "| %s |", r.setting)
+	fmt.Fprintf(&d, "%.2f", r.q)
+	for j, p := range fractions {
+		v := r.spyPrecision(p, sets, uint64(j+1))
+		slices.Sort(v)
+		mean := 0.0
+		for _, x := range v {
+			mean += x
+		}
+		mean /= float64(len(v))
+		lo, hi := v[len(v)*5/100], v[len(v)*95/100]
+		fmt.Fprintf(&m, " %.3f (%.2f–%.2f) = %.1f p |", mean, lo, hi, mean/p)
+		fmt.Fprintf(&d, "\t%.4f\t%.4f\t%.4f", mean, lo, hi)
+	}
+	cost := r.res.P50 - base
+	fmt.Fprintf(&m, " %.4f | %s | %s | %s | %s | %d + %d | %d |\n", r.res.DeliveryRatio, msf(r.res.P50), msf(r.res.P95), msf(r.res.P99), msf(cost),
+		r.stats.FailSafe, r.stats.RelayFailSafe, r.stats.Looped)
+	fmt.Fprintf(&d, "\t%.1f\t%.1f\n", float64(r.res.P50)/1e6, float64(cost)/1e6)
+	return m.String(), d.String()
+}
+
 func TestStemPrivacy(t *testing.T) {
 	spec := os.Getenv("ICBENCH_PRIVACY")
 	if spec == "" {
@@ -194,7 +220,7 @@ func TestStemPrivacy(t *testing.T) {
 	if c, err := strconv.Atoi(os.Getenv("ICBENCH_PRIVACY_COUNT")); err == nil {
 		count = c
 	}
-	qs := []float64{0.1, 0.2, 0.3, 0.5}
+	qs := []float64{0.3, 0.5, 0.1, 0.2}
 	if s := os.Getenv("ICBENCH_PRIVACY_Q"); s != "" {
 		qs = nil
 		for _, f := range strings.Split(s, ",") {
@@ -208,46 +234,33 @@ func TestStemPrivacy(t *testing.T) {
 	const sets = 200 // spy sets drawn per fraction
 	fractions := []float64{0.05, 0.10, 0.30}
 	settings := append([]float64{0}, qs...)
-	var runs []*privacyRun
-	for _, q := range settings {
-		t.Run(fmt.Sprintf("q=%.2f", q), func(t *testing.T) {
-			cpu0 := cpuTime()
-			r := runPrivacy(t, n, count, q)
-			t.Logf("%s: %s; stem totals %+v (CPU %s)", r.setting, r.res, r.stats, (cpuTime() - cpu0).Round(time.Second))
-			runs = append(runs, r)
-		})
-	}
-	if len(runs) != len(settings) {
-		t.Fatal("a setting failed")
-	}
-	base := runs[0].res.P50
+	// Each setting's row is logged, and the table file rewritten, as soon
+	// as it is done: a long run stopped early keeps what it measured.
 	var md, tsv strings.Builder
 	md.WriteString("| setting | precision, p = 5% | p = 10% | p = 30% | delivered | p50 ms | p95 ms | p99 ms | p50 cost ms | fail-safes (origin + relay) | loops |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	tsv.WriteString("# q\tp05_mean\tp05_lo\tp05_hi\tp10_mean\tp10_lo\tp10_hi\tp30_mean\tp30_lo\tp30_hi\tp50_ms\tcost_ms\n")
-	for _, r := range runs {
-		fmt.Fprintf(&md, "| %s |", r.setting)
-		fmt.Fprintf(&tsv, "%.2f", r.q)
-		for j, p := range fractions {
-			v := r.spyPrecision(p, sets, uint64(j+1))
-			slices.Sort(v)
-			mean := 0.0
-			for _, x := range v {
-				mean += x
+	var base time.Duration
+	for _, q := range settings {
+		ok := t.Run(fmt.Sprintf("q=%.2f", q), func(t *testing.T) {
+			cpu0 := cpuTime()
+			r := runPrivacy(t, n, count, q)
+			t.Logf("%s: %s; stem totals %+v (CPU %s)", r.setting, r.res, r.stats, (cpuTime() - cpu0).Round(time.Second))
+			if q == 0 {
+				base = r.res.P50
 			}
-			mean /= float64(len(v))
-			lo, hi := v[len(v)*5/100], v[len(v)*95/100]
-			fmt.Fprintf(&md, " %.3f (%.2f–%.2f) = %.1f p |", mean, lo, hi, mean/p)
-			fmt.Fprintf(&tsv, "\t%.4f\t%.4f\t%.4f", mean, lo, hi)
+			row, line := r.row(fractions, sets, base)
+			md.WriteString(row)
+			tsv.WriteString(line)
+			t.Logf("\n%s", row)
+		})
+		if !ok {
+			t.Fatal("a setting failed")
 		}
-		cost := r.res.P50 - base
-		fmt.Fprintf(&md, " %.4f | %s | %s | %s | %s | %d + %d | %d |\n", r.res.DeliveryRatio, msf(r.res.P50), msf(r.res.P95), msf(r.res.P99), msf(cost),
-			r.stats.FailSafe, r.stats.RelayFailSafe, r.stats.Looped)
-		fmt.Fprintf(&tsv, "\t%.1f\t%.1f\n", float64(r.res.P50)/1e6, float64(cost)/1e6)
+		if out := os.Getenv("ICBENCH_PRIVACY_OUT"); out != "" {
+			if err := os.WriteFile(out, []byte(tsv.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	t.Logf("N = %d, %d messages per setting at 1/s, %d spy sets per fraction (precision: mean, and 5th–95th percentile over spy sets)\n%s", n, count, sets, md.String())
-	if out := os.Getenv("ICBENCH_PRIVACY_OUT"); out != "" {
-		if err := os.WriteFile(out, []byte(tsv.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
