@@ -4,6 +4,7 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -236,9 +237,10 @@ func TestStemPrivacy(t *testing.T) {
 	settings := append([]float64{0}, qs...)
 	// Each setting's row is logged, and the table file rewritten, as soon
 	// as it is done: a long run stopped early keeps what it measured.
-	var md, tsv strings.Builder
+	var md strings.Builder
+	lines := map[float64]string{} // the plot's rows, by q
 	md.WriteString("| setting | precision, p = 5% | p = 10% | p = 30% | delivered | p50 ms | p95 ms | p99 ms | p50 cost ms | fail-safes (origin + relay) | loops |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	tsv.WriteString("# q\tp05_mean\tp05_lo\tp05_hi\tp10_mean\tp10_lo\tp10_hi\tp30_mean\tp30_lo\tp30_hi\tp50_ms\tcost_ms\n")
+	header := "# q\tp05_mean\tp05_lo\tp05_hi\tp10_mean\tp10_lo\tp10_hi\tp30_mean\tp30_lo\tp30_hi\tp50_ms\tcost_ms\n"
 	var base time.Duration
 	for _, q := range settings {
 		ok := t.Run(fmt.Sprintf("q=%.2f", q), func(t *testing.T) {
@@ -250,14 +252,18 @@ func TestStemPrivacy(t *testing.T) {
 			}
 			row, line := r.row(fractions, sets, base)
 			md.WriteString(row)
-			tsv.WriteString(line)
+			lines[q] = line
 			t.Logf("\n%s", row)
 		})
 		if !ok {
 			t.Fatal("a setting failed")
 		}
 		if out := os.Getenv("ICBENCH_PRIVACY_OUT"); out != "" {
-			if err := os.WriteFile(out, []byte(tsv.String()), 0o644); err != nil {
+			tsv := header
+			for _, q := range slices.Sorted(maps.Keys(lines)) {
+				tsv += lines[q]
+			}
+			if err := os.WriteFile(out, []byte(tsv), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
