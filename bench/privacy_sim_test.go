@@ -31,13 +31,14 @@ import (
 // anyone), so one run of the network serves every spy fraction: the spy
 // sets are drawn afterwards, many times, from the same observations.
 //
-//	ICBENCH_PRIVACY=1000 go test -tags simulation -run TestStemPrivacy -v -timeout 120m ./bench/
+//	ICBENCH_PRIVACY=1000 ICBENCH_PRIVACY_COUNT=50 ICBENCH_PRIVACY_OUT=../docs/privacy.tsv \
+//	  go test -tags simulation -run TestStemPrivacy -v -timeout 150m ./bench/
 //
-// ICBENCH_PRIVACY_COUNT (messages per setting, default 100) and
-// ICBENCH_PRIVACY_Q (the fluff probabilities, in the order run, default
-// 0.3,0.5,0.1,0.2)
-// vary it; ICBENCH_PRIVACY_OUT names a file for the table as
-// tab-separated values (docs/privacy.gp plots it).
+// ICBENCH_PRIVACY_COUNT is the messages per setting (default 100; 50 for
+// docs/PRIVACY.md, about 4 minutes of CPU per setting at N = 1000),
+// ICBENCH_PRIVACY_Q the fluff probabilities in the order run (default
+// 0.3,0.5,0.1,0.2; stem off always runs first), ICBENCH_PRIVACY_OUT a file
+// for the table as tab-separated values (docs/privacy.gp plots it).
 
 // sighting is when a node first heard of a message, and from whom.
 type sighting struct {

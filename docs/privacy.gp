@@ -22,7 +22,7 @@ plot data using 1:2:3:4 with yerrorlines lw 2 pt 7 lc rgb "#1b9e77" title "p = 5
      0.15 with lines dt 2 lc rgb "#d95f02" notitle, \
      0.45 with lines dt 2 lc rgb "#7570b3" notitle
 set ylabel "p50 latency cost over stem off (ms)"
-set yrange [0:*]
+set yrange [0:600]
 set key top right
 plot data using 1:12 with linespoints lw 2 pt 7 lc rgb "#333333" title "p50 cost", \
      500 with lines dt 2 lc rgb "#e7298a" title "goal 0.5 s"
