@@ -28,8 +28,8 @@ import (
 type ServerConfig struct {
 	// Token is the bearer token every endpoint but GET /v1/health needs.
 	Token string
-	// DataDir is where webhooks.json is kept; "" means webhooks live only
-	// as long as the Server.
+	// DataDir is where webhooks.json and the vendor filter (filter.json)
+	// are kept; "" means they live only as long as the Server.
 	DataDir string
 	// Registry is served at /metrics, and the API's own metrics are
 	// registered with it. Give the daemon's node the same registry (as
@@ -116,6 +116,10 @@ func NewServer(n *node.Node, cfg ServerConfig) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.done = s.ctx.Done()
 	s.metrics = newAPIMetrics(cfg.Registry)
+	if err := s.loadFilter(); err != nil {
+		s.cancel()
+		return nil, err
+	}
 	hooks, err := s.newWebhooks()
 	if err != nil {
 		s.cancel()

@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -87,6 +88,10 @@ func (s *Server) putFilter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.n.SetFilter(f)
+	if err := s.saveFilter(f); err != nil {
+		s.fail(w, r, fmt.Errorf("the filter applies, but it was not saved and ends with the daemon: %w", err))
+		return
+	}
 	writeJSON(w, http.StatusOK, s.n.Filter())
 }
 

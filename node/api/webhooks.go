@@ -180,23 +180,7 @@ func (wh *webhooks) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(wh.path), ".webhooks-*.json")
-	if err != nil {
-		return fmt.Errorf("save webhooks: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save webhooks: %w", err)
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save webhooks: %w", err)
-	}
-	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
-		return fmt.Errorf("save webhooks: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), wh.path); err != nil {
+	if err := writeFileAtomic(wh.path, append(data, '\n')); err != nil {
 		return fmt.Errorf("save webhooks: %w", err)
 	}
 	return nil

@@ -205,6 +205,7 @@ func TestDaemonRestartKeepsState(t *testing.T) {
 	if cancelled.State != api.StateCancelled {
 		t.Errorf("cancel = %+v", cancelled)
 	}
+	mustRun(t, "--data-dir", dir, "vendor", "filter", "--keyword", "sofa", "--region", "de")
 	d.stop(t)
 
 	startDaemon(t, dir)
@@ -215,6 +216,10 @@ func TestDaemonRestartKeepsState(t *testing.T) {
 	ins := decodeJSON[[]api.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "list"))
 	if len(ins) != 1 || ins[0].ID != in.ID || ins[0].State != api.StateCancelled {
 		t.Errorf("after restart: %+v", ins)
+	}
+	f := decodeJSON[node.Filter](t, mustRun(t, "--data-dir", dir, "--json", "vendor", "filter"))
+	if !slices.Equal(f.Keywords, []string{"sofa"}) || !slices.Equal(f.Regions, []string{"DE"}) {
+		t.Errorf("vendor filter after restart = %+v, want keyword sofa, region DE", f)
 	}
 }
 
