@@ -214,3 +214,23 @@ func TestPublicRelayServes(t *testing.T) {
 		return st.RelayService && st.Reachability == "public"
 	})
 }
+
+// A node with enough connections (ConnLow) but too few peers on a
+// category's topic still redials its bootstrap peers.
+func TestShortOfTopicPeersRedialsBootstrap(t *testing.T) {
+	boot := startNode(t, nodeConfig(t))
+	other := startNode(t, nodeConfig(t))
+	cfg := nodeConfig(t)
+	cfg.Bootstrap = addrsOf(boot)
+	cfg.ConnLow, cfg.ConnHigh = 1, 8
+	n := startNode(t, cfg)
+	if _, err := n.ConnectAddr(t.Context(), other.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the node connects to its bootstrap peer", func() bool { return slices.Contains(n.Peers(), boot.ID()) })
+	if err := n.Disconnect(boot.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// One connection left meets ConnLow; the topics have fewer than D_lo peers.
+	eventually(t, 60*time.Second, "the node redials its bootstrap peer", func() bool { return slices.Contains(n.Peers(), boot.ID()) })
+}
