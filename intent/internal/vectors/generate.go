@@ -413,6 +413,22 @@ func (g *generator) badIntents(in *intent.SignedIntent) error {
 				b.ReplyKey.Key = bytes.Clone(b.ReplyKey.Key)
 				b.ReplyKey.Key[31] |= 0x80
 			}},
+		{name: "intent-xwing", verdict: Valid,
+			desc: "The valid intent with an X-Wing reply key (suite 0x647a): the key whose 32-byte private seed is SHA-256(\"intentcast/1/vectors/intent-reply-xwing\"), expanded as [X-Wing](#x-wing-suite-0x647a) says.",
+			body: func(b *intent.Intent) { b.ReplyKey = g.xwingReply() }},
+		{name: "intent-xwing-zero-x25519", verdict: Reject, code: "bad-key",
+			desc: "intent-xwing with the X25519 part of its reply key (the last 32 bytes) all zero.",
+			body: func(b *intent.Intent) {
+				b.ReplyKey = g.xwingReply()
+				clear(b.ReplyKey.Key[len(b.ReplyKey.Key)-32:])
+			}},
+		{name: "intent-xwing-mlkem-over-q", verdict: Reject, code: "bad-key",
+			desc: "intent-xwing with the first ML-KEM-768 coefficient of its reply key set to 4095, over q = 3329: the FIPS 203 encapsulation key check fails.",
+			body: func(b *intent.Intent) {
+				b.ReplyKey = g.xwingReply()
+				b.ReplyKey.Key[0] = 0xff
+				b.ReplyKey.Key[1] |= 0x0f
+			}},
 		{name: "intent-expired", verdict: Ignore, code: "expired",
 			desc: "Created 10 days and expired 3 days before now.",
 			body: func(b *intent.Intent) {
@@ -589,4 +605,13 @@ func (g *generator) versions(in *intent.SignedIntent) error {
 		Topic:       intent.OfferTopic("electronics"),
 		Description: "The valid cancel received on the offers topic of its category: cancels travel on intents topics."})
 	return nil
+}
+
+// xwingReply is the X-Wing reply key of the vectors, from a fixed seed.
+func (g *generator) xwingReply() intent.ReplyKey {
+	k, err := crypto.ReplyKeyFromBytes(crypto.SuiteXWing, fixedKey("intent-reply-xwing"))
+	if err != nil {
+		panic(err) // a 32-byte seed is always an X-Wing private key
+	}
+	return intent.ReplyKey{Suite: uint16(crypto.SuiteXWing), Key: k.Public().Key}
 }
