@@ -205,6 +205,7 @@ func (wh *webhooks) sorted() []*hook {
 func (h *hook) view() Webhook {
 	w := h.Webhook
 	w.Secret = ""
+	w.URL = redactURL(w.URL)
 	w.Delivered, w.Failed, w.Dropped = h.delivered.Load(), h.failed.Load(), h.dropped.Load()
 	h.mu.Lock()
 	w.LastError = h.lastError
@@ -343,7 +344,7 @@ func (wh *webhooks) deliver(h *hook, d delivery) {
 		if permanent || attempt == webhookAttempts {
 			s.metrics.deliveries.WithLabelValues("failed").Inc()
 			h.failed.Add(1)
-			s.log.Warn("webhook delivery failed", "webhook", h.ID, "url", h.URL, "event", d.kind, "delivery", d.id, "attempts", attempt, "err", err)
+			s.log.Warn("webhook delivery failed", "webhook", h.ID, "url", redactURL(h.URL), "event", d.kind, "delivery", d.id, "attempts", attempt, "err", err)
 			return
 		}
 		t := time.NewTimer(wait)
@@ -371,7 +372,11 @@ func (wh *webhooks) post(h *hook, d delivery) (permanent bool, err error) {
 	req.Header.Set("X-Intentcast-Delivery", d.id)
 	req.Header.Set("X-Intentcast-Timestamp", ts)
 	req.Header.Set("X-Intentcast-Signature", "sha256="+Sign(h.Secret, ts, d.body))
-	resp, err := wh.s.cfg.WebhookClient.Do(req)
+	// Never follow a redirect: the receiver could bounce the signed POST
+	// to any URL this host can reach (the local API included).
+	client := *wh.s.cfg.WebhookClient
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
 	if err != nil {
 		return false, err
 	}
@@ -382,6 +387,8 @@ func (wh *webhooks) post(h *hook, d delivery) (permanent bool, err error) {
 		return false, nil
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
 		return false, fmt.Errorf("receiver answered %s", resp.Status)
+	case c >= 300 && c < 400:
+		return true, fmt.Errorf("receiver answered %s (to %q); webhooks do not follow redirects: register the final URL", resp.Status, redactURL(resp.Header.Get("Location")))
 	default:
 		return true, fmt.Errorf("receiver answered %s; not retried", resp.Status)
 	}
@@ -429,6 +436,15 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return hex.EncodeToString(b)
+}
+
+// redactURL hides a URL's password (listings and logs show it as xxxxx).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 // checkWebhookURL accepts absolute http and https URLs.

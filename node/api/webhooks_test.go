@@ -323,3 +323,35 @@ func hasGoroutine(fn string) bool {
 	}
 	return false
 }
+
+// TestWebhookRefusesRedirects: a receiver that redirects the signed POST
+// elsewhere (here to another listener, standing for any URL the daemon's
+// host can reach) gets one attempt; the target gets nothing, and the
+// failure says why. A password in the URL is never listed back.
+func TestWebhookRefusesRedirects(t *testing.T) {
+	customer, _ := connected(t)
+	target := newReceiver(t)
+	bouncer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/stolen", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(bouncer.Close)
+	withPassword := strings.Replace(bouncer.URL, "http://", "http://hook:s3cret-pass@", 1)
+	h, err := customer.c.AddWebhook(t.Context(), withPassword, []string{"intent-posted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := customer.c.PublishIntent(t.Context(), laptop(), nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the redirected delivery fails", func() bool { return webhook(t, customer.c, h.ID).Failed == 1 })
+	if n := len(target.seen()); n != 0 {
+		t.Errorf("the redirect target got %d requests; redirects must not be followed", n)
+	}
+	listed := webhook(t, customer.c, h.ID)
+	if !strings.Contains(listed.LastError, "redirect") {
+		t.Errorf("last error %q does not say the receiver redirected", listed.LastError)
+	}
+	if strings.Contains(listed.URL, "s3cret-pass") || !strings.Contains(listed.URL, "hook:xxxxx@") {
+		t.Errorf("listed URL %q: want the password redacted", listed.URL)
+	}
+}

@@ -69,18 +69,14 @@ func initDataDir(dir dataDir, profile string, forceConfig bool, bootstrap []stri
 		return r, err
 	}
 	cfg.Node.Bootstrap = append(cfg.Node.Bootstrap, bootstrap...)
-	existed, err := fileExists(string(dir))
-	if err != nil {
-		return r, err
-	}
 	if err := os.MkdirAll(string(dir), 0o700); err != nil {
 		return r, fmt.Errorf("create data dir: %w", err)
 	}
-	if !existed {
-		// MkdirAll's mode is subject to the umask; make it exact.
-		if err := os.Chmod(string(dir), 0o700); err != nil {
-			return r, fmt.Errorf("data dir: %w", err)
-		}
+	// MkdirAll's mode is subject to the umask and leaves an existing
+	// directory as it is: the keys and the token live here, so make it
+	// exactly 0700 either way.
+	if err := os.Chmod(string(dir), 0o700); err != nil {
+		return r, fmt.Errorf("data dir %s: make it private (mode 0700): %w", dir, err)
 	}
 	note := func(created bool, name string) {
 		if created {

@@ -53,6 +53,27 @@ func TestInitCreatesPrivateFiles(t *testing.T) {
 	}
 }
 
+// TestInitMakesAnOpenDataDirPrivate: a data dir that already exists with
+// mode 0755 (made by hand, or by another tool) is made 0700, since the keys
+// and the API token live in it.
+func TestInitMakesAnOpenDataDirPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "--data-dir", dir, "init", "--profile", "test")
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o700 {
+		t.Errorf("data dir has mode %04o after init, want 0700", got)
+	}
+}
+
 func TestInitTwiceKeepsKeysAndToken(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, "--data-dir", dir, "init")
