@@ -20,6 +20,7 @@ type metrics struct {
 	deliveredC *prometheus.CounterVec
 	publishedC *prometheus.CounterVec
 	droppedC   *prometheus.CounterVec
+	rejectsC   *prometheus.CounterVec // by topic, verdict and reason
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,19 +37,31 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "intentcast", Name: "messages_dropped_total",
 			Help: "Gossip messages the validators refused, by verdict (reject penalises the sender, ignore does not).",
 		}, []string{"verdict"}),
+		rejectsC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "intentcast", Name: "gossip_refused_total",
+			Help: "Gossip messages the validators refused, by topic, verdict and reason (docs/PROTOCOL.md's error codes).",
+		}, []string{"topic", "verdict", "reason"}),
 	}
 	if reg != nil {
-		for _, c := range []**prometheus.CounterVec{&m.deliveredC, &m.publishedC, &m.droppedC} {
-			// A second node on one registry shares the first one's counters
-			// (they were counting into unregistered copies before).
-			if err := reg.Register(*c); err != nil {
-				if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-					*c = are.ExistingCollector.(*prometheus.CounterVec)
-				}
-			}
+		for _, c := range []**prometheus.CounterVec{&m.deliveredC, &m.publishedC, &m.droppedC, &m.rejectsC} {
+			shareRegistered(reg, c)
 		}
 	}
 	return m
+}
+
+// shareRegistered registers *c; a second node on one registry shares the
+// first one's collector (it was counting into an unregistered copy before).
+func shareRegistered[C prometheus.Collector](reg prometheus.Registerer, c *C) {
+	if err := reg.Register(*c); err != nil {
+		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+			*c = are.ExistingCollector.(C)
+		}
+	}
+}
+
+func (m *metrics) rejected(topic, verdict, reason string) {
+	m.rejectsC.WithLabelValues(topic, verdict, reason).Inc()
 }
 
 func (m *metrics) delivered(kind string) { m.deliveredC.WithLabelValues(kind).Inc() }

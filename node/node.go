@@ -39,8 +39,10 @@ type Node struct {
 	replay   *replayIndex
 	events   broker
 	metrics  *metrics
-	sync     *syncer    // late-joiner sync, both sides
-	stem     *stemRelay // origin privacy: the stem phase, both sides
+	rejects  *rejectLog      // rate-limits the log of refused gossip
+	stats    *statsCollector // registered sync and stem counters, if any
+	sync     *syncer         // late-joiner sync, both sides
+	stem     *stemRelay      // origin privacy: the stem phase, both sides
 
 	topics map[string]*pubsub.Topic // joined topics by name
 
@@ -90,6 +92,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 		n.cfg.Vendor.Name = fmt.Sprintf("vendor %x", n.identity.Signing.Public()[:4])
 	}
 	n.metrics = newMetrics(cfg.Registerer)
+	n.rejects = newRejectLog()
 	n.live = newLiveSet(cfg.MaxLiveIntents)
 	n.relay = newRelayKeeper(cfg.RelayLimits)
 	n.own = newOwnSet()
@@ -107,6 +110,13 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	}
 	n.sync = newSyncer(n)
 	n.stem = newStemRelay(n)
+	if cfg.Registerer != nil {
+		// Only the first node on a registry shows its sync and stem
+		// counters (they are per node, not summed); Close takes them off.
+		if c := newStatsCollector(n); cfg.Registerer.Register(c) == nil {
+			n.stats = c
+		}
+	}
 	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
 		return nil, err
 	}
@@ -258,6 +268,9 @@ func (n *Node) Close() error {
 			errs = append(errs, n.net.close())
 		}
 		n.events.close()
+		if n.stats != nil {
+			n.cfg.Registerer.Unregister(n.stats)
+		}
 		if n.store != nil && n.cfg.Store == nil {
 			errs = append(errs, n.store.Close())
 		}

@@ -48,7 +48,7 @@ func (n *Node) validator(category string, offers bool) pubsub.ValidatorEx {
 			msg.ValidatorData = m
 		} else {
 			n.metrics.dropped(res)
-			n.log.Debug("gossip dropped", "topic", msg.GetTopic(), "from", from, "verdict", res, "err", err)
+			n.logDropped(msg.GetTopic(), from, res, err)
 		}
 		return res
 	}
