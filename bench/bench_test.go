@@ -22,11 +22,14 @@ func TestHarnessQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	load := Load{Rate: 20, Count: 30, Drain: time.Minute, Seed: 1} // Drain ends early once all arrived
-	for _, system := range []string{Raw, IntentcastNoStem, Intentcast} {
+	for _, system := range []string{Raw, RawPolicy, IntentcastNoStem, Intentcast} {
 		var sw Swarm
-		if system == Raw {
+		switch system {
+		case Raw:
 			sw, err = NewRawSwarm(ctx, 10, 1, size, 1)
-		} else {
+		case RawPolicy:
+			sw, err = NewRawPolicySwarm(ctx, 10, 1, size, 1)
+		default:
 			sw, err = NewICSwarmWith(ctx, 10, 1, ICOptions{MinWork: DefaultMinWork, NoStem: system == IntentcastNoStem})
 		}
 		if err != nil {

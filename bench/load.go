@@ -16,6 +16,7 @@ import (
 // The systems compared.
 const (
 	Raw              = "raw gossipsub"
+	RawPolicy        = "raw gossipsub, intentcast's policy" // StrictNoSign, no author, content-hash IDs
 	Intentcast       = "intentcast"           // as it ships: own intents leave through the stem phase
 	IntentcastNoStem = "intentcast, stem off" // own intents straight into gossip, as raw does
 )

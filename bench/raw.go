@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 )
 
@@ -28,8 +30,11 @@ const (
 // RawSwarm is plain go-libp2p-pubsub gossipsub with its default settings
 // (which sign every message with the peer's Ed25519 key and verify it on
 // receipt, and take the message ID from the author and sequence number), and
-// no validator.
+// no validator. With the policy option it uses intentcast's message policy
+// instead (StrictNoSign, WithNoAuthor, SHA-256 of the payload as the message
+// ID): the floor of what intentcast could reach on the same router.
 type RawSwarm struct {
+	system  string
 	hosts   []host.Host
 	tracers []*tracer
 	topics  [][]*pubsub.Topic // peer -> topic
@@ -47,10 +52,28 @@ type RawSwarm struct {
 // the load, 2 for the round trip) in the sparse topology of seed, and waits
 // for their meshes. Payloads are payloadSize bytes.
 func NewRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64) (*RawSwarm, error) {
+	return newRawSwarm(ctx, n, topics, payloadSize, seed, false)
+}
+
+// NewRawPolicySwarm is NewRawSwarm with intentcast's message policy.
+func NewRawPolicySwarm(ctx context.Context, n, topics, payloadSize int, seed uint64) (*RawSwarm, error) {
+	return newRawSwarm(ctx, n, topics, payloadSize, seed, true)
+}
+
+// contentID is intentcast's message ID: the SHA-256 of the payload.
+func contentID(m *pb.Message) string {
+	sum := sha256.Sum256(m.Data)
+	return string(sum[:])
+}
+
+func newRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64, policy bool) (*RawSwarm, error) {
 	if payloadSize < rawHeader {
 		return nil, fmt.Errorf("payload size %d is below the %d-byte header", payloadSize, rawHeader)
 	}
-	s := &RawSwarm{payloadSize: payloadSize}
+	s := &RawSwarm{payloadSize: payloadSize, system: Raw}
+	if policy {
+		s.system = RawPolicy
+	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	ok := false
@@ -65,7 +88,12 @@ func NewRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64) (
 	}
 	for i, h := range s.hosts {
 		tr := &tracer{onSend: s.onSend(i)}
-		ps, err := pubsub.NewGossipSub(life, h, pubsub.WithRawTracer(tr))
+		opts := []pubsub.Option{pubsub.WithRawTracer(tr)}
+		if policy {
+			opts = append(opts, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor(),
+				pubsub.WithMessageIdFn(contentID))
+		}
+		ps, err := pubsub.NewGossipSub(life, h, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("gossipsub: %w", err)
 		}
@@ -132,7 +160,7 @@ func (s *RawSwarm) read(ctx context.Context, peer, topic int, sub *pubsub.Subscr
 }
 
 // System implements Swarm.
-func (s *RawSwarm) System() string { return Raw }
+func (s *RawSwarm) System() string { return s.system }
 
 // Size implements Swarm.
 func (s *RawSwarm) Size() int { return len(s.hosts) }

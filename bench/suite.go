@@ -108,8 +108,8 @@ func loadavg() string {
 // figure over the repeats, per system: raw gossipsub, intentcast with the
 // stem off (IC: the gossip path, like for like) and as it ships (Stem).
 type Row struct {
-	N             int
-	Raw, IC, Stem Result
+	N                        int
+	Raw, RawPolicy, IC, Stem Result
 }
 
 // Report is everything a Suite measured.
@@ -155,6 +155,8 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 			switch system {
 			case Raw:
 				sw, err = NewRawSwarm(ctx, n, topics, size, sd)
+			case RawPolicy:
+				sw, err = NewRawPolicySwarm(ctx, n, topics, size, sd)
 			default:
 				sw, err = NewICSwarmWith(ctx, n, sd, ICOptions{MinWork: o.MinWork, NoStem: system == IntentcastNoStem, DataDir: strings.Join(dir, "")})
 			}
@@ -185,7 +187,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 
 	// The side-by-side table: every size, every system, rotating which goes
 	// first.
-	systems := []string{Raw, IntentcastNoStem, Intentcast}
+	systems := []string{Raw, RawPolicy, IntentcastNoStem, Intentcast}
 	var mints []time.Duration
 	for _, n := range o.Sizes {
 		row := Row{N: n}
@@ -206,12 +208,13 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 				logf("  %s", res)
 				rep.Runs = append(rep.Runs, res)
 				runs[system] = append(runs[system], res)
-				if system != Raw {
+				if system != Raw && system != RawPolicy {
 					mints = append(mints, res.PrepCPUPerMessage)
 				}
 			}
 		}
-		row.Raw, row.IC, row.Stem = medianResult(runs[Raw]), medianResult(runs[IntentcastNoStem]), medianResult(runs[Intentcast])
+		row.Raw, row.RawPolicy = medianResult(runs[Raw]), medianResult(runs[RawPolicy])
+		row.IC, row.Stem = medianResult(runs[IntentcastNoStem]), medianResult(runs[Intentcast])
 		rep.Table = append(rep.Table, row)
 	}
 	rep.MintCPU = median(mints)
@@ -240,7 +243,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 
 	// The highest sustained rate.
 	for _, n := range o.MaxRateSizes {
-		for _, system := range []string{Raw, IntentcastNoStem} {
+		for _, system := range []string{Raw, RawPolicy, IntentcastNoStem} {
 			sw, err := build(system, n, 1, o.Seed)
 			if err != nil {
 				return nil, err
@@ -270,8 +273,8 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 				return nil, err
 			}
 			var rt RoundTripResult
-			if system == Raw {
-				rt, err = RoundTripRaw(ctx, sw.(*RawSwarm), rto)
+			if rs, ok := sw.(*RawSwarm); ok {
+				rt, err = RoundTripRaw(ctx, rs, rto)
 			} else {
 				rt, err = RoundTripIntentcast(ctx, sw.(*ICSwarm), rto)
 			}
