@@ -17,8 +17,8 @@ import (
 const (
 	Raw              = "raw gossipsub"
 	RawPolicy        = "raw gossipsub, intentcast's policy" // StrictNoSign, no author, content-hash IDs
-	Intentcast       = "intentcast"           // as it ships: own intents leave through the stem phase
-	IntentcastNoStem = "intentcast, stem off" // own intents straight into gossip, as raw does
+	Intentcast       = "intentcast"                         // as it ships: own intents leave through the stem phase
+	IntentcastNoStem = "intentcast, stem off"               // own intents straight into gossip, as raw does
 )
 
 // Swarm is N peers of one system in this process, connected and with
