@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -54,6 +55,31 @@ type NodeConfig struct {
 	Reachability string `toml:"reachability"`
 	// DisableNATTraversal turns off the relay client, AutoNAT and hole punching.
 	DisableNATTraversal bool `toml:"disable_nat_traversal"`
+	// The stem phase (node.Config's Stem fields): DisableStem sends own
+	// messages straight into gossip; zero values mean the node's defaults.
+	DisableStem          bool    `toml:"disable_stem"`
+	StemFluffProbability float64 `toml:"stem_fluff_probability"`
+	StemEpoch            string  `toml:"stem_epoch"`   // a Go duration; "" means 10m
+	StemTimeout          string  `toml:"stem_timeout"` // a Go duration; "" means 4s
+}
+
+// stemDurations parses the stem's durations ("" is zero: the default).
+func (n NodeConfig) stemDurations() (epoch, timeout time.Duration, err error) {
+	parse := func(key, v string) (time.Duration, error) {
+		if v == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("node.%s = %q: want a positive duration such as 10m or 4s, or leave it out for the default", key, v)
+		}
+		return d, nil
+	}
+	if epoch, err = parse("stem_epoch", n.StemEpoch); err != nil {
+		return 0, 0, err
+	}
+	timeout, err = parse("stem_timeout", n.StemTimeout)
+	return epoch, timeout, err
 }
 
 // APIConfig is the [api] section.
@@ -157,6 +183,12 @@ func (c Config) check() error {
 	}
 	if !slices.Contains([]string{"", "auto", "public", "private"}, c.Node.Reachability) {
 		return fmt.Errorf("node.reachability = %q: want auto, public or private", c.Node.Reachability)
+	}
+	if p := c.Node.StemFluffProbability; p < 0 || p > 1 {
+		return fmt.Errorf("node.stem_fluff_probability = %v: want a probability above 0 and at most 1 (0 means the default, 0.1)", p)
+	}
+	if _, _, err := c.Node.stemDurations(); err != nil {
+		return err
 	}
 	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
 		return fmt.Errorf("api.listen = %q: want host:port such as %s", c.API.Listen, defaultAPIAddr)
@@ -276,6 +308,20 @@ reachability = {{toml .C.Node.Reachability}}
 # Set to true to turn off the relay client, AutoNAT and hole punching. They
 # only act on public addresses, so a LAN does not need this.
 disable_nat_traversal = {{toml .C.Node.DisableNATTraversal}}
+
+# The stem phase (/intentcast/stem/1) hides which node published an intent,
+# cancel or accept: it is first passed along a short random path of peers,
+# and only the last one publishes it into gossip (docs/PROTOCOL.md, PRIVACY.md).
+# Set disable_stem = true to publish own messages straight into gossip (the
+# node still relays others' stem messages). stem_fluff_probability is the
+# chance that a node ends a stem rather than passing it on (1/p is the
+# expected stem length; 0 means 0.1); stem_epoch how long a node keeps its
+# stem successor ("" means 10m); stem_timeout the fail-safe after which a
+# message not yet seen in gossip is published by whoever holds it ("" means 4s).
+disable_stem = {{toml .C.Node.DisableStem}}
+stem_fluff_probability = {{toml .C.Node.StemFluffProbability}}
+stem_epoch = {{toml .C.Node.StemEpoch}}
+stem_timeout = {{toml .C.Node.StemTimeout}}
 
 [api]
 # host:port of the local HTTP API and web page. Keep it on 127.0.0.1: the API

@@ -155,6 +155,7 @@ func (s *daemonSetup) nodeConfig(reg prometheus.Registerer) node.Config {
 	if len(cats) == 0 {
 		cats = intent.Categories
 	}
+	stemEpoch, stemTimeout, _ := s.cfg.Node.stemDurations() // checked by loadConfig
 	return node.Config{
 		ListenAddrs: s.cfg.Node.Listen,
 		PrivKey:     s.nodeKey,
@@ -169,6 +170,11 @@ func (s *daemonSetup) nodeConfig(reg prometheus.Registerer) node.Config {
 		RelayService:        s.cfg.Node.RelayService,
 		Reachability:        s.cfg.Node.Reachability,
 		DisableNATTraversal: s.cfg.Node.DisableNATTraversal,
+
+		DisableStem:          s.cfg.Node.DisableStem,
+		StemFluffProbability: s.cfg.Node.StemFluffProbability,
+		StemEpoch:            stemEpoch,
+		StemTimeout:          stemTimeout,
 
 		Vendor:     intent.Vendor{Name: s.cfg.Vendor.Name, URL: s.cfg.Vendor.URL},
 		Identity:   s.identity,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -239,5 +240,29 @@ func TestInitInternetProfile(t *testing.T) {
 		if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), "node."+key) {
 			t.Errorf("loadConfig with %s = %q: %v, want an error naming node.%s", key, bad, err, key)
 		}
+	}
+}
+
+func TestLoadConfigChecksStem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), configFile)
+	for body, key := range map[string]string{
+		"[node]\nstem_fluff_probability = 1.5\n": "node.stem_fluff_probability",
+		"[node]\nstem_epoch = \"ten minutes\"\n": "node.stem_epoch",
+		"[node]\nstem_timeout = \"-4s\"\n":       "node.stem_timeout",
+	} {
+		os.WriteFile(path, []byte(body), 0o600)
+		if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("loadConfig(%q): %v, want an error naming %s", body, err, key)
+		}
+	}
+	os.WriteFile(path, []byte("[node]\ndisable_stem = true\nstem_fluff_probability = 0.25\nstem_epoch = \"5m\"\nstem_timeout = \"2s\"\n"), 0o600)
+	c, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &daemonSetup{cfg: c}
+	nc := s.nodeConfig(nil)
+	if !nc.DisableStem || nc.StemFluffProbability != 0.25 || nc.StemEpoch != 5*time.Minute || nc.StemTimeout != 2*time.Second {
+		t.Errorf("the node gets stem settings %v %v %v %v from config.toml", nc.DisableStem, nc.StemFluffProbability, nc.StemEpoch, nc.StemTimeout)
 	}
 }
