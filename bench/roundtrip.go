@@ -235,7 +235,7 @@ func RoundTripRaw(ctx context.Context, s *RawSwarm, o RoundTripOptions) (RoundTr
 	rt.run(ctx, o, func(k int) error {
 		return s.topics[rt.customer[k]][0].Publish(ctx, rawPayload(s.payloadSize, run, k, kindIntent, 0))
 	})
-	return rt.result(Raw, n, o), nil
+	return rt.result(s.System(), n, o), nil
 }
 
 type wireSizes struct{ intent, offer, accept int }
