@@ -57,11 +57,20 @@ import (
 // acknowledged publish (both inside the write-behind window), the rest at
 // a random moment.
 //
-// 20 kills by default (about 30 s); INTENTCAST_LONG=1 makes it 300.
+// 20 kills by default (about 30 s); INTENTCAST_LONG=1 makes it 300, and
+// INTENTCAST_CRASH_KILLS=N any other number (.ci/run uses 100 to stay
+// inside the suite's time budget).
 func TestCrashLoop(t *testing.T) {
 	kills := 20
 	if os.Getenv("INTENTCAST_LONG") != "" {
 		kills = 300
+	}
+	if v := os.Getenv("INTENTCAST_CRASH_KILLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("INTENTCAST_CRASH_KILLS=%q: want a positive number of kills", v)
+		}
+		kills = n
 	}
 	start := time.Now()
 	bin := buildBinary(t)
