@@ -25,7 +25,7 @@ var rejectReasons = []struct {
 	{intent.ErrLifetime, "lifetime"},
 	{intent.ErrInsufficientWork, "insufficient-work"},
 	{intent.ErrBadSignature, "bad-signature"},
-	{errWrongTopic, "wrong-topic"},
+	{intent.ErrWrongTopic, "wrong-topic"}, // errWrongTopic wraps it
 	{intent.ErrSchema, "schema"},
 	{intent.ErrVersion, "version"},
 	{intent.ErrBelowLocal, "below-local"},

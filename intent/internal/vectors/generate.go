@@ -86,6 +86,8 @@ func newGenerator() (*generator, error) {
 			VendorReplySuite:    uint16(g.vendorReply.Suite()),
 			VendorReplyPrivate:  g.vendorReply.Bytes(),
 			VendorReplyPublic:   g.vendorReply.Public().Key,
+			// A 32-byte seed is an X-Wing private key as it is.
+			IntentReplyXWingSeed: fixedKey("intent-reply-xwing"),
 		},
 	}
 	return g, nil
@@ -170,6 +172,9 @@ func (g *generator) run() error {
 		return err
 	}
 	if err := g.badOthers(in); err != nil {
+		return err
+	}
+	if err := g.sealedOffers(in); err != nil {
 		return err
 	}
 	return g.dealRecords(in)
@@ -582,15 +587,8 @@ func (g *generator) versions(in *intent.SignedIntent) error {
 		g.add(Vec{Name: c.name, Kind: KindIntent, Verdict: c.verdict, Error: c.code, Description: c.desc, Wire: raw})
 	}
 
-	cp, err := encode(intent.Cancel{Version: 2, IntentID: in.ID[:], Created: cancelCreated.Unix()})
-	if err != nil {
-		return err
-	}
-	es, err := split(cp)
-	if err != nil {
-		return err
-	}
-	cancel2, err := sign(g.intentKey, intent.ContentCancel, join(append(es, entry{3, giftWrap})))
+	cancel2, err := signWithExtra(g.intentKey, intent.ContentCancel,
+		intent.Cancel{Version: 2, IntentID: in.ID[:], Created: cancelCreated.Unix()}, entry{3, giftWrap})
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,15 @@ func (s *Set) Markdown() (string, error) {
 	w("and the clock skew **%d s**, as received on the gossip topic in its *topic* column. An offer, accept\n", s.MaxSkew)
 	w("or cancel is checked against the intent named in its\n")
 	w("*against* column. Vectors marked *frozen* hold HPKE output, which is randomized: regenerating\n")
-	w("them gives other bytes, so check them by opening them, not by comparing bytes.\n\n")
+	w("them gives other bytes, so check them by opening them, not by comparing bytes. The sealed\n")
+	w("offers that list a *seal* were sealed with fixed randomness instead: each lists the HPKE\n")
+	w("inputs (info, aad, plaintext, and `ikm_e`, the encapsulation's randomness as RFC 9180's and\n")
+	w("draft-ietf-hpke-pq's test vectors give it: for DHKEM(X25519) `skE = DeriveKeyPair(ikm_e)`,\n")
+	w("for X-Wing the 64-byte `eseed` of EncapsulateDerand, the ML-KEM-768 randomness `m` then the\n")
+	w("X25519 ephemeral private key), so an implementation can seal them again and compare bytes.\n\n")
+	w("A sealed offer's verdict is the one the intent's customer reaches ([Opening an\n")
+	w("offer](#opening-an-offer-the-customers-node)); a relay, which cannot open it, passes every\n")
+	w("sealed offer here whose error is not `schema`, `insufficient-work` or `wrong-topic`.\n\n")
 
 	w("### Keys\n\n")
 	w("Each key is derived from h = SHA-256(\"intentcast/1/vectors/\" || name), for the names\n")
@@ -103,7 +111,10 @@ func (s *Set) Markdown() (string, error) {
 	w("itself. A reply private key is a DHKEM(X25519) private key in RFC 9180 SerializePrivateKey\n")
 	w("form, which is h **clamped** as RFC 7748 section 5 does it: the three lowest bits of the first\n")
 	w("byte and the highest bit of the last byte cleared, the second-highest bit of the last byte set\n")
-	w("(so intent-reply's h, `4df64e…2d49`, becomes `48f64e…2d49`).\n\n")
+	w("(so intent-reply's h, `4df64e…2d49`, becomes `48f64e…2d49`). The X-Wing reply key of\n")
+	w("intent-xwing is the same derivation for the name intent-reply-xwing, unclamped: an X-Wing\n")
+	w("private key is any 32-byte seed ([X-Wing](#x-wing-suite-0x647a)); its public key is that\n")
+	w("intent's key 9.\n\n")
 	w("| key | hex |\n|---|---|\n")
 	k := s.Keys
 	for _, r := range []struct {
@@ -118,6 +129,7 @@ func (s *Set) Markdown() (string, error) {
 		{"vendor signing public key", k.VendorSigningPublic},
 		{fmt.Sprintf("vendor reply private key (suite 0x%04x)", k.VendorReplySuite), k.VendorReplyPrivate},
 		{"vendor reply public key", k.VendorReplyPublic},
+		{"intent-xwing reply private key (suite 0x647a, the seed)", k.IntentReplyXWingSeed},
 	} {
 		w("| %s | `%x` |\n", r.name, []byte(r.v))
 	}
@@ -140,7 +152,11 @@ func (s *Set) Markdown() (string, error) {
 			w(" (`%s`)", v.Error)
 		}
 		w("\n- topic: `%s`\n- ID (SHA-256 of the wire bytes): `%s`\n", v.Topic, v.ID)
-		if v.Verdict == Valid {
+		if v.Seal != nil {
+			if err := renderSeal(w, v); err != nil {
+				return "", fmt.Errorf("render %s: %w", v.Name, err)
+			}
+		} else if v.Verdict == Valid {
 			if err := s.renderValid(w, v); err != nil {
 				return "", fmt.Errorf("render %s: %w", v.Name, err)
 			}
@@ -166,6 +182,21 @@ func (s *Set) renderValid(w func(string, ...any), v Vec) error {
 		w("\nIts details (key 4) open with the vendor reply private key to %q.\n", s.Details)
 	}
 	return renderPayload(w, "Payload", v.Wire)
+}
+
+// renderSeal shows what a sealed offer with fixed randomness was sealed
+// from.
+func renderSeal(w func(string, ...any), v Vec) error {
+	sl := v.Seal
+	w("\nSealed to the reply key of %s with HPKE base mode, single shot, from:\n\n", v.Intent)
+	w("- info (%d bytes): `%x`\n- aad, the protected header (%d bytes): `%x`\n", len(sl.Info), []byte(sl.Info), len(sl.AAD), []byte(sl.AAD))
+	w("- ikm_e (%d bytes): `%x`\n", len(sl.IKME), []byte(sl.IKME))
+	if len(sl.SKE) > 0 {
+		w("- skE = DeriveKeyPair(ikm_e), serialized (clamped): `%x`\n", []byte(sl.SKE))
+	}
+	w("\nThe encapsulated key enc, the first %d bytes of the ciphertext:\n\n```\n%s```\n", len(sl.Enc), wrapHex(sl.Enc))
+	w("\nThe plaintext, a vendor-signed offer (%d bytes):\n\n```\n%s```\n", len(sl.Plaintext), wrapHex(sl.Plaintext))
+	return renderPayload(w, "Its payload", sl.Plaintext)
 }
 
 // renderPayload shows a COSE_Sign1 message's payload, one key per line.

@@ -5,12 +5,14 @@
 // the real code by intent/vectors_test.go.
 //
 // Everything is deterministic (fixed keys, fixed times, Ed25519 signatures,
-// minted nonces) except HPKE sealing, which draws a fresh ephemeral key each
-// time. The two sealed parts (the offer and the accept's details) are
-// therefore frozen in frozen.json and reused as long as they still open, with
-// the real code, to exactly the plaintext Generate builds; only then is the
-// rest, which depends on them (the accept names the sealed offer's ID),
-// deterministic too.
+// minted nonces) except HPKE sealing by the real code, which draws a fresh
+// ephemeral key each time. The first two sealed parts (the offer and the
+// accept's details) were sealed that way, so they are frozen in frozen.json
+// and reused as long as they still open, with the real code, to exactly the
+// plaintext Generate builds; only then is the rest, which depends on them
+// (the accept names the sealed offer's ID), deterministic too. The later
+// sealed offers are sealed here from fixed randomness (hpke.go), and list
+// it, so that another implementation can reproduce their bytes.
 package vectors
 
 import (
@@ -55,6 +57,9 @@ type Keys struct {
 	VendorReplySuite    uint16 `json:"vendor_reply_suite"`
 	VendorReplyPrivate  Hex    `json:"vendor_reply_private"`
 	VendorReplyPublic   Hex    `json:"vendor_reply_public"`
+	// IntentReplyXWingSeed is the X-Wing private key (a 32-byte seed) of
+	// intent-xwing; its public key is that intent's key 9.
+	IntentReplyXWingSeed Hex `json:"intent_reply_xwing_seed"`
 }
 
 // Verdicts.
@@ -91,6 +96,9 @@ type Vec struct {
 	Frozen bool   `json:"frozen,omitempty"`
 	ID     string `json:"id"` // SHA-256 of Wire
 	Wire   Hex    `json:"wire"`
+	// Seal, for a sealed offer sealed with fixed randomness, is what it was
+	// sealed from.
+	Seal *Seal `json:"seal,omitempty"`
 }
 
 // Opened is what the valid sealed offer must open to.
