@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,13 +20,19 @@ import (
 // intents' tombstones (closure.go) and served the same way.
 //
 // What is kept is bounded per intent, per category and in bytes
-// (RelayLimits, docs/RELIABILITY.md): once a bound is reached, further
-// offers are still relayed by gossip but not kept.
+// (RelayLimits, docs/RELIABILITY.md). A relay cannot read an offer, so
+// "first come" would let 64 cheap junk offers take an intent's slots for
+// good; instead, when an intent's slots are full, an offer with more work
+// than the least-worked kept one takes its place (on equal work the older
+// stays). Junk then costs at least the work of the real offers it
+// displaces. Past the category and byte bounds, further offers are still
+// relayed by gossip but not kept.
 
 // RelayLimits bound what a node keeps for store-and-forward. The zero
 // value means the defaults.
 type RelayLimits struct {
-	// PerIntent bounds the offers kept for one intent (default 64).
+	// PerIntent bounds the offers kept for one intent (default 64); when
+	// full, the least-worked gives way to one with more work.
 	PerIntent int
 	// PerCategory bounds the offers kept for the intents of one category
 	// (default 20000).
@@ -41,9 +48,9 @@ func (l RelayLimits) withDefaults() RelayLimits {
 	return l
 }
 
-// relayKeeper counts what is kept against the limits. The counts live in
-// memory, rebuilt from the store at start; an intent's count is dropped
-// when the intent's offers expire (the store prunes them at the same time).
+// relayKeeper tracks what is kept against the limits. It lives in memory,
+// rebuilt from the store at start; an intent's entry is dropped when the
+// intent's offers expire (the store prunes them at the same time).
 type relayKeeper struct {
 	mu      sync.Mutex
 	limits  RelayLimits
@@ -52,45 +59,72 @@ type relayKeeper struct {
 	bytes   int
 }
 
-type relayCount struct {
-	category string
-	offers   int
-	bytes    int
-	until    time.Time
-}
-
 func newRelayKeeper(l RelayLimits) *relayKeeper {
 	return &relayKeeper{limits: l, intents: make(map[intent.ID]*relayCount), perCat: make(map[string]int)}
 }
 
-// admit counts one more kept offer of size bytes for an intent of category
-// whose offers are kept until `until`, and reports whether it is within
-// every limit (if not, nothing is counted).
-func (k *relayKeeper) admit(intentID intent.ID, category string, size int, until time.Time) bool {
+type relayCount struct {
+	category string
+	until    time.Time
+	kept     []keptOffer // in the order they were kept, oldest first
+	bytes    int
+}
+
+// keptOffer is what the keeper needs of a kept offer to choose which one
+// gives way.
+type keptOffer struct {
+	id   intent.ID
+	work int
+	size int
+}
+
+// admit decides whether an offer of an intent of category, with work bits
+// and size bytes, whose offers are kept until `until`, is kept. If the
+// intent's slots are full, it takes the place of the least-worked kept
+// offer (the newest of those, if several) when it has more work than that
+// one: admit then reports the displaced offer's ID, which the caller must
+// delete. Nothing is counted for an offer that is not kept.
+func (k *relayKeeper) admit(intentID intent.ID, category string, o keptOffer, until time.Time) (keep bool, displaced intent.ID, ok bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	c := k.intents[intentID]
 	if c == nil {
 		c = &relayCount{category: category, until: until}
 	}
-	if c.offers >= k.limits.PerIntent || k.perCat[category] >= k.limits.PerCategory || k.bytes+size > k.limits.Bytes {
-		return false
+	if len(c.kept) < k.limits.PerIntent {
+		if k.perCat[category] >= k.limits.PerCategory || k.bytes+o.size > k.limits.Bytes {
+			return false, intent.ID{}, false
+		}
+		k.intents[intentID] = c
+		c.kept = append(c.kept, o)
+		c.bytes += o.size
+		k.perCat[category]++
+		k.bytes += o.size
+		return true, intent.ID{}, false
 	}
-	k.intents[intentID] = c
-	c.offers++
-	c.bytes += size
-	k.perCat[category]++
-	k.bytes += size
-	return true
+	least := 0
+	for i, kept := range c.kept {
+		if kept.work <= c.kept[least].work { // <=: the newest of the least-worked gives way
+			least = i
+		}
+	}
+	victim := c.kept[least]
+	if o.work <= victim.work || k.bytes-victim.size+o.size > k.limits.Bytes {
+		return false, intent.ID{}, false
+	}
+	c.kept = append(slices.Delete(c.kept, least, least+1), o)
+	c.bytes += o.size - victim.size
+	k.bytes += o.size - victim.size
+	return true, victim.id, true
 }
 
-// prune forgets the counts of intents whose offers expired before now.
+// prune forgets the intents whose offers expired before now.
 func (k *relayKeeper) prune(now time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for id, c := range k.intents {
 		if c.until.Before(now) {
-			k.perCat[c.category] -= c.offers
+			k.perCat[c.category] -= len(c.kept)
 			k.bytes -= c.bytes
 			delete(k.intents, id)
 		}
@@ -98,19 +132,41 @@ func (k *relayKeeper) prune(now time.Time) {
 }
 
 // keepOffer keeps a sealed offer that passed validation, if the limits
-// allow: written behind with the replay index, in its next flush.
+// allow: written behind with the replay index, in its next flush, with
+// the deletion of the offer it displaced, if any.
 func (n *Node) keepOffer(s *intent.SealedOffer, in *intent.SignedIntent) {
-	until := in.Body.ExpiresAt().Add(n.cfg.Policy.Skew())
-	if !n.relay.admit(in.ID, in.Body.Category, len(s.Raw), until) {
-		n.log.Debug("store-and-forward is full: offer relayed, not kept", "offer", s.ID.Short(), "intent", in.ID.Short())
-		return
-	}
-	n.replay.putRelayed(store.RelayedOffer{ID: s.ID, IntentID: in.ID, Category: in.Body.Category, Raw: s.Raw, Expires: until})
+	n.keep(store.RelayedOffer{ID: s.ID, IntentID: in.ID, Category: in.Body.Category, Raw: s.Raw,
+		Expires: in.Body.ExpiresAt().Add(n.cfg.Policy.Skew()), Kept: n.now()}, s.Work())
 }
 
-// loadRelayed counts the offers the store keeps, at start.
+func (n *Node) keep(o store.RelayedOffer, work int) {
+	keep, displaced, ok := n.relay.admit(o.IntentID, o.Category, keptOffer{id: o.ID, work: work, size: len(o.Raw)}, o.Expires)
+	if !keep {
+		n.log.Debug("store-and-forward is full: offer relayed, not kept", "offer", intent.ID(o.ID).Short(), "intent", intent.ID(o.IntentID).Short(), "work", work)
+		return
+	}
+	if ok {
+		n.log.Debug("store-and-forward: offer with more work displaces one", "offer", intent.ID(o.ID).Short(), "displaced", displaced.Short(), "intent", intent.ID(o.IntentID).Short())
+		n.replay.dropRelayed(displaced)
+	}
+	n.replay.putRelayed(o)
+}
+
+// loadRelayed counts the offers the store keeps, at start, oldest first,
+// so that limits lowered since are applied as if the offers came again.
 func (n *Node) loadRelayed(kept []store.RelayedOffer) {
+	slices.SortStableFunc(kept, func(a, b store.RelayedOffer) int { return a.Kept.Compare(b.Kept) })
 	for _, o := range kept {
-		n.relay.admit(o.IntentID, o.Category, len(o.Raw), o.Expires)
+		work := 0
+		if s, err := intent.ParseSealedOffer(o.Raw); err == nil {
+			work = s.Work()
+		}
+		keep, displaced, ok := n.relay.admit(o.IntentID, o.Category, keptOffer{id: o.ID, work: work, size: len(o.Raw)}, o.Expires)
+		if ok {
+			n.replay.dropRelayed(displaced)
+		}
+		if !keep {
+			n.replay.dropRelayed(intent.ID(o.ID))
+		}
 	}
 }

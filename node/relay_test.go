@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -87,4 +88,102 @@ func TestStoreAndForward(t *testing.T) {
 		d, err := back.Deal(t.Context(), in.ID)
 		return err == nil && d.OfferID == sent[winner] && string(d.Details) == "pick-up station 7"
 	})
+}
+
+// sealedWithWork is a sealed offer for intentID whose offer ID carries
+// exactly bits of work: sealed junk as an attacker mints it, or a stand-in
+// for an honest offer (relays cannot tell them apart).
+func sealedWithWork(t *testing.T, intentID intent.ID, bits int) *intent.SealedOffer {
+	t.Helper()
+	for {
+		s, err := intent.ParseSealedOffer(survSealedOffer(t, intentID[:], randomBytes(420)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Mint(t.Context(), bits); err != nil {
+			t.Fatal(err)
+		}
+		if s.Work() == bits {
+			return s
+		}
+	}
+}
+
+// TestRelayKeepsMostWorked: when an intent's store-and-forward slots are
+// full, junk with less work, or the same work, than the kept offers cannot
+// displace them; an offer with more work displaces the least-worked (the
+// newest of those), and the choice survives a restart.
+func TestRelayKeepsMostWorked(t *testing.T) {
+	cfg := syncTestConfig(t, false)
+	cfg.RelayLimits = RelayLimits{PerIntent: 3}
+	n := startNode(t, cfg)
+	in, _ := mintIntent(t, "electronics", 1, time.Now())
+	ingest(t, n, "electronics", in.Raw)
+	offer := func(n *Node, s *intent.SealedOffer) {
+		t.Helper()
+		m, err := n.check(t.Context(), "electronics", true, s.Raw)
+		if err != nil {
+			t.Fatalf("offer with %d bits: %v", s.Work(), err)
+		}
+		n.deliver(t.Context(), m)
+	}
+	kept := func(n *Node, want ...*intent.SealedOffer) {
+		t.Helper()
+		var ids []string
+		for _, s := range want {
+			ids = append(ids, s.ID.Short())
+		}
+		slices.Sort(ids)
+		// What the node decided is queued for the store: write it now, so
+		// that the store shows every decision made so far.
+		n.replay.flush(t.Context())
+		list, err := n.store.RelayedOffers(t.Context(), "electronics", n.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range list {
+			got = append(got, intent.ID(o.ID).Short())
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, ids) {
+			t.Fatalf("the store keeps %v, want %v", got, ids)
+		}
+	}
+	// The honest offers: one at 8 bits, two at 9.
+	real := []*intent.SealedOffer{sealedWithWork(t, in.ID, 8), sealedWithWork(t, in.ID, 9), sealedWithWork(t, in.ID, 9)}
+	for _, s := range real {
+		offer(n, s)
+	}
+	kept(n, real...)
+	// Junk above the network minimum (4 bits) but below the kept ones, or
+	// equal to the least-worked: none of it is kept.
+	for range 20 {
+		offer(n, sealedWithWork(t, in.ID, 6))
+	}
+	offer(n, sealedWithWork(t, in.ID, 8))
+	kept(n, real...)
+	// One more bit than the least-worked displaces it, and only it.
+	heavy := sealedWithWork(t, in.ID, 9)
+	offer(n, heavy)
+	kept(n, real[1], real[2], heavy)
+	// Three at 9 bits now: another 9 does not displace, a 10 displaces the
+	// newest of them (heavy), keeping the older two.
+	offer(n, sealedWithWork(t, in.ID, 9))
+	heavier := sealedWithWork(t, in.ID, 10)
+	offer(n, heavier)
+	kept(n, real[1], real[2], heavier)
+
+	// After a restart the kept offers' work is known again: a 9 still
+	// displaces nothing, and the displaced ones stay gone.
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n = startNode(t, cfg)
+	kept(n, real[1], real[2], heavier)
+	offer(n, sealedWithWork(t, in.ID, 9))
+	kept(n, real[1], real[2], heavier)
+	eleven := sealedWithWork(t, in.ID, 11)
+	offer(n, eleven)
+	kept(n, real[1], heavier, eleven)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ type replayIndex struct {
 	pending []store.SeenEntry
 	live    []store.LiveIntent
 	relayed []store.RelayedOffer
+	unrelay []store.ID // relayed offers displaced from store-and-forward
 	kick    chan struct{}
 }
 
@@ -96,6 +98,17 @@ func (r *replayIndex) putRelayed(o store.RelayedOffer) {
 	r.signal(len(r.relayed))
 }
 
+// dropRelayed queues the deletion of a relayed offer displaced from
+// store-and-forward, and takes it out of the queue if it was not yet
+// written.
+func (r *replayIndex) dropRelayed(id store.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.relayed = slices.DeleteFunc(r.relayed, func(o store.RelayedOffer) bool { return o.ID == id })
+	r.unrelay = append(r.unrelay, id)
+	r.signal(len(r.unrelay))
+}
+
 // pendingRelayed returns the relayed offers of a category not yet flushed.
 func (r *replayIndex) pendingRelayed(category string) []store.RelayedOffer {
 	r.mu.Lock()
@@ -139,10 +152,10 @@ func (r *replayIndex) run(ctx context.Context) {
 // flush writes what is pending in one transaction.
 func (r *replayIndex) flush(ctx context.Context) {
 	r.mu.Lock()
-	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed}
-	r.pending, r.live, r.relayed = nil, nil, nil
+	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed, Unrelay: r.unrelay}
+	r.pending, r.live, r.relayed, r.unrelay = nil, nil, nil, nil
 	r.mu.Unlock()
-	if len(b.Seen) == 0 && len(b.Live) == 0 && len(b.Relay) == 0 {
+	if len(b.Seen) == 0 && len(b.Live) == 0 && len(b.Relay) == 0 && len(b.Unrelay) == 0 {
 		return
 	}
 	if err := r.store.Apply(ctx, b); err != nil {

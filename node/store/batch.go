@@ -25,6 +25,10 @@ type Batch struct {
 	// replaced by ID; one whose intent has a tombstone is skipped (a
 	// closed intent takes no offers).
 	Relay []RelayedOffer
-	Seen  []SeenEntry // as MarkSeen: the later until wins
-	Deals []Deal      // as PutDeal, last: whoever sees the deal sees the rest
+	// Unrelay are relayed offers displaced from store-and-forward by
+	// offers with more work: deleted after Relay is written (an ID that is
+	// not stored is no error).
+	Unrelay []ID
+	Seen    []SeenEntry // as MarkSeen: the later until wins
+	Deals   []Deal      // as PutDeal, last: whoever sees the deal sees the rest
 }

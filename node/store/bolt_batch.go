@@ -51,6 +51,11 @@ func applyBatch(tx *bolt.Tx, b Batch) error {
 			return err
 		}
 	}
+	for _, id := range b.Unrelay {
+		if _, err := relayed.remove(tx, id); err != nil {
+			return err
+		}
+	}
 	for _, e := range b.Seen {
 		old, err := replay.get(tx, e.ID)
 		if err == nil && !old.Until.Before(e.Until) {

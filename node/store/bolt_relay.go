@@ -13,6 +13,7 @@ type relayRec struct {
 	Category string `cbor:"2,keyasint,omitempty"`
 	Raw      []byte `cbor:"3,keyasint,omitempty"`
 	Expires  []byte `cbor:"4,keyasint"`
+	Kept     []byte `cbor:"5,keyasint,omitempty"`
 }
 
 var relayByCat = index[RelayedOffer]{
@@ -43,7 +44,16 @@ func encodeRelayed(o RelayedOffer) ([]byte, error) {
 		Category: o.Category,
 		Raw:      o.Raw,
 		Expires:  appendStamp(nil, o.Expires),
+		Kept:     keptStamp(o.Kept),
 	})
+}
+
+// keptStamp is the stamp of t, or nothing for the zero time.
+func keptStamp(t time.Time) []byte {
+	if t.IsZero() {
+		return nil
+	}
+	return appendStamp(nil, t)
 }
 
 func decodeRelayed(id ID, b []byte) (RelayedOffer, error) {
@@ -58,6 +68,9 @@ func decodeRelayed(id ID, b []byte) (RelayedOffer, error) {
 		Category: r.Category,
 		Raw:      r.Raw,
 		Expires:  f.stamp("Expires", r.Expires),
+	}
+	if len(r.Kept) > 0 {
+		o.Kept = f.stamp("Kept", r.Kept)
 	}
 	return o, f.err
 }

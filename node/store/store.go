@@ -76,6 +76,10 @@ type RelayedOffer struct {
 	Category string
 	Raw      []byte // sealed wire bytes
 	Expires  time.Time
+	// Kept is when this node kept it: among kept offers of equal work the
+	// older stays (node/relay.go). Zero for records from before it was
+	// stored.
+	Kept time.Time
 }
 
 // Direction says whether an offer came to this node or left it.

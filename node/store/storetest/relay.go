@@ -15,6 +15,7 @@ func relayedOffer(name, intentName, category string, expires time.Time) store.Re
 		Category: category,
 		Raw:      []byte("sealed " + name),
 		Expires:  expires,
+		Kept:     t0.Add(-time.Minute),
 	}
 }
 
@@ -53,6 +54,17 @@ func testRelayedOffers(t *testing.T, s store.Store) {
 	must(t, err)
 	if got, want := names(all), []string{"r-now", "r-soon", "r-later", "r-travel"}; !slices.Equal(got[:2], want[:2]) || len(got) != 4 {
 		t.Errorf("RelayedOffers(\"\") = %v, want %v (the last two in either order)", got, want)
+	}
+	// Unrelay deletes a displaced offer, even one written in the same
+	// batch, and an ID that is not stored is no error.
+	must(t, s.Apply(ctx, store.Batch{
+		Relay:   []store.RelayedOffer{relayedOffer("r-displaced", "i1", "home", later)},
+		Unrelay: []store.ID{idOf("r-displaced"), idOf("r-travel"), idOf("never-kept")},
+	}))
+	travel, err := s.RelayedOffers(ctx, "travel", t0)
+	must(t, err)
+	if got := names(travel); len(got) != 0 {
+		t.Errorf("after Unrelay, RelayedOffers(travel) = %v, want none", got)
 	}
 	n, err := s.Prune(ctx, t0)
 	must(t, err)
