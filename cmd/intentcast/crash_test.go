@@ -28,7 +28,7 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 	"github.com/intentcast/intentcast/node/store"
 )
 
@@ -83,7 +83,7 @@ func TestCrashLoop(t *testing.T) {
 	token := strings.TrimSpace(string(tok))
 	client := func() *daemonAPI {
 		url := "http://" + readAddr(t, adir)
-		return &daemonAPI{api.NewClient(url, token), url, token}
+		return &daemonAPI{client.New(url, token), url, token}
 	}
 	info, err := client().Node(t.Context())
 	if err != nil {
@@ -194,14 +194,14 @@ func (l *ledger) drive(ctx context.Context, t *testing.T, c *daemonAPI, killed *
 		if ctx.Err() != nil || killed.Load() {
 			return true
 		}
-		return slices.Contains(benign, api.ErrorCode(err))
+		return slices.Contains(benign, client.ErrorCode(err))
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		tick := time.NewTicker(40 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; ; i++ {
-			v, err := c.PublishIntent(ctx, api.PublishRequest{
+			v, err := c.PublishIntent(ctx, client.PublishRequest{
 				Category: "electronics", Path: []string{"crash"}, Text: fmt.Sprintf("crash loop %d", i),
 				MaxPrice: "100", Currency: "EUR", ExpiresIn: "10m",
 			}, nil)
@@ -214,7 +214,7 @@ func (l *ledger) drive(ctx context.Context, t *testing.T, c *daemonAPI, killed *
 			ack("publish", v.ID, func() { l.intents[v.ID] = &ownIntent{}; l.n.publish++ })
 			if i%4 == 3 {
 				if _, err := c.CancelIntent(ctx, v.ID); err != nil {
-					if !expected(err, api.CodeIntentNotOpen) {
+					if !expected(err, client.CodeIntentNotOpen) {
 						t.Errorf("cancel: %v", err)
 						return
 					}
@@ -251,16 +251,16 @@ func (l *ledger) drive(ctx context.Context, t *testing.T, c *daemonAPI, killed *
 // its customer (accepting the first valid offer to each intent).
 func (l *ledger) react(ctx context.Context, c *daemonAPI, began time.Time, ack func(kind, intentID string, f func()), expected func(error, ...string) bool) error {
 	live := false
-	return c.Events(ctx, func(e api.EventView) error {
+	return c.Events(ctx, func(e client.EventView) error {
 		switch {
-		case e.Kind == api.KindReplayEnd:
+		case e.Kind == client.KindReplayEnd:
 			live = true
 		case !live:
 		case e.Kind == "intent" && (e.Intent == nil || e.Intent.Created.Before(began.Add(-2*time.Second))):
 		case e.Kind == "intent":
-			o, err := c.SendOffer(ctx, api.OfferRequest{IntentID: e.IntentID, Price: "90", Text: "from the crash loop"})
+			o, err := c.SendOffer(ctx, client.OfferRequest{IntentID: e.IntentID, Price: "90", Text: "from the crash loop"})
 			if err != nil {
-				if !expected(err, api.CodeIntentNotLive) {
+				if !expected(err, client.CodeIntentNotLive) {
 					return fmt.Errorf("offer: %w", err)
 				}
 				return nil
@@ -269,7 +269,7 @@ func (l *ledger) react(ctx context.Context, c *daemonAPI, began time.Time, ack f
 		case e.Kind == "offer" && e.Status == string(store.OfferValid):
 			d, err := c.Accept(ctx, e.IntentID, e.OfferID, "")
 			if err != nil {
-				if !expected(err, api.CodeIntentNotOpen, api.CodeOfferNotAcceptable) {
+				if !expected(err, client.CodeIntentNotOpen, client.CodeOfferNotAcceptable) {
 					return fmt.Errorf("accept: %w", err)
 				}
 				return nil
@@ -443,8 +443,8 @@ func (l *ledger) checkAPI(t *testing.T, c *daemonAPI) {
 		switch {
 		case err != nil:
 			t.Errorf("LOST: the restarted daemon does not serve intent %s: %v", id[:12], err)
-		case want.cancelled && v.State != api.StateCancelled,
-			want.accepted != "" && (v.State != api.StateAccepted || v.AcceptedOffer != want.accepted):
+		case want.cancelled && v.State != client.StateCancelled,
+			want.accepted != "" && (v.State != client.StateAccepted || v.AcceptedOffer != want.accepted):
 			t.Errorf("LOST: the restarted daemon shows intent %s as %s (accepted offer %q), want cancelled %v, accepted %q",
 				id[:12], v.State, v.AcceptedOffer, want.cancelled, want.accepted)
 		}
@@ -562,7 +562,7 @@ func connectCounterpart(t *testing.T, w *node.Node, c *daemonAPI) {
 			return false
 		}
 		peers, err := c.Peers(t.Context())
-		return err == nil && slices.ContainsFunc(peers, func(p api.PeerInfo) bool { return p.ID == w.ID().String() })
+		return err == nil && slices.ContainsFunc(peers, func(p client.PeerInfo) bool { return p.ID == w.ID().String() })
 	})
 }
 
@@ -674,7 +674,7 @@ func checkReplaysRefused(t *testing.T, c *daemonAPI, msgs []replayMsg, minWork i
 		t.Fatal(err)
 	}
 	for _, v := range l {
-		if v.State != api.StateAccepted || v.Created.Before(now.Add(-time.Minute)) {
+		if v.State != client.StateAccepted || v.Created.Before(now.Add(-time.Minute)) {
 			continue
 		}
 		offers, err := c.Offers(ctx, v.ID)
@@ -744,6 +744,6 @@ func scrapeMetrics(t *testing.T, c *daemonAPI) metricSample {
 // daemonAPI is a client of one daemon's API, with what the typed client
 // keeps to itself: the address and token, for /metrics.
 type daemonAPI struct {
-	*api.Client
+	*client.Client
 	url, token string
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // TestEndToEnd runs real daemon processes on loopback: a customer and two
@@ -32,19 +32,19 @@ func TestEndToEnd(t *testing.T) {
 	cdir, v1dir, v2dir := filepath.Join(root, "customer"), filepath.Join(root, "vendor1"), filepath.Join(root, "vendor2")
 
 	cust := startDaemon(t, bin, cdir)
-	info := cliJSON[api.NodeInfo](t, bin, cdir, "id")
+	info := cliJSON[client.NodeInfo](t, bin, cdir, "id")
 	startDaemon(t, bin, v1dir, "--bootstrap", info.Addrs[0])
 	startDaemon(t, bin, v2dir, "--bootstrap", info.Addrs[0])
 	eventually(t, 20*time.Second, "both vendors connect to the customer", func() bool {
-		return len(cliJSON[[]api.PeerInfo](t, bin, cdir, "peers")) == 2
+		return len(cliJSON[[]client.PeerInfo](t, bin, cdir, "peers")) == 2
 	})
 
 	awaitGossip(t, bin, cdir, v1dir, v2dir)
 
 	// The customer publishes.
-	in := cliJSON[api.IntentView](t, bin, cdir, "intent", "publish", "--category", "electronics", "--path", "laptops",
+	in := cliJSON[client.IntentView](t, bin, cdir, "intent", "publish", "--category", "electronics", "--path", "laptops",
 		"--text", "14-inch laptop, 32 GB RAM", "--max-price", "1200", "--currency", "EUR", "--region", "DE", "--expires-in", "2h")
-	if in.State != api.StateOpen {
+	if in.State != client.StateOpen {
 		t.Fatalf("published intent is %s", in.State)
 	}
 
@@ -52,13 +52,13 @@ func TestEndToEnd(t *testing.T) {
 	prices := map[string]string{v1dir: "1100", v2dir: "1050.50"}
 	for _, vdir := range []string{v1dir, v2dir} {
 		eventually(t, 20*time.Second, filepath.Base(vdir)+" lists the intent in its feed", func() bool {
-			return slices.ContainsFunc(cliJSON[[]api.IntentView](t, bin, vdir, "vendor", "feed"), func(f api.IntentView) bool { return f.ID == in.ID })
+			return slices.ContainsFunc(cliJSON[[]client.IntentView](t, bin, vdir, "vendor", "feed"), func(f client.IntentView) bool { return f.ID == in.ID })
 		})
 		r := cli(t, bin, vdir, "--json", "vendor", "watch", "--until", "1")
 		if r.code != 0 || !strings.Contains(r.stdout, in.ID) {
 			t.Fatalf("%s: vendor watch: exit %d\n%s%s", filepath.Base(vdir), r.code, r.stdout, r.stderr)
 		}
-		o := cliJSON[api.OfferView](t, bin, vdir, "vendor", "offer", in.ID[:12], "--price", prices[vdir], "--text", "from "+filepath.Base(vdir))
+		o := cliJSON[client.OfferView](t, bin, vdir, "vendor", "offer", in.ID[:12], "--price", prices[vdir], "--text", "from "+filepath.Base(vdir))
 		if o.IntentID != in.ID {
 			t.Fatalf("offer is for intent %s", o.IntentID)
 		}
@@ -69,16 +69,16 @@ func TestEndToEnd(t *testing.T) {
 	if r.code != 0 || strings.Count(strings.TrimSpace(r.stdout), "\n") != 1 {
 		t.Fatalf("offers watch --until 2: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	offers := cliJSON[[]api.OfferView](t, bin, cdir, "offers", "list", in.ID[:12])
+	offers := cliJSON[[]client.OfferView](t, bin, cdir, "offers", "list", in.ID[:12])
 	if len(offers) != 2 || offers[0].Price != "1050.50" || !offers[0].TermsOK || !offers[1].TermsOK {
 		t.Fatalf("offers list = %+v", offers)
 	}
-	deal := cliJSON[api.DealView](t, bin, cdir, "offers", "accept", in.ID[:12], offers[0].ID[:12], "--details", "pick-up station 7")
+	deal := cliJSON[client.DealView](t, bin, cdir, "offers", "accept", in.ID[:12], offers[0].ID[:12], "--details", "pick-up station 7")
 	if deal.OfferID != offers[0].ID {
 		t.Fatalf("accepted %s, want %s", deal.OfferID, offers[0].ID)
 	}
 	eventually(t, 20*time.Second, "vendor2 records the deal", func() bool {
-		ds := cliJSON[[]api.DealView](t, bin, v2dir, "deals")
+		ds := cliJSON[[]client.DealView](t, bin, v2dir, "deals")
 		return len(ds) == 1 && ds[0].OfferID == deal.OfferID && ds[0].Details == "pick-up station 7"
 	})
 
@@ -91,14 +91,14 @@ func TestEndToEnd(t *testing.T) {
 
 	// Restart on the same data dir: everything is there.
 	startDaemonAfter(t, bin, cdir, oldAddr)
-	if again := cliJSON[api.NodeInfo](t, bin, cdir, "id"); again.PeerID != info.PeerID {
+	if again := cliJSON[client.NodeInfo](t, bin, cdir, "id"); again.PeerID != info.PeerID {
 		t.Errorf("peer ID changed across the restart: %s -> %s", info.PeerID, again.PeerID)
 	}
-	shown := cliJSON[api.IntentView](t, bin, cdir, "intent", "show", in.ID)
-	if shown.State != api.StateAccepted || shown.AcceptedOffer != deal.OfferID || shown.Offers != 2 {
+	shown := cliJSON[client.IntentView](t, bin, cdir, "intent", "show", in.ID)
+	if shown.State != client.StateAccepted || shown.AcceptedOffer != deal.OfferID || shown.Offers != 2 {
 		t.Errorf("after the restart the intent is %+v", shown)
 	}
-	after := cliJSON[[]api.OfferView](t, bin, cdir, "offers", "list", in.ID)
+	after := cliJSON[[]client.OfferView](t, bin, cdir, "offers", "list", in.ID)
 	statuses := map[string]string{}
 	for _, o := range after {
 		statuses[o.ID] = o.Status
@@ -106,7 +106,7 @@ func TestEndToEnd(t *testing.T) {
 	if len(after) != 2 || statuses[offers[0].ID] != "accepted" || statuses[offers[1].ID] != "lapsed" {
 		t.Errorf("after the restart the offers are %+v", after)
 	}
-	deals := cliJSON[[]api.DealView](t, bin, cdir, "deals")
+	deals := cliJSON[[]client.DealView](t, bin, cdir, "deals")
 	if len(deals) != 1 || deals[0].OfferID != deal.OfferID || deals[0].Offer.Price != "1050.50" || deals[0].Role != "customer" {
 		t.Errorf("after the restart the deals are %+v", deals)
 	}
@@ -130,13 +130,13 @@ func awaitGossip(t *testing.T, bin, cdir string, vdirs ...string) {
 	const perProbe = 5 * time.Second // then the probe is taken as lost, not late
 	giveUp := time.Now().Add(patience)
 	for attempt := 1; time.Now().Before(giveUp); attempt++ {
-		probe := cliJSON[api.IntentView](t, bin, cdir, "intent", "publish", "--category", "electronics",
+		probe := cliJSON[client.IntentView](t, bin, cdir, "intent", "publish", "--category", "electronics",
 			"--text", "mesh probe", "--max-price", "1", "--currency", "EUR", "--expires-in", "10m")
 		deadline := time.Now().Add(perProbe)
 		reached := func() bool {
 			for _, vdir := range vdirs {
-				feed := cliJSON[[]api.IntentView](t, bin, vdir, "vendor", "feed")
-				if !slices.ContainsFunc(feed, func(f api.IntentView) bool { return f.ID == probe.ID }) {
+				feed := cliJSON[[]client.IntentView](t, bin, vdir, "vendor", "feed")
+				if !slices.ContainsFunc(feed, func(f client.IntentView) bool { return f.ID == probe.ID }) {
 					return false
 				}
 			}
@@ -146,7 +146,7 @@ func awaitGossip(t *testing.T, bin, cdir string, vdirs ...string) {
 		for tick := time.NewTicker(50 * time.Millisecond); !ok && time.Now().Before(deadline); ok = reached() {
 			<-tick.C
 		}
-		cliJSON[api.IntentView](t, bin, cdir, "intent", "cancel", probe.ID)
+		cliJSON[client.IntentView](t, bin, cdir, "intent", "cancel", probe.ID)
 		if ok {
 			return
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // stop ends the daemon with SIGTERM and waits until it is gone.
@@ -55,7 +55,7 @@ func testOfflineParties(t *testing.T, bin, mode string) {
 	vdirs := []string{filepath.Join(root, "vendor1"), filepath.Join(root, "vendor2"), filepath.Join(root, "vendor3")}
 
 	startDaemon(t, bin, rdir)
-	raddr := cliJSON[api.NodeInfo](t, bin, rdir, "id").Addrs[0]
+	raddr := cliJSON[client.NodeInfo](t, bin, rdir, "id").Addrs[0]
 	cust := startDaemon(t, bin, cdir, "--bootstrap", raddr)
 	vendors := make([]*daemon, len(vdirs))
 	for i, vdir := range vdirs {
@@ -63,11 +63,11 @@ func testOfflineParties(t *testing.T, bin, mode string) {
 	}
 	awaitGossip(t, bin, cdir, vdirs...)
 
-	in := cliJSON[api.IntentView](t, bin, cdir, "intent", "publish", "--category", "electronics", "--path", "laptops",
+	in := cliJSON[client.IntentView](t, bin, cdir, "intent", "publish", "--category", "electronics", "--path", "laptops",
 		"--text", "laptop for a customer whose node sleeps", "--max-price", "1200", "--currency", "EUR", "--expires-in", "2h")
 	for _, vdir := range vdirs {
 		eventually(t, patience, filepath.Base(vdir)+" lists the intent", func() bool {
-			return slices.ContainsFunc(cliJSON[[]api.IntentView](t, bin, vdir, "vendor", "feed"), func(f api.IntentView) bool { return f.ID == in.ID })
+			return slices.ContainsFunc(cliJSON[[]client.IntentView](t, bin, vdir, "vendor", "feed"), func(f client.IntentView) bool { return f.ID == in.ID })
 		})
 	}
 
@@ -78,21 +78,21 @@ func testOfflineParties(t *testing.T, bin, mode string) {
 	} else {
 		cust.stop(t)
 	}
-	sent := make([]api.OfferView, len(vdirs))
+	sent := make([]client.OfferView, len(vdirs))
 	for i, vdir := range vdirs {
-		sent[i] = cliJSON[api.OfferView](t, bin, vdir, "vendor", "offer", in.ID[:12], "--price", []string{"1100", "1000", "1150"}[i],
+		sent[i] = cliJSON[client.OfferView](t, bin, vdir, "vendor", "offer", in.ID[:12], "--price", []string{"1100", "1000", "1150"}[i],
 			"--text", "from "+filepath.Base(vdir))
 	}
 	back := time.Now()
 	cust = startDaemonAfter(t, bin, cdir, oldAddr, "--bootstrap", raddr, "--log-level", "debug")
-	var got []api.OfferView
+	var got []client.OfferView
 	defer func() {
 		if t.Failed() {
 			t.Logf("customer stderr:\n%s", cust.stderr)
 		}
 	}()
 	eventually(t, patience, "the returning customer gets all three offers", func() bool {
-		got = cliJSON[[]api.OfferView](t, bin, cdir, "offers", "list", in.ID[:12])
+		got = cliJSON[[]client.OfferView](t, bin, cdir, "offers", "list", in.ID[:12])
 		return len(got) == len(sent)
 	})
 	t.Logf("the customer had the %d offers %v after it started again", len(got), time.Since(back).Round(10*time.Millisecond))
@@ -109,9 +109,9 @@ func testOfflineParties(t *testing.T, bin, mode string) {
 	vendors[winner].stop(t)
 	vendors[loser].stop(t)
 	const details = "Ada Lovelace, pick-up station 7"
-	deal := cliJSON[api.DealView](t, bin, cdir, "offers", "accept", in.ID[:12], sent[winner].ID[:12], "--details", details)
+	deal := cliJSON[client.DealView](t, bin, cdir, "offers", "accept", in.ID[:12], sent[winner].ID[:12], "--details", details)
 	eventually(t, patience, "vendor1 sees the intent closed and its offer lapsed", func() bool {
-		offers := cliJSON[[]api.OfferView](t, bin, vdirs[0], "vendor", "offers")
+		offers := cliJSON[[]client.OfferView](t, bin, vdirs[0], "vendor", "offers")
 		return len(offers) == 1 && offers[0].Status == "lapsed"
 	})
 	cust.kill(t)
@@ -120,9 +120,9 @@ func testOfflineParties(t *testing.T, bin, mode string) {
 	// 3. Only the relay is up. The vendors come back.
 	startDaemonAfter(t, bin, vdirs[winner], oldV[0], "--bootstrap", raddr)
 	startDaemonAfter(t, bin, vdirs[loser], oldV[1], "--bootstrap", raddr)
-	var vdeal api.DealView
+	var vdeal client.DealView
 	eventually(t, patience, "the winning vendor learns of the accept", func() bool {
-		deals := cliJSON[[]api.DealView](t, bin, vdirs[winner], "deals")
+		deals := cliJSON[[]client.DealView](t, bin, vdirs[winner], "deals")
 		if len(deals) == 1 {
 			vdeal = deals[0]
 		}
@@ -135,11 +135,11 @@ func testOfflineParties(t *testing.T, bin, mode string) {
 		t.Errorf("the vendor's deal shows details %q, want %q", vdeal.Details, details)
 	}
 	eventually(t, patience, "the other returning vendor sees the intent closed and its offer lapsed", func() bool {
-		offers := cliJSON[[]api.OfferView](t, bin, vdirs[loser], "vendor", "offers")
-		v := cliJSON[api.IntentView](t, bin, vdirs[loser], "intent", "show", in.ID)
-		return len(offers) == 1 && offers[0].Status == "lapsed" && v.State == api.StateAccepted
+		offers := cliJSON[[]client.OfferView](t, bin, vdirs[loser], "vendor", "offers")
+		v := cliJSON[client.IntentView](t, bin, vdirs[loser], "intent", "show", in.ID)
+		return len(offers) == 1 && offers[0].Status == "lapsed" && v.State == client.StateAccepted
 	})
-	if feed := cliJSON[[]api.IntentView](t, bin, vdirs[loser], "vendor", "feed"); slices.ContainsFunc(feed, func(f api.IntentView) bool { return f.ID == in.ID }) {
+	if feed := cliJSON[[]client.IntentView](t, bin, vdirs[loser], "vendor", "feed"); slices.ContainsFunc(feed, func(f client.IntentView) bool { return f.ID == in.ID }) {
 		t.Error("the closed intent is still in the returning vendor's feed")
 	}
 }

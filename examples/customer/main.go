@@ -17,13 +17,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func main() {
@@ -48,18 +46,21 @@ func run() error {
 		accept   = flag.Bool("accept", false, "accept the cheapest offer")
 	)
 	flag.Parse()
-	base, tok, err := locate(*apiAddr, *token, *dataDir)
+	d, err := client.Locate(*apiAddr, *token, *dataDir)
 	if err != nil {
 		return err
 	}
+	if d.Token == "" {
+		return fmt.Errorf("no --token, and no token file at %s: is the daemon's --data-dir right?", d.TokenFile)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c := api.NewClient(base, tok)
+	c := client.New(d.URL, d.Token)
 
 	// Publish, showing the proof-of-work minting.
-	in, err := c.PublishIntent(ctx, api.PublishRequest{
+	in, err := c.PublishIntent(ctx, client.PublishRequest{
 		Category: *category, Text: *text, MaxPrice: *maxPrice, Currency: *currency, Region: *region,
-	}, func(p api.MintProgress) {
+	}, func(p client.MintProgress) {
 		if p.Expected > 0 {
 			fmt.Fprintf(os.Stderr, "\rminting: %3.0f%%", float64(p.Tries)*100/float64(p.Expected))
 		}
@@ -75,14 +76,14 @@ func run() error {
 	// between publishing and subscribing.
 	wctx, cancel := context.WithTimeout(ctx, *wait)
 	defer cancel()
-	var offers []api.OfferView
+	var offers []client.OfferView
 	errEnough := errors.New("enough offers")
-	err = c.Events(wctx, func(ev api.EventView) error {
+	err = c.Events(wctx, func(ev client.EventView) error {
 		if ev.Kind != "offer" || ev.IntentID != in.ID || ev.Offer == nil {
 			return nil
 		}
 		o := *ev.Offer
-		if slices.ContainsFunc(offers, func(x api.OfferView) bool { return x.ID == o.ID }) {
+		if slices.ContainsFunc(offers, func(x client.OfferView) bool { return x.ID == o.ID }) {
 			return nil
 		}
 		if o.Status == "refused" {
@@ -106,39 +107,11 @@ func run() error {
 	if !*accept || len(offers) == 0 {
 		return nil
 	}
-	best := slices.MinFunc(offers, func(a, b api.OfferView) int { return cmp.Compare(a.PriceMinor, b.PriceMinor) })
+	best := slices.MinFunc(offers, func(a, b client.OfferView) int { return cmp.Compare(a.PriceMinor, b.PriceMinor) })
 	deal, err := c.Accept(ctx, in.ID, best.ID, "")
 	if err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
 	fmt.Printf("accepted %s from %s for %s %s\n", deal.OfferID[:12], deal.Offer.Vendor.Name, deal.Offer.Price, deal.Offer.Currency)
 	return nil
-}
-
-// locate finds the daemon's base URL and token.
-func locate(addr, token, dir string) (string, string, error) {
-	if dir == "" {
-		if x := os.Getenv("XDG_DATA_HOME"); x != "" {
-			dir = filepath.Join(x, "intentcast")
-		} else if home, err := os.UserHomeDir(); err == nil {
-			dir = filepath.Join(home, ".local", "share", "intentcast")
-		}
-	}
-	if addr == "" {
-		addr = "127.0.0.1:7733"
-		if b, err := os.ReadFile(filepath.Join(dir, "api.addr")); err == nil {
-			addr = strings.TrimSpace(string(b))
-		}
-	}
-	if token == "" {
-		b, err := os.ReadFile(filepath.Join(dir, "api.token"))
-		if err != nil {
-			return "", "", fmt.Errorf("no --token and no token file: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	return addr, token, nil
 }

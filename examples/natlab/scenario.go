@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // Deadlines, generous for a busy 2-core machine.
@@ -67,7 +67,7 @@ func scenario(ctx context.Context, root string, step func(format string, args ..
 		return res, err
 	}
 	nodes = append(nodes, relay)
-	rinfo, err := cliJSON[api.NodeInfo](ctx, relay, "id")
+	rinfo, err := cliJSON[client.NodeInfo](ctx, relay, "id")
 	if err != nil {
 		return res, err
 	}
@@ -93,7 +93,7 @@ func scenario(ctx context.Context, root string, step func(format string, args ..
 		step("%s up in %s, given only the relay's address", s.name, s.ns)
 	}
 	cust, hv := byName["customer"], byName["home-vendor"]
-	hvInfo, err := cliJSON[api.NodeInfo](ctx, hv, "id")
+	hvInfo, err := cliJSON[client.NodeInfo](ctx, hv, "id")
 	if err != nil {
 		return res, err
 	}
@@ -101,7 +101,7 @@ func scenario(ctx context.Context, root string, step func(format string, args ..
 	step("waiting for the customer to find the home vendor (DHT), reach it through the relay and hole punch")
 	var lastSeen string
 	err = await(ctx, time.Until(start.Add(punchDeadline)), "the customer is directly connected to the home vendor", func() (bool, error) {
-		peers, err := cliJSON[[]api.PeerInfo](ctx, cust, "peers")
+		peers, err := cliJSON[[]client.PeerInfo](ctx, cust, "peers")
 		if err != nil {
 			return false, err
 		}
@@ -147,37 +147,37 @@ func scenario(ctx context.Context, root string, step func(format string, args ..
 
 // loop runs intent -> offer -> accept between a customer and a vendor.
 func loop(ctx context.Context, cust, vendor *daemon, label string, step func(string, ...any)) error {
-	in, err := cliJSON[api.IntentView](ctx, cust, "intent", "publish", "--category", "electronics",
+	in, err := cliJSON[client.IntentView](ctx, cust, "intent", "publish", "--category", "electronics",
 		"--text", "a used bicycle lamp ("+label+")", "--max-price", "30", "--currency", "EUR", "--expires-in", "1h")
 	if err != nil {
 		return err
 	}
 	step("%s: customer published intent %s", label, in.ID[:12])
 	if err := await(ctx, stepTimeout, vendor.name+" sees the intent", func() (bool, error) {
-		feed, err := cliJSON[[]api.IntentView](ctx, vendor, "vendor", "feed")
-		return err == nil && slices.ContainsFunc(feed, func(f api.IntentView) bool { return f.ID == in.ID }), err
+		feed, err := cliJSON[[]client.IntentView](ctx, vendor, "vendor", "feed")
+		return err == nil && slices.ContainsFunc(feed, func(f client.IntentView) bool { return f.ID == in.ID }), err
 	}); err != nil {
 		return err
 	}
-	o, err := cliJSON[api.OfferView](ctx, vendor, "vendor", "offer", in.ID, "--price", "25", "--text", "LED, barely used")
+	o, err := cliJSON[client.OfferView](ctx, vendor, "vendor", "offer", in.ID, "--price", "25", "--text", "LED, barely used")
 	if err != nil {
 		return err
 	}
 	step("%s: %s sent offer %s", label, vendor.name, o.ID[:12])
 	if err := await(ctx, stepTimeout, "the customer receives the offer", func() (bool, error) {
-		offers, err := cliJSON[[]api.OfferView](ctx, cust, "offers", "list", in.ID)
-		return err == nil && slices.ContainsFunc(offers, func(x api.OfferView) bool { return x.ID == o.ID }), err
+		offers, err := cliJSON[[]client.OfferView](ctx, cust, "offers", "list", in.ID)
+		return err == nil && slices.ContainsFunc(offers, func(x client.OfferView) bool { return x.ID == o.ID }), err
 	}); err != nil {
 		return err
 	}
-	deal, err := cliJSON[api.DealView](ctx, cust, "offers", "accept", in.ID, o.ID)
+	deal, err := cliJSON[client.DealView](ctx, cust, "offers", "accept", in.ID, o.ID)
 	if err != nil {
 		return err
 	}
 	step("%s: customer accepted", label)
 	if err := await(ctx, stepTimeout, vendor.name+" records the deal", func() (bool, error) {
-		deals, err := cliJSON[[]api.DealView](ctx, vendor, "deals")
-		return err == nil && slices.ContainsFunc(deals, func(d api.DealView) bool { return d.OfferID == deal.OfferID }), err
+		deals, err := cliJSON[[]client.DealView](ctx, vendor, "deals")
+		return err == nil && slices.ContainsFunc(deals, func(d client.DealView) bool { return d.OfferID == deal.OfferID }), err
 	}); err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func main() {
@@ -61,48 +61,23 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	base, tok, err := locate(*apiAddr, *token, *dataDir)
+	d, err := client.Locate(*apiAddr, *token, *dataDir)
 	if err != nil {
 		return err
+	}
+	if d.Token == "" {
+		return fmt.Errorf("no --token, and no token file at %s: is the daemon's --data-dir right?", d.TokenFile)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	b := &Bot{Client: api.NewClient(base, tok), Rules: rules, DryRun: *dryRun, Log: log}
-	log.Info("vendorbot started", "api", base, "rules", len(rules.Rules))
+	b := &Bot{Client: client.New(d.URL, d.Token), Rules: rules, DryRun: *dryRun, Log: log}
+	log.Info("vendorbot started", "api", d.URL, "rules", len(rules.Rules))
 	err = b.Run(ctx)
 	if ctx.Err() != nil {
 		return nil // Ctrl-C
 	}
 	return err
-}
-
-// locate finds the daemon's base URL and token.
-func locate(addr, token, dir string) (string, string, error) {
-	if dir == "" {
-		if x := os.Getenv("XDG_DATA_HOME"); x != "" {
-			dir = filepath.Join(x, "intentcast")
-		} else if home, err := os.UserHomeDir(); err == nil {
-			dir = filepath.Join(home, ".local", "share", "intentcast")
-		}
-	}
-	if addr == "" {
-		addr = "127.0.0.1:7733"
-		if b, err := os.ReadFile(filepath.Join(dir, "api.addr")); err == nil {
-			addr = strings.TrimSpace(string(b))
-		}
-	}
-	if token == "" {
-		b, err := os.ReadFile(filepath.Join(dir, "api.token"))
-		if err != nil {
-			return "", "", fmt.Errorf("no --token and no token file: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	return addr, token, nil
 }
 
 // Rules is the rules file.
@@ -139,7 +114,7 @@ type Rule struct {
 
 // TemplateData is what a rule's text template sees.
 type TemplateData struct {
-	Intent   api.IntentView
+	Intent   client.IntentView
 	Price    string // the offer's price in major units, e.g. "1104.00"
 	Currency string
 	Ceiling  string // the intent's maximum price
@@ -214,7 +189,7 @@ func cmpOr(a, b string) string {
 }
 
 // Match reports whether the rule applies to an intent.
-func (r *Rule) Match(in api.IntentView) bool {
+func (r *Rule) Match(in client.IntentView) bool {
 	if in.Category != r.Category || r.Currency != "" && in.Currency != r.Currency {
 		return false
 	}
@@ -230,31 +205,31 @@ func (r *Rule) Match(in api.IntentView) bool {
 
 // Offer prices an intent by the rule: the request to send, or an error
 // saying why the bot skips the intent.
-func (r *Rule) Offer(in api.IntentView) (api.OfferRequest, error) {
+func (r *Rule) Offer(in client.IntentView) (client.OfferRequest, error) {
 	// Integer arithmetic in minor units: basis points of the ceiling.
 	keep := uint64((100 - r.DiscountPercent) * 100)
 	p := in.MaxPriceMinor/10000*keep + in.MaxPriceMinor%10000*keep/10000
 	if r.Floor != "" {
 		floor, err := intent.ParseAmount(r.Floor, in.Currency)
 		if err != nil {
-			return api.OfferRequest{}, fmt.Errorf("floor %s in %s: %w", r.Floor, in.Currency, err)
+			return client.OfferRequest{}, fmt.Errorf("floor %s in %s: %w", r.Floor, in.Currency, err)
 		}
 		if p < floor {
-			return api.OfferRequest{}, fmt.Errorf("price %s %s would be below the floor of %s",
+			return client.OfferRequest{}, fmt.Errorf("price %s %s would be below the floor of %s",
 				intent.FormatAmount(p, in.Currency), in.Currency, r.Floor)
 		}
 	}
 	var text bytes.Buffer
 	data := TemplateData{Intent: in, Price: intent.FormatAmount(p, in.Currency), Currency: in.Currency, Ceiling: in.MaxPrice}
 	if err := r.tmpl.Execute(&text, data); err != nil {
-		return api.OfferRequest{}, fmt.Errorf("text template: %w", err)
+		return client.OfferRequest{}, fmt.Errorf("text template: %w", err)
 	}
-	return api.OfferRequest{IntentID: in.ID, PriceMinor: &p, Text: strings.TrimSpace(text.String()), ValidFor: r.ValidFor}, nil
+	return client.OfferRequest{IntentID: in.ID, PriceMinor: &p, Text: strings.TrimSpace(text.String()), ValidFor: r.ValidFor}, nil
 }
 
 // Bot answers intents by its rules.
 type Bot struct {
-	Client *api.Client
+	Client *client.Client
 	Rules  *Rules
 	DryRun bool
 	Log    *slog.Logger
@@ -274,7 +249,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.answered[o.IntentID] = true
 	}
 	for {
-		err := b.Client.Events(ctx, func(ev api.EventView) error { return b.handle(ctx, ev) })
+		err := b.Client.Events(ctx, func(ev client.EventView) error { return b.handle(ctx, ev) })
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -287,7 +262,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 }
 
-func (b *Bot) handle(ctx context.Context, ev api.EventView) error {
+func (b *Bot) handle(ctx context.Context, ev client.EventView) error {
 	if ev.Kind != "intent" || ev.Intent == nil || b.answered[ev.IntentID] {
 		return nil
 	}

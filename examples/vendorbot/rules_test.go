@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func TestExampleRules(t *testing.T) {
@@ -14,7 +14,7 @@ func TestExampleRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	laptop := api.IntentView{ID: strings.Repeat("a", 64), Category: "electronics", Path: []string{"laptops"},
+	laptop := client.IntentView{ID: strings.Repeat("a", 64), Category: "electronics", Path: []string{"laptops"},
 		Text: "14-inch laptop", MaxPrice: "1200.00", MaxPriceMinor: 120000, Currency: "EUR", Region: "DE"}
 	r := &rules.Rules[0]
 	if !r.Match(laptop) {
@@ -32,7 +32,7 @@ func TestExampleRules(t *testing.T) {
 	if _, err := r.Offer(cheap); err == nil || !strings.Contains(err.Error(), "floor") {
 		t.Errorf("an offer below the floor: %v", err)
 	}
-	phone := api.IntentView{Category: "electronics", Text: "a phone", MaxPriceMinor: 50000, MaxPrice: "500.00", Currency: "USD"}
+	phone := client.IntentView{Category: "electronics", Text: "a phone", MaxPriceMinor: 50000, MaxPrice: "500.00", Currency: "USD"}
 	if rules.Rules[0].Match(phone) || !rules.Rules[1].Match(phone) {
 		t.Error("a phone intent should fall through to rule 2")
 	}

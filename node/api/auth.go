@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/intentcast/intentcast/node/api/client"
+
 	"crypto/sha256"
 	"crypto/subtle"
 	"net"
@@ -75,11 +77,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !s.hostAllowed(r):
-			writeError(w, errf(http.StatusForbidden, CodeForbiddenHost,
+			writeError(w, errf(http.StatusForbidden, client.CodeForbiddenHost,
 				"host %q is not this API's: use http://127.0.0.1:<port> or http://localhost:<port>, or add the name to the daemon's allowed hosts", r.Host))
 			return
 		case !originAllowed(r):
-			writeError(w, errf(http.StatusForbidden, CodeForbiddenOrigin,
+			writeError(w, errf(http.StatusForbidden, client.CodeForbiddenOrigin,
 				"requests from the web origin %q are refused: the API answers only its own page and non-browser clients", r.Header.Get("Origin")))
 			return
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/health":
@@ -88,11 +90,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			// (the daemon prints where the file is) and sends it with every
 			// API call.
 		case r.Header.Get("Authorization") == "":
-			writeError(w, errf(http.StatusUnauthorized, CodeUnauthorized,
+			writeError(w, errf(http.StatusUnauthorized, client.CodeUnauthorized,
 				"no bearer token: send \"Authorization: Bearer <token>\" with the token from the api.token file in the daemon's data dir"))
 			return
 		case !tokenMatches(r, s.token):
-			writeError(w, errf(http.StatusUnauthorized, CodeUnauthorized,
+			writeError(w, errf(http.StatusUnauthorized, client.CodeUnauthorized,
 				"wrong bearer token: use the token from the api.token file in the daemon's data dir (it changes if the file is deleted)"))
 			return
 		}

@@ -6,10 +6,8 @@ import (
 	"net/http"
 
 	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/api/client"
 )
-
-// ContentTypeDealRecord is the media type of an exported deal record.
-const ContentTypeDealRecord = "application/cbor"
 
 // dealRecord exports the deal of one intent as a record anyone can verify
 // offline (docs/PROTOCOL.md, "Deal records"). Customer and vendor get
@@ -25,18 +23,18 @@ func (s *Server) dealRecord(w http.ResponseWriter, r *http.Request) {
 	var de *intent.DealError
 	switch {
 	case isNotFound(err):
-		err = errf(http.StatusNotFound, CodeNotFound, "no deal for intent %s; intentcast deals lists them", id)
+		err = errf(http.StatusNotFound, client.CodeNotFound, "no deal for intent %s; intentcast deals lists them", id)
 	case errors.As(err, &de):
 		// Deals stored before accepts committed to the offer's hash land
 		// here: their accept cannot prove which offer it took.
-		err = errf(http.StatusConflict, CodeDealUnverifiable,
+		err = errf(http.StatusConflict, client.CodeDealUnverifiable,
 			"the deal of intent %s does not make a verifiable record (%v); nothing was exported", id, err)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", ContentTypeDealRecord)
+	w.Header().Set("Content-Type", client.ContentTypeDealRecord)
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", dealRecordFile(id)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)

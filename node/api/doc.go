@@ -1,7 +1,9 @@
-// Package api is the daemon's local HTTP API and the typed Go client the
-// CLI is built on.
+// Package api is the server of the daemon's local HTTP API. Its light
+// side, the typed Go client the CLI is built on and the JSON shapes both
+// speak, is package node/api/client, which this package imports for the
+// wire types and which links no libp2p.
 //
-// The layering is daemon -> Server (HTTP handlers) -> Client: the daemon
+// The layering is daemon -> Server (HTTP handlers) -> client.Client: the daemon
 // makes a node.Node and a Server for it and serves Server.Handler on a
 // loopback listener; the CLI and the web page speak to it over HTTP. The
 // API is JSON, with one server-sent-event stream (GET /v1/events) that

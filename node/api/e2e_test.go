@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // TestCustomerVendorLoop drives the whole loop through the real Client
@@ -30,7 +31,7 @@ func TestCustomerVendorLoop(t *testing.T) {
 	// of Sign.
 	type hit struct {
 		kind string
-		ev   EventView
+		ev   client.EventView
 	}
 	hits := make(chan hit, 16)
 	var secret string
@@ -53,7 +54,7 @@ func TestCustomerVendorLoop(t *testing.T) {
 		if r.Header.Get("X-Intentcast-Delivery") == "" {
 			t.Errorf("webhook without a delivery id")
 		}
-		var ev EventView
+		var ev client.EventView
 		if err := json.Unmarshal(body, &ev); err != nil {
 			t.Errorf("webhook body: %v", err)
 		}
@@ -76,18 +77,18 @@ func TestCustomerVendorLoop(t *testing.T) {
 	}
 
 	vendorEvents, _ := stream(t, vendor.c)
-	awaitEvent(t, vendorEvents, "the vendor's replay-end", func(ev EventView) bool { return ev.Kind == KindReplayEnd })
+	awaitEvent(t, vendorEvents, "the vendor's replay-end", func(ev client.EventView) bool { return ev.Kind == client.KindReplayEnd })
 
 	// Publish, watching the minting.
-	var progress []MintProgress
-	in, err := customer.c.PublishIntent(ctx, laptop(), func(p MintProgress) { progress = append(progress, p) })
+	var progress []client.MintProgress
+	in, err := customer.c.PublishIntent(ctx, laptop(), func(p client.MintProgress) { progress = append(progress, p) })
 	if err != nil {
 		t.Fatalf("PublishIntent: %v", err)
 	}
 	if len(progress) == 0 || progress[0].Expected != 16 {
 		t.Errorf("progress %+v; want reports expecting 2^4 tries", progress)
 	}
-	if in.State != StateOpen || !in.Own || in.MaxPrice != "1200.00" || in.MaxPriceMinor != 120000 || in.Region != "DE" ||
+	if in.State != client.StateOpen || !in.Own || in.MaxPrice != "1200.00" || in.MaxPriceMinor != 120000 || in.Region != "DE" ||
 		in.Quantity != 1 || !slices.Equal(in.Terms, []string{"no-tracking", "no-resale", "delete-after"}) || in.Work != 4 {
 		t.Errorf("published intent %+v", in)
 	}
@@ -98,23 +99,23 @@ func TestCustomerVendorLoop(t *testing.T) {
 	// The vendor sees it in its feed and on its stream.
 	eventually(t, 15*time.Second, "the vendor's feed shows the intent", func() bool {
 		feed, err := vendor.c.Feed(ctx)
-		return err == nil && slices.ContainsFunc(feed, func(v IntentView) bool { return v.ID == in.ID })
+		return err == nil && slices.ContainsFunc(feed, func(v client.IntentView) bool { return v.ID == in.ID })
 	})
-	ev := awaitEvent(t, vendorEvents, "the intent on the vendor's stream", func(ev EventView) bool { return ev.Kind == "intent" && ev.IntentID == in.ID })
-	if ev.Intent == nil || ev.Intent.Text != laptop().Text || ev.Intent.State != StateLive || ev.Intent.Own {
+	ev := awaitEvent(t, vendorEvents, "the intent on the vendor's stream", func(ev client.EventView) bool { return ev.Kind == "intent" && ev.IntentID == in.ID })
+	if ev.Intent == nil || ev.Intent.Text != laptop().Text || ev.Intent.State != client.StateLive || ev.Intent.Own {
 		t.Errorf("intent event %+v", ev.Intent)
 	}
 
 	// A customer stream opened now replays the intent, then goes live.
 	customerEvents, customerLog := stream(t, customer.c)
-	ev = awaitEvent(t, customerEvents, "the replayed intent", func(ev EventView) bool { return ev.Kind == "intent-posted" })
-	if ev.IntentID != in.ID || ev.Intent == nil || ev.Intent.State != StateOpen {
+	ev = awaitEvent(t, customerEvents, "the replayed intent", func(ev client.EventView) bool { return ev.Kind == "intent-posted" })
+	if ev.IntentID != in.ID || ev.Intent == nil || ev.Intent.State != client.StateOpen {
 		t.Errorf("replayed %+v", ev)
 	}
-	awaitEvent(t, customerEvents, "the customer's replay-end", func(ev EventView) bool { return ev.Kind == KindReplayEnd })
+	awaitEvent(t, customerEvents, "the customer's replay-end", func(ev client.EventView) bool { return ev.Kind == client.KindReplayEnd })
 
 	// The vendor offers.
-	offer, err := vendor.c.SendOffer(ctx, OfferRequest{IntentID: in.ID, Price: "999.00", Text: "ThinkPad X1, new"})
+	offer, err := vendor.c.SendOffer(ctx, client.OfferRequest{IntentID: in.ID, Price: "999.00", Text: "ThinkPad X1, new"})
 	if err != nil {
 		t.Fatalf("SendOffer: %v", err)
 	}
@@ -126,10 +127,10 @@ func TestCustomerVendorLoop(t *testing.T) {
 	if err != nil || len(sent) != 1 || sent[0].ID != offer.ID {
 		t.Errorf("SentOffers = %+v, %v", sent, err)
 	}
-	awaitEvent(t, vendorEvents, "offer-sent on the vendor's stream", func(ev EventView) bool { return ev.Kind == "offer-sent" && ev.OfferID == offer.ID })
+	awaitEvent(t, vendorEvents, "offer-sent on the vendor's stream", func(ev client.EventView) bool { return ev.Kind == "offer-sent" && ev.OfferID == offer.ID })
 
 	// The customer receives it, opened and checked.
-	ev = awaitEvent(t, customerEvents, "the offer on the customer's stream", func(ev EventView) bool { return ev.Kind == "offer" })
+	ev = awaitEvent(t, customerEvents, "the offer on the customer's stream", func(ev client.EventView) bool { return ev.Kind == "offer" })
 	if ev.OfferID != offer.ID || ev.Status != "valid" || ev.Offer == nil || ev.Offer.Price != "999.00" {
 		t.Errorf("offer event %+v (offer %+v)", ev, ev.Offer)
 	}
@@ -152,7 +153,7 @@ func TestCustomerVendorLoop(t *testing.T) {
 		t.Fatalf("PublishIntent: %v", err)
 	}
 	_, err = customer.c.Accept(ctx, other.ID, offer.ID, "")
-	if e := asError(t, err); e.Status != http.StatusNotFound || e.Code != CodeUnknownOffer {
+	if e := asError(t, err); e.Status != http.StatusNotFound || e.Code != client.CodeUnknownOffer {
 		t.Errorf("accept through another intent: %+v", e)
 	}
 
@@ -161,18 +162,18 @@ func TestCustomerVendorLoop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Accept: %v", err)
 	}
-	if deal.Role != "customer" || deal.OfferID != offer.ID || deal.Intent.State != StateAccepted || deal.Intent.AcceptedOffer != offer.ID ||
+	if deal.Role != "customer" || deal.OfferID != offer.ID || deal.Intent.State != client.StateAccepted || deal.Intent.AcceptedOffer != offer.ID ||
 		deal.Offer.Status != "accepted" || deal.Details != "" {
 		t.Errorf("customer deal %+v", deal)
 	}
 	_, err = customer.c.Accept(ctx, in.ID, offer.ID, "")
-	if e := asError(t, err); e.Status != http.StatusConflict || e.Code != CodeIntentNotOpen {
+	if e := asError(t, err); e.Status != http.StatusConflict || e.Code != client.CodeIntentNotOpen {
 		t.Errorf("accepting twice: %+v", e)
 	}
-	awaitEvent(t, customerEvents, "accepted on the customer's stream", func(ev EventView) bool { return ev.Kind == "accepted" && ev.OfferID == offer.ID })
+	awaitEvent(t, customerEvents, "accepted on the customer's stream", func(ev client.EventView) bool { return ev.Kind == "accepted" && ev.OfferID == offer.ID })
 
 	// The vendor's side: deal, stream and webhook.
-	var vdeals []DealView
+	var vdeals []client.DealView
 	eventually(t, 15*time.Second, "the vendor has the deal", func() bool {
 		vdeals, err = vendor.c.Deals(ctx)
 		return err == nil && len(vdeals) == 1
@@ -181,7 +182,7 @@ func TestCustomerVendorLoop(t *testing.T) {
 		d.Offer.Status != "accepted" || d.Intent.Text != laptop().Text {
 		t.Errorf("vendor deal %+v", d)
 	}
-	awaitEvent(t, vendorEvents, "accept on the vendor's stream", func(ev EventView) bool { return ev.Kind == "accept" && ev.OfferID == offer.ID })
+	awaitEvent(t, vendorEvents, "accept on the vendor's stream", func(ev client.EventView) bool { return ev.Kind == "accept" && ev.OfferID == offer.ID })
 	select {
 	case h := <-hits:
 		if h.kind != "accept" || h.ev.Kind != "accept" || h.ev.OfferID != offer.ID || h.ev.Offer == nil || h.ev.Offer.Status != "accepted" {
@@ -211,26 +212,26 @@ func TestCustomerVendorLoop(t *testing.T) {
 	// Cancel the other intent: it leaves the vendor's feed.
 	eventually(t, 15*time.Second, "the vendor's feed shows the second intent", func() bool {
 		feed, _ := vendor.c.Feed(ctx)
-		return slices.ContainsFunc(feed, func(v IntentView) bool { return v.ID == other.ID })
+		return slices.ContainsFunc(feed, func(v client.IntentView) bool { return v.ID == other.ID })
 	})
 	cancelled, err := customer.c.CancelIntent(ctx, other.ID)
-	if err != nil || cancelled.State != StateCancelled {
+	if err != nil || cancelled.State != client.StateCancelled {
 		t.Fatalf("CancelIntent = %+v, %v", cancelled, err)
 	}
 	_, err = customer.c.CancelIntent(ctx, other.ID)
-	if e := asError(t, err); e.Status != http.StatusConflict || e.Code != CodeIntentNotOpen {
+	if e := asError(t, err); e.Status != http.StatusConflict || e.Code != client.CodeIntentNotOpen {
 		t.Errorf("cancelling twice: %+v", e)
 	}
-	awaitEvent(t, vendorEvents, "cancel on the vendor's stream", func(ev EventView) bool { return ev.Kind == "cancel" && ev.IntentID == other.ID })
+	awaitEvent(t, vendorEvents, "cancel on the vendor's stream", func(ev client.EventView) bool { return ev.Kind == "cancel" && ev.IntentID == other.ID })
 	eventually(t, 15*time.Second, "the cancelled intent leaves the vendor's feed", func() bool {
 		feed, err := vendor.c.Feed(ctx)
-		return err == nil && !slices.ContainsFunc(feed, func(v IntentView) bool { return v.ID == other.ID })
+		return err == nil && !slices.ContainsFunc(feed, func(v client.IntentView) bool { return v.ID == other.ID })
 	})
-	_, err = vendor.c.SendOffer(ctx, OfferRequest{IntentID: other.ID, Price: "1.00"})
-	if e := asError(t, err); e.Status != http.StatusConflict || e.Code != CodeIntentClosed {
+	_, err = vendor.c.SendOffer(ctx, client.OfferRequest{IntentID: other.ID, Price: "1.00"})
+	if e := asError(t, err); e.Status != http.StatusConflict || e.Code != client.CodeIntentClosed {
 		t.Errorf("offer to a cancelled intent: %+v", e)
 	}
-	if v, err := vendor.c.Intent(ctx, other.ID); err != nil || v.State != StateCancelled {
+	if v, err := vendor.c.Intent(ctx, other.ID); err != nil || v.State != client.StateCancelled {
 		t.Errorf("the vendor's view of the cancelled intent: %+v, %v", v, err)
 	}
 
@@ -257,15 +258,15 @@ func TestCustomerVendorLoop(t *testing.T) {
 	for _, v := range list {
 		states[v.ID] = v.State
 	}
-	if states[in.ID] != StateAccepted || states[other.ID] != StateCancelled {
+	if states[in.ID] != client.StateAccepted || states[other.ID] != client.StateCancelled {
 		t.Errorf("states %v", states)
 	}
 }
 
 // asError returns err as *Error, failing the test if it is not one.
-func asError(t *testing.T, err error) *Error {
+func asError(t *testing.T, err error) *client.Error {
 	t.Helper()
-	e, ok := err.(*Error)
+	e, ok := err.(*client.Error)
 	if !ok {
 		t.Fatalf("error %v (%T) is not an *api.Error", err, err)
 	}

@@ -10,51 +10,7 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
-)
-
-// The stable error codes of the API (docs/API.md lists them with their
-// HTTP statuses). Clients branch on the code; the message is for people and
-// may change.
-const (
-	CodeUnauthorized       = "unauthorized"
-	CodeForbiddenOrigin    = "forbidden_origin"
-	CodeForbiddenHost      = "forbidden_host"
-	CodeBadJSON            = "bad_json"
-	CodeBodyTooLarge       = "body_too_large"
-	CodeBadRequest         = "bad_request"
-	CodeBadCategory        = "bad_category"
-	CodeBadPath            = "bad_path"
-	CodeBadText            = "bad_text"
-	CodeBadQuantity        = "bad_quantity"
-	CodeBadPrice           = "bad_price"
-	CodeBadCurrency        = "bad_currency"
-	CodeBadRegion          = "bad_region"
-	CodeBadDeadline        = "bad_deadline"
-	CodeBadExpiry          = "bad_expiry"
-	CodeBadTerms           = "bad_terms"
-	CodeBadDetails         = "bad_details"
-	CodeBadVendor          = "bad_vendor"
-	CodeBadID              = "bad_id"
-	CodeBadURL             = "bad_url"
-	CodeBadEvents          = "bad_events"
-	CodeBadKey             = "bad_key"
-	CodeUnknownIntent      = "unknown_intent"
-	CodeUnknownOffer       = "unknown_offer"
-	CodeUnknownWebhook     = "unknown_webhook"
-	CodeIntentNotOpen      = "intent_not_open"
-	CodeOfferNotAcceptable = "offer_not_acceptable"
-	CodeIntentNotLive      = "intent_not_live"
-	CodeIntentClosed       = "intent_closed"
-	CodeOwnIntent          = "own_intent"
-	CodeNotFound           = "not_found"
-	CodeMethodNotAllowed   = "method_not_allowed"
-	CodeMintingCancelled   = "minting_cancelled"
-	CodeNodeClosed         = "node_closed"
-	CodeNotBroadcast       = "not_broadcast"
-	CodeDealUnverifiable   = "deal_unverifiable"
-	CodeTooManyWebhooks    = "too_many_webhooks"
-	CodeClientClosed       = "client_closed"
-	CodeInternal           = "internal"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // apiError is an error with its HTTP status and stable code. Handlers
@@ -96,42 +52,42 @@ func errorFrom(err error) *apiError {
 		return fieldError(fe)
 	case errors.Is(err, intent.ErrMintCancelled):
 		// The request went away or the node is closing.
-		return e(http.StatusServiceUnavailable, CodeMintingCancelled)
+		return e(http.StatusServiceUnavailable, client.CodeMintingCancelled)
 	case errors.Is(err, node.ErrClosed):
-		return e(http.StatusServiceUnavailable, CodeNodeClosed)
+		return e(http.StatusServiceUnavailable, client.CodeNodeClosed)
 	case errors.Is(err, node.ErrNotOwn):
-		return e(http.StatusNotFound, CodeUnknownIntent)
+		return e(http.StatusNotFound, client.CodeUnknownIntent)
 	case errors.Is(err, node.ErrIntentState):
-		return e(http.StatusConflict, CodeIntentNotOpen)
+		return e(http.StatusConflict, client.CodeIntentNotOpen)
 	case errors.Is(err, node.ErrOfferState), errors.Is(err, intent.ErrOfferExpired):
-		return e(http.StatusConflict, CodeOfferNotAcceptable)
+		return e(http.StatusConflict, client.CodeOfferNotAcceptable)
 	case errors.Is(err, node.ErrNotLive):
-		return e(http.StatusNotFound, CodeIntentNotLive)
+		return e(http.StatusNotFound, client.CodeIntentNotLive)
 	case errors.Is(err, node.ErrCategory):
-		return e(http.StatusBadRequest, CodeBadCategory)
+		return e(http.StatusBadRequest, client.CodeBadCategory)
 	case errors.Is(err, node.ErrOwnIntent):
-		return e(http.StatusConflict, CodeOwnIntent)
+		return e(http.StatusConflict, client.CodeOwnIntent)
 	case errors.Is(err, intent.ErrLifetime):
-		return e(http.StatusBadRequest, CodeBadExpiry)
+		return e(http.StatusBadRequest, client.CodeBadExpiry)
 	case errors.Is(err, intent.ErrOverCeiling):
-		return e(http.StatusBadRequest, CodeBadPrice)
+		return e(http.StatusBadRequest, client.CodeBadPrice)
 	case errors.Is(err, intent.ErrCurrency):
-		return e(http.StatusBadRequest, CodeBadCurrency)
+		return e(http.StatusBadRequest, client.CodeBadCurrency)
 	case errors.Is(err, intent.ErrDetailsTooLarge):
-		return e(http.StatusBadRequest, CodeBadDetails)
+		return e(http.StatusBadRequest, client.CodeBadDetails)
 	case errors.Is(err, intent.ErrBadKey):
 		// A key in a remote party's message is broken (e.g. the intent's
 		// reply key, which no offer can be sealed to): not our fault.
-		return e(http.StatusUnprocessableEntity, CodeBadKey)
+		return e(http.StatusUnprocessableEntity, client.CodeBadKey)
 	case errors.Is(err, intent.ErrSchema), errors.Is(err, intent.ErrTooLarge):
-		return e(http.StatusBadRequest, CodeBadRequest)
+		return e(http.StatusBadRequest, client.CodeBadRequest)
 	case errors.Is(err, node.ErrNotFound):
-		return e(http.StatusNotFound, CodeNotFound)
+		return e(http.StatusNotFound, client.CodeNotFound)
 	case errors.Is(err, context.Canceled):
 		// The client left; nobody reads this, but the metrics do.
-		return e(499, CodeClientClosed)
+		return e(499, client.CodeClientClosed)
 	}
-	return e(http.StatusInternalServerError, CodeInternal)
+	return e(http.StatusInternalServerError, client.CodeInternal)
 }
 
 // writeJSON writes v as the response with status.
@@ -149,33 +105,33 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="intentcast"`)
 	}
-	writeJSON(w, e.Status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: string(e.Field)}})
+	writeJSON(w, e.Status, client.ErrorBody{Error: client.ErrorDetail{Code: e.Code, Message: e.Message, Field: string(e.Field)}})
 }
 
 // fieldCodes are the error codes of the inputs of intent's drafts.
 var fieldCodes = map[intent.Field]string{
-	intent.FieldCategory:    CodeBadCategory,
-	intent.FieldPath:        CodeBadPath,
-	intent.FieldText:        CodeBadText,
-	intent.FieldQuantity:    CodeBadQuantity,
-	intent.FieldMaxPrice:    CodeBadPrice,
-	intent.FieldPrice:       CodeBadPrice,
-	intent.FieldCurrency:    CodeBadCurrency,
-	intent.FieldRegion:      CodeBadRegion,
-	intent.FieldDeliverBy:   CodeBadDeadline,
-	intent.FieldExpires:     CodeBadExpiry,
-	intent.FieldValidFor:    CodeBadExpiry,
-	intent.FieldTerms:       CodeBadTerms,
-	intent.FieldCustomTerms: CodeBadTerms,
-	intent.FieldVendorName:  CodeBadVendor,
-	intent.FieldVendorURL:   CodeBadVendor,
+	intent.FieldCategory:    client.CodeBadCategory,
+	intent.FieldPath:        client.CodeBadPath,
+	intent.FieldText:        client.CodeBadText,
+	intent.FieldQuantity:    client.CodeBadQuantity,
+	intent.FieldMaxPrice:    client.CodeBadPrice,
+	intent.FieldPrice:       client.CodeBadPrice,
+	intent.FieldCurrency:    client.CodeBadCurrency,
+	intent.FieldRegion:      client.CodeBadRegion,
+	intent.FieldDeliverBy:   client.CodeBadDeadline,
+	intent.FieldExpires:     client.CodeBadExpiry,
+	intent.FieldValidFor:    client.CodeBadExpiry,
+	intent.FieldTerms:       client.CodeBadTerms,
+	intent.FieldCustomTerms: client.CodeBadTerms,
+	intent.FieldVendorName:  client.CodeBadVendor,
+	intent.FieldVendorURL:   client.CodeBadVendor,
 }
 
 // fieldError is the answer to a bad input: 400, the field's code, the
 // input rules' sentence and the field, so that a form can show the
 // sentence next to it.
 func fieldError(fe *intent.FieldError) *apiError {
-	return &apiError{Status: http.StatusBadRequest, Code: cmp.Or(fieldCodes[fe.Field], CodeBadRequest), Message: fe.Msg, Field: fe.Field}
+	return &apiError{Status: http.StatusBadRequest, Code: cmp.Or(fieldCodes[fe.Field], client.CodeBadRequest), Message: fe.Msg, Field: fe.Field}
 }
 
 // badField is a FieldError of the API's own (the shape of a request,

@@ -10,6 +10,7 @@ import (
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func TestErrorFrom(t *testing.T) {
@@ -19,19 +20,19 @@ func TestErrorFrom(t *testing.T) {
 		status int
 		code   string
 	}{
-		{wrap(node.ErrNotOwn), http.StatusNotFound, CodeUnknownIntent},
-		{wrap(node.ErrIntentState), http.StatusConflict, CodeIntentNotOpen},
-		{wrap(node.ErrOfferState), http.StatusConflict, CodeOfferNotAcceptable},
-		{wrap(intent.ErrOfferExpired), http.StatusConflict, CodeOfferNotAcceptable},
-		{wrap(node.ErrNotLive), http.StatusNotFound, CodeIntentNotLive},
-		{wrap(node.ErrCategory), http.StatusBadRequest, CodeBadCategory},
-		{wrap(intent.ErrLifetime), http.StatusBadRequest, CodeBadExpiry},
-		{wrap(intent.ErrSchema), http.StatusBadRequest, CodeBadRequest},
-		{wrap(node.ErrNotFound), http.StatusNotFound, CodeNotFound},
-		{fmt.Errorf("publish: %w after 3 tries: %w", intent.ErrMintCancelled, context.Canceled), http.StatusServiceUnavailable, CodeMintingCancelled},
-		{wrap(node.ErrClosed), http.StatusServiceUnavailable, CodeNodeClosed},
-		{wrap(intent.ErrDetailsTooLarge), http.StatusBadRequest, CodeBadDetails},
-		{errors.New("disk on fire"), http.StatusInternalServerError, CodeInternal},
+		{wrap(node.ErrNotOwn), http.StatusNotFound, client.CodeUnknownIntent},
+		{wrap(node.ErrIntentState), http.StatusConflict, client.CodeIntentNotOpen},
+		{wrap(node.ErrOfferState), http.StatusConflict, client.CodeOfferNotAcceptable},
+		{wrap(intent.ErrOfferExpired), http.StatusConflict, client.CodeOfferNotAcceptable},
+		{wrap(node.ErrNotLive), http.StatusNotFound, client.CodeIntentNotLive},
+		{wrap(node.ErrCategory), http.StatusBadRequest, client.CodeBadCategory},
+		{wrap(intent.ErrLifetime), http.StatusBadRequest, client.CodeBadExpiry},
+		{wrap(intent.ErrSchema), http.StatusBadRequest, client.CodeBadRequest},
+		{wrap(node.ErrNotFound), http.StatusNotFound, client.CodeNotFound},
+		{fmt.Errorf("publish: %w after 3 tries: %w", intent.ErrMintCancelled, context.Canceled), http.StatusServiceUnavailable, client.CodeMintingCancelled},
+		{wrap(node.ErrClosed), http.StatusServiceUnavailable, client.CodeNodeClosed},
+		{wrap(intent.ErrDetailsTooLarge), http.StatusBadRequest, client.CodeBadDetails},
+		{errors.New("disk on fire"), http.StatusInternalServerError, client.CodeInternal},
 		{fmt.Errorf("outer: %w", errf(http.StatusTeapot, "tea", "short and stout")), http.StatusTeapot, "tea"},
 	}
 	for _, tt := range tests {
@@ -46,8 +47,8 @@ func TestErrorFrom(t *testing.T) {
 	// Sealing an offer to a broken reply key (here the all-zero X25519
 	// point) is the remote intent's fault: a 4xx, never a 500.
 	_, sealErr := crypto.Seal(crypto.PublicReplyKey{Suite: crypto.SuiteX25519, Key: make([]byte, 32)}, nil, nil, []byte("offer"))
-	if e := errorFrom(fmt.Errorf("send offer: %w", sealErr)); e.Status != http.StatusUnprocessableEntity || e.Code != CodeBadKey {
-		t.Errorf("sealing to a zero reply key maps to %d %s, want 422 %s", e.Status, e.Code, CodeBadKey)
+	if e := errorFrom(fmt.Errorf("send offer: %w", sealErr)); e.Status != http.StatusUnprocessableEntity || e.Code != client.CodeBadKey {
+		t.Errorf("sealing to a zero reply key maps to %d %s, want 422 %s", e.Status, e.Code, client.CodeBadKey)
 	}
 	// The message keeps the story the error tells.
 	if e := errorFrom(wrap(node.ErrNotOwn)); e.Message != wrap(node.ErrNotOwn).Error() {

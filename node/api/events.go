@@ -11,6 +11,7 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // The event stream (GET /v1/events) is push, not polling (nwaku#938): it
@@ -76,7 +77,7 @@ type eventKey struct {
 	intentID, offer string
 }
 
-func keyOf(e EventView) eventKey { return eventKey{e.Kind, e.IntentID, e.OfferID} }
+func keyOf(e client.EventView) eventKey { return eventKey{e.Kind, e.IntentID, e.OfferID} }
 
 // events serves GET /v1/events.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +105,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if sse.event(KindReplayEnd, EventView{Kind: KindReplayEnd}) != nil {
+	if sse.event(client.KindReplayEnd, client.EventView{Kind: client.KindReplayEnd}) != nil {
 		return
 	}
 	heartbeat := time.NewTicker(s.heartbeat)
@@ -141,10 +142,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // (intent-posted), offers received (offer) and sent (offer-sent), deals
 // (accepted on the customer's side, accept on the vendor's) and the live
 // intents that pass the vendor filter (intent).
-func (s *Server) replay(ctx context.Context) ([]EventView, error) {
+func (s *Server) replay(ctx context.Context) ([]client.EventView, error) {
 	type timed struct {
 		at time.Time
-		ev EventView
+		ev client.EventView
 	}
 	var out []timed
 	now := time.Now()
@@ -157,7 +158,7 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 	for _, own := range owns {
 		v := recordView(own, now)
 		ownIDs[own.Intent.ID] = true
-		out = append(out, timed{own.Intent.Body.CreatedAt(), EventView{Kind: string(node.EventIntentPosted), IntentID: v.ID, Intent: &v}})
+		out = append(out, timed{own.Intent.Body.CreatedAt(), client.EventView{Kind: string(node.EventIntentPosted), IntentID: v.ID, Intent: &v}})
 	}
 
 	for _, dir := range []node.Direction{node.Received, node.Sent} {
@@ -171,7 +172,7 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 		}
 		for _, o := range offers {
 			v := offerView(o)
-			ev := EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.ID, Status: string(o.Status), Reason: o.Reason, Offer: &v}
+			ev := client.EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.ID, Status: string(o.Status), Reason: o.Reason, Offer: &v}
 			out = append(out, timed{o.Received, ev})
 		}
 	}
@@ -186,7 +187,7 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 		if d.Role == node.RoleVendor {
 			kind = node.EventAccept
 		}
-		out = append(out, timed{d.Closed, EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.OfferID, Intent: &v.Intent, Offer: &v.Offer}})
+		out = append(out, timed{d.Closed, client.EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.OfferID, Intent: &v.Intent, Offer: &v.Offer}})
 	}
 
 	feed, err := s.n.Feed(ctx)
@@ -198,11 +199,11 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 			continue // replayed as intent-posted
 		}
 		v := recordView(in, now)
-		out = append(out, timed{in.Intent.Body.CreatedAt(), EventView{Kind: string(node.EventIntent), IntentID: v.ID, Intent: &v}})
+		out = append(out, timed{in.Intent.Body.CreatedAt(), client.EventView{Kind: string(node.EventIntent), IntentID: v.ID, Intent: &v}})
 	}
 
 	slices.SortStableFunc(out, func(a, b timed) int { return a.at.Compare(b.at) })
-	evs := make([]EventView, len(out))
+	evs := make([]client.EventView, len(out))
 	for i, t := range out {
 		evs[i] = t.ev
 	}
@@ -210,8 +211,8 @@ func (s *Server) replay(ctx context.Context) ([]EventView, error) {
 }
 
 // eventView renders a node event with the intent and offer it carries.
-func eventView(e node.Event) EventView {
-	v := EventView{Kind: string(e.Kind), IntentID: e.IntentID.String(), Status: e.Status, Reason: e.Reason}
+func eventView(e node.Event) client.EventView {
+	v := client.EventView{Kind: string(e.Kind), IntentID: e.IntentID.String(), Status: e.Status, Reason: e.Reason}
 	if !e.OfferID.IsZero() {
 		v.OfferID = e.OfferID.String()
 	}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // TestFilterKeptAcrossRestarts: a filter set through the API is there
@@ -16,7 +16,7 @@ import (
 func TestFilterKeptAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	first := startAPI(t, nodeOpts{dataDir: dir})
-	want := node.Filter{Categories: []string{"electronics"}, Keywords: []string{"laptop"}, Regions: []string{"DE"}}
+	want := client.Filter{Categories: []string{"electronics"}, Keywords: []string{"laptop"}, Regions: []string{"DE"}}
 	if _, err := first.c.SetFilter(t.Context(), want); err != nil {
 		t.Fatal(err)
 	}

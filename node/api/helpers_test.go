@@ -15,6 +15,7 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 const testToken = "t0ken-for-tests"
@@ -32,9 +33,9 @@ func mustRequest(t *testing.T, method, path string) *http.Request {
 	return r
 }
 
-func decodeError(t *testing.T, body []byte) ErrorDetail {
+func decodeError(t *testing.T, body []byte) client.ErrorDetail {
 	t.Helper()
-	var eb ErrorBody
+	var eb client.ErrorBody
 	if err := json.Unmarshal(body, &eb); err != nil {
 		t.Fatalf("error body %q is not JSON: %v", body, err)
 	}
@@ -54,7 +55,7 @@ type apiNode struct {
 	n   *node.Node
 	srv *Server
 	url string
-	c   *Client
+	c   *client.Client
 }
 
 type nodeOpts struct {
@@ -108,7 +109,7 @@ func startAPI(t *testing.T, o nodeOpts) *apiNode {
 			t.Errorf("Server Close: %v", err)
 		}
 	})
-	return &apiNode{n: n, srv: srv, url: hs.URL, c: NewClient(hs.URL, testToken)}
+	return &apiNode{n: n, srv: srv, url: hs.URL, c: client.New(hs.URL, testToken)}
 }
 
 // connected starts a customer and a vendor node and waits until they are
@@ -146,7 +147,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 // eventLog keeps every event a stream delivered.
 type eventLog struct {
 	mu  sync.Mutex
-	all []EventView
+	all []client.EventView
 }
 
 // count counts the events of a kind so far.
@@ -164,16 +165,16 @@ func (l *eventLog) count(kind string) int {
 
 // stream reads c's event stream into a channel (and log) until the test
 // ends; the goroutine is stopped and awaited at cleanup.
-func stream(t *testing.T, c *Client) (<-chan EventView, *eventLog) {
+func stream(t *testing.T, c *client.Client) (<-chan client.EventView, *eventLog) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan EventView, 1024)
+	ch := make(chan client.EventView, 1024)
 	done := make(chan struct{})
 	log := &eventLog{}
 	go func() {
 		defer close(done)
 		defer close(ch)
-		err := c.Events(ctx, func(ev EventView) error {
+		err := c.Events(ctx, func(ev client.EventView) error {
 			log.mu.Lock()
 			log.all = append(log.all, ev)
 			log.mu.Unlock()
@@ -197,7 +198,7 @@ func stream(t *testing.T, c *Client) (<-chan EventView, *eventLog) {
 
 // awaitEvent returns the first event from ch that matches, failing the
 // test after patience or if the stream ends.
-func awaitEvent(t *testing.T, ch <-chan EventView, what string, match func(EventView) bool) EventView {
+func awaitEvent(t *testing.T, ch <-chan client.EventView, what string, match func(client.EventView) bool) client.EventView {
 	t.Helper()
 	timeout := time.After(patience)
 	for {
@@ -216,8 +217,8 @@ func awaitEvent(t *testing.T, ch <-chan EventView, what string, match func(Event
 }
 
 // laptop is a valid publish request.
-func laptop() PublishRequest {
-	return PublishRequest{
+func laptop() client.PublishRequest {
+	return client.PublishRequest{
 		Category: "electronics", Path: []string{"laptops"}, Text: "light 14-inch laptop, 16 GB",
 		MaxPrice: "1200.00", Currency: "EUR", Region: "DE",
 	}

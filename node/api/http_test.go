@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/intentcast/intentcast/node/api/client"
+
 	"context"
 	"errors"
 	"io"
@@ -28,50 +30,50 @@ func TestRequestErrors(t *testing.T) {
 		status       int
 		code         string
 	}{
-		{"wrong token", "GET", "/v1/intents", "", map[string]string{"Authorization": "Bearer nope"}, 401, CodeUnauthorized},
-		{"no token", "GET", "/v1/intents", "", map[string]string{}, 401, CodeUnauthorized},
-		{"basic auth", "GET", "/v1/intents", "", map[string]string{"Authorization": "Basic " + testToken}, 401, CodeUnauthorized},
-		{"metrics need the token", "GET", "/metrics", "", map[string]string{}, 401, CodeUnauthorized},
-		{"foreign origin", "GET", "/v1/intents", "", map[string]string{"Authorization": "Bearer " + testToken, "Origin": "https://evil.example"}, 403, CodeForbiddenOrigin},
-		{"foreign origin, no token", "POST", "/v1/intents", valid, map[string]string{"Origin": "http://localhost:9999"}, 403, CodeForbiddenOrigin},
-		{"cross-site fetch", "GET", "/v1/node", "", map[string]string{"Authorization": "Bearer " + testToken, "Sec-Fetch-Site": "cross-site"}, 403, CodeForbiddenOrigin},
-		{"foreign host (DNS rebinding)", "GET", "/v1/health", "", map[string]string{"Host": "evil.example:80"}, 403, CodeForbiddenHost},
-		{"unknown path", "GET", "/v1/nope", "", nil, 404, CodeNotFound},
-		{"no web page", "GET", "/", "", nil, 404, CodeNotFound},
-		{"method", "PATCH", "/v1/intents", "", nil, 405, CodeMethodNotAllowed},
-		{"bad JSON", "POST", "/v1/intents", `{"category":`, nil, 400, CodeBadJSON},
-		{"empty body", "POST", "/v1/intents", "", nil, 400, CodeBadJSON},
-		{"unknown field", "POST", "/v1/intents", `{"category":"electronics","max_prize":"1"}`, nil, 400, CodeBadJSON},
-		{"wrong type", "POST", "/v1/intents", `{"category":"electronics","quantity":"two"}`, nil, 400, CodeBadJSON},
-		{"two values", "POST", "/v1/intents", valid + valid, nil, 400, CodeBadJSON},
-		{"body too large", "POST", "/v1/intents", `{"text":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, CodeBodyTooLarge},
-		{"bad category", "POST", "/v1/intents", `{"category":"gadgets","text":"a laptop","max_price":"1","currency":"EUR"}`, nil, 400, CodeBadCategory},
-		{"category not served", "POST", "/v1/intents", `{"category":"travel","text":"a laptop","max_price":"1","currency":"EUR"}`, nil, 400, CodeBadCategory},
-		{"price not a number", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"abc","currency":"EUR"}`, nil, 400, CodeBadPrice},
-		{"price as a JSON number", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":12,"currency":"EUR"}`, nil, 400, CodeBadJSON},
-		{"bad currency", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EURO"}`, nil, 400, CodeBadCurrency},
-		{"bad region", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","region":"Germany"}`, nil, 400, CodeBadRegion},
-		{"deadline in the past", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","deliver_by":"` + past + `"}`, nil, 400, CodeBadDeadline},
-		{"bad expiry", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","expires_in":"90d"}`, nil, 400, CodeBadExpiry},
-		{"bad terms", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","terms":["be-nice"]}`, nil, 400, CodeBadTerms},
-		{"malformed id", "GET", "/v1/intents/xyz", "", nil, 400, CodeBadID},
-		{"unknown intent", "GET", "/v1/intents/" + unknown, "", nil, 404, CodeUnknownIntent},
-		{"cancel unknown intent", "POST", "/v1/intents/" + unknown + "/cancel", "", nil, 404, CodeUnknownIntent},
-		{"delete unknown intent", "DELETE", "/v1/intents/" + unknown, "", nil, 404, CodeUnknownIntent},
-		{"offers of unknown intent", "GET", "/v1/intents/" + unknown + "/offers", "", nil, 404, CodeUnknownIntent},
-		{"accept for unknown intent", "POST", "/v1/intents/" + unknown + "/offers/" + unknown + "/accept", "", nil, 404, CodeUnknownIntent},
-		{"accept malformed offer id", "POST", "/v1/intents/" + unknown + "/offers/12/accept", "", nil, 400, CodeBadID},
-		{"unknown deal", "GET", "/v1/deals/" + unknown, "", nil, 404, CodeNotFound},
-		{"record of an unknown deal", "GET", "/v1/deals/" + unknown + "/record", "", nil, 404, CodeNotFound},
-		{"record of a malformed id", "GET", "/v1/deals/12/record", "", nil, 400, CodeBadID},
-		{"record is read-only", "POST", "/v1/deals/" + unknown + "/record", "", nil, 405, CodeMethodNotAllowed},
-		{"offer to unknown intent", "POST", "/v1/vendor/offers", `{"intent_id":"` + unknown + `","price":"1"}`, nil, 404, CodeIntentNotLive},
-		{"offer with malformed id", "POST", "/v1/vendor/offers", `{"intent_id":"nope","price":"1"}`, nil, 400, CodeBadID},
-		{"filter category", "PUT", "/v1/vendor/filter", `{"categories":["travel"]}`, nil, 400, CodeBadCategory},
-		{"filter region", "PUT", "/v1/vendor/filter", `{"regions":["Europe"]}`, nil, 400, CodeBadRegion},
-		{"webhook url", "POST", "/v1/webhooks", `{"url":"ftp://example.com/hook"}`, nil, 400, CodeBadURL},
-		{"webhook events", "POST", "/v1/webhooks", `{"url":"http://127.0.0.1:1/hook","events":["everything"]}`, nil, 400, CodeBadEvents},
-		{"unknown webhook", "DELETE", "/v1/webhooks/nope", "", nil, 404, CodeUnknownWebhook},
+		{"wrong token", "GET", "/v1/intents", "", map[string]string{"Authorization": "Bearer nope"}, 401, client.CodeUnauthorized},
+		{"no token", "GET", "/v1/intents", "", map[string]string{}, 401, client.CodeUnauthorized},
+		{"basic auth", "GET", "/v1/intents", "", map[string]string{"Authorization": "Basic " + testToken}, 401, client.CodeUnauthorized},
+		{"metrics need the token", "GET", "/metrics", "", map[string]string{}, 401, client.CodeUnauthorized},
+		{"foreign origin", "GET", "/v1/intents", "", map[string]string{"Authorization": "Bearer " + testToken, "Origin": "https://evil.example"}, 403, client.CodeForbiddenOrigin},
+		{"foreign origin, no token", "POST", "/v1/intents", valid, map[string]string{"Origin": "http://localhost:9999"}, 403, client.CodeForbiddenOrigin},
+		{"cross-site fetch", "GET", "/v1/node", "", map[string]string{"Authorization": "Bearer " + testToken, "Sec-Fetch-Site": "cross-site"}, 403, client.CodeForbiddenOrigin},
+		{"foreign host (DNS rebinding)", "GET", "/v1/health", "", map[string]string{"Host": "evil.example:80"}, 403, client.CodeForbiddenHost},
+		{"unknown path", "GET", "/v1/nope", "", nil, 404, client.CodeNotFound},
+		{"no web page", "GET", "/", "", nil, 404, client.CodeNotFound},
+		{"method", "PATCH", "/v1/intents", "", nil, 405, client.CodeMethodNotAllowed},
+		{"bad JSON", "POST", "/v1/intents", `{"category":`, nil, 400, client.CodeBadJSON},
+		{"empty body", "POST", "/v1/intents", "", nil, 400, client.CodeBadJSON},
+		{"unknown field", "POST", "/v1/intents", `{"category":"electronics","max_prize":"1"}`, nil, 400, client.CodeBadJSON},
+		{"wrong type", "POST", "/v1/intents", `{"category":"electronics","quantity":"two"}`, nil, 400, client.CodeBadJSON},
+		{"two values", "POST", "/v1/intents", valid + valid, nil, 400, client.CodeBadJSON},
+		{"body too large", "POST", "/v1/intents", `{"text":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, client.CodeBodyTooLarge},
+		{"bad category", "POST", "/v1/intents", `{"category":"gadgets","text":"a laptop","max_price":"1","currency":"EUR"}`, nil, 400, client.CodeBadCategory},
+		{"category not served", "POST", "/v1/intents", `{"category":"travel","text":"a laptop","max_price":"1","currency":"EUR"}`, nil, 400, client.CodeBadCategory},
+		{"price not a number", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"abc","currency":"EUR"}`, nil, 400, client.CodeBadPrice},
+		{"price as a JSON number", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":12,"currency":"EUR"}`, nil, 400, client.CodeBadJSON},
+		{"bad currency", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EURO"}`, nil, 400, client.CodeBadCurrency},
+		{"bad region", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","region":"Germany"}`, nil, 400, client.CodeBadRegion},
+		{"deadline in the past", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","deliver_by":"` + past + `"}`, nil, 400, client.CodeBadDeadline},
+		{"bad expiry", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","expires_in":"90d"}`, nil, 400, client.CodeBadExpiry},
+		{"bad terms", "POST", "/v1/intents", `{"category":"electronics","text":"a laptop","max_price":"1","currency":"EUR","terms":["be-nice"]}`, nil, 400, client.CodeBadTerms},
+		{"malformed id", "GET", "/v1/intents/xyz", "", nil, 400, client.CodeBadID},
+		{"unknown intent", "GET", "/v1/intents/" + unknown, "", nil, 404, client.CodeUnknownIntent},
+		{"cancel unknown intent", "POST", "/v1/intents/" + unknown + "/cancel", "", nil, 404, client.CodeUnknownIntent},
+		{"delete unknown intent", "DELETE", "/v1/intents/" + unknown, "", nil, 404, client.CodeUnknownIntent},
+		{"offers of unknown intent", "GET", "/v1/intents/" + unknown + "/offers", "", nil, 404, client.CodeUnknownIntent},
+		{"accept for unknown intent", "POST", "/v1/intents/" + unknown + "/offers/" + unknown + "/accept", "", nil, 404, client.CodeUnknownIntent},
+		{"accept malformed offer id", "POST", "/v1/intents/" + unknown + "/offers/12/accept", "", nil, 400, client.CodeBadID},
+		{"unknown deal", "GET", "/v1/deals/" + unknown, "", nil, 404, client.CodeNotFound},
+		{"record of an unknown deal", "GET", "/v1/deals/" + unknown + "/record", "", nil, 404, client.CodeNotFound},
+		{"record of a malformed id", "GET", "/v1/deals/12/record", "", nil, 400, client.CodeBadID},
+		{"record is read-only", "POST", "/v1/deals/" + unknown + "/record", "", nil, 405, client.CodeMethodNotAllowed},
+		{"offer to unknown intent", "POST", "/v1/vendor/offers", `{"intent_id":"` + unknown + `","price":"1"}`, nil, 404, client.CodeIntentNotLive},
+		{"offer with malformed id", "POST", "/v1/vendor/offers", `{"intent_id":"nope","price":"1"}`, nil, 400, client.CodeBadID},
+		{"filter category", "PUT", "/v1/vendor/filter", `{"categories":["travel"]}`, nil, 400, client.CodeBadCategory},
+		{"filter region", "PUT", "/v1/vendor/filter", `{"regions":["Europe"]}`, nil, 400, client.CodeBadRegion},
+		{"webhook url", "POST", "/v1/webhooks", `{"url":"ftp://example.com/hook"}`, nil, 400, client.CodeBadURL},
+		{"webhook events", "POST", "/v1/webhooks", `{"url":"http://127.0.0.1:1/hook","events":["everything"]}`, nil, 400, client.CodeBadEvents},
+		{"unknown webhook", "DELETE", "/v1/webhooks/nope", "", nil, 404, client.CodeUnknownWebhook},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,11 +184,11 @@ func TestAccessAllowed(t *testing.T) {
 	if err != nil || len(proto.Terms) == 0 || len(proto.Categories) < 10 || len(proto.Served) != 1 || len(proto.DefaultTerms) != 3 || proto.Limits.MaxText == 0 {
 		t.Errorf("Protocol = %+v, %v", proto, err)
 	}
-	if err := NewClient(a.url, "").Health(t.Context()); err != nil {
+	if err := client.New(a.url, "").Health(t.Context()); err != nil {
 		t.Errorf("Health without a token: %v", err)
 	}
-	_, err = NewClient(a.url, "wrong").Intents(t.Context())
-	if e := asError(t, err); e.Status != 401 || e.Code != CodeUnauthorized {
+	_, err = client.New(a.url, "wrong").Intents(t.Context())
+	if e := asError(t, err); e.Status != 401 || e.Code != client.CodeUnauthorized {
 		t.Errorf("client with a wrong token: %+v", e)
 	}
 }
@@ -230,8 +232,8 @@ func TestPublishCancelledByClient(t *testing.T) {
 	a := startAPI(t, nodeOpts{minWork: 30}) // minutes of minting: only the cancel ends it
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var last MintProgress
-	_, err := a.c.PublishIntent(ctx, laptop(), func(p MintProgress) {
+	var last client.MintProgress
+	_, err := a.c.PublishIntent(ctx, laptop(), func(p client.MintProgress) {
 		last = p
 		if p.Tries > 0 {
 			cancel()

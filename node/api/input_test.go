@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/intentcast/intentcast/node/api/client"
+
 	"io"
 	"net/http"
 	"strings"
@@ -25,20 +27,20 @@ func TestInputRules(t *testing.T) {
 	}{
 		{"region de", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"100","region":"de"}`, 201, "", "", ""},
 		{"currency eur", "/v1/intents", `{"category":"electronics","currency":"eur","text":"a laptop","max_price":"100"}`, 201, "", "", ""},
-		{"currency XYZ", "/v1/intents", `{"category":"electronics","currency":"XYZ","text":"a laptop","max_price":"100"}`, 400, CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
-		{"region XX", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"100","region":"XX"}`, 400, CodeBadRegion, "region", `"XX" is not a country code`},
-		{"price ceiling 0", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"0"}`, 400, CodeBadPrice, "max_price", "must be more than 0"},
-		{"price ceiling 0 in minor units", "/v1/intents", `{` + base + `,"text":"a laptop","max_price_minor":0}`, 400, CodeBadPrice, "max_price", "must be more than 0"},
-		{"no price ceiling", "/v1/intents", `{` + base + `,"text":"a laptop"}`, 400, CodeBadPrice, "max_price", "Give an amount"},
-		{"empty text", "/v1/intents", `{` + base + `,"text":"","max_price":"100"}`, 400, CodeBadText, "text", "the description is empty"},
-		{"text over 1024 bytes", "/v1/intents", `{` + base + `,"text":"` + strings.Repeat("x", 2000) + `","max_price":"100"}`, 400, CodeBadText, "text", "2000 bytes long; at most 1024 bytes fit"},
-		{"100 KB text", "/v1/intents", `{` + base + `,"text":"` + strings.Repeat("x", 100<<10) + `","max_price":"100"}`, 413, CodeBodyTooLarge, "", "a text holds at most 1024 bytes"},
-		{"negative price", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"-5"}`, 400, CodeBadPrice, "max_price", "cannot be negative"},
-		{"negative price in minor units", "/v1/intents", `{` + base + `,"text":"a laptop","max_price_minor":-5}`, 400, CodeBadPrice, "max_price", "negative"},
-		{"negative quantity", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"1","quantity":-2}`, 400, CodeBadQuantity, "quantity", "negative"},
-		{"three decimals", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"10.999"}`, 400, CodeBadPrice, "max_price", "10.999 has 3 decimals; EUR has at most 2 decimals"},
-		{"filter region XX", "/v1/vendor/filter", `{"regions":["XX"]}`, 400, CodeBadRegion, "region", `"XX" is not a country code`},
-		{"filter currency XYZ", "/v1/vendor/filter", `{"currencies":["XYZ"]}`, 400, CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
+		{"currency XYZ", "/v1/intents", `{"category":"electronics","currency":"XYZ","text":"a laptop","max_price":"100"}`, 400, client.CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
+		{"region XX", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"100","region":"XX"}`, 400, client.CodeBadRegion, "region", `"XX" is not a country code`},
+		{"price ceiling 0", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"0"}`, 400, client.CodeBadPrice, "max_price", "must be more than 0"},
+		{"price ceiling 0 in minor units", "/v1/intents", `{` + base + `,"text":"a laptop","max_price_minor":0}`, 400, client.CodeBadPrice, "max_price", "must be more than 0"},
+		{"no price ceiling", "/v1/intents", `{` + base + `,"text":"a laptop"}`, 400, client.CodeBadPrice, "max_price", "Give an amount"},
+		{"empty text", "/v1/intents", `{` + base + `,"text":"","max_price":"100"}`, 400, client.CodeBadText, "text", "the description is empty"},
+		{"text over 1024 bytes", "/v1/intents", `{` + base + `,"text":"` + strings.Repeat("x", 2000) + `","max_price":"100"}`, 400, client.CodeBadText, "text", "2000 bytes long; at most 1024 bytes fit"},
+		{"100 KB text", "/v1/intents", `{` + base + `,"text":"` + strings.Repeat("x", 100<<10) + `","max_price":"100"}`, 413, client.CodeBodyTooLarge, "", "a text holds at most 1024 bytes"},
+		{"negative price", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"-5"}`, 400, client.CodeBadPrice, "max_price", "cannot be negative"},
+		{"negative price in minor units", "/v1/intents", `{` + base + `,"text":"a laptop","max_price_minor":-5}`, 400, client.CodeBadPrice, "max_price", "negative"},
+		{"negative quantity", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"1","quantity":-2}`, 400, client.CodeBadQuantity, "quantity", "negative"},
+		{"three decimals", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"10.999"}`, 400, client.CodeBadPrice, "max_price", "10.999 has 3 decimals; EUR has at most 2 decimals"},
+		{"filter region XX", "/v1/vendor/filter", `{"regions":["XX"]}`, 400, client.CodeBadRegion, "region", `"XX" is not a country code`},
+		{"filter currency XYZ", "/v1/vendor/filter", `{"currencies":["XYZ"]}`, 400, client.CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,16 +1,14 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // The customer's endpoints: publish, list, show and cancel intents, list
@@ -20,12 +18,8 @@ import (
 // sealed details, which carry an X25519 HPKE overhead of 48 bytes.
 const maxDetails = intent.MaxAcceptDetail - 64
 
-// defaultExpiresIn is how long an intent stays live when the request does
-// not say.
-const defaultExpiresIn = 72 * time.Hour
-
 // draftFrom is req.Draft, on a node that serves the categories served.
-func draftFrom(req PublishRequest, now time.Time, served []string) (intent.Draft, error) {
+func draftFrom(req client.PublishRequest, now time.Time, served []string) (intent.Draft, error) {
 	d, err := req.Draft(now)
 	if err != nil {
 		return intent.Draft{}, err
@@ -36,115 +30,10 @@ func draftFrom(req PublishRequest, now time.Time, served []string) (intent.Draft
 	return d, nil
 }
 
-// Draft turns a publish request into a draft and holds it to the input
-// rules (intent.Draft.Check): every problem is an *intent.FieldError,
-// which the server answers with the field's code and a client can show
-// next to its own input. Codes are read case-insensitively. The server
-// and the CLI both call it, so that both hold a request to one set of
-// rules.
-func (req PublishRequest) Draft(now time.Time) (intent.Draft, error) {
-	qty := req.Quantity
-	if qty == 0 {
-		qty = 1
-	}
-	currency := strings.ToUpper(strings.TrimSpace(req.Currency))
-	d := intent.Draft{
-		Category: req.Category,
-		Path:     req.Path,
-		Text:     req.Text,
-		Want:     intent.Want{Quantity: qty, Currency: currency, Region: strings.ToUpper(strings.TrimSpace(req.Region))},
-		Created:  now,
-	}
-	if err := intent.CheckCurrencyInput(currency); err != nil {
-		return intent.Draft{}, err
-	}
-	price, err := amount(req.MaxPrice, req.MaxPriceMinor, currency, intent.FieldMaxPrice, "max_price")
-	if err != nil {
-		return intent.Draft{}, err
-	}
-	d.Want.MaxPrice = price
-	life := defaultExpiresIn
-	if req.ExpiresIn != "" {
-		if life, err = parseDuration(req.ExpiresIn); err != nil || life <= 0 {
-			return intent.Draft{}, badField(intent.FieldExpires, "Say how long the intent stays live as a duration, such as 72h or 7d; %q is not one.", req.ExpiresIn)
-		}
-	}
-	d.Expires = now.Add(life)
-	if req.DeliverBy != "" {
-		t, err := parseDeadline(req.DeliverBy)
-		if err != nil {
-			return intent.Draft{}, err
-		}
-		d.Want.DeliverBy = t.Unix()
-	}
-	if d.Terms, err = termsFrom(req.Terms, req.CustomTerms); err != nil {
-		return intent.Draft{}, err
-	}
-	if err := d.Check(); err != nil {
-		return intent.Draft{}, err
-	}
-	if req.PostQuantum {
-		d.Suite = crypto.SuiteXWing
-	}
-	return d, nil
-}
-
-// termsFrom resolves roster names; nil names mean the default terms. The
-// custom terms are held to the input rules by Draft.Check.
-func termsFrom(names []string, custom map[string]string) (intent.Terms, error) {
-	t := intent.DefaultTerms()
-	if names != nil {
-		t.IDs = nil
-		for _, name := range names {
-			info, ok := intent.TermByName(name)
-			if !ok {
-				return intent.Terms{}, badField(intent.FieldTerms, "%q is not a term on the list; use any of %s.", name, strings.Join(termNames(allTerms()), ", "))
-			}
-			t.IDs = append(t.IDs, info.ID)
-		}
-	}
-	if len(custom) > 0 {
-		t.Custom = custom
-	}
-	return t.Normalize(), nil
-}
-
-func allTerms() intent.Terms {
-	var t intent.Terms
-	for _, r := range intent.Roster {
-		t.IDs = append(t.IDs, r.ID)
-	}
-	return t
-}
-
-// parseDuration is time.ParseDuration plus whole days ("7d").
-func parseDuration(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 16)
-		if err != nil {
-			return 0, fmt.Errorf("duration %q: %w", s, err)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
-}
-
-// parseDeadline reads RFC 3339 or a date; a date means the end of that day
-// in UTC, so "deliver by today" is not already past.
-func parseDeadline(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t.Add(24*time.Hour - time.Second), nil
-	}
-	return time.Time{}, badField(intent.FieldDeliverBy, "Give the delivery date as a date such as 2026-05-01, or a time such as 2026-05-01T12:00:00Z; %q is neither.", s)
-}
-
 // publishIntent serves POST /v1/intents. With "Accept: text/event-stream"
 // it streams the minting's progress (see events.go).
 func (s *Server) publishIntent(w http.ResponseWriter, r *http.Request) {
-	var req PublishRequest
+	var req client.PublishRequest
 	if err := decode(r, &req, false); err != nil {
 		s.fail(w, r, err)
 		return
@@ -196,7 +85,7 @@ func (s *Server) publishStream(w http.ResponseWriter, r *http.Request, d intent.
 		done <- result{in, err}
 	}()
 	sse := startSSE(w, r)
-	_ = sse.event("progress", MintProgress{Tries: 0, Expected: expected})
+	_ = sse.event("progress", client.MintProgress{Tries: 0, Expected: expected})
 	var last time.Time
 	for {
 		select {
@@ -205,10 +94,10 @@ func (s *Server) publishStream(w http.ResponseWriter, r *http.Request, d intent.
 				continue
 			}
 			last = time.Now()
-			_ = sse.event("progress", MintProgress{Tries: n, Expected: expected})
+			_ = sse.event("progress", client.MintProgress{Tries: n, Expected: expected})
 		case res := <-done:
 			if res.err == nil {
-				var v IntentView
+				var v client.IntentView
 				if v, res.err = s.intentView(r.Context(), res.in.ID); res.err == nil {
 					_ = sse.event("intent", v)
 					return
@@ -218,7 +107,7 @@ func (s *Server) publishStream(w http.ResponseWriter, r *http.Request, d intent.
 			if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 				s.log.Error("publish failed", "err", res.err)
 			}
-			_ = sse.event("error", ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: string(e.Field), Status: e.Status}})
+			_ = sse.event("error", client.ErrorBody{Error: client.ErrorDetail{Code: e.Code, Message: e.Message, Field: string(e.Field), Status: e.Status}})
 			return
 		}
 	}
@@ -239,7 +128,7 @@ func (s *Server) listIntents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	out := make([]IntentView, 0, len(owns))
+	out := make([]client.IntentView, 0, len(owns))
 	for _, own := range owns {
 		out = append(out, recordView(own, now))
 	}
@@ -291,13 +180,13 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) {
 	}
 	offers, err := s.n.Offers(r.Context(), id)
 	if isNotFound(err) {
-		err = errf(http.StatusNotFound, CodeUnknownIntent, "intent %s is unknown to this node (not its own, not live, no offers)", id)
+		err = errf(http.StatusNotFound, client.CodeUnknownIntent, "intent %s is unknown to this node (not its own, not live, no offers)", id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]OfferView, 0, len(offers))
+	out := make([]client.OfferView, 0, len(offers))
 	for _, o := range offers {
 		out = append(out, offerView(o))
 	}
@@ -316,13 +205,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var req AcceptRequest
+	var req client.AcceptRequest
 	if err := decode(r, &req, true); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if len(req.Details) > maxDetails {
-		s.fail(w, r, errf(http.StatusBadRequest, CodeBadDetails, "details of %d bytes; at most %d", len(req.Details), maxDetails))
+		s.fail(w, r, errf(http.StatusBadRequest, client.CodeBadDetails, "details of %d bytes; at most %d", len(req.Details), maxDetails))
 		return
 	}
 	// Name the offer problem precisely before the node says "not acceptable".
@@ -333,16 +222,16 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	off, err := s.n.Offer(r.Context(), offerID)
 	switch {
 	case err != nil && isNotFound(err):
-		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownOffer, "offer %s is unknown to this node", offerID))
+		s.fail(w, r, errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s is unknown to this node", offerID))
 		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	case off.IntentID != intentID || off.Direction != node.Received:
-		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownOffer, "offer %s is not an offer received for intent %s", offerID, intentID))
+		s.fail(w, r, errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s is not an offer received for intent %s", offerID, intentID))
 		return
 	case off.Status == node.OfferRefused:
-		s.fail(w, r, errf(http.StatusConflict, CodeOfferNotAcceptable, "offer %s was refused (%s); only valid offers can be accepted", offerID, off.Reason))
+		s.fail(w, r, errf(http.StatusConflict, client.CodeOfferNotAcceptable, "offer %s was refused (%s); only valid offers can be accepted", offerID, off.Reason))
 		return
 	}
 	deal, err := s.n.Accept(r.Context(), intentID, offerID, []byte(req.Details))
@@ -352,7 +241,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		// The deal is recorded but the accept did not leave the node.
-		s.fail(w, r, errf(http.StatusBadGateway, CodeNotBroadcast, "the deal is recorded, but the accept could not be broadcast (%v); the vendor learns of it only once it is", err))
+		s.fail(w, r, errf(http.StatusBadGateway, client.CodeNotBroadcast, "the deal is recorded, but the accept could not be broadcast (%v); the vendor learns of it only once it is", err))
 		return
 	}
 	writeJSON(w, http.StatusCreated, dealView(deal, time.Now()))
@@ -365,7 +254,7 @@ func (s *Server) listDeals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	out := make([]DealView, 0, len(deals))
+	out := make([]client.DealView, 0, len(deals))
 	for _, d := range deals {
 		out = append(out, dealView(d, now))
 	}
@@ -381,7 +270,7 @@ func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) {
 	d, err := s.n.Deal(r.Context(), id)
 	if err != nil {
 		if isNotFound(err) {
-			err = errf(http.StatusNotFound, CodeNotFound, "no deal for intent %s", id)
+			err = errf(http.StatusNotFound, client.CodeNotFound, "no deal for intent %s", id)
 		}
 		s.fail(w, r, err)
 		return
@@ -393,7 +282,7 @@ func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) {
 // unknown_intent.
 func unknownOwn(id intent.ID, err error) error {
 	if err == nil || isNotFound(err) {
-		return errf(http.StatusNotFound, CodeUnknownIntent, "intent %s is not one of this node's own intents", id)
+		return errf(http.StatusNotFound, client.CodeUnknownIntent, "intent %s is not one of this node's own intents", id)
 	}
 	return err
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/intentcast/intentcast/node/api/client"
+
 	"net"
 	"net/http"
 	"slices"
@@ -54,10 +56,10 @@ func TestPeersConnectDisconnect(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"not a multiaddr", "203.0.113.7:4001", http.StatusBadRequest, CodeBadAddr},
-		{"no peer ID", "/ip4/127.0.0.1/tcp/4001", http.StatusBadRequest, CodeBadAddr},
-		{"itself", a.n.Addrs()[0].String(), http.StatusBadRequest, CodeBadAddr},
-		{"nobody there", closed, http.StatusBadGateway, CodeDialFailed},
+		{"not a multiaddr", "203.0.113.7:4001", http.StatusBadRequest, client.CodeBadAddr},
+		{"no peer ID", "/ip4/127.0.0.1/tcp/4001", http.StatusBadRequest, client.CodeBadAddr},
+		{"itself", a.n.Addrs()[0].String(), http.StatusBadRequest, client.CodeBadAddr},
+		{"nobody there", closed, http.StatusBadGateway, client.CodeDialFailed},
 	} {
 		_, err := a.c.ConnectPeer(t.Context(), tt.addr)
 		if e := asError(t, err); e.Status != tt.status || e.Code != tt.code {
@@ -65,10 +67,10 @@ func TestPeersConnectDisconnect(t *testing.T) {
 		}
 	}
 
-	if e := asError(t, a.c.DisconnectPeer(t.Context(), "not-a-peer")); e.Status != http.StatusBadRequest || e.Code != CodeBadID {
+	if e := asError(t, a.c.DisconnectPeer(t.Context(), "not-a-peer")); e.Status != http.StatusBadRequest || e.Code != client.CodeBadID {
 		t.Errorf("disconnect a bad ID: %d %s", e.Status, e.Code)
 	}
-	if e := asError(t, a.c.DisconnectPeer(t.Context(), a.n.ID().String())); e.Status != http.StatusNotFound || e.Code != CodeNotConnected {
+	if e := asError(t, a.c.DisconnectPeer(t.Context(), a.n.ID().String())); e.Status != http.StatusNotFound || e.Code != client.CodeNotConnected {
 		t.Errorf("disconnect an unconnected peer: %d %s", e.Status, e.Code)
 	}
 	if err := a.c.DisconnectPeer(t.Context(), b.n.ID().String()); err != nil {

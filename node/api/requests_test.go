@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,10 +10,11 @@ import (
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
-// Tests of the pure request checks: draftFrom, offerDraft, checkFilter,
-// readSSE.
+// Tests of the pure request checks: draftFrom, OfferRequest.Draft,
+// checkFilter.
 
 func ptr[T any](v T) *T { return &v }
 
@@ -29,7 +29,7 @@ func codeOf(err error) string {
 func TestDraftFrom(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	served := []string{"electronics"}
-	ok := PublishRequest{Category: "electronics", Path: []string{"laptops"}, Text: "14-inch", MaxPrice: "1200.50", Currency: "eur", Region: "de"}
+	ok := client.PublishRequest{Category: "electronics", Path: []string{"laptops"}, Text: "14-inch", MaxPrice: "1200.50", Currency: "eur", Region: "de"}
 
 	d, err := draftFrom(ok, now, served)
 	if err != nil {
@@ -65,28 +65,28 @@ func TestDraftFrom(t *testing.T) {
 
 	tests := []struct {
 		name string
-		edit func(*PublishRequest)
+		edit func(*client.PublishRequest)
 		code string
 	}{
-		{"category off the roster", func(r *PublishRequest) { r.Category = "gadgets" }, CodeBadCategory},
-		{"category not served", func(r *PublishRequest) { r.Category = "home" }, CodeBadCategory},
-		{"path upper case", func(r *PublishRequest) { r.Path = []string{"Laptops"} }, CodeBadPath},
-		{"path too deep", func(r *PublishRequest) { r.Path = []string{"a", "b", "c", "d", "e"} }, CodeBadPath},
-		{"text too long", func(r *PublishRequest) { r.Text = strings.Repeat("x", intent.MaxText+1) }, CodeBadText},
-		{"quantity", func(r *PublishRequest) { r.Quantity = intent.MaxQuantity + 1 }, CodeBadQuantity},
-		{"no currency", func(r *PublishRequest) { r.Currency = "" }, CodeBadCurrency},
-		{"currency", func(r *PublishRequest) { r.Currency = "EURO" }, CodeBadCurrency},
-		{"price not a number", func(r *PublishRequest) { r.MaxPrice = "abc" }, CodeBadPrice},
-		{"no price", func(r *PublishRequest) { r.MaxPrice = "" }, CodeBadPrice},
-		{"two prices", func(r *PublishRequest) { r.MaxPriceMinor = ptr(uint64(1)) }, CodeBadPrice},
-		{"region", func(r *PublishRequest) { r.Region = "Germany" }, CodeBadRegion},
-		{"deadline past", func(r *PublishRequest) { r.DeliverBy = "2026-02-28" }, CodeBadDeadline},
-		{"deadline format", func(r *PublishRequest) { r.DeliverBy = "next week" }, CodeBadDeadline},
-		{"expiry format", func(r *PublishRequest) { r.ExpiresIn = "soon" }, CodeBadExpiry},
-		{"expiry negative", func(r *PublishRequest) { r.ExpiresIn = "-1h" }, CodeBadExpiry},
-		{"expiry too long", func(r *PublishRequest) { r.ExpiresIn = "31d" }, CodeBadExpiry},
-		{"unknown term", func(r *PublishRequest) { r.Terms = []string{"no-tracking", "be-nice"} }, CodeBadTerms},
-		{"custom term key", func(r *PublishRequest) { r.CustomTerms = map[string]string{"": "x"} }, CodeBadTerms},
+		{"category off the roster", func(r *client.PublishRequest) { r.Category = "gadgets" }, client.CodeBadCategory},
+		{"category not served", func(r *client.PublishRequest) { r.Category = "home" }, client.CodeBadCategory},
+		{"path upper case", func(r *client.PublishRequest) { r.Path = []string{"Laptops"} }, client.CodeBadPath},
+		{"path too deep", func(r *client.PublishRequest) { r.Path = []string{"a", "b", "c", "d", "e"} }, client.CodeBadPath},
+		{"text too long", func(r *client.PublishRequest) { r.Text = strings.Repeat("x", intent.MaxText+1) }, client.CodeBadText},
+		{"quantity", func(r *client.PublishRequest) { r.Quantity = intent.MaxQuantity + 1 }, client.CodeBadQuantity},
+		{"no currency", func(r *client.PublishRequest) { r.Currency = "" }, client.CodeBadCurrency},
+		{"currency", func(r *client.PublishRequest) { r.Currency = "EURO" }, client.CodeBadCurrency},
+		{"price not a number", func(r *client.PublishRequest) { r.MaxPrice = "abc" }, client.CodeBadPrice},
+		{"no price", func(r *client.PublishRequest) { r.MaxPrice = "" }, client.CodeBadPrice},
+		{"two prices", func(r *client.PublishRequest) { r.MaxPriceMinor = ptr(uint64(1)) }, client.CodeBadPrice},
+		{"region", func(r *client.PublishRequest) { r.Region = "Germany" }, client.CodeBadRegion},
+		{"deadline past", func(r *client.PublishRequest) { r.DeliverBy = "2026-02-28" }, client.CodeBadDeadline},
+		{"deadline format", func(r *client.PublishRequest) { r.DeliverBy = "next week" }, client.CodeBadDeadline},
+		{"expiry format", func(r *client.PublishRequest) { r.ExpiresIn = "soon" }, client.CodeBadExpiry},
+		{"expiry negative", func(r *client.PublishRequest) { r.ExpiresIn = "-1h" }, client.CodeBadExpiry},
+		{"expiry too long", func(r *client.PublishRequest) { r.ExpiresIn = "31d" }, client.CodeBadExpiry},
+		{"unknown term", func(r *client.PublishRequest) { r.Terms = []string{"no-tracking", "be-nice"} }, client.CodeBadTerms},
+		{"custom term key", func(r *client.PublishRequest) { r.CustomTerms = map[string]string{"": "x"} }, client.CodeBadTerms},
 	}
 	for _, tt := range tests {
 		r := ok
@@ -109,9 +109,9 @@ func TestOfferDraft(t *testing.T) {
 	}
 	vendor := intent.Vendor{Name: "Acme", URL: "https://acme.example"}
 
-	d, err := offerDraft(OfferRequest{Price: "999.99", ValidFor: "7d"}, in, vendor, true, now)
+	d, err := (client.OfferRequest{Price: "999.99", ValidFor: "7d"}).Draft(in, vendor, true, now)
 	if err != nil {
-		t.Fatalf("offerDraft: %v", err)
+		t.Fatalf("Draft: %v", err)
 	}
 	if d.Price != 99999 || d.Currency != "EUR" || d.Vendor != vendor {
 		t.Errorf("draft %+v", d)
@@ -119,34 +119,34 @@ func TestOfferDraft(t *testing.T) {
 	if !d.ValidUntil.Equal(in.Body.ExpiresAt()) {
 		t.Errorf("valid until %v; want capped at the intent's expiry %v", d.ValidUntil, in.Body.ExpiresAt())
 	}
-	if d, _ := offerDraft(OfferRequest{Price: "1", VendorName: "Other"}, in, vendor, true, now); d.Vendor.Name != "Other" || !d.ValidUntil.IsZero() {
+	if d, _ := (client.OfferRequest{Price: "1", VendorName: "Other"}).Draft(in, vendor, true, now); d.Vendor.Name != "Other" || !d.ValidUntil.IsZero() {
 		t.Errorf("vendor_name and no valid_for: %+v", d)
 	}
-	if d, err := offerDraft(OfferRequest{Price: "1"}, in, intent.Vendor{}, false, now); err != nil || d.Vendor != (intent.Vendor{}) {
+	if d, err := (client.OfferRequest{Price: "1"}).Draft(in, intent.Vendor{}, false, now); err != nil || d.Vendor != (intent.Vendor{}) {
 		t.Errorf("unknown node vendor: %+v, %v; want the zero vendor for the node to fill in", d, err)
 	}
 
 	tests := []struct {
 		name string
-		req  OfferRequest
+		req  client.OfferRequest
 		code string
 	}{
-		{"over the ceiling", OfferRequest{Price: "1000.01"}, CodeBadPrice},
-		{"not a number", OfferRequest{Price: "abc"}, CodeBadPrice},
-		{"no price", OfferRequest{}, CodeBadPrice},
-		{"other currency", OfferRequest{Price: "1", Currency: "USD"}, CodeBadCurrency},
-		{"valid_for", OfferRequest{Price: "1", ValidFor: "0s"}, CodeBadExpiry},
-		{"valid_for too long", OfferRequest{Price: "1", ValidFor: "31d"}, CodeBadExpiry},
-		{"vendor name too long", OfferRequest{Price: "1", VendorName: strings.Repeat("v", 65)}, CodeBadVendor},
-		{"text", OfferRequest{Price: "1", Text: strings.Repeat("x", intent.MaxText+1)}, CodeBadText},
+		{"over the ceiling", client.OfferRequest{Price: "1000.01"}, client.CodeBadPrice},
+		{"not a number", client.OfferRequest{Price: "abc"}, client.CodeBadPrice},
+		{"no price", client.OfferRequest{}, client.CodeBadPrice},
+		{"other currency", client.OfferRequest{Price: "1", Currency: "USD"}, client.CodeBadCurrency},
+		{"valid_for", client.OfferRequest{Price: "1", ValidFor: "0s"}, client.CodeBadExpiry},
+		{"valid_for too long", client.OfferRequest{Price: "1", ValidFor: "31d"}, client.CodeBadExpiry},
+		{"vendor name too long", client.OfferRequest{Price: "1", VendorName: strings.Repeat("v", 65)}, client.CodeBadVendor},
+		{"text", client.OfferRequest{Price: "1", Text: strings.Repeat("x", intent.MaxText+1)}, client.CodeBadText},
 	}
 	for _, tt := range tests {
-		_, err := offerDraft(tt.req, in, vendor, true, now)
+		_, err := tt.req.Draft(in, vendor, true, now)
 		if got := codeOf(err); got != tt.code {
 			t.Errorf("%s: code %q (%v); want %q", tt.name, got, err, tt.code)
 		}
 	}
-	if _, err := offerDraft(OfferRequest{Price: "1"}, in, intent.Vendor{}, true, now); codeOf(err) != CodeBadVendor {
+	if _, err := (client.OfferRequest{Price: "1"}).Draft(in, intent.Vendor{}, true, now); codeOf(err) != client.CodeBadVendor {
 		t.Errorf("no vendor name anywhere: %v; want bad_vendor", err)
 	}
 }
@@ -164,69 +164,15 @@ func TestCheckFilter(t *testing.T) {
 		f    node.Filter
 		code string
 	}{
-		{node.Filter{Categories: []string{"travel"}}, CodeBadCategory},
-		{node.Filter{Categories: []string{"nope"}}, CodeBadCategory},
-		{node.Filter{Regions: []string{"Europe"}}, CodeBadRegion},
-		{node.Filter{Currencies: []string{"€"}}, CodeBadCurrency},
-		{node.Filter{Path: []string{"a b"}}, CodeBadPath},
-		{node.Filter{Keywords: []string{strings.Repeat("k", 65)}}, CodeBadRequest},
+		{node.Filter{Categories: []string{"travel"}}, client.CodeBadCategory},
+		{node.Filter{Categories: []string{"nope"}}, client.CodeBadCategory},
+		{node.Filter{Regions: []string{"Europe"}}, client.CodeBadRegion},
+		{node.Filter{Currencies: []string{"€"}}, client.CodeBadCurrency},
+		{node.Filter{Path: []string{"a b"}}, client.CodeBadPath},
+		{node.Filter{Keywords: []string{strings.Repeat("k", 65)}}, client.CodeBadRequest},
 	} {
 		if _, err := checkFilter(tt.f, served); codeOf(err) != tt.code {
 			t.Errorf("checkFilter(%+v) = %v; want %s", tt.f, err, tt.code)
-		}
-	}
-}
-
-func TestReadSSE(t *testing.T) {
-	stream := "retry: 2000\n\n" +
-		": ping\n\n" +
-		"event: progress\ndata: {\"tries\":1}\n\n" +
-		"data: line one\ndata: line two\n\n" +
-		"event: intent\ndata:{\"id\":\"x\"}\n\n" +
-		"event: unterminated\ndata: lost\n"
-	type ev struct{ kind, data string }
-	var got []ev
-	err := readSSE(strings.NewReader(stream), func(kind string, data []byte) error {
-		got = append(got, ev{kind, string(data)})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []ev{{"progress", `{"tries":1}`}, {"message", "line one\nline two"}, {"intent", `{"id":"x"}`}}
-	if !slices.Equal(got, want) {
-		t.Errorf("events %q; want %q", got, want)
-	}
-
-	// errStop ends the stream without an error; any other error is returned.
-	n := 0
-	if err := readSSE(strings.NewReader(stream), func(string, []byte) error { n++; return errStop }); err != nil || n != 1 {
-		t.Errorf("errStop: %v after %d events", err, n)
-	}
-	boom := errors.New("boom")
-	if err := readSSE(strings.NewReader(stream), func(string, []byte) error { return boom }); !errors.Is(err, boom) {
-		t.Errorf("fn error: %v", err)
-	}
-}
-
-func TestSignature(t *testing.T) {
-	body := []byte(`{"kind":"accept"}`)
-	now := time.Unix(1_700_000_000, 0)
-	ts := "1700000000"
-	sig := "sha256=" + Sign("s3cret", ts, body)
-	if err := VerifySignature("s3cret", ts, sig, body, 5*time.Minute, now); err != nil {
-		t.Errorf("valid signature: %v", err)
-	}
-	for name, check := range map[string]func() error{
-		"wrong secret":   func() error { return VerifySignature("other", ts, sig, body, 0, now) },
-		"changed body":   func() error { return VerifySignature("s3cret", ts, sig, []byte(`{"kind":"offer"}`), 0, now) },
-		"changed time":   func() error { return VerifySignature("s3cret", "1700000001", sig, body, 0, now) },
-		"no prefix":      func() error { return VerifySignature("s3cret", ts, strings.TrimPrefix(sig, "sha256="), body, 0, now) },
-		"stale":          func() error { return VerifySignature("s3cret", ts, sig, body, time.Minute, now.Add(time.Hour)) },
-		"not hex at all": func() error { return VerifySignature("s3cret", ts, "sha256=zz", body, 0, now) },
-	} {
-		if check() == nil {
-			t.Errorf("%s: verified", name)
 		}
 	}
 }
@@ -255,7 +201,7 @@ func TestMethodsAllow(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, POST" {
 		t.Errorf("PATCH: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
-	if body := decodeError(t, rec.Body.Bytes()); body.Code != CodeMethodNotAllowed {
+	if body := decodeError(t, rec.Body.Bytes()); body.Code != client.CodeMethodNotAllowed {
 		t.Errorf("PATCH: code %q", body.Code)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // ServerConfig configures a Server. Only Token is required; every other
@@ -169,7 +170,7 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(allow)
 	w.Header().Set("Allow", strings.Join(allow, ", "))
-	writeError(w, errf(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+	writeError(w, errf(http.StatusMethodNotAllowed, client.CodeMethodNotAllowed,
 		"%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
 }
 
@@ -231,7 +232,7 @@ func (s *Server) fallback(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Web.ServeHTTP(w, r)
 		return
 	}
-	writeError(w, errf(http.StatusNotFound, CodeNotFound,
+	writeError(w, errf(http.StatusNotFound, client.CodeNotFound,
 		"no endpoint %s %s; the endpoints are listed in docs/API.md (they start with /v1/)", r.Method, r.URL.Path))
 }
 
@@ -281,7 +282,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				}
 				s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if rec.status == 0 {
-					writeError(rec, errf(http.StatusInternalServerError, CodeInternal, "the daemon hit a bug handling %s %s (%v); its log has the details", r.Method, r.URL.Path, p))
+					writeError(rec, errf(http.StatusInternalServerError, client.CodeInternal, "the daemon hit a bug handling %s %s (%v); its log has the details", r.Method, r.URL.Path, p))
 				}
 			}
 			route := r.Pattern
@@ -321,19 +322,19 @@ func decode(r *http.Request, v any, allowEmpty bool) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &tooLarge):
-		return errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body is over %d KiB, more than any request needs (a text holds at most %d bytes)", maxBody>>10, intent.MaxText)
+		return errf(http.StatusRequestEntityTooLarge, client.CodeBodyTooLarge, "request body is over %d KiB, more than any request needs (a text holds at most %d bytes)", maxBody>>10, intent.MaxText)
 	case errors.Is(err, io.EOF):
-		return errf(http.StatusBadRequest, CodeBadJSON, "request body is empty; send a JSON object")
+		return errf(http.StatusBadRequest, client.CodeBadJSON, "request body is empty; send a JSON object")
 	case errors.As(err, &syntax):
-		return errf(http.StatusBadRequest, CodeBadJSON, "request body is not valid JSON at byte %d: %v", syntax.Offset, err)
+		return errf(http.StatusBadRequest, client.CodeBadJSON, "request body is not valid JSON at byte %d: %v", syntax.Offset, err)
 	case errors.As(err, &typ) && strings.HasPrefix(typ.Value, "number -"):
 		// A negative count or amount: say so, in the field's words.
 		f := intent.Field(strings.TrimSuffix(typ.Field, "_minor"))
 		return badField(f, "A negative number is not allowed here (%s).", strings.TrimPrefix(typ.Value, "number "))
 	case errors.As(err, &typ):
-		return errf(http.StatusBadRequest, CodeBadJSON, "request body field %q must be a JSON %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		return errf(http.StatusBadRequest, client.CodeBadJSON, "request body field %q must be a JSON %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	}
-	return errf(http.StatusBadRequest, CodeBadJSON, "request body: %v", err)
+	return errf(http.StatusBadRequest, client.CodeBadJSON, "request body: %v", err)
 }
 
 func jsonKind(goKind string) string {
@@ -367,7 +368,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 	vendor, _ := nodeVendor(s.n)
-	info := NodeInfo{
+	info := client.NodeInfo{
 		PeerID:       s.n.ID().String(),
 		Addrs:        addrStrings(s.n.Addrs()),
 		Categories:   s.n.Categories(),
@@ -381,13 +382,13 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) protocol(w http.ResponseWriter, r *http.Request) {
 	def := termNames(intent.DefaultTerms())
-	writeJSON(w, http.StatusOK, ProtocolInfo{
+	writeJSON(w, http.StatusOK, client.ProtocolInfo{
 		Categories:   intent.Categories,
 		Served:       s.n.Categories(),
 		Terms:        intent.Roster,
 		DefaultTerms: def,
 		Currencies:   currencyHints(),
-		Limits: Limits{
+		Limits: client.Limits{
 			MaxText: intent.MaxText, MaxPathDepth: intent.MaxPathDepth, MaxPathSegment: intent.MaxPathSegment,
 			MaxQuantity: intent.MaxQuantity, MaxCustomTerms: intent.MaxCustomTerms,
 			MaxLifetime: fmt.Sprint(intent.MaxLifetime), MaxOfferTTL: fmt.Sprint(intent.MaxOfferTTL),

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // The vendor's endpoints: the filter over the live intents of the node's
@@ -31,7 +31,7 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 	}
 	for _, c := range f.Categories {
 		if intent.CheckCategory(c) != nil || !slices.Contains(served, c) {
-			return bad(CodeBadCategory, "filter category %q is not one this node serves (%s)", c, strings.Join(served, ", "))
+			return bad(client.CodeBadCategory, "filter category %q is not one this node serves (%s)", c, strings.Join(served, ", "))
 		}
 	}
 	if err := intent.CheckPathInput(f.Path); err != nil {
@@ -58,12 +58,12 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 			continue
 		}
 		if len(k) > maxKeywordLen || !utf8.ValidString(k) {
-			return bad(CodeBadRequest, "filter keyword %q must be UTF-8 of at most %d bytes", k, maxKeywordLen)
+			return bad(client.CodeBadRequest, "filter keyword %q must be UTF-8 of at most %d bytes", k, maxKeywordLen)
 		}
 		kw = append(kw, k)
 	}
 	if len(kw) > maxKeywords {
-		return bad(CodeBadRequest, "filter has %d keywords; at most %d", len(kw), maxKeywords)
+		return bad(client.CodeBadRequest, "filter has %d keywords; at most %d", len(kw), maxKeywords)
 	}
 	f.Keywords = kw
 	if len(kw) == 0 {
@@ -72,17 +72,20 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 	return f, nil
 }
 
+// The filter's wire shape is client.Filter; it converts to and from
+// node.Filter, field for field.
+
 func (s *Server) getFilter(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.n.Filter())
+	writeJSON(w, http.StatusOK, client.Filter(s.n.Filter()))
 }
 
 func (s *Server) putFilter(w http.ResponseWriter, r *http.Request) {
-	var f node.Filter
-	if err := decode(r, &f, false); err != nil {
+	var in client.Filter
+	if err := decode(r, &in, false); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := checkFilter(f, s.n.Categories())
+	f, err := checkFilter(node.Filter(in), s.n.Categories())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -92,7 +95,7 @@ func (s *Server) putFilter(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("the filter applies, but it was not saved and ends with the daemon: %w", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.n.Filter())
+	writeJSON(w, http.StatusOK, client.Filter(s.n.Filter()))
 }
 
 // feed serves GET /v1/vendor/feed: the live intents that pass the filter,
@@ -104,7 +107,7 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]IntentView, 0, len(feed))
+	out := make([]client.IntentView, 0, len(feed))
 	now := time.Now()
 	for _, in := range feed {
 		out = append(out, recordView(in, now))
@@ -112,48 +115,9 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// offerDraft turns an offer request into a draft and holds it to the
-// input rules against the intent it answers (intent.OfferDraft.Check):
-// the customer's node would refuse an offer in another currency or over
-// the ceiling, so those are errors here, before anything is signed.
-func offerDraft(req OfferRequest, in *intent.SignedIntent, vendor intent.Vendor, vendorKnown bool, now time.Time) (intent.OfferDraft, error) {
-	want := in.Body.Want
-	currency := cmp.Or(strings.ToUpper(strings.TrimSpace(req.Currency)), want.Currency)
-	d := intent.OfferDraft{Currency: currency, Text: req.Text, Created: now}
-	if currency == want.Currency {
-		price, err := amount(req.Price, req.PriceMinor, currency, intent.FieldPrice, "price")
-		if err != nil {
-			return intent.OfferDraft{}, err
-		}
-		d.Price = price
-	}
-	if req.ValidFor != "" {
-		ttl, err := parseDuration(req.ValidFor)
-		if err != nil || ttl <= 0 {
-			return intent.OfferDraft{}, badField(intent.FieldValidFor, "Say how long the offer holds as a duration, such as 24h or 7d; %q is not one.", req.ValidFor)
-		}
-		d.ValidUntil = now.Add(ttl)
-	}
-	d.Vendor = intent.Vendor{Name: cmp.Or(req.VendorName, vendor.Name), URL: cmp.Or(req.VendorURL, vendor.URL)}
-	if err := d.Check(want); err != nil {
-		return intent.OfferDraft{}, err
-	}
-	// An offer outliving its intent could never be accepted.
-	if exp := in.Body.ExpiresAt(); !d.ValidUntil.IsZero() && exp.Before(d.ValidUntil) {
-		d.ValidUntil = exp
-	}
-	switch {
-	case d.Vendor.Name == "" && !vendorKnown:
-		d.Vendor = intent.Vendor{} // the node signs with its configured vendor
-	case d.Vendor.Name == "":
-		return intent.OfferDraft{}, badField(intent.FieldVendorName, "Say whom the offer is from: give a vendor name, or set the daemon's vendor name in its config.")
-	}
-	return d, nil
-}
-
 // sendOffer serves POST /v1/vendor/offers.
 func (s *Server) sendOffer(w http.ResponseWriter, r *http.Request) {
-	var req OfferRequest
+	var req client.OfferRequest
 	if err := decode(r, &req, false); err != nil {
 		s.fail(w, r, err)
 		return
@@ -166,14 +130,14 @@ func (s *Server) sendOffer(w http.ResponseWriter, r *http.Request) {
 	in, err := s.n.LiveIntent(id)
 	if err != nil {
 		if c, err := s.n.Closure(r.Context(), id); err == nil {
-			s.fail(w, r, errf(http.StatusConflict, CodeIntentClosed, "intent %s is closed (%s): it takes no more offers", id, c.Kind))
+			s.fail(w, r, errf(http.StatusConflict, client.CodeIntentClosed, "intent %s is closed (%s): it takes no more offers", id, c.Kind))
 			return
 		}
-		s.fail(w, r, errf(http.StatusNotFound, CodeIntentNotLive, "intent %s is not live on this node: unknown or expired", id))
+		s.fail(w, r, errf(http.StatusNotFound, client.CodeIntentNotLive, "intent %s is not live on this node: unknown or expired", id))
 		return
 	}
 	vendor, known := nodeVendor(s.n)
-	d, err := offerDraft(req, in, vendor, known, time.Now())
+	d, err := req.Draft(in, vendor, known, time.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -200,7 +164,7 @@ func (s *Server) sentOffers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]OfferView, 0, len(offers))
+	out := make([]client.OfferView, 0, len(offers))
 	for _, o := range offers {
 		out = append(out, offerView(o))
 	}

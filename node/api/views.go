@@ -12,6 +12,7 @@ import (
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // This file turns the node's records (signed wire bytes in the store) into
@@ -25,8 +26,8 @@ func addrStrings(addrs []multiaddr.Multiaddr) []string {
 	return out
 }
 
-func vendorView(v intent.Vendor, key ed25519.PublicKey) VendorView {
-	return VendorView{Name: v.Name, URL: v.URL, Key: hex.EncodeToString(key)}
+func vendorView(v intent.Vendor, key ed25519.PublicKey) client.VendorView {
+	return client.VendorView{Name: v.Name, URL: v.URL, Key: hex.EncodeToString(key)}
 }
 
 // termNames names the roster terms of t; an id missing from this build's
@@ -46,9 +47,9 @@ func termNames(t intent.Terms) []string {
 }
 
 // baseIntentView fills in what the signed intent itself says.
-func baseIntentView(in *intent.SignedIntent) IntentView {
+func baseIntentView(in *intent.SignedIntent) client.IntentView {
 	b := &in.Body
-	v := IntentView{
+	v := client.IntentView{
 		ID:            in.ID.String(),
 		Category:      b.Category,
 		Path:          b.Path,
@@ -72,17 +73,17 @@ func baseIntentView(in *intent.SignedIntent) IntentView {
 }
 
 // recordView renders an intent as the node holds it, own or live.
-func recordView(r node.IntentRecord, now time.Time) IntentView {
+func recordView(r node.IntentRecord, now time.Time) client.IntentView {
 	v := baseIntentView(r.Intent)
 	v.Own = r.Own
 	v.Offers, v.RefusedOffers = r.Offers, r.Refused
 	switch {
 	case r.Own && r.State == node.IntentOpen && !now.Before(r.Intent.Body.ExpiresAt()):
-		v.State = StateExpired
+		v.State = client.StateExpired
 	case r.State != "":
 		v.State = string(r.State)
 	default:
-		v.State = StateLive
+		v.State = client.StateLive
 	}
 	if !r.AcceptedOffer.IsZero() {
 		v.AcceptedOffer = r.AcceptedOffer.String()
@@ -92,20 +93,20 @@ func recordView(r node.IntentRecord, now time.Time) IntentView {
 
 // intentView renders the intent with that ID, own or live. It returns an
 // unknown_intent error if the node knows neither.
-func (s *Server) intentView(ctx context.Context, id intent.ID) (IntentView, error) {
+func (s *Server) intentView(ctx context.Context, id intent.ID) (client.IntentView, error) {
 	r, err := s.n.Intent(ctx, id)
 	if isNotFound(err) {
-		return IntentView{}, errf(404, CodeUnknownIntent, "intent %s is neither one of this node's own nor an intent it has seen that is live or closed (it may have expired)", id)
+		return client.IntentView{}, errf(404, client.CodeUnknownIntent, "intent %s is neither one of this node's own nor an intent it has seen that is live or closed (it may have expired)", id)
 	}
 	if err != nil {
-		return IntentView{}, err
+		return client.IntentView{}, err
 	}
 	return recordView(r, time.Now()), nil
 }
 
 // offerView renders an offer.
-func offerView(o node.OfferRecord) OfferView {
-	v := OfferView{
+func offerView(o node.OfferRecord) client.OfferView {
+	v := client.OfferView{
 		ID:        o.ID.String(),
 		IntentID:  o.IntentID.String(),
 		Direction: string(o.Direction),
@@ -129,8 +130,8 @@ func offerView(o node.OfferRecord) OfferView {
 }
 
 // dealView renders a deal.
-func dealView(d node.DealRecord, now time.Time) DealView {
-	return DealView{
+func dealView(d node.DealRecord, now time.Time) client.DealView {
+	return client.DealView{
 		IntentID: d.IntentID.String(),
 		OfferID:  d.OfferID.String(),
 		Role:     string(d.Role),
@@ -146,7 +147,7 @@ func dealView(d node.DealRecord, now time.Time) DealView {
 func parseID(s, what string) (intent.ID, error) {
 	id, err := intent.ParseID(s)
 	if err != nil {
-		return id, errf(400, CodeBadID, "%s %q is not an ID: IDs are 64 hex digits, as the API shows them", what, s)
+		return id, errf(400, client.CodeBadID, "%s %q is not an ID: IDs are 64 hex digits, as the API shows them", what, s)
 	}
 	return id, nil
 }

@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,6 +21,7 @@ import (
 	"time"
 
 	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // Webhooks push the node's events to HTTP receivers (a vendor's shop
@@ -54,8 +53,8 @@ const (
 
 // eventKinds are the kinds a webhook may subscribe to.
 var eventKinds = []string{
-	string(node.EventIntent), string(node.EventCancel), string(node.EventOffer), string(node.EventOfferSent),
-	string(node.EventAccept), string(node.EventAccepted), string(node.EventIntentPosted),
+	client.KindIntent, client.KindCancel, client.KindOffer, client.KindOfferSent,
+	client.KindAccept, client.KindAccepted, client.KindIntentPosted,
 }
 
 // webhooks is the set of receivers and their workers.
@@ -70,7 +69,7 @@ type webhooks struct {
 
 // hook is one receiver with its queue and worker.
 type hook struct {
-	Webhook // as stored; the counters live below
+	client.Webhook // as stored; the counters live below
 
 	ctx    context.Context // ends when the hook is deleted or the Server closes
 	cancel context.CancelFunc
@@ -129,13 +128,13 @@ func (s *Server) newWebhooks() (*webhooks, error) {
 		}
 	}
 	for _, st := range f.Webhooks {
-		wh.start(Webhook{ID: st.ID, URL: st.URL, Events: st.Events, Secret: st.Secret, Created: st.Created})
+		wh.start(client.Webhook{ID: st.ID, URL: st.URL, Events: st.Events, Secret: st.Secret, Created: st.Created})
 	}
 	return wh, nil
 }
 
 // start adds a hook and starts its worker; wh.mu is held or not yet shared.
-func (wh *webhooks) start(w Webhook) *hook {
+func (wh *webhooks) start(w client.Webhook) *hook {
 	if w.Events == nil {
 		w.Events = []string{}
 	}
@@ -202,7 +201,7 @@ func (wh *webhooks) sorted() []*hook {
 }
 
 // view is the hook as GET /v1/webhooks shows it: counters, no secret.
-func (h *hook) view() Webhook {
+func (h *hook) view() client.Webhook {
 	w := h.Webhook
 	w.Secret = ""
 	w.URL = redactURL(w.URL)
@@ -371,7 +370,7 @@ func (wh *webhooks) post(h *hook, d delivery) (permanent bool, err error) {
 	req.Header.Set("X-Intentcast-Event", d.kind)
 	req.Header.Set("X-Intentcast-Delivery", d.id)
 	req.Header.Set("X-Intentcast-Timestamp", ts)
-	req.Header.Set("X-Intentcast-Signature", "sha256="+Sign(h.Secret, ts, d.body))
+	req.Header.Set("X-Intentcast-Signature", "sha256="+client.Sign(h.Secret, ts, d.body))
 	// Never follow a redirect: the receiver could bounce the signed POST
 	// to any URL this host can reach (the local API included).
 	client := *wh.s.cfg.WebhookClient
@@ -392,44 +391,6 @@ func (wh *webhooks) post(h *hook, d delivery) (permanent bool, err error) {
 	default:
 		return true, fmt.Errorf("receiver answered %s; not retried", resp.Status)
 	}
-}
-
-// Sign returns the hex HMAC-SHA256 of timestamp + "." + body under
-// secret: the value of X-Intentcast-Signature after "sha256=".
-func Sign(secret, timestamp string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// VerifySignature checks a delivery's signature header in constant time
-// and that its timestamp is within maxAge of now (0 skips that check). A
-// receiver written in Go can use it as is.
-func VerifySignature(secret, timestamp, signature string, body []byte, maxAge time.Duration, now time.Time) error {
-	hexSig, ok := strings.CutPrefix(signature, "sha256=")
-	if !ok {
-		return errors.New("signature header does not start with sha256=")
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return errors.New("signature is not hex")
-	}
-	want, _ := hex.DecodeString(Sign(secret, timestamp, body))
-	if !hmac.Equal(got, want) {
-		return errors.New("signature does not match: wrong secret, or the body or timestamp was changed")
-	}
-	if maxAge > 0 {
-		sec, err := strconv.ParseInt(timestamp, 10, 64)
-		if err != nil {
-			return fmt.Errorf("timestamp %q is not unix seconds", timestamp)
-		}
-		if age := now.Sub(time.Unix(sec, 0)); age > maxAge || age < -maxAge {
-			return fmt.Errorf("timestamp is %v away from now, more than %v: a replay?", age.Round(time.Second), maxAge)
-		}
-	}
-	return nil
 }
 
 func randomHex(n int) string {
@@ -458,19 +419,19 @@ func checkWebhookURL(raw string) error {
 
 // addWebhook serves POST /v1/webhooks.
 func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
-	var req WebhookRequest
+	var req client.WebhookRequest
 	if err := decode(r, &req, false); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if err := checkWebhookURL(req.URL); err != nil {
-		s.fail(w, r, badRequest(CodeBadURL, err))
+		s.fail(w, r, badRequest(client.CodeBadURL, err))
 		return
 	}
 	events := []string{}
 	for _, k := range req.Events {
 		if !slices.Contains(eventKinds, k) {
-			s.fail(w, r, errf(http.StatusBadRequest, CodeBadEvents, "event kind %q is not one of %s (or leave events empty for all)", k, strings.Join(eventKinds, ", ")))
+			s.fail(w, r, errf(http.StatusBadRequest, client.CodeBadEvents, "event kind %q is not one of %s (or leave events empty for all)", k, strings.Join(eventKinds, ", ")))
 			return
 		}
 		if !slices.Contains(events, k) {
@@ -482,13 +443,13 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
 	defer wh.mu.Unlock()
 	switch {
 	case wh.closed:
-		s.fail(w, r, errf(http.StatusServiceUnavailable, CodeNodeClosed, "the API is shutting down"))
+		s.fail(w, r, errf(http.StatusServiceUnavailable, client.CodeNodeClosed, "the API is shutting down"))
 		return
 	case len(wh.hooks) >= maxWebhooks:
-		s.fail(w, r, errf(http.StatusConflict, CodeTooManyWebhooks, "this node already has %d webhooks, the most it feeds; delete one first", maxWebhooks))
+		s.fail(w, r, errf(http.StatusConflict, client.CodeTooManyWebhooks, "this node already has %d webhooks, the most it feeds; delete one first", maxWebhooks))
 		return
 	}
-	h := wh.start(Webhook{ID: randomHex(8), URL: req.URL, Events: events, Secret: randomHex(32), Created: time.Now().UTC().Truncate(time.Second)})
+	h := wh.start(client.Webhook{ID: randomHex(8), URL: req.URL, Events: events, Secret: randomHex(32), Created: time.Now().UTC().Truncate(time.Second)})
 	if err := wh.save(); err != nil {
 		delete(wh.hooks, h.ID)
 		h.cancel()
@@ -507,7 +468,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	wh.mu.Lock()
 	hooks := wh.sorted()
 	wh.mu.Unlock()
-	out := make([]Webhook, 0, len(hooks))
+	out := make([]client.Webhook, 0, len(hooks))
 	for _, h := range hooks {
 		out = append(out, h.view())
 	}
@@ -523,7 +484,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	h, ok := wh.hooks[id]
 	if !ok {
 		wh.mu.Unlock()
-		s.fail(w, r, errf(http.StatusNotFound, CodeUnknownWebhook, "no webhook %q; GET /v1/webhooks lists them", id))
+		s.fail(w, r, errf(http.StatusNotFound, client.CodeUnknownWebhook, "no webhook %q; GET /v1/webhooks lists them", id))
 		return
 	}
 	delete(wh.hooks, id)

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/intentcast/intentcast/node/api/client"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -56,7 +58,7 @@ func (rc *receiver) seen() []attempt {
 }
 
 // webhook returns the one webhook's state as GET /v1/webhooks shows it.
-func webhook(t *testing.T, c *Client, id string) Webhook {
+func webhook(t *testing.T, c *client.Client, id string) client.Webhook {
 	t.Helper()
 	hooks, err := c.Webhooks(t.Context())
 	if err != nil {
@@ -68,7 +70,7 @@ func webhook(t *testing.T, c *Client, id string) Webhook {
 		}
 	}
 	t.Fatalf("webhook %s is not listed in %+v", id, hooks)
-	return Webhook{}
+	return client.Webhook{}
 }
 
 // TestWebhookRetries: a receiver that fails twice with 500 gets the same
@@ -101,10 +103,10 @@ func TestWebhookRetries(t *testing.T) {
 		if a.delivery != got[0].delivery || a.event != "intent-posted" {
 			t.Errorf("attempt %d: delivery %q event %q; want the same delivery %q of intent-posted", i, a.delivery, a.event, got[0].delivery)
 		}
-		if err := VerifySignature(hf.Secret, a.timestamp, a.signature, a.body, time.Minute, time.Now()); err != nil {
+		if err := client.VerifySignature(hf.Secret, a.timestamp, a.signature, a.body, time.Minute, time.Now()); err != nil {
 			t.Errorf("attempt %d: %v", i, err)
 		}
-		var ev EventView
+		var ev client.EventView
 		if err := json.Unmarshal(a.body, &ev); err != nil || ev.IntentID != in.ID || ev.Intent == nil || ev.Intent.ID != in.ID {
 			t.Errorf("attempt %d: body %s (%v)", i, a.body, err)
 		}
@@ -185,7 +187,7 @@ func TestWebhooksPersist(t *testing.T) {
 		t.Errorf("deleted webhook is still in the file: %s", data)
 	}
 	err = a.c.DeleteWebhook(t.Context(), h.ID)
-	if e := asError(t, err); e.Status != 404 || e.Code != CodeUnknownWebhook {
+	if e := asError(t, err); e.Status != 404 || e.Code != client.CodeUnknownWebhook {
 		t.Errorf("deleting twice: %+v", e)
 	}
 
@@ -261,9 +263,9 @@ func TestClientEventsEndsWithContext(t *testing.T) {
 	a := startAPI(t, nodeOpts{})
 	ctx, cancel := context.WithCancel(t.Context())
 	var kinds []string
-	err := a.c.Events(ctx, func(ev EventView) error {
+	err := a.c.Events(ctx, func(ev client.EventView) error {
 		kinds = append(kinds, ev.Kind)
-		if ev.Kind == KindReplayEnd {
+		if ev.Kind == client.KindReplayEnd {
 			cancel()
 		}
 		return nil
@@ -271,7 +273,7 @@ func TestClientEventsEndsWithContext(t *testing.T) {
 	if err != context.Canceled {
 		t.Errorf("Events = %v; want context.Canceled", err)
 	}
-	if len(kinds) != 1 || kinds[0] != KindReplayEnd {
+	if len(kinds) != 1 || kinds[0] != client.KindReplayEnd {
 		t.Errorf("events of an empty node: %v; want only replay-end", kinds)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 	"github.com/intentcast/intentcast/node/api/web"
 )
 
@@ -44,7 +45,7 @@ const stepTimeout = patience
 type peer struct {
 	n   *node.Node
 	url string
-	c   *api.Client
+	c   *client.Client
 }
 
 func quietLogger(t *testing.T) *slog.Logger {
@@ -82,7 +83,7 @@ func startPeer(t *testing.T, vendor string, bootstrap ...string) *peer {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { _ = srv.Close() })
-	return &peer{n: n, url: hs.URL, c: api.NewClient(hs.URL, testToken)}
+	return &peer{n: n, url: hs.URL, c: client.New(hs.URL, testToken)}
 }
 
 func (p *peer) addr() string { return p.n.Addrs()[0].String() }
@@ -514,7 +515,7 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 		feed, err := rival.c.Feed(ctx)
 		return err == nil && len(feed) > 0 && feed[0].ID == id
 	})
-	if _, err := rival.c.SendOffer(ctx, api.OfferRequest{IntentID: id, Price: "1149.00", Text: "Dell XPS 13, refurbished, 2-year warranty"}); err != nil {
+	if _, err := rival.c.SendOffer(ctx, client.OfferRequest{IntentID: id, Price: "1149.00", Text: "Dell XPS 13, refurbished, 2-year warranty"}); err != nil {
 		t.Fatalf("SendOffer: %v", err)
 	}
 
@@ -566,7 +567,7 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 
 	// An intent published elsewhere (the CLI) shows on both pages live.
 	const second = "Noise-cancelling headphones, over-ear"
-	if _, err := customer.c.PublishIntent(ctx, api.PublishRequest{Category: "electronics", Path: []string{"audio"}, Text: second,
+	if _, err := customer.c.PublishIntent(ctx, client.PublishRequest{Category: "electronics", Path: []string{"audio"}, Text: second,
 		MaxPrice: "250", Currency: "EUR", Region: "DE"}, nil); err != nil {
 		t.Fatalf("PublishIntent: %v", err)
 	}

@@ -1,84 +1,45 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"time"
 
 	ucli "github.com/urfave/cli/v3"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // conn is an API client and where it points, for error messages.
 type conn struct {
-	*api.Client
+	*client.Client
 	cmd        *ucli.Command // the command it serves, for errors naming its flags
 	base       string        // base URL
-	tokenSrc   string        // where the token came from
+	tokenSrc   string        // where the token came from: "--token" (or INTENTCAST_TOKEN) or a file
 	tokenFound bool
 }
 
 // connect makes a client for the daemon the flags point at: --api (or
 // INTENTCAST_API), else the address in DATA_DIR/api.addr, else
-// 127.0.0.1:7733; --token (or INTENTCAST_TOKEN), else DATA_DIR/api.token.
+// 127.0.0.1:7733; --token (or INTENTCAST_TOKEN), else DATA_DIR/api.token
+// (client.Locate).
 func (a *app) connect(cmd *ucli.Command) (*conn, error) {
-	c := &conn{cmd: cmd}
-	addr := cmd.String(flagAPI)
-	token := cmd.String(flagToken)
-	c.tokenSrc = "--token" // or INTENTCAST_TOKEN
-	var dir dataDir
-	if addr == "" || token == "" {
-		var err error
-		if dir, err = resolveDataDir(cmd.String(flagDataDir)); err != nil && addr == "" && token == "" {
-			return nil, err
-		}
+	d, err := client.Locate(cmd.String(flagAPI), cmd.String(flagToken), cmd.String(flagDataDir))
+	switch {
+	case errors.Is(err, client.ErrBadAddr):
+		return nil, flagError(cmd, flagAPI, d.Addr, client.ErrBadAddr.Error())
+	case err != nil:
+		return nil, err
 	}
-	if addr == "" {
-		addr = defaultAPIAddr
-		if dir != "" {
-			if b, err := os.ReadFile(dir.path(addrFile)); err == nil && strings.TrimSpace(string(b)) != "" {
-				addr = strings.TrimSpace(string(b))
-			}
-		}
-	}
-	base, err := baseURL(addr)
-	if err != nil {
-		return nil, flagError(cmd, flagAPI, addr, err.Error())
-	}
-	c.base = base
-	if token == "" && dir != "" {
-		c.tokenSrc = dir.path(tokenFile)
-		t, err := readToken(c.tokenSrc)
-		switch {
-		case err == nil:
-			token = t
-		case errors.Is(err, os.ErrNotExist):
-			// The daemon will say no; the error then says where we looked.
-		default:
-			return nil, err
-		}
-	}
-	c.tokenFound = token != ""
-	c.Client = api.NewClient(base, token)
+	c := &conn{cmd: cmd, base: d.URL, tokenSrc: cmp.Or(d.TokenFile, "--token"), tokenFound: d.Token != ""}
+	c.Client = client.New(d.URL, d.Token)
 	return c, nil
-}
-
-// baseURL turns host:port or an http URL into a base URL.
-func baseURL(addr string) (string, error) {
-	if strings.HasPrefix(addr, "http://") || strings.HasPrefix(addr, "https://") {
-		return strings.TrimRight(addr, "/"), nil
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return "", errors.New("want host:port such as 127.0.0.1:7733, or http://127.0.0.1:7733")
-	}
-	return "http://" + addr, nil
 }
 
 // wrap turns a client error into one that says what to do about it.
@@ -117,7 +78,7 @@ func isUnreachable(err error) bool {
 
 // apiStatus returns the HTTP status of an API error, or 0.
 func apiStatus(err error) int {
-	var e *api.Error
+	var e *client.Error
 	if errors.As(err, &e) {
 		return e.Status
 	}
@@ -215,7 +176,7 @@ func (c *conn) feedIntentID(ctx context.Context, cmd *ucli.Command, arg string) 
 // de-duplicate). It returns errWatchInterrupted when ctx ends (Ctrl-C),
 // fn's error, or the error of a reconnect that fails (a stopped daemon:
 // NoDaemonError).
-func (c *conn) follow(ctx context.Context, fn func(api.EventView) error) error {
+func (c *conn) follow(ctx context.Context, fn func(client.EventView) error) error {
 	for {
 		err := c.Events(ctx, fn)
 		switch {

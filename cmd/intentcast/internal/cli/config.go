@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // Config is the daemon's config.toml. The zero value works: the node
@@ -102,7 +103,7 @@ type LogConfig struct {
 }
 
 const (
-	defaultAPIAddr = "127.0.0.1:7733"
+	defaultAPIAddr = client.DefaultAddr
 	defaultP2PPort = 4001
 )
 

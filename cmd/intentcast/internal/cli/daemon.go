@@ -23,6 +23,7 @@ import (
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) daemonCommand() *ucli.Command {
@@ -143,7 +144,7 @@ func (a *app) prepareDaemon(cmd *ucli.Command) (*daemonSetup, error) {
 	if s.identity, err = crypto.ReadIdentityFile(dir.path(vendorKeyFile)); err != nil {
 		return nil, err
 	}
-	if s.token, err = readToken(dir.path(tokenFile)); err != nil {
+	if s.token, err = client.ReadToken(dir.path(tokenFile)); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -14,8 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/intentcast/intentcast/node"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // TestDaemonLoop runs a customer and a vendor daemon in process (through
@@ -40,20 +39,20 @@ func TestDaemonLoop(t *testing.T) {
 	c := func(args ...string) []string { return append([]string{"--data-dir", cdir}, args...) }
 	v := func(args ...string) []string { return append([]string{"--data-dir", vdir}, args...) }
 
-	info := decodeJSON[api.NodeInfo](t, mustRun(t, c("--json", "id")...))
+	info := decodeJSON[client.NodeInfo](t, mustRun(t, c("--json", "id")...))
 	if len(info.Addrs) == 0 {
 		t.Fatalf("customer has no addresses: %+v", info)
 	}
 	startDaemon(t, vdir, "--bootstrap", info.Addrs[0])
 	eventually(t, 20*time.Second, "the vendor connects to the customer", func() bool {
-		peers := decodeJSON[[]api.PeerInfo](t, mustRun(t, v("peers", "--json")...))
+		peers := decodeJSON[[]client.PeerInfo](t, mustRun(t, v("peers", "--json")...))
 		return len(peers) > 0
 	})
 	if r := mustRun(t, c("peers")...); !strings.Contains(r.stdout, "PEER") || !strings.Contains(r.stdout, "direct") {
 		t.Errorf("peers table lacks its header or the direct connection:\n%s", r.stdout)
 	}
 	// Loopback is never public: AutoNAT has no verdict, no relay serves.
-	st := decodeJSON[api.NetworkStatus](t, mustRun(t, c("status", "--json")...))
+	st := decodeJSON[client.NetworkStatus](t, mustRun(t, c("status", "--json")...))
 	if st.Reachability != "unknown" || st.Peers != 1 || st.RelayedPeers != 0 || st.DHT != "off" || len(st.Addrs) == 0 {
 		t.Errorf("status = %+v", st)
 	}
@@ -61,7 +60,7 @@ func TestDaemonLoop(t *testing.T) {
 		t.Errorf("status said:\n%s", r.stdout)
 	}
 	// At runtime: the customer drops the vendor, then dials it again.
-	vinfo := decodeJSON[api.NodeInfo](t, mustRun(t, v("--json", "id")...))
+	vinfo := decodeJSON[client.NodeInfo](t, mustRun(t, v("--json", "id")...))
 	if r := mustRun(t, c("peers", "disconnect", vinfo.PeerID)...); !strings.Contains(r.stdout, "disconnected from "+vinfo.PeerID) {
 		t.Errorf("peers disconnect said:\n%s", r.stdout)
 	}
@@ -70,7 +69,7 @@ func TestDaemonLoop(t *testing.T) {
 	}
 
 	// The vendor narrows its filter; the laptop intent still passes.
-	f := decodeJSON[node.Filter](t, mustRun(t, v("vendor", "filter", "--category", "electronics,home", "--keyword", "laptop", "--json")...))
+	f := decodeJSON[client.Filter](t, mustRun(t, v("vendor", "filter", "--category", "electronics,home", "--keyword", "laptop", "--json")...))
 	if !slices.Equal(f.Categories, []string{"electronics", "home"}) || !slices.Equal(f.Keywords, []string{"laptop"}) {
 		t.Errorf("filter after setting = %+v", f)
 	}
@@ -83,8 +82,8 @@ func TestDaemonLoop(t *testing.T) {
 		"--text", "14-inch laptop, 32 GB", "--max-price", "1200", "--currency", "EUR", "--region", "DE",
 		"--deliver-by", time.Now().AddDate(0, 1, 0).Format(time.DateOnly), "--terms", "no-tracking,delete-after",
 		"--custom", "contact=email, no calls")...)
-	in := decodeJSON[api.IntentView](t, r)
-	if in.State != api.StateOpen || in.MaxPrice != "1200.00" || in.CustomTerms["contact"] != "email, no calls" ||
+	in := decodeJSON[client.IntentView](t, r)
+	if in.State != client.StateOpen || in.MaxPrice != "1200.00" || in.CustomTerms["contact"] != "email, no calls" ||
 		!slices.Equal(in.Terms, []string{"no-tracking", "delete-after"}) {
 		t.Errorf("published intent = %+v", in)
 	}
@@ -104,11 +103,11 @@ func TestDaemonLoop(t *testing.T) {
 	if seen.code != 0 {
 		t.Fatalf("vendor watch: exit %d: %v", seen.code, seen.err)
 	}
-	feed := decodeLines[api.IntentView](t, seen.stdout)
+	feed := decodeLines[client.IntentView](t, seen.stdout)
 	if len(feed) != 1 || feed[0].ID != in.ID {
 		t.Fatalf("vendor watch printed %+v, want intent %s", feed, in.ID)
 	}
-	offer := decodeJSON[api.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad, ships tomorrow")...))
+	offer := decodeJSON[client.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad, ships tomorrow")...))
 	if offer.IntentID != in.ID || offer.Price != "999.90" {
 		t.Errorf("sent offer = %+v", offer)
 	}
@@ -127,32 +126,32 @@ func TestDaemonLoop(t *testing.T) {
 	if got.code != 0 || !strings.Contains(got.stdout, short(offer.ID)) || !strings.Contains(got.stdout, "999.90 EUR") {
 		t.Fatalf("offers watch: exit %d (%v):\n%s", got.code, got.err, got.stdout)
 	}
-	offers := decodeJSON[[]api.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID[:8])...))
+	offers := decodeJSON[[]client.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID[:8])...))
 	if len(offers) != 1 || offers[0].ID != offer.ID || !offers[0].TermsOK || offers[0].Status != "valid" {
 		t.Fatalf("offers list = %+v", offers)
 	}
 	if r := mustRun(t, c("offers", "list", in.ID[:8])...); !strings.Contains(r.stdout, "TERMS OK") || !strings.Contains(r.stdout, "999.90 EUR") {
 		t.Errorf("offers table:\n%s", r.stdout)
 	}
-	deal := decodeJSON[api.DealView](t, mustRun(t, c("--json", "offers", "accept", in.ID[:10], offer.ID[:10], "--details", "ship to: Kiez 1")...))
+	deal := decodeJSON[client.DealView](t, mustRun(t, c("--json", "offers", "accept", in.ID[:10], offer.ID[:10], "--details", "ship to: Kiez 1")...))
 	if deal.OfferID != offer.ID || deal.Role != "customer" {
 		t.Errorf("accept = %+v", deal)
 	}
 
 	// Both sides hold the deal.
-	deals := decodeJSON[[]api.DealView](t, mustRun(t, c("--json", "deals")...))
+	deals := decodeJSON[[]client.DealView](t, mustRun(t, c("--json", "deals")...))
 	if len(deals) != 1 || deals[0].OfferID != offer.ID {
 		t.Errorf("customer deals = %+v", deals)
 	}
-	var vdeals []api.DealView
+	var vdeals []client.DealView
 	eventually(t, 20*time.Second, "the vendor records the deal", func() bool {
-		vdeals = decodeJSON[[]api.DealView](t, mustRun(t, v("--json", "deals")...))
+		vdeals = decodeJSON[[]client.DealView](t, mustRun(t, v("--json", "deals")...))
 		return len(vdeals) == 1
 	})
 	if vdeals[0].OfferID != offer.ID || vdeals[0].Role != "vendor" || vdeals[0].Details != "ship to: Kiez 1" {
 		t.Errorf("vendor deal = %+v", vdeals[0])
 	}
-	sent := decodeJSON[[]api.OfferView](t, mustRun(t, v("--json", "vendor", "offers")...))
+	sent := decodeJSON[[]client.OfferView](t, mustRun(t, v("--json", "vendor", "offers")...))
 	if len(sent) != 1 || sent[0].Status != "accepted" {
 		t.Errorf("vendor offers = %+v", sent)
 	}
@@ -198,26 +197,26 @@ func TestDaemonLoop(t *testing.T) {
 func TestDaemonRestartKeepsState(t *testing.T) {
 	dir := t.TempDir()
 	d := startDaemon(t, dir)
-	id1 := decodeJSON[api.NodeInfo](t, mustRun(t, "--data-dir", dir, "--json", "id"))
-	in := decodeJSON[api.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "publish",
+	id1 := decodeJSON[client.NodeInfo](t, mustRun(t, "--data-dir", dir, "--json", "id"))
+	in := decodeJSON[client.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "publish",
 		"--category", "home", "--text", "a sofa", "--max-price", "300", "--currency", "EUR"))
-	cancelled := decodeJSON[api.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "cancel", short(in.ID)))
-	if cancelled.State != api.StateCancelled {
+	cancelled := decodeJSON[client.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "cancel", short(in.ID)))
+	if cancelled.State != client.StateCancelled {
 		t.Errorf("cancel = %+v", cancelled)
 	}
 	mustRun(t, "--data-dir", dir, "vendor", "filter", "--keyword", "sofa", "--region", "de")
 	d.stop(t)
 
 	startDaemon(t, dir)
-	id2 := decodeJSON[api.NodeInfo](t, mustRun(t, "--data-dir", dir, "--json", "id"))
+	id2 := decodeJSON[client.NodeInfo](t, mustRun(t, "--data-dir", dir, "--json", "id"))
 	if id1.PeerID != id2.PeerID || id1.Vendor.Key != id2.Vendor.Key {
 		t.Errorf("restart changed identity: %s/%s -> %s/%s", id1.PeerID, id1.Vendor.Key, id2.PeerID, id2.Vendor.Key)
 	}
-	ins := decodeJSON[[]api.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "list"))
-	if len(ins) != 1 || ins[0].ID != in.ID || ins[0].State != api.StateCancelled {
+	ins := decodeJSON[[]client.IntentView](t, mustRun(t, "--data-dir", dir, "--json", "intent", "list"))
+	if len(ins) != 1 || ins[0].ID != in.ID || ins[0].State != client.StateCancelled {
 		t.Errorf("after restart: %+v", ins)
 	}
-	f := decodeJSON[node.Filter](t, mustRun(t, "--data-dir", dir, "--json", "vendor", "filter"))
+	f := decodeJSON[client.Filter](t, mustRun(t, "--data-dir", dir, "--json", "vendor", "filter"))
 	if !slices.Equal(f.Keywords, []string{"sofa"}) || !slices.Equal(f.Regions, []string{"DE"}) {
 		t.Errorf("vendor filter after restart = %+v, want keyword sofa, region DE", f)
 	}
@@ -272,7 +271,7 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 	startDaemon(t, dir)
 	d := func(args ...string) []string { return append([]string{"--data-dir", dir}, args...) }
 
-	in := decodeJSON[api.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
+	in := decodeJSON[client.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
 		"--text", "a laptop", "--max-price", "100", "--currency", "eur", "--region", "de")...))
 	if in.Currency != "EUR" || in.Region != "DE" {
 		t.Errorf("published with --currency eur --region de: currency %q, region %q; want EUR, DE", in.Currency, in.Region)
@@ -282,7 +281,7 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 	if err := os.WriteFile(textFile, []byte("a laptop, described in a file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fromFile := decodeJSON[api.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
+	fromFile := decodeJSON[client.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
 		"--text", "@"+textFile, "--max-price", "100", "--currency", "EUR")...))
 	if fromFile.Text != "a laptop, described in a file" {
 		t.Errorf("--text @FILE published %q", fromFile.Text)
@@ -298,7 +297,7 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 		io.WriteString(pw, "a laptop, typed into stdin\n")
 		pw.Close()
 	}()
-	fromStdin := decodeJSON[api.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
+	fromStdin := decodeJSON[client.IntentView](t, mustRun(t, d("--json", "intent", "publish", "--category", "electronics",
 		"--text", "-", "--max-price", "100", "--currency", "EUR")...))
 	os.Stdin = stdin
 	if fromStdin.Text != "a laptop, typed into stdin" {

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // The files of a data directory.
@@ -20,8 +20,8 @@ const (
 	nodeKeyFile   = "node.key"    // libp2p identity (protobuf-marshalled private key), 0600
 	vendorKeyFile = "vendor.key"  // vendor identity (crypto.WriteIdentityFile), 0600
 	configFile    = "config.toml" // Config, commented
-	tokenFile     = "api.token"   // API bearer token, 64 hex digits, 0600
-	addrFile      = "api.addr"    // the running daemon's API address, written at start
+	tokenFile     = client.TokenFile
+	addrFile      = client.AddrFile
 )
 
 // dataDir is a resolved data directory.
@@ -29,25 +29,12 @@ type dataDir string
 
 func (d dataDir) path(name string) string { return filepath.Join(string(d), name) }
 
-// resolveDataDir returns the data directory: the flag (or
+// resolveDataDir returns the data directory (client.DataDir): the flag (or
 // INTENTCAST_DATA_DIR), else $XDG_DATA_HOME/intentcast, else
 // ~/.local/share/intentcast.
 func resolveDataDir(flag string) (dataDir, error) {
-	if flag != "" {
-		abs, err := filepath.Abs(flag)
-		if err != nil {
-			return "", fmt.Errorf("data dir %q: %w", flag, err)
-		}
-		return dataDir(abs), nil
-	}
-	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
-		return dataDir(filepath.Join(x, "intentcast")), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("no --data-dir given and no home directory to default to: %w", err)
-	}
-	return dataDir(filepath.Join(home, ".local", "share", "intentcast")), nil
+	d, err := client.DataDir(flag)
+	return dataDir(d), err
 }
 
 // initReport says what init did with each file.
@@ -200,26 +187,13 @@ func ensureVendorKey(path string) (bool, error) {
 func ensureToken(path string) (bool, error) {
 	if ok, err := fileExists(path); err != nil || ok {
 		if ok {
-			_, err = readToken(path)
+			_, err = client.ReadToken(path)
 		}
 		return false, err
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	return createFileAtomic(path, []byte(hex.EncodeToString(b)+"\n"), 0o600)
-}
-
-// readToken reads the API token file.
-func readToken(path string) (string, error) {
-	b, err := readPrivateFile(path)
-	if err != nil {
-		return "", err
-	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
-		return "", fmt.Errorf("API token file %s is empty; delete it and run `intentcast init` for a new one", path)
-	}
-	return t, nil
 }
 
 // readPrivateFile reads a secret, refusing one that group or others can

@@ -12,7 +12,7 @@ import (
 
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // TestDealExportVerify makes a deal between two real daemons, exports its
@@ -23,27 +23,27 @@ func TestDealExportVerify(t *testing.T) {
 	startDaemon(t, cdir)
 	c := func(args ...string) []string { return append([]string{"--data-dir", cdir}, args...) }
 	v := func(args ...string) []string { return append([]string{"--data-dir", vdir}, args...) }
-	info := decodeJSON[api.NodeInfo](t, mustRun(t, c("--json", "id")...))
+	info := decodeJSON[client.NodeInfo](t, mustRun(t, c("--json", "id")...))
 	if len(info.Addrs) == 0 {
 		t.Fatalf("customer has no addresses: %+v", info)
 	}
 	startDaemon(t, vdir, "--bootstrap", info.Addrs[0])
 	eventually(t, 20*time.Second, "the vendor connects to the customer", func() bool {
-		return len(decodeJSON[[]api.PeerInfo](t, mustRun(t, v("peers", "--json")...))) > 0
+		return len(decodeJSON[[]client.PeerInfo](t, mustRun(t, v("peers", "--json")...))) > 0
 	})
 
-	in := decodeJSON[api.IntentView](t, mustRun(t, c("--json", "intent", "publish", "--category", "electronics",
+	in := decodeJSON[client.IntentView](t, mustRun(t, c("--json", "intent", "publish", "--category", "electronics",
 		"--text", "14-inch laptop", "--max-price", "1200", "--currency", "EUR")...))
 	eventually(t, 20*time.Second, "the vendor's feed lists the intent", func() bool {
 		return strings.Contains(mustRun(t, v("vendor", "feed")...).stdout, short(in.ID))
 	})
-	offer := decodeJSON[api.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad")...))
+	offer := decodeJSON[client.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad")...))
 	eventually(t, 20*time.Second, "the customer has the offer", func() bool {
-		return len(decodeJSON[[]api.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID)...))) == 1
+		return len(decodeJSON[[]client.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID)...))) == 1
 	})
 	mustRun(t, c("offers", "accept", in.ID, offer.ID, "--details", "ship to: Kiez 1")...)
 	eventually(t, 20*time.Second, "the vendor records the deal", func() bool {
-		return len(decodeJSON[[]api.DealView](t, mustRun(t, v("--json", "deals")...))) == 1
+		return len(decodeJSON[[]client.DealView](t, mustRun(t, v("--json", "deals")...))) == 1
 	})
 
 	// Both sides export; the files are the same bytes.

@@ -8,7 +8,7 @@ import (
 
 	ucli "github.com/urfave/cli/v3"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) dealsCommand() *ucli.Command {
@@ -54,7 +54,7 @@ func (a *app) dealsList(ctx context.Context, cmd *ucli.Command) error {
 }
 
 // printDeal prints one deal as a list of fields.
-func printDeal(w io.Writer, d api.DealView) {
+func printDeal(w io.Writer, d client.DealView) {
 	now := time.Now()
 	t := newTable(w)
 	t.row("intent", d.IntentID)

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func TestInitCreatesPrivateFiles(t *testing.T) {
@@ -43,7 +44,7 @@ func TestInitCreatesPrivateFiles(t *testing.T) {
 	if _, err := readNodeKey(filepath.Join(dir, nodeKeyFile)); err != nil {
 		t.Errorf("node.key: %v", err)
 	}
-	tok, err := readToken(filepath.Join(dir, tokenFile))
+	tok, err := client.ReadToken(filepath.Join(dir, tokenFile))
 	if err != nil || len(tok) != 64 {
 		t.Errorf("api.token = %q (%v), want 64 hex digits", tok, err)
 	}
@@ -215,7 +216,7 @@ func TestReadPrivateFileRefusesOpenModes(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readToken(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+	if _, err := client.ReadToken(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("readToken of a 0644 file: %v, want a refusal that says chmod 600", err)
 	}
 }

@@ -11,12 +11,12 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // Bad input, whether this process or the daemon found it, is a usage
 // error (exit 2) that names the flag: the input rules (intent's, through
-// api.PublishRequest.Draft and the daemon's answers) tag each problem
+// client.PublishRequest.Draft and the daemon's answers) tag each problem
 // with its field, and fieldFlag names the flag that sets the field.
 
 // fieldFlags are the fields whose flag is not their name with '-' for '_'.
@@ -40,7 +40,7 @@ func fieldFlag(cmd *ucli.Command, f intent.Field) string {
 
 // apiField is the field an API error names, or "".
 func apiField(err error) string {
-	var e *api.Error
+	var e *client.Error
 	if errors.As(err, &e) && e.Status == 400 {
 		return e.Field
 	}
@@ -60,7 +60,7 @@ func inputError(cmd *ucli.Command, err error) error {
 	case errors.As(err, &fe):
 		field, msg = fe.Field, fe.Msg
 	case apiField(err) != "":
-		var e *api.Error
+		var e *client.Error
 		errors.As(err, &e)
 		field, msg = intent.Field(e.Field), e.Message
 	default:

@@ -11,7 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) intentCommand() *ucli.Command {
@@ -83,14 +83,14 @@ Examples:
 }
 
 // publishRequest builds the request from the flags and holds it to the
-// input rules (api.PublishRequest.Draft, as the daemon does), so that
+// input rules (client.PublishRequest.Draft, as the daemon does), so that
 // mistakes are usage errors that name the flag.
-func (a *app) publishRequest(cmd *ucli.Command) (api.PublishRequest, error) {
+func (a *app) publishRequest(cmd *ucli.Command) (client.PublishRequest, error) {
 	text, err := a.textFlag(cmd, "text")
 	if err != nil {
-		return api.PublishRequest{}, err
+		return client.PublishRequest{}, err
 	}
-	r := api.PublishRequest{
+	r := client.PublishRequest{
 		Category:    cmd.String("category"),
 		Text:        text,
 		Quantity:    cmd.Uint64("quantity"),
@@ -245,7 +245,7 @@ func (a *app) intentList(ctx context.Context, cmd *ucli.Command) error {
 }
 
 // printIntentTable prints intents one per row; own adds the offer count.
-func printIntentTable(w io.Writer, ins []api.IntentView, own bool) {
+func printIntentTable(w io.Writer, ins []client.IntentView, own bool) {
 	now := time.Now()
 	header := []string{"ID", "STATE", "CATEGORY", "MAX PRICE", "REGION", "EXPIRES", "TEXT"}
 	if own {
@@ -263,12 +263,12 @@ func printIntentTable(w io.Writer, ins []api.IntentView, own bool) {
 	t.flush()
 }
 
-func categoryPath(in api.IntentView) string {
+func categoryPath(in client.IntentView) string {
 	return strings.Join(append([]string{in.Category}, in.Path...), "/")
 }
 
 // printIntent prints one intent as a list of fields.
-func printIntent(w io.Writer, in api.IntentView) {
+func printIntent(w io.Writer, in client.IntentView) {
 	now := time.Now()
 	t := newTable(w)
 	t.row("intent", in.ID)

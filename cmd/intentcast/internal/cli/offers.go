@@ -12,8 +12,7 @@ import (
 
 	ucli "github.com/urfave/cli/v3"
 
-	"github.com/intentcast/intentcast/node"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) offersCommand() *ucli.Command {
@@ -98,8 +97,8 @@ func (a *app) offersList(ctx context.Context, cmd *ucli.Command) error {
 
 // sortOffers puts acceptable offers first, cheapest first, and refused ones
 // last.
-func sortOffers(offers []api.OfferView) {
-	slices.SortStableFunc(offers, func(x, y api.OfferView) int {
+func sortOffers(offers []client.OfferView) {
+	slices.SortStableFunc(offers, func(x, y client.OfferView) int {
 		rx, ry := x.Status == "refused", y.Status == "refused"
 		if rx != ry {
 			if rx {
@@ -111,7 +110,7 @@ func sortOffers(offers []api.OfferView) {
 	})
 }
 
-func printOfferTable(w io.Writer, offers []api.OfferView) {
+func printOfferTable(w io.Writer, offers []client.OfferView) {
 	now := time.Now()
 	t := newTable(w, "OFFER", "STATUS", "PRICE", "VENDOR", "TERMS OK", "VALID UNTIL", "TEXT")
 	for _, o := range offers {
@@ -125,7 +124,7 @@ func printOfferTable(w io.Writer, offers []api.OfferView) {
 	t.flush()
 }
 
-func vendorName(v api.VendorView) string {
+func vendorName(v client.VendorView) string {
 	name := v.Name
 	if name == "" {
 		name = "(unnamed)"
@@ -167,8 +166,8 @@ func (a *app) offersWatch(ctx context.Context, cmd *ucli.Command) error {
 		}
 		fmt.Fprintf(a.stderr, "watching offers to %s (Ctrl-C to stop)\n", what)
 	}
-	err = c.follow(ctx, func(ev api.EventView) error {
-		if ev.Kind != string(node.EventOffer) || ev.Offer == nil || seen[ev.OfferID] {
+	err = c.follow(ctx, func(ev client.EventView) error {
+		if ev.Kind != client.KindOffer || ev.Offer == nil || seen[ev.OfferID] {
 			return nil
 		}
 		if only != "" && ev.IntentID != only {
@@ -200,7 +199,7 @@ func (a *app) offersWatch(ctx context.Context, cmd *ucli.Command) error {
 }
 
 // printOfferLine prints one offer as it arrives.
-func printOfferLine(w io.Writer, o api.OfferView) {
+func printOfferLine(w io.Writer, o client.OfferView) {
 	terms := "terms ok"
 	if !o.TermsOK {
 		terms = "TERMS NOT MET"

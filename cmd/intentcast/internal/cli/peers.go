@@ -10,7 +10,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	ucli "github.com/urfave/cli/v3"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) peersCommand() *ucli.Command {
@@ -97,7 +97,7 @@ func checkPeerAddr(s string) error {
 }
 
 // peerPath says how the node reaches a peer.
-func peerPath(p api.PeerInfo) string {
+func peerPath(p client.PeerInfo) string {
 	if p.Relayed {
 		return "relayed"
 	}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // mintProgress shows the proof-of-work search on w: one line rewritten in
@@ -30,8 +30,8 @@ func newMintProgress(w io.Writer) *mintProgress {
 	return p
 }
 
-// update is the progress callback of api.Client.PublishIntent.
-func (p *mintProgress) update(m api.MintProgress) {
+// update is the progress callback of client.Client.PublishIntent.
+func (p *mintProgress) update(m client.MintProgress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
@@ -82,7 +82,7 @@ func (p *mintProgress) clear() {
 // describeMint renders progress as a percentage of the expected tries. The
 // search is random: it can need more than expected, so past 100% the
 // percentage keeps counting.
-func describeMint(m api.MintProgress) string {
+func describeMint(m client.MintProgress) string {
 	if m.Expected == 0 {
 		return fmt.Sprintf("%s tries", humanCount(m.Tries))
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) swarmCommand() *ucli.Command {
@@ -90,7 +91,7 @@ type swarmNode struct {
 
 	n      *node.Node
 	srv    *apiServer
-	client *api.Client
+	client *client.Client
 	bot    *offerBot
 }
 
@@ -217,7 +218,7 @@ func (s *swarm) startNode(ctx context.Context, role, name string, bootstrap []st
 		return nil, err
 	}
 	sn.API = sn.srv.url()
-	sn.client = api.NewClient(sn.API, sn.Token)
+	sn.client = client.New(sn.API, sn.Token)
 	return sn, nil
 }
 
@@ -291,13 +292,13 @@ func poll(ctx context.Context, interval time.Duration, cond func() bool) error {
 // offerBot answers every new intent its node sees with an offer, by the
 // rules in the swarm command's help.
 type offerBot struct {
-	c    *api.Client
+	c    *client.Client
 	i    int // 1-based
 	text string
 	log  *slog.Logger
 }
 
-func newOfferBot(c *api.Client, i int, text string, log *slog.Logger) *offerBot {
+func newOfferBot(c *client.Client, i int, text string, log *slog.Logger) *offerBot {
 	return &offerBot{c: c, i: i, text: text, log: log}
 }
 
@@ -309,7 +310,7 @@ func (b *offerBot) floor() uint64 { return uint64(50 * b.i) }
 
 // price returns the bot's price for an intent in minor units, or false if
 // the bot skips it.
-func (b *offerBot) price(in api.IntentView) (uint64, bool) {
+func (b *offerBot) price(in client.IntentView) (uint64, bool) {
 	unit, err := intent.ParseAmount("1", in.Currency) // minor units per major unit
 	if err != nil || unit == 0 {
 		return 0, false
@@ -328,8 +329,8 @@ func (b *offerBot) price(in api.IntentView) (uint64, bool) {
 func (b *offerBot) run(ctx context.Context) {
 	answered := map[string]bool{}
 	for ctx.Err() == nil {
-		err := b.c.Events(ctx, func(ev api.EventView) error {
-			if ev.Kind != string(node.EventIntent) || ev.Intent == nil || answered[ev.IntentID] {
+		err := b.c.Events(ctx, func(ev client.EventView) error {
+			if ev.Kind != client.KindIntent || ev.Intent == nil || answered[ev.IntentID] {
 				return nil
 			}
 			answered[ev.IntentID] = true
@@ -339,7 +340,7 @@ func (b *offerBot) run(ctx context.Context) {
 				b.log.Info("skipping intent: ceiling below the floor", "intent", short(in.ID), "ceiling", in.MaxPrice)
 				return nil
 			}
-			o, err := b.c.SendOffer(ctx, api.OfferRequest{IntentID: in.ID, PriceMinor: &p, Text: b.text, ValidFor: "24h"})
+			o, err := b.c.SendOffer(ctx, client.OfferRequest{IntentID: in.ID, PriceMinor: &p, Text: b.text, ValidFor: "24h"})
 			if err != nil {
 				b.log.Warn("offer failed", "intent", short(in.ID), "err", err)
 				return nil
@@ -360,11 +361,11 @@ func (b *offerBot) run(ctx context.Context) {
 
 // demoResult is what the demo did, for --json.
 type demoResult struct {
-	Nodes   []*swarmNode    `json:"nodes"`
-	Intent  api.IntentView  `json:"intent"`
-	Offers  []api.OfferView `json:"offers"`
-	Deals   []api.DealView  `json:"deals"` // customer's, then vendor's
-	Timings demoTimings     `json:"timings"`
+	Nodes   []*swarmNode       `json:"nodes"`
+	Intent  client.IntentView  `json:"intent"`
+	Offers  []client.OfferView `json:"offers"`
+	Deals   []client.DealView  `json:"deals"` // customer's, then vendor's
+	Timings demoTimings        `json:"timings"`
 }
 
 type demoTimings struct {
@@ -476,15 +477,15 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 	// Watch the customer's offers from before the intent exists; the
 	// stream replays, so nothing can be missed either way.
 	wctx, stopWatch := context.WithCancel(ctx)
-	offers := make(chan api.EventView, 64)
+	offers := make(chan client.EventView, 64)
 	var wg sync.WaitGroup
 	defer func() {
 		stopWatch()
 		wg.Wait()
 	}()
 	wg.Go(func() {
-		_ = cust.client.Events(wctx, func(ev api.EventView) error {
-			if ev.Kind == string(node.EventOffer) && ev.Offer != nil {
+		_ = cust.client.Events(wctx, func(ev client.EventView) error {
+			if ev.Kind == client.KindOffer && ev.Offer != nil {
 				select {
 				case offers <- ev:
 				case <-wctx.Done():
@@ -494,7 +495,7 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 		})
 	})
 
-	req := api.PublishRequest{
+	req := client.PublishRequest{
 		Category:  "electronics",
 		Path:      []string{"laptops"},
 		Text:      "Light 14-inch laptop, 32 GB RAM, 1 TB SSD, German keyboard",
@@ -526,7 +527,7 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 	published := time.Now()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	got := map[string]api.OfferView{}
+	got := map[string]client.OfferView{}
 	for len(got) < want {
 		select {
 		case <-ctx.Done():
@@ -574,8 +575,8 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 	fmt.Fprintf(out, "\n%s accepts the cheapest: %s from %s\n", cust.Name, price(best.Price, best.Currency), winner.Name)
 	seen := make(chan struct{})
 	wg.Go(func() {
-		_ = winner.client.Events(wctx, func(ev api.EventView) error {
-			if ev.Kind == string(node.EventAccept) && ev.IntentID == in.ID {
+		_ = winner.client.Events(wctx, func(ev client.EventView) error {
+			if ev.Kind == client.KindAccept && ev.IntentID == in.ID {
 				close(seen)
 				return errStopWatch
 			}
@@ -602,12 +603,12 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 	if err != nil {
 		return res, fmt.Errorf("vendor deals: %w", err)
 	}
-	j := slices.IndexFunc(deals, func(d api.DealView) bool { return d.IntentID == in.ID })
+	j := slices.IndexFunc(deals, func(d client.DealView) bool { return d.IntentID == in.ID })
 	if j < 0 {
 		return res, fmt.Errorf("%s saw the accept but holds no deal for intent %s", winner.Name, short(in.ID))
 	}
 	vendDeal := deals[j]
-	res.Deals = []api.DealView{custDeal, vendDeal}
+	res.Deals = []client.DealView{custDeal, vendDeal}
 
 	fmt.Fprintln(out, "deal records:")
 	t = newTable(out, "", strings.ToUpper(cust.Name), strings.ToUpper(winner.Name))

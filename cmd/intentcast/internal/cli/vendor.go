@@ -13,8 +13,7 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node"
-	"github.com/intentcast/intentcast/node/api"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) vendorCommand() *ucli.Command {
@@ -133,9 +132,9 @@ func (a *app) vendorFilter(ctx context.Context, cmd *ucli.Command) error {
 }
 
 // filterFromFlags applies the flags given to f.
-func filterFromFlags(cmd *ucli.Command, f node.Filter) (node.Filter, error) {
+func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) {
 	if cmd.Bool("clear") {
-		f = node.Filter{}
+		f = client.Filter{}
 	}
 	if cmd.IsSet("category") {
 		f.Categories = nil
@@ -191,14 +190,14 @@ func filterFromFlags(cmd *ucli.Command, f node.Filter) (node.Filter, error) {
 
 // filterCurrency is the currency whose decimals the filter's minimum price
 // is given in: the first one the vendor takes, else "" (2 decimals).
-func filterCurrency(f node.Filter) string {
+func filterCurrency(f client.Filter) string {
 	if len(f.Currencies) > 0 {
 		return f.Currencies[0]
 	}
 	return ""
 }
 
-func printFilter(w io.Writer, f node.Filter) {
+func printFilter(w io.Writer, f client.Filter) {
 	all := func(s []string, what string) string {
 		if len(s) == 0 {
 			return "any " + what
@@ -263,9 +262,9 @@ func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
 	}
 	seen := map[string]bool{}
 	n := 0
-	err = c.follow(ctx, func(ev api.EventView) error {
+	err = c.follow(ctx, func(ev client.EventView) error {
 		switch ev.Kind {
-		case string(node.EventIntent):
+		case client.KindIntent:
 			if ev.Intent == nil || seen[ev.IntentID] {
 				return nil
 			}
@@ -283,7 +282,7 @@ func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
 			if until > 0 && n >= until {
 				return errStopWatch
 			}
-		case string(node.EventCancel):
+		case client.KindCancel:
 			if !jsonOut && seen[ev.IntentID] {
 				fmt.Fprintf(a.stdout, "cancelled %s\n", short(ev.IntentID))
 			}
@@ -297,7 +296,7 @@ func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
 }
 
 // printIntentLine prints one intent as it arrives.
-func printIntentLine(w io.Writer, in api.IntentView) {
+func printIntentLine(w io.Writer, in client.IntentView) {
 	line := fmt.Sprintf("intent %s  %-24s max %-14s", short(in.ID), categoryPath(in), price(in.MaxPrice, in.Currency))
 	if in.Region != "" {
 		line += "  region " + in.Region
@@ -324,7 +323,7 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	req := api.OfferRequest{
+	req := client.OfferRequest{
 		Price:      cmd.String("price"),
 		Currency:   strings.ToUpper(cmd.String("currency")),
 		Text:       text,
@@ -353,7 +352,7 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 	cur := req.Currency
 	if cur == "" {
 		if feed, err := c.Feed(ctx); err == nil {
-			if i := slices.IndexFunc(feed, func(in api.IntentView) bool { return in.ID == req.IntentID }); i >= 0 {
+			if i := slices.IndexFunc(feed, func(in client.IntentView) bool { return in.ID == req.IntentID }); i >= 0 {
 				cur = feed[i].Currency
 			}
 		}

@@ -1,27 +1,23 @@
-package api
+package client
 
 import (
-	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/node"
 )
 
 // Client is the typed client of the API; the CLI is built on it. Its
 // methods return *Error for every answer that is not 2xx.
 type Client struct {
-	// HTTP sends the requests. NewClient sets one without a timeout (event
+	// HTTP sends the requests. New sets one without a timeout (event
 	// streams and minting take as long as they take; use the context). Nil
 	// means http.DefaultClient.
 	HTTP *http.Client
@@ -30,9 +26,10 @@ type Client struct {
 	token   string
 }
 
-// NewClient returns a client of the API at baseURL (such as
-// "http://127.0.0.1:7411") that sends token as its bearer token.
-func NewClient(baseURL, token string) *Client {
+// New returns a client of the API at baseURL (such as
+// "http://127.0.0.1:7411") that sends token as its bearer token. Locate
+// finds both for a daemon running on this machine.
+func New(baseURL, token string) *Client {
 	return &Client{HTTP: &http.Client{}, baseURL: strings.TrimRight(baseURL, "/"), token: token}
 }
 
@@ -267,14 +264,14 @@ func (c *Client) Deals(ctx context.Context) ([]DealView, error) {
 }
 
 // Filter returns the vendor filter.
-func (c *Client) Filter(ctx context.Context) (node.Filter, error) {
-	return get[node.Filter](ctx, c, "/v1/vendor/filter")
+func (c *Client) Filter(ctx context.Context) (Filter, error) {
+	return get[Filter](ctx, c, "/v1/vendor/filter")
 }
 
 // SetFilter replaces the vendor filter and returns it as the node keeps
 // it (codes upper-cased, keywords trimmed).
-func (c *Client) SetFilter(ctx context.Context, f node.Filter) (node.Filter, error) {
-	var out node.Filter
+func (c *Client) SetFilter(ctx context.Context, f Filter) (Filter, error) {
+	var out Filter
 	err := c.do(ctx, http.MethodPut, "/v1/vendor/filter", f, &out)
 	return out, err
 }
@@ -345,57 +342,25 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/webhooks/"+url.PathEscape(id), nil, nil)
 }
 
-func isEventStream(resp *http.Response) bool {
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return mt == "text/event-stream"
+// Network reports the node's reachability, addresses, relay and DHT state.
+func (c *Client) Network(ctx context.Context) (NetworkStatus, error) {
+	return get[NetworkStatus](ctx, c, "/v1/network")
 }
 
-// errStop ends readSSE without an error.
-var errStop = errors.New("stop")
+// Peers lists the connected peers.
+func (c *Client) Peers(ctx context.Context) ([]PeerInfo, error) {
+	return get[[]PeerInfo](ctx, c, "/v1/peers")
+}
 
-// maxEventSize bounds one event's data on the client side.
-const maxEventSize = 1 << 20
+// ConnectPeer dials the peer at addr (a multiaddr ending in /p2p/<peer ID>)
+// and returns it once connected.
+func (c *Client) ConnectPeer(ctx context.Context, addr string) (PeerInfo, error) {
+	var p PeerInfo
+	err := c.do(ctx, http.MethodPost, "/v1/peers", ConnectRequest{Addr: addr}, &p)
+	return p, err
+}
 
-// readSSE parses a server-sent event stream (the subset the API writes:
-// event and data fields, comments, blank-line dispatch) and calls fn for
-// each event. It returns nil at the end of the stream or when fn returns
-// errStop, fn's error otherwise.
-func readSSE(r io.Reader, fn func(kind string, data []byte) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxEventSize)
-	kind := ""
-	var data bytes.Buffer
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			if data.Len() > 0 || kind != "" {
-				err := fn(cmp.Or(kind, "message"), bytes.TrimSuffix(data.Bytes(), []byte("\n")))
-				if errors.Is(err, errStop) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-			}
-			kind = ""
-			data.Reset()
-			continue
-		}
-		if line[0] == ':' {
-			continue // comment: a heartbeat
-		}
-		field, value, _ := bytes.Cut(line, []byte(":"))
-		value = bytes.TrimPrefix(value, []byte(" "))
-		switch string(field) {
-		case "event":
-			kind = string(value)
-		case "data":
-			data.Write(value)
-			data.WriteByte('\n')
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read event stream: %w", err)
-	}
-	return nil
+// DisconnectPeer closes every connection to the peer with that ID.
+func (c *Client) DisconnectPeer(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/peers/"+url.PathEscape(id), nil, nil)
 }

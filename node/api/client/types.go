@@ -1,4 +1,4 @@
-package api
+package client
 
 import (
 	"time"
@@ -6,8 +6,8 @@ import (
 	"github.com/intentcast/intentcast/intent"
 )
 
-// This file holds the API's JSON shapes, shared by the server and the
-// client. Field names are snake_case; IDs are 64 lower-case hex digits;
+// This file holds the API's JSON shapes, shared by the server (node/api)
+// and the client. Field names are snake_case; IDs are 64 lower-case hex digits;
 // times are RFC 3339; amounts come twice, as a decimal string in the
 // currency's major unit ("1200.50") and as an integer in minor units
 // (120050), so that scripts never need to know a currency's exponent.
@@ -138,10 +138,8 @@ type DealView struct {
 }
 
 // EventView is one event of GET /v1/events and of webhook deliveries. Kind
-// is one of the node's event kinds (intent, cancel, offer, offer-sent,
-// accept, accepted, intent-posted) or replay-end, which marks the end of
-// the replay of stored state on the event stream. Intent and Offer are
-// filled in where the node still holds them.
+// is one of the event kinds (kinds.go). Intent and Offer are filled in
+// where the node still holds them.
 type EventView struct {
 	Kind     string      `json:"kind"`
 	IntentID string      `json:"intent_id,omitempty"`
@@ -151,9 +149,6 @@ type EventView struct {
 	Intent   *IntentView `json:"intent,omitempty"`
 	Offer    *OfferView  `json:"offer,omitempty"`
 }
-
-// KindReplayEnd marks the end of the replay on the event stream.
-const KindReplayEnd = "replay-end"
 
 // NodeInfo answers GET /v1/node.
 type NodeInfo struct {
@@ -262,4 +257,76 @@ type ErrorDetail struct {
 	// Status repeats the HTTP status on the event stream of
 	// POST /v1/intents, where the response status is already 200.
 	Status int `json:"status,omitempty"`
+}
+
+// Filter is the vendor filter (GET and PUT /v1/vendor/filter): which live
+// intents of the node's categories reach the feed and the intent events.
+// An empty field does not filter. Its fields are node.Filter's, so that
+// the server converts one into the other and a field added to only one of
+// them fails the build.
+type Filter struct {
+	Categories []string `json:"categories,omitempty"` // empty: every category the node serves
+	Path       []string `json:"path,omitempty"`       // sub-category prefix, e.g. ["laptops"]
+	Regions    []string `json:"regions,omitempty"`    // regions served; an intent without a region matches any
+	Keywords   []string `json:"keywords,omitempty"`   // any of them, case-insensitive, in the text or path
+	MinPrice   uint64   `json:"min_price,omitempty"`  // ignore intents whose ceiling is below this, in minor units
+	Currencies []string `json:"currencies,omitempty"` // empty: any
+}
+
+// ContentTypeDealRecord is the media type of an exported deal record
+// (GET /v1/deals/{id}/record).
+const ContentTypeDealRecord = "application/cbor"
+
+// NetworkStatus answers GET /v1/network: how others can reach this node.
+type NetworkStatus struct {
+	// Reachability is AutoNAT's verdict: "public", "private" or "unknown".
+	Reachability string `json:"reachability"`
+	// Addrs are the addresses the node announces (listen, observed,
+	// relayed), each ending in /p2p/<peer ID>.
+	Addrs []string `json:"addrs"`
+	// ReachableAddrs and UnreachableAddrs are AutoNAT v2's dial-back
+	// verdicts on single addresses.
+	ReachableAddrs   []string `json:"reachable_addrs"`
+	UnreachableAddrs []string `json:"unreachable_addrs"`
+	// RelayAddrs are the /p2p-circuit addresses: relays hold a slot for us.
+	RelayAddrs []string `json:"relay_addrs"`
+	// RelayService is true while this node serves as a relay for others.
+	RelayService bool `json:"relay_service"`
+	// DHT is "off", "client" or "server"; DHTPeers its routing table size.
+	DHT      string `json:"dht"`
+	DHTPeers int    `json:"dht_peers"`
+	// Advertising are the categories announced on the DHT.
+	Advertising []string `json:"advertising"`
+	// Peers counts connections by kind.
+	Peers        int `json:"peers"`
+	RelayedPeers int `json:"relayed_peers"`
+}
+
+// PeerInfo is one connected peer (GET /v1/peers).
+type PeerInfo struct {
+	ID string `json:"id"`
+	// Addrs are the remote addresses of the connections.
+	Addrs []string `json:"addrs"`
+	// Relayed is true when every connection goes through a circuit relay
+	// (no direct connection yet: hole punching may still bring one).
+	Relayed     bool       `json:"relayed"`
+	Connections []ConnInfo `json:"connections"`
+	// LatencyMS is the smoothed ping round trip in milliseconds; absent
+	// when unmeasured (relayed-only peers cannot be pinged).
+	LatencyMS float64  `json:"latency_ms,omitempty"`
+	Protocols []string `json:"protocols"`
+}
+
+// ConnInfo is one connection to a peer.
+type ConnInfo struct {
+	Addr      string    `json:"addr"`
+	Direction string    `json:"direction"` // "inbound" or "outbound"
+	Relayed   bool      `json:"relayed"`
+	Opened    time.Time `json:"opened,omitzero"`
+}
+
+// ConnectRequest is the body of POST /v1/peers.
+type ConnectRequest struct {
+	// Addr is a multiaddr ending in /p2p/<peer ID>.
+	Addr string `json:"addr"`
 }
