@@ -26,6 +26,17 @@ const (
 	MaxVendorURL    = 256
 	MaxAcceptDetail = 2048 // bytes of sealed contact/delivery details
 
+	// Ratings, rating replies and vendor profiles (docs/PROTOCOL.md,
+	// Ratings). A rating carries a whole deal record, so its bound is the
+	// record's plus its own text and framing.
+	MaxRatingSize  = 21 << 10 // bytes of a signed rating on the wire
+	MaxReplySize   = 1 << 10  // bytes of a signed rating reply
+	MaxProfileSize = 2 << 10  // bytes of a signed vendor profile
+	MaxScore       = 5        // scores are 1..MaxScore
+	MaxRatingText  = 512      // bytes of a rating's text
+	MaxReplyText   = 512      // bytes of a reply's text (1..)
+	MaxProfileText = 1024     // bytes of a vendor profile's description
+
 	MaxLifetime = 30 * 24 * time.Hour // expires - created of an intent
 	MaxOfferTTL = 30 * 24 * time.Hour // valid-until - created of an offer
 

@@ -22,6 +22,7 @@ var goErrors = map[string]error{
 	"ErrWrongIntent": intent.ErrWrongIntent, "ErrSealed": intent.ErrSealed, "ErrOfferMalformed": intent.ErrOfferMalformed,
 	"ErrTermsMismatch": intent.ErrTermsMismatch, "ErrCurrency": intent.ErrCurrency, "ErrOverCeiling": intent.ErrOverCeiling,
 	"ErrOfferExpired": intent.ErrOfferExpired, "ErrNotBound": intent.ErrNotBound,
+	"ErrNoDeal": intent.ErrNoDeal, "ErrWrongVendor": intent.ErrWrongVendor,
 }
 
 // docSection returns the text of docs/PROTOCOL.md under the heading title,

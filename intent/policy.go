@@ -28,7 +28,16 @@ type Policy struct {
 	// offer, in bits; 0 means DefaultOfferWork, NoWork none. Same
 	// agreement rule as MinWork.
 	MinOfferWork int
+	// MinRatingWork is the network-wide minimum proof of work of a rating,
+	// a rating reply and a vendor profile, in bits; 0 means
+	// DefaultRatingWork, NoWork none. Same agreement rule as MinWork.
+	MinRatingWork int
 }
+
+// DefaultRatingWork is the default work of a rating, a reply or a profile:
+// as much as an intent's (about a second of one core), so a burst of them
+// costs what the same burst of intents would.
+const DefaultRatingWork = 24
 
 // NoWork, as Policy.MinWork, asks for no proof of work at all.
 const NoWork = -1
@@ -56,6 +65,10 @@ func (p Policy) MinWorkFor(category string) int { return p.minWork(category) }
 
 // OfferWork returns the minimum work a sealed offer needs.
 func (p Policy) OfferWork() int { return workSetting(p.MinOfferWork, DefaultOfferWork) }
+
+// RatingWork returns the minimum work a rating, a rating reply or a vendor
+// profile needs.
+func (p Policy) RatingWork() int { return workSetting(p.MinRatingWork, DefaultRatingWork) }
 
 // Skew returns the allowed clock skew.
 func (p Policy) Skew() time.Duration {

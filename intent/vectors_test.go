@@ -73,27 +73,32 @@ func TestVectorVerdicts(t *testing.T) {
 			if in != nil {
 				reply = replies[crypto.Suite(in.Body.ReplyKey.Suite)]
 			}
-			err := verdict(v, in, reply, set)
-			switch v.Verdict {
-			case vectors.Valid:
-				if err != nil {
-					t.Fatalf("valid vector refused: %v", err)
-				}
-			case vectors.Reject, vectors.Ignore:
-				want, ok := vectors.Codes[v.Error]
-				if !ok {
-					t.Fatalf("unknown error code %q", v.Error)
-				}
-				if !errors.Is(err, want) {
-					t.Fatalf("got %v, want %s (%v)", err, v.Error, want)
-				}
-				if intent.Ignorable(err) != (v.Verdict == vectors.Ignore) {
-					t.Fatalf("%v is classed Ignorable=%v, the vector says %s", err, intent.Ignorable(err), v.Verdict)
-				}
-			default:
-				t.Fatalf("unknown verdict %q", v.Verdict)
-			}
+			assertVerdict(t, v, verdict(v, in, reply, set))
 		})
+	}
+}
+
+// assertVerdict checks that err is the verdict and error code v names.
+func assertVerdict(t *testing.T, v vectors.Vec, err error) {
+	t.Helper()
+	switch v.Verdict {
+	case vectors.Valid:
+		if err != nil {
+			t.Fatalf("valid vector refused: %v", err)
+		}
+	case vectors.Reject, vectors.Ignore:
+		want, ok := vectors.Codes[v.Error]
+		if !ok {
+			t.Fatalf("unknown error code %q", v.Error)
+		}
+		if !errors.Is(err, want) {
+			t.Fatalf("got %v, want %s (%v)", err, v.Error, want)
+		}
+		if intent.Ignorable(err) != (v.Verdict == vectors.Ignore) {
+			t.Fatalf("%v is classed Ignorable=%v, the vector says %s", err, intent.Ignorable(err), v.Verdict)
+		}
+	default:
+		t.Fatalf("unknown verdict %q", v.Verdict)
 	}
 }
 

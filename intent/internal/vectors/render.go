@@ -51,7 +51,10 @@ func (s *Set) Splice(doc []byte) ([]byte, error) {
 	if doc, err = splice(doc, BeginMarker, EndMarker, md); err != nil {
 		return nil, err
 	}
-	return splice(doc, DealBeginMarker, DealEndMarker, s.DealMarkdown())
+	if doc, err = splice(doc, DealBeginMarker, DealEndMarker, s.DealMarkdown()); err != nil {
+		return nil, err
+	}
+	return splice(doc, RatingBeginMarker, RatingEndMarker, s.RatingMarkdown())
 }
 
 func splice(doc []byte, begin, end, text string) ([]byte, error) {

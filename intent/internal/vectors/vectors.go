@@ -40,8 +40,13 @@ type Set struct {
 	Offer        Opened    `json:"opened_offer"`
 	Details      string    `json:"accept_details"` // the plaintext sealed in the valid accept
 	Deals        []DealVec `json:"deal_records"`
-	Resealed     bool      `json:"-"` // frozen.json was stale: write Frozen()
-	frozen       *Frozen   // the sealed parts this set used
+	// MinRatingWork is the network's minimum work of a rating, a rating
+	// reply and a vendor profile (Policy.MinRatingWork); Ratings are the
+	// vectors of the ratings topic.
+	MinRatingWork int     `json:"min_rating_work"`
+	Ratings       []Vec   `json:"ratings"`
+	Resealed      bool    `json:"-"` // frozen.json was stale: write Frozen()
+	frozen        *Frozen // the sealed parts this set used
 }
 
 // Keys are the fixed private keys behind the vectors. Reply keys are HPKE
@@ -142,6 +147,9 @@ var Codes = map[string]error{
 	"expired":           intent.ErrExpired,
 	"from-future":       intent.ErrFromFuture,
 	"below-local":       intent.ErrBelowLocal,
+	"no-deal":           intent.ErrNoDeal,
+	"wrong-vendor":      intent.ErrWrongVendor,
+	"not-bound":         intent.ErrNotBound,
 }
 
 // The fixed parameters.
@@ -153,7 +161,7 @@ var (
 
 // Policy returns the validation policy the vectors are checked under.
 func (s *Set) Policy() intent.Policy {
-	return intent.Policy{MinWork: s.MinWork, MinOfferWork: s.MinOfferWork}
+	return intent.Policy{MinWork: s.MinWork, MinOfferWork: s.MinOfferWork, MinRatingWork: s.MinRatingWork}
 }
 
 // Time returns Now as a time.
