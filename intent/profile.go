@@ -122,6 +122,9 @@ func (v *SignedVendorProfile) Validate(now time.Time, p Policy) error {
 	return checkCreated(what, v.Body.Created, now, p)
 }
 
+// CreatedAt is when the vendor made the profile.
+func (v *SignedVendorProfile) CreatedAt() time.Time { return time.Unix(v.Body.Created, 0) }
+
 // Newer reports whether v replaces old: a later Created, or the same and a
 // lower ID, so that every node keeps the same one whatever the order.
 func (v *SignedVendorProfile) Newer(old *SignedVendorProfile) bool {

@@ -49,7 +49,7 @@ func TestRatingRoundTrip(t *testing.T) {
 	if err := rep.CheckSigned(ratingPolicy); err != nil {
 		t.Fatal(err)
 	}
-	if err := rep.Validate(got, now.Add(time.Minute), ratingPolicy); err != nil {
+	if err := rep.Validate(got.Rated(), now.Add(time.Minute), ratingPolicy); err != nil {
 		t.Fatal(err)
 	}
 	// The customer's key is not the vendor's: its reply is refused.
@@ -57,7 +57,7 @@ func TestRatingRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stranger.Validate(got, now.Add(time.Minute), ratingPolicy); !errors.Is(err, ErrWrongVendor) {
+	if err := stranger.Validate(got.Rated(), now.Add(time.Minute), ratingPolicy); !errors.Is(err, ErrWrongVendor) {
 		t.Fatalf("a reply by the customer's key: %v, want ErrWrongVendor", err)
 	}
 

@@ -54,7 +54,7 @@ func trustVerdict(v vectors.Vec, ratings map[string]*intent.SignedRating, set *v
 		if !ok {
 			return fmt.Errorf("vector names no valid rating (%q)", v.Intent)
 		}
-		return m.Validate(r, set.Time(), set.Policy())
+		return m.Validate(r.Rated(), set.Time(), set.Policy())
 	case *intent.SignedVendorProfile:
 		return m.Validate(set.Time(), set.Policy())
 	}

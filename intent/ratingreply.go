@@ -109,20 +109,34 @@ func (r *SignedRatingReply) CheckSigned(p Policy) error {
 	return nil
 }
 
+// RatedDeal is what a reply is checked against: the rating it answers, the
+// rated vendor's key and when the rating was made. A node keeps these of
+// every rating it holds, so it checks replies without parsing ratings again.
+type RatedDeal struct {
+	RatingID  ID
+	VendorKey []byte
+	Created   int64
+}
+
+// Rated is what a reply to r is checked against. r must be validated.
+func (r *SignedRating) Rated() RatedDeal {
+	return RatedDeal{RatingID: r.ID, VendorKey: r.VendorKey(), Created: r.Body.Created}
+}
+
 // Validate checks the reply against the validated rating it names: by the
 // rated vendor (Reject), made no earlier than the rating (Reject), its
 // version (Ignore), not from the future (Ignore). CheckSigned must have
 // passed.
-func (r *SignedRatingReply) Validate(rating *SignedRating, now time.Time, p Policy) error {
+func (r *SignedRatingReply) Validate(rated RatedDeal, now time.Time, p Policy) error {
 	what := "rating reply " + r.ID.Short()
-	if rating.ID != r.RatingID {
-		return fmt.Errorf("%s: %w: names rating %s, checked against %s", what, ErrSchema, r.RatingID.Short(), rating.ID.Short())
+	if rated.RatingID != r.RatingID {
+		return fmt.Errorf("%s: %w: names rating %s, checked against %s", what, ErrSchema, r.RatingID.Short(), rated.RatingID.Short())
 	}
-	if string(rating.VendorKey()) != string(r.Body.VendorKey) {
-		return fmt.Errorf("%s: %w: signed by %x, the deal's vendor is %x", what, ErrWrongVendor, r.Body.VendorKey[:4], rating.VendorKey()[:4])
+	if string(rated.VendorKey) != string(r.Body.VendorKey) {
+		return fmt.Errorf("%s: %w: signed by %x, the deal's vendor is %x", what, ErrWrongVendor, r.Body.VendorKey[:4], rated.VendorKey[:4])
 	}
-	if r.Body.Created < rating.Body.Created {
-		return fmt.Errorf("%s: %w: made at %v, before the rating (%v)", what, ErrNotBound, unixUTC(r.Body.Created), unixUTC(rating.Body.Created))
+	if r.Body.Created < rated.Created {
+		return fmt.Errorf("%s: %w: made at %v, before the rating (%v)", what, ErrNotBound, unixUTC(r.Body.Created), unixUTC(rated.Created))
 	}
 	if err := checkVersion(r.Body.Version); err != nil {
 		return fmt.Errorf("%s: %w", what, err)

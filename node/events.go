@@ -11,14 +11,17 @@ type EventKind string
 
 // The events a node reports to its subscribers (the API's event stream).
 const (
-	EventIntent       EventKind = "intent"        // a live intent matching the vendor filter arrived
-	EventCancel       EventKind = "cancel"        // an intent was cancelled (ours or a live one)
-	EventClosed       EventKind = "closed"        // another node's live intent closed: Status says how (accepted)
-	EventOffer        EventKind = "offer"         // a sealed offer to one of our intents was opened
-	EventOfferSent    EventKind = "offer-sent"    // we sent an offer
-	EventAccept       EventKind = "accept"        // one of our offers was accepted: a vendor-side deal
-	EventAccepted     EventKind = "accepted"      // we accepted an offer: a customer-side deal
-	EventIntentPosted EventKind = "intent-posted" // we published an intent
+	EventIntent        EventKind = "intent"         // a live intent matching the vendor filter arrived
+	EventCancel        EventKind = "cancel"         // an intent was cancelled (ours or a live one)
+	EventClosed        EventKind = "closed"         // another node's live intent closed: Status says how (accepted)
+	EventOffer         EventKind = "offer"          // a sealed offer to one of our intents was opened
+	EventOfferSent     EventKind = "offer-sent"     // we sent an offer
+	EventAccept        EventKind = "accept"         // one of our offers was accepted: a vendor-side deal
+	EventAccepted      EventKind = "accepted"       // we accepted an offer: a customer-side deal
+	EventIntentPosted  EventKind = "intent-posted"  // we published an intent
+	EventRating        EventKind = "rating"         // a rating was verified and kept (ours or anyone's)
+	EventRatingReply   EventKind = "rating-reply"   // a vendor's reply to a rating held was kept
+	EventVendorProfile EventKind = "vendor-profile" // a vendor's newer profile was kept
 )
 
 // Event is one thing that happened at this node. It carries the records it
@@ -33,6 +36,10 @@ type Event struct {
 	Intent *IntentRecord // the intent the event is about
 	Offer  *OfferRecord  // the offer, for offer, offer-sent, accept and accepted
 	Deal   *DealRecord   // the deal, for accept and accepted
+	// Rating is the rating (with its reply) of rating and rating-reply;
+	// Profile the profile of vendor-profile.
+	Rating  *RatingRecord
+	Profile *intent.SignedVendorProfile
 }
 
 // eventBufferSize is how far a subscriber may fall behind before it is

@@ -43,6 +43,7 @@ type Node struct {
 	stats    *statsCollector // registered sync and stem counters, if any
 	sync     *syncer         // late-joiner sync, both sides
 	stem     *stemRelay      // origin privacy: the stem phase, both sides
+	ratings  *ratingBook     // verified ratings and vendor profiles
 
 	topics map[string]*pubsub.Topic // joined topics by name
 
@@ -105,6 +106,10 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if err := n.loadTombstones(ctx); err != nil {
 		return nil, err
 	}
+	n.ratings = newRatingBook(cfg.RatingLimits)
+	if err := n.ratings.load(ctx, n.store); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	if err := n.replay.seed(ctx, n.store, n.now(), cfg.Policy.Skew()); err != nil {
 		return nil, fmt.Errorf("node: rebuild replay index: %w", err)
 	}
@@ -122,6 +127,9 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	}
 	n.goLoop(n.replay.run)
 	if err := n.joinTopics(); err != nil {
+		return nil, err
+	}
+	if err := n.joinRatings(); err != nil {
 		return nil, err
 	}
 	n.goLoop(n.pruneLoop)

@@ -21,7 +21,7 @@ import (
 )
 
 // testPolicy keeps minting instant while still checking the work.
-var testPolicy = intent.Policy{MinWork: 4, MinOfferWork: 4}
+var testPolicy = intent.Policy{MinWork: 4, MinOfferWork: 4, MinRatingWork: 4}
 
 var testCategories = []string{"electronics", "home"}
 

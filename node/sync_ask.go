@@ -84,6 +84,10 @@ func (ss *syncSession) run(ctx context.Context) error {
 		// Offers after intents: an offer is checked against its intent.
 		sets = append(sets, syncSetOffers)
 	}
+	if ss.version == 2 {
+		// Replies after ratings: a reply is checked against its rating.
+		sets = append(sets, syncSetRatings, syncSetReplies)
+	}
 	for _, cat := range ss.s.categoriesFor(ss.st.Conn().RemotePeer()) {
 		for _, set := range sets {
 			if err := ss.runSet(ctx, cat, set); err != nil || ss.rounds == min(ss.s.getLimits().maxRounds, syncMaxRounds) {
@@ -245,8 +249,11 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 		ss.intents++
 		ss.s.count(func(c *SyncStats) { c.Intents++ })
 	}
-	if (f.Kind == syncKindOffer) != (rs.set == syncSetOffers) {
+	if !kindFits(f.Kind, rs.set) {
 		return fmt.Errorf("%w: a frame of kind %d in answer to a request for set %d", errSyncViolation, f.Kind, rs.set)
+	}
+	if f.Kind == syncKindRating || f.Kind == syncKindReply {
+		return ss.takeTrust(ctx, rs, f)
 	}
 	if f.Kind == syncKindIntent {
 		in, err := intent.ParseIntent(f.Msg)
@@ -381,6 +388,9 @@ func (s *syncer) categoriesFor(peer.ID) []string { return s.n.cfg.Categories }
 func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntry, error) {
 	if set == syncSetOffers {
 		return s.haveOffers(ctx, cat)
+	}
+	if set == syncSetRatings || set == syncSetReplies {
+		return s.haveTrust(ctx, cat, set)
 	}
 	tombs, err := s.n.store.Tombstones(ctx, cat, s.n.now())
 	if err != nil {

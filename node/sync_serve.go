@@ -138,8 +138,11 @@ type servedEntry struct {
 	id     intent.ID // the intent's ID (of a tombstone: the cancelled intent's)
 	raw    []byte    // the intent, or the cancel
 	tomb   bool
-	offer  bool   // a sealed offer (/2, set 1); id is the offer's ID
-	intent []byte // a tombstone's intent, if known
+	offer  bool // a sealed offer (/2, set 1); id is the offer's ID
+	// frameKind, if set, is the frame's kind (/2, sets 2 and 3: a rating
+	// or a reply; id is its ID).
+	frameKind uint
+	intent    []byte // a tombstone's intent, if known
 }
 
 // serve answers the requests of one stream until the requester closes its
@@ -173,9 +176,12 @@ func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *serveSlot) 
 		key := setKey{req.Category, req.Set}
 		set, ok := sets[key]
 		if !ok {
-			if req.Set == syncSetOffers {
+			switch req.Set {
+			case syncSetOffers:
 				set, err = s.servedOffers(ctx, req.Category)
-			} else {
+			case syncSetRatings, syncSetReplies:
+				set, err = s.servedTrust(ctx, req.Category, req.Set)
+			default:
 				set, err = s.servedSet(ctx, req.Category, version)
 			}
 			if err != nil {
@@ -222,6 +228,9 @@ func (s *syncer) respond(ctx context.Context, w *deadlineWriter, req *parsedRequ
 		f := syncFrame{Kind: syncKindIntent, Msg: e.raw}
 		if e.offer {
 			f.Kind = syncKindOffer
+		}
+		if e.frameKind != 0 {
+			f.Kind = e.frameKind
 		}
 		if e.tomb {
 			f.Kind = syncKindTombstone

@@ -233,7 +233,9 @@ func TestSyncTransfersOnlyWhatIsMissing(t *testing.T) {
 	if over := got.BytesReceived - missing; over < 0 || over > 10*(extra+1)+32 {
 		t.Errorf("second sync received %d bytes for %d bytes of missing messages", got.BytesReceived, missing)
 	}
-	if held := 8 * total; got.BytesSent < held || got.BytesSent > held+64 {
+	// held IDs, the framing, and one empty request per category for
+	// each of the ratings sets.
+	if held := 8 * total; got.BytesSent < held || got.BytesSent > held+64+2*len(testCategories)*20 {
 		t.Errorf("second sync sent %d bytes of requests for %d held IDs", got.BytesSent, total)
 	}
 	t.Logf("full sync of %d intents (%d bytes raw): received %d bytes, sent %d; incremental sync of %d intents + 1 cancel (%d bytes raw): received %d bytes, sent %d",
@@ -643,6 +645,12 @@ func TestSyncFrames(t *testing.T) {
 		"oversized offer by /2":        {syncFrame{Kind: syncKindOffer, Msg: make([]byte, intent.MaxOfferSize+1)}, 2, false},
 		"offer with intent by /2":      {syncFrame{Kind: syncKindOffer, Msg: []byte{1}, Intent: []byte{1}}, 2, false},
 		"offer by /1":                  {syncFrame{Kind: syncKindOffer, Msg: []byte{1}}, 1, false},
+		"rating by /2":                 {syncFrame{Kind: syncKindRating, Msg: make([]byte, intent.MaxRatingSize)}, 2, true},
+		"oversized rating by /2":       {syncFrame{Kind: syncKindRating, Msg: make([]byte, intent.MaxRatingSize+1)}, 2, false},
+		"rating by /1":                 {syncFrame{Kind: syncKindRating, Msg: []byte{1}}, 1, false},
+		"reply by /2":                  {syncFrame{Kind: syncKindReply, Msg: make([]byte, intent.MaxReplySize)}, 2, true},
+		"oversized reply by /2":        {syncFrame{Kind: syncKindReply, Msg: make([]byte, intent.MaxReplySize+1)}, 2, false},
+		"reply with intent by /2":      {syncFrame{Kind: syncKindReply, Msg: []byte{1}, Intent: []byte{1}}, 2, false},
 	} {
 		_, err := parseFrame(mustMarshal(t, tt.f), tt.version)
 		if got := err == nil; got != tt.ok || (err != nil && !errors.Is(err, errSyncViolation)) {
@@ -653,9 +661,10 @@ func TestSyncFrames(t *testing.T) {
 		r       syncRequest
 		version int
 	}{
-		"set by /1":         {syncRequest{Category: "home", Set: 1}, 1},
-		"unknown set":       {syncRequest{Category: "home", Set: 2}, 2},
-		"offers with tombs": {syncRequest{Category: "home", Set: 1, Tombs: packPrefixes([]uint64{1})}, 2},
+		"set by /1":          {syncRequest{Category: "home", Set: 1}, 1},
+		"unknown set":        {syncRequest{Category: "home", Set: 4}, 2},
+		"ratings with tombs": {syncRequest{Category: "home", Set: 2, Tombs: packPrefixes([]uint64{1})}, 2},
+		"offers with tombs":  {syncRequest{Category: "home", Set: 1, Tombs: packPrefixes([]uint64{1})}, 2},
 	} {
 		if _, err := parseRequest(mustMarshal(t, tt.r), tt.version); !errors.Is(err, errSyncViolation) {
 			t.Errorf("%s: parseRequest = %v, want a violation", name, err)

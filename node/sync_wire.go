@@ -64,7 +64,7 @@ const (
 // maxItemFrame is the largest response frame of a version.
 func maxItemFrame(version int) int {
 	if version == 2 {
-		return syncMaxItemFrame2
+		return max(syncMaxItemFrame2, syncMaxRatingFrame)
 	}
 	return syncMaxItemFrame
 }
@@ -262,10 +262,10 @@ func parseRequest(data []byte, version int) (*parsedRequest, error) {
 	switch {
 	case version == 1 && r.Set != syncSetIntents:
 		return nil, fmt.Errorf("%w: /1 has no key 5", errSyncViolation)
-	case r.Set > syncSetOffers:
+	case r.Set > syncSetReplies:
 		return nil, fmt.Errorf("%w: unknown set %d", errSyncViolation, r.Set)
-	case r.Set == syncSetOffers && len(r.Tombs) > 0:
-		return nil, fmt.Errorf("%w: a request for offers lists tombstones", errSyncViolation)
+	case r.Set != syncSetIntents && len(r.Tombs) > 0:
+		return nil, fmt.Errorf("%w: a request for set %d lists tombstones", errSyncViolation, r.Set)
 	}
 	if err := intent.CheckCategory(r.Category); err != nil {
 		return nil, fmt.Errorf("%w: %v", errSyncViolation, err)
@@ -307,7 +307,10 @@ func parseFrame(data []byte, version int) (*syncFrame, error) {
 	case syncKindEnd:
 		bad = f.Msg != nil || f.Intent != nil || (f.Next != 0 && !f.More)
 	default:
-		bad = true
+		var known bool
+		if bad, known = ratingFrameBad(&f, version); !known {
+			bad = true
+		}
 	}
 	if bad {
 		return nil, fmt.Errorf("%w: malformed frame of kind %d", errSyncViolation, f.Kind)

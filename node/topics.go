@@ -21,40 +21,49 @@ func (n *Node) joinTopics() error {
 			if offers {
 				name = intent.OfferTopic(c)
 			}
-			// Inline: the validator runs on the router's validation workers
-			// (Config.ValidateConcurrency of them, see newPubSub) instead
-			// of a goroutine per message under a per-topic cap. It is
-			// CPU-bound (one signature check, in-memory lookups, two store
-			// reads), so more goroutines than workers buy nothing, and a cap
-			// hit during a burst dropped valid messages that gossip then
-			// resent seconds later; the queue in front of the workers
-			// (ValidateQueueSize) is the bound instead.
-			if err := n.net.ps.RegisterTopicValidator(name, n.validator(c, offers),
-				pubsub.WithValidatorInline(true),
-				pubsub.WithValidatorTimeout(n.cfg.ValidateTimeout)); err != nil {
-				return fmt.Errorf("node: validator for %s: %w", name, err)
-			}
-			t, err := n.net.ps.Join(name)
+			sub, err := n.joinTopic(name, n.validator(c, offers))
 			if err != nil {
-				return fmt.Errorf("node: join %s: %w", name, err)
+				return err
 			}
-			if err := t.SetScoreParams(topicScoreParams()); err != nil {
-				return fmt.Errorf("node: score params for %s: %w", name, err)
-			}
-			n.topics[name] = t
-			sub, err := t.Subscribe(pubsub.WithBufferSize(n.cfg.SubscriptionBuffer))
-			if err != nil {
-				return fmt.Errorf("node: subscribe %s: %w", name, err)
-			}
-			n.goLoop(func(ctx context.Context) { n.deliverLoop(ctx, sub) })
+			n.goLoop(func(ctx context.Context) { n.deliverLoop(ctx, sub, n.deliver) })
 		}
 	}
 	return nil
 }
 
-// deliverLoop hands each validated message to its handler until the node
+// joinTopic registers a topic's validator, joins and subscribes to it.
+func (n *Node) joinTopic(name string, v pubsub.ValidatorEx) (*pubsub.Subscription, error) {
+	// Inline: the validator runs on the router's validation workers
+	// (Config.ValidateConcurrency of them, see newPubSub) instead of a
+	// goroutine per message under a per-topic cap. It is CPU-bound (one
+	// signature check, in-memory lookups, two store reads), so more
+	// goroutines than workers buy nothing, and a cap hit during a burst
+	// dropped valid messages that gossip then resent seconds later; the
+	// queue in front of the workers (ValidateQueueSize) is the bound
+	// instead.
+	if err := n.net.ps.RegisterTopicValidator(name, v,
+		pubsub.WithValidatorInline(true),
+		pubsub.WithValidatorTimeout(n.cfg.ValidateTimeout)); err != nil {
+		return nil, fmt.Errorf("node: validator for %s: %w", name, err)
+	}
+	t, err := n.net.ps.Join(name)
+	if err != nil {
+		return nil, fmt.Errorf("node: join %s: %w", name, err)
+	}
+	if err := t.SetScoreParams(topicScoreParams()); err != nil {
+		return nil, fmt.Errorf("node: score params for %s: %w", name, err)
+	}
+	n.topics[name] = t
+	sub, err := t.Subscribe(pubsub.WithBufferSize(n.cfg.SubscriptionBuffer))
+	if err != nil {
+		return nil, fmt.Errorf("node: subscribe %s: %w", name, err)
+	}
+	return sub, nil
+}
+
+// deliverLoop hands each validated message to deliver until the node
 // closes.
-func (n *Node) deliverLoop(ctx context.Context, sub *pubsub.Subscription) {
+func (n *Node) deliverLoop(ctx context.Context, sub *pubsub.Subscription, deliver func(context.Context, any)) {
 	defer sub.Cancel()
 	for {
 		msg, err := sub.Next(ctx)
@@ -64,7 +73,7 @@ func (n *Node) deliverLoop(ctx context.Context, sub *pubsub.Subscription) {
 			}
 			return
 		}
-		n.deliver(ctx, msg.ValidatorData)
+		deliver(ctx, msg.ValidatorData)
 	}
 }
 
@@ -87,10 +96,15 @@ func (n *Node) publishGossip(ctx context.Context, category string, offers bool, 
 	if offers {
 		name = intent.OfferTopic(category)
 	}
-	t, ok := n.topics[name]
-	if !ok {
+	if _, ok := n.topics[name]; !ok {
 		return fmt.Errorf("%w: this node does not serve category %q (it serves %v)", ErrCategory, category, n.cfg.Categories)
 	}
+	return n.publishOn(ctx, name, raw)
+}
+
+// publishOn publishes into gossip on a joined topic.
+func (n *Node) publishOn(ctx context.Context, name string, raw []byte) error {
+	t := n.topics[name]
 	// Wait a little for a mesh peer: a message published into an empty mesh
 	// only spreads by gossip, late. If none comes, publish anyway: the
 	// message is stored, and gossip and sync carry it on.

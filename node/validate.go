@@ -39,11 +39,20 @@ func verdict(err error) pubsub.ValidationResult {
 	return pubsub.ValidationReject
 }
 
-// validator returns the pubsub validator of one topic.
+// validator returns the pubsub validator of one category topic.
 func (n *Node) validator(category string, offers bool) pubsub.ValidatorEx {
+	return n.validatorOf(func(ctx context.Context, from peer.ID, data []byte) (any, error) {
+		return n.checkFrom(ctx, from, category, offers, data)
+	}, verdict)
+}
+
+// validatorOf makes a pubsub validator of a check and its verdicts: an
+// accepted message goes to delivery as the check returned it, a dropped
+// one is counted and logged.
+func (n *Node) validatorOf(check func(context.Context, peer.ID, []byte) (any, error), verdictOf func(error) pubsub.ValidationResult) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-		m, err := n.checkFrom(ctx, from, category, offers, msg.Data)
-		res := verdict(err)
+		m, err := check(ctx, from, msg.Data)
+		res := verdictOf(err)
 		if res == pubsub.ValidationAccept {
 			msg.ValidatorData = m
 		} else {

@@ -25,6 +25,11 @@ package store
 //	relay_by_exp     stamp(Expires)|offer ID      -> ∅   RelayedOffers(""), Prune
 //	seen             message ID                   -> stamp(until)
 //	seen_by_until    stamp(until)|message ID      -> ∅   Prune
+//	rating           rating ID                    -> ratingRec (with its reply)
+//	rating_by_intent rated intent ID|rating ID    -> ∅   one rating per deal
+//	rating_by_vendor vendor key|stamp(Created)|rating ID -> ∅   RatingsOfVendor
+//	rating_by_cat    text(Category)|rating ID     -> ∅   Ratings(category), sync
+//	profile          vendor key                   -> profileRec
 //
 // Expiry indexes start with the stamp so that "unexpired" is one Seek to now
 // and "expired" one scan from the first key up to now, whatever the
@@ -55,6 +60,12 @@ var (
 	bucketRelayByExp    = []byte("relay_by_exp")
 	bucketSeen          = []byte("seen")
 	bucketSeenByUntil   = []byte("seen_by_until")
+
+	bucketRating         = []byte("rating")
+	bucketRatingByIntent = []byte("rating_by_intent")
+	bucketRatingByVendor = []byte("rating_by_vendor")
+	bucketRatingByCat    = []byte("rating_by_cat")
+	bucketProfile        = []byte("profile")
 )
 
 // allBuckets lists every bucket of the layout; Open creates the missing ones.
@@ -67,4 +78,6 @@ var allBuckets = [][]byte{
 	bucketDeal, bucketDealByClosed,
 	bucketRelay, bucketRelayByCat, bucketRelayByExp,
 	bucketSeen, bucketSeenByUntil,
+	bucketRating, bucketRatingByIntent, bucketRatingByVendor, bucketRatingByCat,
+	bucketProfile,
 }

@@ -227,6 +227,30 @@ type Store interface {
 	// Deals returns all deals, newest Closed first.
 	Deals(ctx context.Context) ([]Deal, error)
 
+	// PutRating keeps a rating unless one of the same intent with a lower
+	// or equal ID is held; it replaces (with its reply) one with a higher
+	// ID. It reports whether r was kept. Ratings do not expire.
+	PutRating(ctx context.Context, r Rating) (kept bool, err error)
+	// PutRatingReply keeps a reply to a held rating unless the rating has
+	// one with a lower or equal ID; ErrNotFound if the rating is not held.
+	PutRatingReply(ctx context.Context, ratingID, replyID ID, replyRaw []byte) (kept bool, err error)
+	// Rating returns the rating with that ID, with its reply if any.
+	Rating(ctx context.Context, id ID) (Rating, error)
+	// Ratings returns the ratings of a category's intents (all if
+	// category is ""), by ascending ID within a category.
+	Ratings(ctx context.Context, category string) ([]Rating, error)
+	// RatingsOfVendor returns one vendor key's ratings, oldest Created
+	// first; ErrInvalid for a key that is not 32 bytes.
+	RatingsOfVendor(ctx context.Context, vendorKey []byte) ([]Rating, error)
+	// PutProfile keeps a vendor profile unless a newer one of the same key
+	// is held (a later Created, or the same and a lower or equal ID). It
+	// reports whether p was kept.
+	PutProfile(ctx context.Context, p VendorProfile) (kept bool, err error)
+	// Profile returns the profile of a vendor key.
+	Profile(ctx context.Context, vendorKey ID) (VendorProfile, error)
+	// Profiles returns every profile held, by ascending vendor key.
+	Profiles(ctx context.Context) ([]VendorProfile, error)
+
 	// MarkSeen is the replay index: it records id until `until` and reports
 	// whether it was new. It is an atomic check-and-set: of two concurrent
 	// calls with the same id exactly one gets fresh=true. Marking a known id

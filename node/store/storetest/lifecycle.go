@@ -40,6 +40,18 @@ func everyMethod(s store.Store) []method {
 		{"PutDeal", func(ctx context.Context) error { return s.PutDeal(ctx, deal("any", "offer", t0)) }},
 		{"Deal", func(ctx context.Context) error { _, err := s.Deal(ctx, id); return err }},
 		{"Deals", func(ctx context.Context) error { _, err := s.Deals(ctx); return err }},
+		{"PutRating", func(ctx context.Context) error {
+			return errOf(s.PutRating(ctx, rating("any", "intent", "vendor", "home", t0)))
+		}},
+		{"PutRatingReply", func(ctx context.Context) error { return errOf(s.PutRatingReply(ctx, id, id, []byte("reply"))) }},
+		{"Rating", func(ctx context.Context) error { return errOf(s.Rating(ctx, id)) }},
+		{"Ratings", func(ctx context.Context) error { return errOf(s.Ratings(ctx, "")) }},
+		{"RatingsOfVendor", func(ctx context.Context) error { return errOf(s.RatingsOfVendor(ctx, id[:])) }},
+		{"PutProfile", func(ctx context.Context) error {
+			return errOf(s.PutProfile(ctx, store.VendorProfile{VendorKey: id, ID: id, Raw: []byte("p"), Created: t0}))
+		}},
+		{"Profile", func(ctx context.Context) error { return errOf(s.Profile(ctx, id)) }},
+		{"Profiles", func(ctx context.Context) error { return errOf(s.Profiles(ctx)) }},
 		{"MarkSeen", func(ctx context.Context) error { _, err := s.MarkSeen(ctx, id, t0); return err }},
 		{"Seen", func(ctx context.Context) error { _, err := s.Seen(ctx, id); return err }},
 		{"SeenEntries", func(ctx context.Context) error { _, err := s.SeenEntries(ctx, t0); return err }},
