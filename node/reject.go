@@ -18,6 +18,11 @@ var rejectReasons = []struct {
 	err  error
 	name string
 }{
+	// A rating's deal record fails with the deal check's own error
+	// (a bad signature, a record too large...): no-deal names it first.
+	{intent.ErrNoDeal, "no-deal"},
+	{intent.ErrWrongVendor, "wrong-vendor"},
+	{intent.ErrNotBound, "not-bound"},
 	{intent.ErrTooLarge, "too-large"},
 	{intent.ErrNonCanonical, "non-canonical"},
 	{intent.ErrMalformed, "malformed"},
@@ -36,6 +41,11 @@ var rejectReasons = []struct {
 	{errClosed, "closed"},
 	{errLiveSetFull, "live-set-full"},
 	{errStoreFailure, "store-failure"},
+	{errRatedAlready, "rated-already"},
+	{errRepliedAlready, "replied-already"},
+	{errUnknownRating, "unknown-rating"},
+	{errNotNewer, "not-newer"},
+	{errRatingsFull, "ratings-full"},
 }
 
 // reasonName returns the code of a validation error ("other" if none).

@@ -22,6 +22,7 @@ func TestRejectReasonsMatchProtocol(t *testing.T) {
 		"ErrLifetime": intent.ErrLifetime, "ErrInsufficientWork": intent.ErrInsufficientWork,
 		"ErrBadSignature": intent.ErrBadSignature, "ErrVersion": intent.ErrVersion, "ErrBelowLocal": intent.ErrBelowLocal,
 		"ErrFromFuture": intent.ErrFromFuture, "ErrExpired": intent.ErrExpired,
+		"ErrNoDeal": intent.ErrNoDeal, "ErrWrongVendor": intent.ErrWrongVendor, "ErrNotBound": intent.ErrNotBound,
 	}
 	rows := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| `(Err[A-Za-z]+)` \\| (?:Reject|Ignore) \\|").FindAllSubmatch(doc, -1)
 	if len(rows) != len(byName) {
