@@ -142,3 +142,7 @@ func (n *Node) ratingRecord(raw, replyRaw []byte, received time.Time, witnessed 
 	}
 	return rec, nil
 }
+
+// VendorKey is this node's long-term vendor key: it signs the node's
+// offers, its replies to ratings and its profile.
+func (n *Node) VendorKey() []byte { return n.identity.Signing.Public() }

@@ -225,5 +225,13 @@ func eventView(e node.Event) client.EventView {
 		v.Offer = &ov
 		v.Status = cmp.Or(v.Status, ov.Status)
 	}
+	if e.Rating != nil {
+		rv := ratingView(*e.Rating)
+		v.Rating = &rv
+	}
+	if e.Profile != nil {
+		pv := profileView(e.Profile)
+		v.Profile = &pv
+	}
 	return v
 }

@@ -76,7 +76,7 @@ func startAPI(t *testing.T, o nodeOpts) *apiNode {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		DataDir:     t.TempDir(),
-		Policy:      intent.Policy{MinWork: cmp.Or(o.minWork, 4), MinOfferWork: 4},
+		Policy:      intent.Policy{MinWork: cmp.Or(o.minWork, 4), MinOfferWork: 4, MinRatingWork: 4},
 		Categories:  []string{"electronics"},
 		Bootstrap:   o.bootstrap,
 		Vendor:      intent.Vendor{Name: o.vendor},

@@ -188,7 +188,7 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]client.OfferView, 0, len(offers))
 	for _, o := range offers {
-		out = append(out, offerView(o))
+		out = append(out, s.withReputation(offerView(o), o))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -195,6 +195,12 @@ func (s *Server) routes() http.Handler {
 	route("/v1/deals", methods{"GET": s.listDeals})
 	route("/v1/deals/{id}", methods{"GET": s.getDeal})
 	route("/v1/deals/{id}/record", methods{"GET": s.dealRecord})
+	route("/v1/deals/{id}/rating", methods{"GET": s.dealRating, "POST": s.rate})
+	route("/v1/ratings/{id}", methods{"GET": s.getRating})
+	route("/v1/ratings/{id}/reply", methods{"POST": s.replyToRating})
+	route("/v1/vendors/{key}/reputation", methods{"GET": s.reputation})
+	route("/v1/vendors/{key}/ratings", methods{"GET": s.vendorRatings})
+	route("/v1/vendors/{key}/profile", methods{"PUT": s.setProfile})
 
 	route("/v1/vendor/filter", methods{"GET": s.getFilter, "PUT": s.putFilter})
 	route("/v1/vendor/feed", methods{"GET": s.feed})

@@ -55,6 +55,7 @@ const (
 var eventKinds = []string{
 	client.KindIntent, client.KindCancel, client.KindOffer, client.KindOfferSent,
 	client.KindAccept, client.KindAccepted, client.KindIntentPosted,
+	client.KindRating, client.KindRatingReply, client.KindVendorProfile,
 }
 
 // webhooks is the set of receivers and their workers.

@@ -122,6 +122,9 @@ type OfferView struct {
 	// terms.
 	TermsOK  bool      `json:"terms_ok"`
 	Received time.Time `json:"received"`
+	// VendorReputation is this node's record of the offer's vendor key,
+	// from the ratings it verified (opened offers only).
+	VendorReputation *ReputationView `json:"vendor_reputation,omitempty"`
 }
 
 // DealView is an accepted offer: the record both sides keep.
@@ -148,6 +151,10 @@ type EventView struct {
 	Reason   string      `json:"reason,omitempty"`
 	Intent   *IntentView `json:"intent,omitempty"`
 	Offer    *OfferView  `json:"offer,omitempty"`
+	// Rating is the rating (with its reply) of rating and rating-reply;
+	// Profile the profile of vendor-profile.
+	Rating  *RatingView  `json:"rating,omitempty"`
+	Profile *ProfileView `json:"profile,omitempty"`
 }
 
 // NodeInfo answers GET /v1/node.

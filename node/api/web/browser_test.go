@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +62,7 @@ func startPeer(t *testing.T, vendor string, bootstrap ...string) *peer {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		DataDir:     t.TempDir(),
-		Policy:      intent.Policy{MinWork: 8, MinOfferWork: 8},
+		Policy:      intent.Policy{MinWork: 8, MinOfferWork: 8, MinRatingWork: 8},
 		Categories:  []string{"electronics"},
 		Bootstrap:   bootstrap,
 		Vendor:      intent.Vendor{Name: vendor},
@@ -405,6 +406,46 @@ func TestBrowser(t *testing.T) {
 	t.Run("loop", func(t *testing.T) { testLoop(t, cp, vp, rp, customer, rival) })
 	t.Run("escaping", func(t *testing.T) { testEscaping(t, cp, vp) })
 	t.Run("phone", func(t *testing.T) { testPhone(t, cp, vp) })
+	t.Run("reputation", func(t *testing.T) { testReputation(t, cp, customer, vendor) })
+}
+
+// testReputation: next to a vendor's offer the customer's page shows the
+// vendor's reputation as the customer's node computed it, and updates it
+// when a rating arrives.
+func testReputation(t *testing.T, cp *page, customer, vendor *peer) {
+	cp.t = t
+	ctx := t.Context()
+	if _, err := vendor.c.SetProfile(ctx, client.ProfileRequest{Name: "Acme Laptops", Description: "Refurbished laptops, Berlin"}); err != nil {
+		t.Fatalf("SetProfile: %v", err)
+	}
+	id := cp.publish("A laptop to rate", "1300")
+	eventually(t, 20*time.Second, "the vendor's feed has the intent", func() bool {
+		feed, err := vendor.c.Feed(ctx)
+		return err == nil && slices.ContainsFunc(feed, func(v client.IntentView) bool { return v.ID == id })
+	})
+	offer, err := vendor.c.SendOffer(ctx, client.OfferRequest{IntentID: id, Price: "1000.00", Text: "ThinkPad T14"})
+	if err != nil {
+		t.Fatalf("SendOffer: %v", err)
+	}
+	rep := `#own-intents .card.intent[data-intent="` + id + `"] tr.offer[data-vendor="Acme Laptops"] .reputation`
+	poll[bool](cp, "the offer shows the vendor has no ratings", `(document.querySelector(`+js(rep)+`) || {}).textContent === 'no ratings yet'`)
+
+	if _, err := customer.c.Accept(ctx, id, offer.ID, ""); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if _, err := customer.c.Rate(ctx, id, client.RateRequest{Score: 4, Text: "As described"}); err != nil {
+		t.Fatalf("Rate: %v", err)
+	}
+	got := poll[string](cp, "the offer shows the new rating", `(() => {
+		const el = document.querySelector(`+js(rep)+`);
+		return el && el.textContent.startsWith('★') ? el.textContent : '';
+	})()`)
+	if got != "★ 4.0/5 · 1 rating (1 seen)" {
+		t.Errorf("the reputation next to the offer reads %q", got)
+	}
+	if title := eval[string](cp, `document.querySelector(`+js(rep)+`).title`); title != "Refurbished laptops, Berlin" {
+		t.Errorf("the reputation's title is %q; want the vendor's signed description", title)
+	}
 }
 
 func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {

@@ -46,6 +46,10 @@ type NodeConfig struct {
 	// MinOfferWork is the network's minimum proof of work of a sealed
 	// offer in bits: 0 means intent.DefaultOfferWork, -1 none.
 	MinOfferWork int `toml:"min_offer_work"`
+	// MinRatingWork is the network's minimum proof of work of a rating, a
+	// rating reply and a vendor profile in bits: 0 means
+	// intent.DefaultRatingWork, -1 none.
+	MinRatingWork int `toml:"min_rating_work"`
 	// DHT is off, client, server or auto; empty means off.
 	DHT string `toml:"dht"`
 	// Advertise is auto, always or never; empty means auto.
@@ -119,13 +123,14 @@ func profileConfig(profile string) (Config, error) {
 				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", defaultP2PPort),
 				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", defaultP2PPort),
 			},
-			Bootstrap:    []string{},
-			Categories:   []string{},
-			MinWork:      intent.DefaultWork,
-			MinOfferWork: intent.DefaultOfferWork,
-			DHT:          "off",
-			Advertise:    "auto",
-			Reachability: "auto",
+			Bootstrap:     []string{},
+			Categories:    []string{},
+			MinWork:       intent.DefaultWork,
+			MinOfferWork:  intent.DefaultOfferWork,
+			MinRatingWork: intent.DefaultRatingWork,
+			DHT:           "off",
+			Advertise:     "auto",
+			Reachability:  "auto",
 		},
 		API: APIConfig{Listen: defaultAPIAddr},
 		Log: LogConfig{Level: "info"},
@@ -141,6 +146,7 @@ func profileConfig(profile string) (Config, error) {
 		c.Node.DisableMDNS = true
 		c.Node.MinWork = testMinWork
 		c.Node.MinOfferWork = testMinWork
+		c.Node.MinRatingWork = testMinWork
 		c.API.Listen = "127.0.0.1:0"
 	default:
 		return Config{}, fmt.Errorf("unknown profile %q; want one of %s", profile, strings.Join(profiles, ", "))
@@ -175,6 +181,9 @@ func (c Config) check() error {
 	}
 	if c.Node.MinOfferWork < intent.NoWork || c.Node.MinOfferWork > intent.MaxWork {
 		return fmt.Errorf("node.min_offer_work = %d: want 0 (the default, %d bits), -1 (none) or a number of bits up to %d", c.Node.MinOfferWork, intent.DefaultOfferWork, intent.MaxWork)
+	}
+	if c.Node.MinRatingWork < intent.NoWork || c.Node.MinRatingWork > intent.MaxWork {
+		return fmt.Errorf("node.min_rating_work = %d: want 0 (the default, %d bits), -1 (none) or a number of bits up to %d", c.Node.MinRatingWork, intent.DefaultRatingWork, intent.MaxWork)
 	}
 	if !slices.Contains([]string{"", "off", "client", "server", "auto"}, c.Node.DHT) {
 		return fmt.Errorf("node.dht = %q: want off, client, server or auto", c.Node.DHT)
@@ -276,6 +285,13 @@ min_work = {{toml .C.Node.MinWork}}
 # means none, for private test networks only.
 min_offer_work = {{toml .C.Node.MinOfferWork}}
 
+# The network's minimum proof of work of a rating, a vendor's reply to one
+# and a vendor profile, in bits: rating or replying mints it. Every node of
+# a network must use the same value. {{.DefaultRatingWork}} is the public network's (about
+# a second of one core); 0 means that default; -1 means none, for private
+# test networks only.
+min_rating_work = {{toml .C.Node.MinRatingWork}}
+
 # The Kademlia DHT (/intentcast/kad/1.0.0) finds peers beyond the bootstrap
 # list: for each category short of peers, the node looks up who serves it.
 #   off     no DHT (a LAN, or a fixed list of peers)
@@ -344,12 +360,13 @@ level = {{toml .C.Log.Level}}
 func renderConfig(c Config, profile string) ([]byte, error) {
 	var b bytes.Buffer
 	err := configTemplate.Execute(&b, struct {
-		Profile          string
-		C                Config
-		Categories       []string
-		DefaultWork      int
-		DefaultOfferWork int
-	}{profile, c, intent.Categories, intent.DefaultWork, intent.DefaultOfferWork})
+		Profile           string
+		C                 Config
+		Categories        []string
+		DefaultWork       int
+		DefaultOfferWork  int
+		DefaultRatingWork int
+	}{profile, c, intent.Categories, intent.DefaultWork, intent.DefaultOfferWork, intent.DefaultRatingWork})
 	if err != nil {
 		return nil, err
 	}

@@ -164,7 +164,7 @@ func (s *daemonSetup) nodeConfig(reg prometheus.Registerer) node.Config {
 		DisableMDNS: s.cfg.Node.DisableMDNS,
 		DataDir:     string(s.dir),
 		Categories:  cats,
-		Policy:      intent.Policy{MinWork: s.cfg.Node.MinWork, MinOfferWork: s.cfg.Node.MinOfferWork},
+		Policy:      intent.Policy{MinWork: s.cfg.Node.MinWork, MinOfferWork: s.cfg.Node.MinOfferWork, MinRatingWork: s.cfg.Node.MinRatingWork},
 
 		DHT:                 s.cfg.Node.DHT,
 		Advertise:           s.cfg.Node.Advertise,

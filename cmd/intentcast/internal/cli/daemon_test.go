@@ -233,6 +233,12 @@ func TestSwarmDemo(t *testing.T) {
 	if res.Deals[0].Offer.Price != "1056.00" || res.Deals[0].OfferID != res.Deals[1].OfferID {
 		t.Errorf("deals: %+v", res.Deals)
 	}
+	// The customer rated the deal; its node counts the rating, the
+	// vendor's reply and profile.
+	if r, rep := res.Rating, res.Reputation; r == nil || rep == nil || r.Score != 5 || r.IntentID != res.Deals[0].IntentID ||
+		rep.Count != 1 || rep.Replies != 1 || rep.Profile == nil || rep.VendorKey != res.Deals[0].Offer.Vendor.Key {
+		t.Errorf("rating %+v, reputation %+v", res.Rating, res.Reputation)
+	}
 }
 
 // TestSwarmOutput: what the demo prints fits 100 columns, the tokens

@@ -19,32 +19,10 @@ import (
 // record from both sides, verifies it offline, and checks that every
 // tampered copy fails with the check that catches it.
 func TestDealExportVerify(t *testing.T) {
-	cdir, vdir, files := t.TempDir(), t.TempDir(), t.TempDir()
-	startDaemon(t, cdir)
+	cdir, vdir, in, offer := daemonsWithDeal(t)
+	files := t.TempDir()
 	c := func(args ...string) []string { return append([]string{"--data-dir", cdir}, args...) }
 	v := func(args ...string) []string { return append([]string{"--data-dir", vdir}, args...) }
-	info := decodeJSON[client.NodeInfo](t, mustRun(t, c("--json", "id")...))
-	if len(info.Addrs) == 0 {
-		t.Fatalf("customer has no addresses: %+v", info)
-	}
-	startDaemon(t, vdir, "--bootstrap", info.Addrs[0])
-	eventually(t, 20*time.Second, "the vendor connects to the customer", func() bool {
-		return len(decodeJSON[[]client.PeerInfo](t, mustRun(t, v("peers", "--json")...))) > 0
-	})
-
-	in := decodeJSON[client.IntentView](t, mustRun(t, c("--json", "intent", "publish", "--category", "electronics",
-		"--text", "14-inch laptop", "--max-price", "1200", "--currency", "EUR")...))
-	eventually(t, 20*time.Second, "the vendor's feed lists the intent", func() bool {
-		return strings.Contains(mustRun(t, v("vendor", "feed")...).stdout, short(in.ID))
-	})
-	offer := decodeJSON[client.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad")...))
-	eventually(t, 20*time.Second, "the customer has the offer", func() bool {
-		return len(decodeJSON[[]client.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID)...))) == 1
-	})
-	mustRun(t, c("offers", "accept", in.ID, offer.ID, "--details", "ship to: Kiez 1")...)
-	eventually(t, 20*time.Second, "the vendor records the deal", func() bool {
-		return len(decodeJSON[[]client.DealView](t, mustRun(t, v("--json", "deals")...))) == 1
-	})
 
 	// Both sides export; the files are the same bytes.
 	cfile, vfile := filepath.Join(files, "customer.cbor"), filepath.Join(files, "vendor.cbor")
@@ -189,4 +167,38 @@ func (p recordParts) with(t *testing.T, key uint64, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// daemonsWithDeal starts a customer's and a vendor's daemon, connected,
+// and makes a deal between them through the CLI: an intent, the vendor's
+// offer of 999.90 EUR, the customer's accept.
+func daemonsWithDeal(t *testing.T) (cdir, vdir string, in client.IntentView, offer client.OfferView) {
+	t.Helper()
+	cdir, vdir = t.TempDir(), t.TempDir()
+	startDaemon(t, cdir)
+	c := func(args ...string) []string { return append([]string{"--data-dir", cdir}, args...) }
+	v := func(args ...string) []string { return append([]string{"--data-dir", vdir}, args...) }
+	info := decodeJSON[client.NodeInfo](t, mustRun(t, c("--json", "id")...))
+	if len(info.Addrs) == 0 {
+		t.Fatalf("customer has no addresses: %+v", info)
+	}
+	startDaemon(t, vdir, "--bootstrap", info.Addrs[0])
+	eventually(t, 20*time.Second, "the vendor connects to the customer", func() bool {
+		return len(decodeJSON[[]client.PeerInfo](t, mustRun(t, v("peers", "--json")...))) > 0
+	})
+
+	in = decodeJSON[client.IntentView](t, mustRun(t, c("--json", "intent", "publish", "--category", "electronics",
+		"--text", "14-inch laptop", "--max-price", "1200", "--currency", "EUR")...))
+	eventually(t, 20*time.Second, "the vendor's feed lists the intent", func() bool {
+		return strings.Contains(mustRun(t, v("vendor", "feed")...).stdout, short(in.ID))
+	})
+	offer = decodeJSON[client.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad")...))
+	eventually(t, 20*time.Second, "the customer has the offer", func() bool {
+		return len(decodeJSON[[]client.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID)...))) == 1
+	})
+	mustRun(t, c("offers", "accept", in.ID, offer.ID, "--details", "ship to: Kiez 1")...)
+	eventually(t, 20*time.Second, "the vendor records the deal", func() bool {
+		return len(decodeJSON[[]client.DealView](t, mustRun(t, v("--json", "deals")...))) == 1
+	})
+	return cdir, vdir, in, offer
 }

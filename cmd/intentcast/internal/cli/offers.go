@@ -112,13 +112,13 @@ func sortOffers(offers []client.OfferView) {
 
 func printOfferTable(w io.Writer, offers []client.OfferView) {
 	now := time.Now()
-	t := newTable(w, "OFFER", "STATUS", "PRICE", "VENDOR", "TERMS OK", "VALID UNTIL", "TEXT")
+	t := newTable(w, "OFFER", "STATUS", "PRICE", "VENDOR", "REPUTATION", "TERMS OK", "VALID UNTIL", "TEXT")
 	for _, o := range offers {
 		status := o.Status
 		if o.Reason != "" {
 			status += " (" + truncate(o.Reason, 40) + ")"
 		}
-		t.row(short(o.ID), status, price(o.Price, o.Currency), vendorName(o.Vendor), yesNo(o.TermsOK),
+		t.row(short(o.ID), status, price(o.Price, o.Currency), vendorName(o.Vendor), reputationCell(o.VendorReputation), yesNo(o.TermsOK),
 			when(o.ValidUntil, now), truncate(o.Text, 40))
 	}
 	t.flush()

@@ -186,7 +186,7 @@ func (s *swarm) startNode(ctx context.Context, role, name string, bootstrap []st
 		DisableMDNS: true,
 		DataDir:     dir,
 		Categories:  intent.Categories,
-		Policy:      intent.Policy{MinWork: minWork, MinOfferWork: minWork},
+		Policy:      intent.Policy{MinWork: minWork, MinOfferWork: minWork, MinRatingWork: minWork},
 		Vendor:      intent.Vendor{Name: name},
 		Identity:    id,
 		Registerer:  reg,
@@ -361,11 +361,15 @@ func (b *offerBot) run(ctx context.Context) {
 
 // demoResult is what the demo did, for --json.
 type demoResult struct {
-	Nodes   []*swarmNode       `json:"nodes"`
-	Intent  client.IntentView  `json:"intent"`
-	Offers  []client.OfferView `json:"offers"`
-	Deals   []client.DealView  `json:"deals"` // customer's, then vendor's
-	Timings demoTimings        `json:"timings"`
+	Nodes  []*swarmNode       `json:"nodes"`
+	Intent client.IntentView  `json:"intent"`
+	Offers []client.OfferView `json:"offers"`
+	Deals  []client.DealView  `json:"deals"` // customer's, then vendor's
+	// The customer's rating of the deal and the vendor's reputation as the
+	// customer's node computed it.
+	Rating     *client.RatingView     `json:"rating,omitempty"`
+	Reputation *client.ReputationView `json:"reputation,omitempty"`
+	Timings    demoTimings            `json:"timings"`
 }
 
 type demoTimings struct {
@@ -624,6 +628,9 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 		return res, errors.New("the customer's and the vendor's deal records differ")
 	}
 	fmt.Fprintln(out, "both sides hold the same deal: same intent, same offer, same price, same vendor key")
+	if err := demoRating(ctx, out, cust, winner, in.ID, &res); err != nil {
+		return res, err
+	}
 
 	res.Timings.Total = time.Since(start)
 	fmt.Fprintln(out, "\ntimings:")

@@ -99,6 +99,7 @@ Examples:
 				Description: "Examples:\n  intentcast vendor offers",
 				Action:      a.vendorOffers,
 			},
+			a.vendorProfileCommand(),
 		},
 	}
 }

@@ -17,6 +17,7 @@ const state = {
   terms: new Map(), // roster name -> description
   own: new Map(), // own intents by id
   received: new Map(), // intent id -> Map(offer id -> OfferView)
+  reputations: new Map(), // vendor key -> ReputationView, as this node computed it
   feed: new Map(), // live intents by id (vendor)
   sent: new Map(), // sent offers by id
   deals: new Map(), // role + ':' + intent id -> DealView
@@ -223,6 +224,13 @@ function onEvent(kind, ev) {
       if (ev.offer) upsertSent(ev.offer);
       loadDeals().catch(report);
       break;
+    case 'rating':
+    case 'rating-reply':
+      if (ev.rating) refreshReputation(ev.rating.vendor_key);
+      break;
+    case 'vendor-profile':
+      if (ev.profile) refreshReputation(ev.profile.vendor_key);
+      break;
   }
 }
 
@@ -394,7 +402,36 @@ function upsertOwn(v, render = true) {
   $('own-empty').hidden = state.own.size > 0;
 }
 
+// refreshReputation fetches a vendor key's reputation again (a rating, a
+// reply or a profile came) and redraws the intents with offers from it.
+async function refreshReputation(key) {
+  if (!key) return;
+  try {
+    state.reputations.set(key, await api.call('GET', `/v1/vendors/${encodeURIComponent(key)}/reputation`));
+  } catch (err) {
+    report(err);
+    return;
+  }
+  for (const [intentID, offers] of state.received) {
+    if ([...offers.values()].some((o) => o.vendor?.key === key)) updateOwnCard(ownCards.get(intentID), state.own.get(intentID));
+  }
+}
+
+// reputationLine shows a vendor's reputation next to its offer: what this
+// node verified itself, with the deals it saw apart (docs/TRUST.md).
+function reputationLine(key) {
+  const r = state.reputations.get(key);
+  if (!r) return null;
+  const title = r.profile?.description || 'Computed by your node from the ratings it verified';
+  if (!r.count) return h('span', { class: 'reputation none', title }, 'no ratings yet');
+  const n = r.count === 1 ? '1 rating' : `${r.count} ratings`;
+  return h('span', { class: 'reputation', title },
+    `★ ${r.mean.toFixed(1)}/5 · ${n} (${r.witnessed.count} seen)` + (r.replies ? ` · ${r.replies} replied` : ''));
+}
+
 function upsertOffer(o, render = true) {
+  if (o.vendor_reputation) state.reputations.set(o.vendor.key, o.vendor_reputation);
+  else if (o.vendor?.key && !state.reputations.has(o.vendor.key)) refreshReputation(o.vendor.key);
   let m = state.received.get(o.intent_id);
   if (!m) state.received.set(o.intent_id, (m = new Map()));
   m.set(o.id, o);
@@ -501,7 +538,8 @@ function renderOffers(card, v, st) {
           h('strong', null, o.vendor?.name || 'Unnamed vendor'),
           url ? [' ', h('a', { href: url, target: '_blank', rel: 'noopener noreferrer nofollow' }, new URL(url).host)] : null,
           o.text ? h('span', { class: 'offer-text' }, o.text) : null,
-          o.vendor?.key ? h('span', { class: 'key', title: 'Vendor key ' + o.vendor.key }, 'key ' + short(o.vendor.key)) : null),
+          o.vendor?.key ? h('span', { class: 'key', title: 'Vendor key ' + o.vendor.key }, 'key ' + short(o.vendor.key)) : null,
+          o.vendor?.key ? reputationLine(o.vendor.key) : null),
         h('td', { class: 'price', 'data-label': 'Price' }, money(o.price, o.currency),
           o.price_minor === best && status === 'open' ? h('span', { class: 'tag best' }, 'lowest') : null),
         h('td', { class: 'terms', 'data-label': 'Your terms' }, o.terms_ok
