@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 
 	"github.com/intentcast/intentcast/crypto"
@@ -416,5 +417,9 @@ func TestRatingsLateJoiner(t *testing.T) {
 // encodeDealRecord encodes a deal record as given, without verifying it:
 // what a forger can put in a rating.
 func encodeDealRecord(intentRaw, offerRaw, acceptRaw []byte) ([]byte, error) {
-	return syncEnc.Marshal(map[int]any{0: intent.Version, 1: intentRaw, 2: offerRaw, 3: acceptRaw})
+	em, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		return nil, err
+	}
+	return em.Marshal(map[int]any{0: intent.Version, 1: intentRaw, 2: offerRaw, 3: acceptRaw})
 }

@@ -28,9 +28,9 @@ const (
 
 // The times of the trust messages: after the accept (now - 1 min).
 var (
-	ratingCreated  = now.Add(-20 * time.Second)
-	replyCreated   = now.Add(-10 * time.Second)
-	profileCreated = now.Add(-15 * time.Second)
+	ratingCreated      = now.Add(-20 * time.Second)
+	ratingReplyCreated = now.Add(-10 * time.Second)
+	profileCreated     = now.Add(-15 * time.Second)
 )
 
 // minRatingWork is the vectors' network minimum for ratings, replies and
@@ -209,7 +209,7 @@ func (g *generator) ratings() error {
 
 	ratingID := intent.IDOf(valid)
 	reply := replyBody{Version: intent.Version, RatingID: ratingID[:], VendorKey: g.vendorKey.Public(),
-		Text: "Thank you! Glad it arrived in time.", Created: replyCreated.Unix(), Nonce: make([]byte, intent.NonceSize)}
+		Text: "Thank you! Glad it arrived in time.", Created: ratingReplyCreated.Unix(), Nonce: make([]byte, intent.NonceSize)}
 	rw, err := worked(g.vendorKey, intent.ContentRatingReply, replyPow, reply, true, nil)
 	if err != nil {
 		return err
