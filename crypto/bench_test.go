@@ -33,6 +33,22 @@ func BenchmarkVerifySign1(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyWith is BenchmarkVerifySign1 under a key decoded once
+// (ParseVerifyingKey), as a relay verifies an intent after its schema check.
+func BenchmarkVerifyWith(b *testing.B) {
+	k := mustSigningKey(b)
+	m := mustSign1(b, k, testContentType, benchPayload)
+	vk, err := crypto.ParseVerifyingKey(k.Public())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := m.VerifyWith(&vk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkEd25519VerifyRaw is the baseline: a bare Ed25519 signature over
 // the same payload.
 func BenchmarkEd25519VerifyRaw(b *testing.B) {

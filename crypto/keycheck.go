@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/mlkem"
 	"fmt"
-
-	"filippo.io/edwards25519"
 )
 
 // Key validity. A public key that arrives on the wire is used only if it is
@@ -29,28 +27,11 @@ import (
 
 // CheckSigningKey reports whether pub is a valid Ed25519 public key: the
 // canonical encoding of a curve point not of small order. Errors wrap
-// ErrBadKey.
+// ErrBadKey. ParseVerifyingKey makes the same check and keeps the decoded
+// key.
 func CheckSigningKey(pub []byte) error {
-	if len(pub) != 32 {
-		return fmt.Errorf("Ed25519 public key of %d bytes, want 32: %w", len(pub), ErrBadKey)
-	}
-	// y is the low 255 bits, little-endian; RFC 8032 refuses y ≥ p, which
-	// filippo.io/edwards25519 (like most libraries) would accept.
-	y := bytes.Clone(pub)
-	y[31] &= 0x7f
-	if !belowP(y) {
-		return fmt.Errorf("Ed25519 public key %x: y-coordinate not below 2^255-19 (non-canonical encoding): %w", pub, ErrBadKey)
-	}
-	a, err := new(edwards25519.Point).SetBytes(pub)
-	if err != nil {
-		return fmt.Errorf("Ed25519 public key %x: not a point on the curve: %w", pub, ErrBadKey)
-	}
-	// x = 0 with the sign bit set is refused by RFC 8032 too; such points
-	// (y = 1 and y = -1) have small order, so the next check refuses them.
-	if new(edwards25519.Point).MultByCofactor(a).Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return fmt.Errorf("Ed25519 public key %x: a point of small order: %w", pub, ErrBadKey)
-	}
-	return nil
+	_, err := ParseVerifyingKey(pub)
+	return err
 }
 
 // checkX25519 reports whether u is a valid X25519 public key.

@@ -50,20 +50,21 @@ func Sign1(k SigningKey, contentType string, payload []byte) ([]byte, error) {
 // that CheckSigningKey refuses verifies nothing: the error wraps both
 // ErrBadKey and ErrBadSignature.
 func (m *Sign1Message) Verify(pub ed25519.PublicKey) error {
-	if err := CheckSigningKey(pub); err != nil {
+	k, err := ParseVerifyingKey(pub)
+	if err != nil {
 		return fmt.Errorf("verify COSE_Sign1 %q message: %w: %w", m.ContentType, ErrBadSignature, err)
 	}
-	headers, err := coseHeaders(m.Protected, m.ContentType)
-	if err != nil {
-		return err
+	return m.VerifyWith(&k)
+}
+
+// VerifyWith is Verify under a key already checked and decoded by
+// ParseVerifyingKey. A zero VerifyingKey verifies nothing.
+func (m *Sign1Message) VerifyWith(k *VerifyingKey) error {
+	if !k.ok {
+		return fmt.Errorf("verify COSE_Sign1 %q message: %w: no key (a zero VerifyingKey)", m.ContentType, ErrBadSignature)
 	}
-	verifier, err := cose.NewVerifier(cose.AlgorithmEdDSA, pub)
-	if err != nil {
-		return fmt.Errorf("verify COSE_Sign1 %q message: make EdDSA verifier: %w: %w", m.ContentType, ErrBadSignature, err)
-	}
-	msg := cose.Sign1Message{Headers: headers, Payload: m.Payload, Signature: m.Signature}
-	if err := msg.Verify(nil, verifier); err != nil {
-		return fmt.Errorf("verify COSE_Sign1 %q message with key %x: %w: %w", m.ContentType, []byte(pub), ErrBadSignature, err)
+	if !k.verify(m) {
+		return fmt.Errorf("verify COSE_Sign1 %q message with key %x: %w", m.ContentType, k.pub[:], ErrBadSignature)
 	}
 	return nil
 }

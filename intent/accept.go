@@ -155,7 +155,7 @@ func validateByIntent(what string, msg *crypto.Sign1Message, version uint, inten
 	if in.ID != intentID {
 		return fmt.Errorf("%s: %w: names intent %s, checked against %s", what, ErrSchema, intentID.Short(), in.ID.Short())
 	}
-	if err := msg.Verify(in.Body.SigningKey); err != nil {
+	if err := in.verifySigned(msg); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err := checkVersion(version); err != nil {

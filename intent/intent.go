@@ -63,13 +63,20 @@ func (k ReplyKey) check(what string) error {
 // checkSigningKey enforces a signing key's rules: 32 bytes (schema), and a
 // valid Ed25519 key (ErrBadKey).
 func checkSigningKey(what string, key []byte) error {
+	_, err := parseSigningKey(what, key)
+	return err
+}
+
+// parseSigningKey is checkSigningKey that keeps the decoded key.
+func parseSigningKey(what string, key []byte) (crypto.VerifyingKey, error) {
 	if len(key) != 32 {
-		return fmt.Errorf("%w: %s of %d bytes, want 32", ErrSchema, what, len(key))
+		return crypto.VerifyingKey{}, fmt.Errorf("%w: %s of %d bytes, want 32", ErrSchema, what, len(key))
 	}
-	if err := crypto.CheckSigningKey(key); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	k, err := crypto.ParseVerifyingKey(key)
+	if err != nil {
+		return k, fmt.Errorf("%s: %w", what, err)
 	}
-	return nil
+	return k, nil
 }
 
 func (k ReplyKey) public() crypto.PublicReplyKey {
@@ -87,42 +94,50 @@ func (in *Intent) ExpiresAt() time.Time { return time.Unix(in.Expires, 0) }
 // check enforces the schema: every bound and format rule that needs nothing
 // but the message itself.
 func (in *Intent) check() error {
+	_, err := in.checkKey()
+	return err
+}
+
+// checkKey is check, returning the signing key it decoded for its check.
+func (in *Intent) checkKey() (crypto.VerifyingKey, error) {
+	var none crypto.VerifyingKey
 	if err := CheckCategory(in.Category); err != nil {
-		return err
+		return none, err
 	}
 	if len(in.Path) > MaxPathDepth {
-		return fmt.Errorf("%w: sub-category path of %d segments, at most %d", ErrSchema, len(in.Path), MaxPathDepth)
+		return none, fmt.Errorf("%w: sub-category path of %d segments, at most %d", ErrSchema, len(in.Path), MaxPathDepth)
 	}
 	for _, s := range in.Path {
 		if err := checkPathSegment(s); err != nil {
-			return err
+			return none, err
 		}
 	}
 	if len(in.Text) > MaxText {
-		return fmt.Errorf("%w: text of %d bytes, at most %d", ErrSchema, len(in.Text), MaxText)
+		return none, fmt.Errorf("%w: text of %d bytes, at most %d", ErrSchema, len(in.Text), MaxText)
 	}
 	if err := in.Want.check(in.Created); err != nil {
-		return err
+		return none, err
 	}
 	if err := in.Terms.check(); err != nil {
-		return err
+		return none, err
 	}
 	if in.Created <= 0 || in.Expires <= in.Created {
-		return fmt.Errorf("%w: expires (%d) must come after created (%d)", ErrSchema, in.Expires, in.Created)
+		return none, fmt.Errorf("%w: expires (%d) must come after created (%d)", ErrSchema, in.Expires, in.Created)
 	}
-	if err := checkSigningKey("signing key", in.SigningKey); err != nil {
-		return err
+	key, err := parseSigningKey("signing key", in.SigningKey)
+	if err != nil {
+		return none, err
 	}
 	if err := in.ReplyKey.check("reply key"); err != nil {
-		return err
+		return none, err
 	}
 	if in.Work > MaxWork {
-		return fmt.Errorf("%w: work of %d bits, at most %d", ErrSchema, in.Work, MaxWork)
+		return none, fmt.Errorf("%w: work of %d bits, at most %d", ErrSchema, in.Work, MaxWork)
 	}
 	if len(in.Nonce) != NonceSize {
-		return fmt.Errorf("%w: nonce of %d bytes, want %d", ErrSchema, len(in.Nonce), NonceSize)
+		return none, fmt.Errorf("%w: nonce of %d bytes, want %d", ErrSchema, len(in.Nonce), NonceSize)
 	}
-	return nil
+	return key, nil
 }
 
 func (w Want) check(created int64) error {
@@ -271,6 +286,18 @@ type SignedIntent struct {
 	ID   ID
 	Body Intent
 	msg  *crypto.Sign1Message
+	// key is Body.SigningKey decoded by the schema check of a parsed intent
+	// (zero otherwise): its own signature and those of its cancel and
+	// accepts are verified under it without decoding the key again.
+	key crypto.VerifyingKey
+}
+
+// verifySigned verifies msg under the intent's signing key.
+func (s *SignedIntent) verifySigned(msg *crypto.Sign1Message) error {
+	if s.key.IsZero() {
+		return msg.Verify(s.Body.SigningKey)
+	}
+	return msg.VerifyWith(&s.key)
 }
 
 // ParseIntent runs the stateless, clock-free checks in order of cost: size,
@@ -292,9 +319,11 @@ func intentFrom(raw []byte, msg *crypto.Sign1Message) (*SignedIntent, error) {
 	if _, err := decodeVersioned(msg.Payload, &s.Body, "intent payload"); err != nil {
 		return nil, fmt.Errorf("intent: %w", err)
 	}
-	if err := s.Body.check(); err != nil {
+	key, err := s.Body.checkKey()
+	if err != nil {
 		return nil, fmt.Errorf("intent: %w", err)
 	}
+	s.key = key
 	return s, nil
 }
 
@@ -318,7 +347,7 @@ func (s *SignedIntent) Validate(now time.Time, p Policy) error {
 	if !CheckWork(s.msg.Payload, int(b.Work)) {
 		return fmt.Errorf("intent %s: %w: hash has fewer than the %d bits it commits to", s.ID.Short(), ErrInsufficientWork, b.Work)
 	}
-	if err := s.msg.Verify(b.SigningKey); err != nil {
+	if err := s.verifySigned(s.msg); err != nil {
 		return fmt.Errorf("intent %s: %w", s.ID.Short(), err)
 	}
 	if err := checkVersion(b.Version); err != nil {
