@@ -100,6 +100,9 @@ func ParseSign1(data []byte) (*Sign1Message, error) {
 
 // parseProtected checks the protected header and returns its content type.
 func parseProtected(b []byte) (string, error) {
+	if ct, ok := protectedFast(b); ok {
+		return ct, nil
+	}
 	var labels map[int64]cbor.RawMessage
 	if err := strictDec.Unmarshal(b, &labels); err != nil {
 		return "", malformed("decode protected header: %v", err)
@@ -135,6 +138,37 @@ func parseProtected(b []byte) (string, error) {
 		return "", malformed("protected header is not in canonical encoding (key order or an integer or length not in shortest form)")
 	}
 	return contentType, nil
+}
+
+// protectedFast reads a protected header that is byte for byte the
+// canonical encoding of {1: -8, 3: content type} with a valid content type:
+// a2 01 27 03, then the text string's head in shortest form and its bytes.
+// Every header parseProtected accepts has that form (encodeProtected makes
+// it); for anything else ok is false and parseProtected's full decode says
+// what is wrong.
+func protectedFast(b []byte) (contentType string, ok bool) {
+	const prefix = "\xa2\x01\x27\x03"
+	if len(b) < len(prefix)+1 || string(b[:len(prefix)]) != prefix {
+		return "", false
+	}
+	rest := b[len(prefix):]
+	var n int
+	switch h := rest[0]; {
+	case h >= 0x60 && h < 0x60+24:
+		n, rest = int(h-0x60), rest[1:]
+	case h == 0x78 && len(rest) > 1 && rest[1] >= 24:
+		n, rest = int(rest[1]), rest[2:]
+	default: // longer than checkContentType allows, or not a text string
+		return "", false
+	}
+	if len(rest) != n {
+		return "", false
+	}
+	contentType = string(rest)
+	if checkContentType(contentType) != nil {
+		return "", false
+	}
+	return contentType, true
 }
 
 // majorType names the CBOR major type of an item from its initial byte.

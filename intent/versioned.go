@@ -24,6 +24,17 @@ import (
 // message struct whose key 0 is its version, and returns that version.
 // Errors wrap ErrMalformed, ErrNonCanonical or ErrSchema.
 func decodeVersioned(data []byte, v any, what string) (uint64, error) {
+	// Nearly every message is version 1, which decodes straight into v: its
+	// canonical encoding starts with the map's head and key 0 = 1. If that
+	// decode fails the full path below runs from scratch, so its errors are
+	// the only ones reported; if it succeeds the full path would reach the
+	// same decode with the same result.
+	if startsVersion1(data) {
+		if unmarshalCanonical(data, v, what) == nil {
+			return Version, nil
+		}
+		reflect.ValueOf(v).Elem().SetZero()
+	}
 	var top map[uint64]cbor.RawMessage
 	if err := decMode.Unmarshal(data, &top); err != nil {
 		return 0, fmt.Errorf("%w: decode %s: %v", ErrMalformed, what, err)
@@ -61,6 +72,22 @@ func decodeVersioned(data []byte, v any, what string) (uint64, error) {
 		core = append(append(core, kb...), top[k]...)
 	}
 	return version, unmarshalCanonical(core, v, what+" (version "+strconv.FormatUint(version, 10)+" core)")
+}
+
+// startsVersion1 reports whether data starts as the canonical encoding of
+// a map whose first pair is 0: 1.
+func startsVersion1(data []byte) bool {
+	i := 1
+	switch {
+	case len(data) < 3:
+		return false
+	case data[0] > 0xa0 && data[0] < 0xb8: // a map of 1 to 23 pairs
+	case data[0] == 0xb8 && data[1] >= 24: // 24 to 255 pairs
+		i = 2
+	default:
+		return false
+	}
+	return len(data) >= i+2 && data[i] == 0x00 && data[i+1] == Version
 }
 
 // checkCanonicalAny refuses data that is not the canonical encoding of what
