@@ -111,6 +111,22 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
+func TestSpreadAndRatios(t *testing.T) {
+	ic := []Result{{P99: 30}, {P99: 10}, {P99: 90}}
+	raw := []Result{{P99: 10}, {P99: 10}, {P99: 0}}
+	// Repeats are paired; a zero denominator drops its pair.
+	if got, want := ratios(ic, raw, resultP99), []float64{3, 1}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ratios = %v, want %v", got, want)
+	}
+	s := spreadOf([]float64{3, 1, 2})
+	if s != (spread{Med: 2, Min: 1, Max: 3}) || s.String() != "2.00 (1.00–3.00)" {
+		t.Errorf("spreadOf(3, 1, 2) = %+v, %q", s, s)
+	}
+	if got := spreadOf([]float64{1.5}).String(); got != "1.50" {
+		t.Errorf("one repeat = %q, want the value alone", got)
+	}
+}
+
 // The validation benchmarks: a node's checks against the bare Ed25519
 // verification they contain (docs/BENCHMARKS.md, "Node"). Run with
 //

@@ -30,6 +30,7 @@ type RateStep struct {
 type MaxRateResult struct {
 	System string
 	N      int
+	Repeat int     // which of the suite's repeats (0 outside a suite)
 	Max    float64 // highest passing rate; 0 if even Start failed
 	Fail   float64 // lowest failing rate; 0 if Cap passed
 	Steps  []RateStep

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -71,7 +72,7 @@ func (rep *Report) Markdown(w io.Writer) {
 	p("")
 
 	if len(rep.Table) > 0 {
-		p("#### Side by side: %d messages at %.0f/s from random peers; medians of %d runs", o.Count, o.Rate, o.Repeats)
+		p("#### Side by side: %d messages at %.0f/s from random peers; medians of %d runs (p99 and CPU with their range over the runs)", o.Count, o.Rate, o.Repeats)
 		p("")
 		p("Raw payloads are %d bytes, the size of the benchmark's signed intent. Latency is from the publish call to delivery at each other peer (and, in its own column, from the moment a peer first queued the message for gossip: the gossip part alone, without the publish path and the stem); CPU is the whole process's (user + system) over the run, divided by deliveries; bytes are the gossipsub RPCs sent (payloads and control), divided by deliveries; memory is the process's peak heap in use divided by N.", rep.IntentSize)
 		p("")
@@ -79,9 +80,12 @@ func (rep *Report) Markdown(w io.Writer) {
 		p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range rep.Table {
 			for _, x := range []Result{r.Raw, r.RawPolicy, r.IC, r.Stem} {
+				runs := r.Runs[x.System]
+				p99 := spreadOf(figures(runs, func(y Result) float64 { return float64(y.P99) / 1e6 }))
+				cpu := spreadOf(figures(runs, func(y Result) float64 { return float64(y.CPUPerDelivery) / 1e3 }))
 				p("| %d | %s | %.4f | %s | %s | %s | %s | %s / %s | %.1f%% | %.1f | %s | %.2f | %.0f | %.2f | %s / %s |",
-					r.N, x.System, x.DeliveryRatio, msf(x.P50), msf(x.P95), msf(x.P99), msf(x.Max), msf(x.NetP50), msf(x.NetP99), 100*x.Late, x.Throughput,
-					usf(x.CPUPerDelivery), x.CoresUsed, x.GossipBytesPerDelivery, float64(x.PeakHeapPerNode)/(1<<20),
+					r.N, x.System, x.DeliveryRatio, msf(x.P50), msf(x.P95), p99.format(fmt1), msf(x.Max), msf(x.NetP50), msf(x.NetP99), 100*x.Late, x.Throughput,
+					cpu.format(fmt0), x.CoresUsed, x.GossipBytesPerDelivery, float64(x.PeakHeapPerNode)/(1<<20),
 					msf(x.PublishCallP50), msf(x.PublishCallP99))
 			}
 		}
@@ -108,22 +112,21 @@ func (rep *Report) Markdown(w io.Writer) {
 			}
 			p("")
 		}
-		p("#### Ratios intentcast / raw (same medians)")
+		p("#### Ratios intentcast / raw")
 		p("")
-		p("Stem off is the like-for-like comparison of the gossip path (the targets); the stem's own cost is in the last columns.")
+		p("p99 and CPU per delivery: the median of the per-repeat ratios (repeat r of each system ran on the same topology and traffic), with their range; the other columns are ratios of the medians. Stem off is the like-for-like comparison of the gossip path (the targets); the stem's own cost is in the last columns but two, and the last two compare with raw gossipsub under intentcast's message policy, the floor without per-message signatures.")
 		p("")
-		p("| N | p50 | p95 | p99 | CPU/delivery | bytes/delivery | heap/node | p99 ≤ %.2f | CPU ≤ %.2f | with the stem: p50 | p99 | CPU | / raw with intentcast's policy: p99 | CPU |", TargetP99, TargetCPU)
-		p("|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|")
+		p("| N | p50 | p95 | p99 | CPU/delivery | bytes/delivery | heap/node | p99 ≤ %.2f | CPU ≤ %.2f | with the stem: p99 | CPU | / policy raw: p99 | CPU |", TargetP99, TargetCPU)
+		p("|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|")
 		for _, r := range rep.Table {
-			a, b, c, d := r.IC, r.Raw, r.Stem, r.RawPolicy
-			p99 := float64(a.P99) / float64(b.P99)
-			cpu := float64(a.CPUPerDelivery) / float64(b.CPUPerDelivery)
-			p("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", r.N,
-				ratio(float64(a.P50), float64(b.P50)), ratio(float64(a.P95), float64(b.P95)), ratio(float64(a.P99), float64(b.P99)),
-				ratio(float64(a.CPUPerDelivery), float64(b.CPUPerDelivery)), ratio(a.GossipBytesPerDelivery, b.GossipBytesPerDelivery),
-				ratio(float64(a.PeakHeapPerNode), float64(b.PeakHeapPerNode)), metMissed(p99 <= TargetP99), metMissed(cpu <= TargetCPU),
-				ratio(float64(c.P50), float64(b.P50)), ratio(float64(c.P99), float64(b.P99)), ratio(float64(c.CPUPerDelivery), float64(b.CPUPerDelivery)),
-				ratio(float64(a.P99), float64(d.P99)), ratio(float64(a.CPUPerDelivery), float64(d.CPUPerDelivery)))
+			a, b := r.IC, r.Raw
+			p99, cpu := r.ratio(IntentcastNoStem, Raw, resultP99), r.ratio(IntentcastNoStem, Raw, resultCPU)
+			p("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", r.N,
+				ratio(float64(a.P50), float64(b.P50)), ratio(float64(a.P95), float64(b.P95)), p99,
+				cpu, ratio(a.GossipBytesPerDelivery, b.GossipBytesPerDelivery),
+				ratio(float64(a.PeakHeapPerNode), float64(b.PeakHeapPerNode)), metMissed(p99.Med <= TargetP99), metMissed(cpu.Med <= TargetCPU),
+				r.ratio(Intentcast, Raw, resultP99), r.ratio(Intentcast, Raw, resultCPU),
+				r.ratio(IntentcastNoStem, RawPolicy, resultP99), r.ratio(IntentcastNoStem, RawPolicy, resultCPU))
 		}
 		p("")
 		if rep.MintCPU > 0 {
@@ -135,127 +138,121 @@ func (rep *Report) Markdown(w io.Writer) {
 	if len(rep.MaxRates) > 0 {
 		p("#### Highest sustained rate")
 		p("")
-		p("A rate is sustained when %.0f%% of (message, peer) pairs are delivered within 2 s of publication and the publisher keeps up (95%% of the offered rate). The rate starts at %.0f/s, doubles until it fails, then %d geometric bisection steps; each step offers %s of traffic.", SustainedOnTime*100, o.MaxRate.Start, o.MaxRate.Refine, o.MaxRate.Step)
+		p("A rate is sustained when %.0f%% of (message, peer) pairs are delivered within 2 s of publication and the publisher keeps up (95%% of the offered rate). The rate starts at %.0f/s × 25 / N, doubles until it fails, then %d geometric bisection steps; each step offers %s of traffic. One swarm per system and size, searched %d times: medians (range); the ratios are per search, paired by repeat. Every step is in results.json.", SustainedOnTime*100, o.MaxRate.Start, o.MaxRate.Refine, o.MaxRate.Step, max(o.Repeats, 1))
 		p("")
-		p("| N | raw gossipsub msg/s | raw, intentcast's policy msg/s | intentcast (stem off) msg/s | ratio / raw | target ≥ %.2f | ratio / policy raw | steps (rate: on-time ratio) |", TargetRate)
-		p("|---:|---:|---:|---:|---:|---|---:|---|")
-		for i := 0; i+2 < len(rep.MaxRates); i += 3 {
-			raw, pol, ic := rep.MaxRates[i], rep.MaxRates[i+1], rep.MaxRates[i+2]
-			p("| %d | %s | %s | %s | %s | %s | %s | raw: %s<br>policy raw: %s<br>intentcast: %s |", raw.N, maxRateCell(raw), maxRateCell(pol), maxRateCell(ic),
-				ratio(ic.Max, raw.Max), metMissed(raw.Max > 0 && ic.Max/raw.Max >= TargetRate), ratio(ic.Max, pol.Max), stepsCell(raw), stepsCell(pol), stepsCell(ic))
+		p("| N | raw gossipsub msg/s | raw, intentcast's policy msg/s | intentcast (stem off) msg/s | ratio / raw | target ≥ %.2f | ratio / policy raw |", TargetRate)
+		p("|---:|---:|---:|---:|---:|---|---:|")
+		for _, n := range rep.maxRateSizes() {
+			by := rep.maxRatesBy(n)
+			rr := ratios(by[IntentcastNoStem], by[Raw], maxRate)
+			p("| %d | %s | %s | %s | %s | %s | %s |", n, maxRateSpread(by[Raw]), maxRateSpread(by[RawPolicy]), maxRateSpread(by[IntentcastNoStem]),
+				spreadOf(rr), metMissed(len(rr) > 0 && spreadOf(rr).Med >= TargetRate), spreadOf(ratios(by[IntentcastNoStem], by[RawPolicy], maxRate)))
 		}
 		p("")
 	}
 
 	if len(rep.RoundTrips) > 0 {
 		rt := rep.RoundTrips[0]
+		by := rep.roundTripsBy()
 		p("#### Round trip: intent → first offer → accept")
 		p("")
-		p("%d intents at %.1f/s from random customers in a swarm of %d, %d vendors answering every intent; the customer accepts the first offer. Raw: the same exchange as payloads of the same sizes on two plain gossipsub topics. Intentcast: Publish (pre-minted), SendOffer on EventIntent, Accept on EventOffer, EventAccept at the vendor; every step stores its record durably before it sends.", rt.Intents, o.RoundTrip.Rate, rt.N, rt.Vendors)
+		p("%d intents at %.1f/s from random customers in a swarm of %d, %d vendors answering every intent; the customer accepts the first offer. Raw: the same exchange as payloads of the same sizes on two plain gossipsub topics. Intentcast: Publish (pre-minted), SendOffer on EventIntent, Accept on EventOffer, EventAccept at the vendor; every step stores its record durably before it sends. %d repeats per system, each on a fresh swarm: medians (range) of the per-repeat figures; the ratios are per repeat.", rt.Intents, o.RoundTrip.Rate, rt.N, rt.Vendors, len(by[Raw]))
 		p("")
-		p("| system | completed | first offer p50 / p95 / p99 / max ms | accept p50 / p95 / p99 / max ms | offers received | errors |")
-		p("|---|---:|---|---|---:|---:|")
-		for _, r := range rep.RoundTrips {
-			p("| %s | %d/%d | %s / %s / %s / %s | %s / %s / %s / %s | %d | %d |", r.System, r.Accept.Count, r.Intents,
-				msf(r.FirstOffer.P50), msf(r.FirstOffer.P95), msf(r.FirstOffer.P99), msf(r.FirstOffer.Max),
-				msf(r.Accept.P50), msf(r.Accept.P95), msf(r.Accept.P99), msf(r.Accept.Max), r.Offers, r.Errors)
-		}
-		for _, a := range rep.RoundTrips[1:] {
-			b := rep.RoundTrips[0]
-			p("| ratio %s / raw | | %s / %s / %s | %s / %s / %s | | |", a.System,
-				ratio(float64(a.FirstOffer.P50), float64(b.FirstOffer.P50)), ratio(float64(a.FirstOffer.P95), float64(b.FirstOffer.P95)), ratio(float64(a.FirstOffer.P99), float64(b.FirstOffer.P99)),
-				ratio(float64(a.Accept.P50), float64(b.Accept.P50)), ratio(float64(a.Accept.P95), float64(b.Accept.P95)), ratio(float64(a.Accept.P99), float64(b.Accept.P99)))
+		p("| system | completed | first offer p50 ms | first offer p99 ms | accept p50 ms | accept p99 ms | offers received | errors | accept p50 / raw | accept p50 / policy raw |")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, system := range []string{Raw, RawPolicy, IntentcastNoStem, Intentcast} {
+			rs := by[system]
+			if len(rs) == 0 {
+				continue
+			}
+			var done, intents, offers, errs int64
+			for _, r := range rs {
+				done, intents, offers, errs = done+int64(r.Accept.Count), intents+int64(r.Intents), offers+r.Offers, errs+r.Errors
+			}
+			lat := func(get func(RoundTripResult) time.Duration) string {
+				return spreadOf(figures(rs, func(r RoundTripResult) float64 { return float64(get(r)) / 1e6 })).format(fmt1)
+			}
+			p("| %s | %d/%d | %s | %s | %s | %s | %d | %d | %s | %s |", system, done, intents,
+				lat(func(r RoundTripResult) time.Duration { return r.FirstOffer.P50 }), lat(func(r RoundTripResult) time.Duration { return r.FirstOffer.P99 }),
+				lat(func(r RoundTripResult) time.Duration { return r.Accept.P50 }), lat(func(r RoundTripResult) time.Duration { return r.Accept.P99 }),
+				offers, errs, spreadOf(ratios(rs, by[Raw], acceptP50)), spreadOf(ratios(rs, by[RawPolicy], acceptP50)))
 		}
 		p("")
 	}
 
 	if len(rep.Validation) > 0 {
 		v := validationMedian(rep.Validation)
-		p("#### Validation rate (median of %d)", len(rep.Validation))
+		vs := rep.Validation
+		p("#### Validation rate (median of %d)", len(vs))
 		p("")
-		p("%d distinct signed intents, each checked once per measurement.", v.Intents)
+		p("%d distinct signed intents, each checked once per measurement, the three checks interleaved in chunks of %d. With 1 worker the rates are per second of process CPU time (less disturbed by other load than wall time); with %d workers per second of wall time (how the checks scale). The ratios are per repeat: median (range).", v.Intents, validationChunk, v.Workers)
 		p("")
-		p("| check | 1 worker, intents/s | / Ed25519 | %d workers, intents/s | / Ed25519 |", v.Workers)
+		p("| check | 1 worker, intents per CPU-s | / Ed25519 | %d workers, intents/s | / Ed25519 |", v.Workers)
 		p("|---|---:|---:|---:|---:|")
 		p("| Ed25519 verify of the signed bytes (the floor) | %.0f | 1.00 | %.0f | 1.00 |", v.Ed25519, v.Ed25519Par)
-		p("| intent.Parse + Validate | %.0f | %s | %.0f | %s |", v.ParseValidate, ratio(v.ParseValidate, v.Ed25519), v.ParseValidatePar, ratio(v.ParseValidatePar, v.Ed25519Par))
-		p("| node's gossip validator (Node.CheckMessage) | %.0f | %s | %.0f | %s |", v.NodeCheck, ratio(v.NodeCheck, v.Ed25519), v.NodeCheckPar, ratio(v.NodeCheckPar, v.Ed25519Par))
+		p("| intent.Parse + Validate | %.0f | %s | %.0f | %s |", v.ParseValidate, valRatio(vs, func(v ValidationResult) float64 { return v.Efficiency() }), v.ParseValidatePar,
+			valRatio(vs, func(v ValidationResult) float64 { return v.ParseValidatePar / v.Ed25519Par }))
+		p("| node's gossip validator (Node.CheckMessage) | %.0f | %s | %.0f | %s |", v.NodeCheck, valRatio(vs, ValidationResult.NodeEfficiency), v.NodeCheckPar, valRatio(vs, ValidationResult.NodeEfficiencyPar))
 		p("")
 	}
 	rep.targets(w)
 }
 
-func maxRateCell(m MaxRateResult) string {
-	if m.Max == 0 {
-		return fmt.Sprintf("< %.0f", m.Fail)
-	}
-	if m.Fail == 0 {
-		return fmt.Sprintf("≥ %.0f", m.Max)
-	}
-	return fmt.Sprintf("%.0f", m.Max)
-}
-
-func stepsCell(m MaxRateResult) string {
-	var parts []string
-	for _, s := range m.Steps {
-		parts = append(parts, fmt.Sprintf("%.0f: %.3f", s.Rate, s.Result.OnTimeRatio))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// targets writes the targets table.
+// targets writes the targets table: each figure is the median of the
+// per-repeat ratios, with their range.
 func (rep *Report) targets(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	join := func(ss []spread) string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.String())
+		}
+		return strings.Join(out, "; ")
+	}
 	p("#### Targets")
 	p("")
-	p("| target | measured | |")
-	p("|---|---|---|")
+	p("Medians of the per-repeat ratios (range); the second figure of each row is the same against raw gossipsub with intentcast's message policy.")
+	p("")
+	p("| target | measured | against the policy raw | |")
+	p("|---|---|---|---|")
 	if len(rep.Table) > 0 {
-		var worstP99, worstCPU, rawCores float64
-		var p99s, cpus []string
-		full := true
+		var p99s, cpus, p99p, cpup, sp99, scpu []spread
+		var rawCores float64
+		okP99, okCPU, full := true, true, true
 		for _, r := range rep.Table {
 			rawCores = math.Max(rawCores, r.Raw.CoresUsed)
-			a := float64(r.IC.P99) / float64(r.Raw.P99)
-			c := float64(r.IC.CPUPerDelivery) / float64(r.Raw.CPUPerDelivery)
-			worstP99, worstCPU = math.Max(worstP99, a), math.Max(worstCPU, c)
-			p99s = append(p99s, fmt.Sprintf("%.2f", a))
-			cpus = append(cpus, fmt.Sprintf("%.2f", c))
+			a, c := r.ratio(IntentcastNoStem, Raw, resultP99), r.ratio(IntentcastNoStem, Raw, resultCPU)
+			okP99, okCPU = okP99 && a.Med <= TargetP99, okCPU && c.Med <= TargetCPU
+			p99s, cpus = append(p99s, a), append(cpus, c)
+			p99p, cpup = append(p99p, r.ratio(IntentcastNoStem, RawPolicy, resultP99)), append(cpup, r.ratio(IntentcastNoStem, RawPolicy, resultCPU))
+			sp99, scpu = append(sp99, r.ratio(Intentcast, Raw, resultP99)), append(scpu, r.ratio(Intentcast, Raw, resultCPU))
 			full = full && r.IC.DeliveryRatio == 1 && r.Stem.DeliveryRatio == 1
 		}
-		p("| intentcast (stem off) p99 ≤ %.2f × raw at every N (raw under half the cores: it used at most %.2f of %d) | %s (N = %s) | %s |", TargetP99, rawCores, rep.Machine.NumCPU, strings.Join(p99s, ", "), sizesOf(rep.Table), metMissed(worstP99 <= TargetP99))
-		p("| intentcast (stem off) CPU per delivery ≤ %.2f × raw | %s | %s |", TargetCPU, strings.Join(cpus, ", "), metMissed(worstCPU <= TargetCPU))
-		var sp99, scpu []string
-		for _, r := range rep.Table {
-			sp99 = append(sp99, ratio(float64(r.Stem.P99), float64(r.Raw.P99)))
-			scpu = append(scpu, ratio(float64(r.Stem.CPUPerDelivery), float64(r.Raw.CPUPerDelivery)))
-		}
-		p("| the same for intentcast as it ships (stem on) | p99 %s; CPU %s | the stem's price |", strings.Join(sp99, ", "), strings.Join(scpu, ", "))
+		p("| intentcast (stem off) p99 ≤ %.2f × raw at N = %s (raw used at most %.2f of %d cores: below saturation) | %s | %s | %s |", TargetP99, sizesOf(rep.Table), rawCores, rep.Machine.NumCPU, join(p99s), join(p99p), metMissed(okP99))
+		p("| intentcast (stem off) CPU per delivery ≤ %.2f × raw at N = %s | %s | %s | %s |", TargetCPU, sizesOf(rep.Table), join(cpus), join(cpup), metMissed(okCPU))
+		p("| the same for intentcast as it ships (stem on) | p99 %s; CPU %s | | the stem's price |", join(sp99), join(scpu))
 		last := rep.Table[len(rep.Table)-1]
 		if last.N >= 100 {
-			p("| 100 nodes in one process on %d cores with full delivery | delivery %.4f (stem off), %.4f (stem on), %.4f (raw) at N = %d | %s |", rep.Machine.NumCPU, last.IC.DeliveryRatio, last.Stem.DeliveryRatio, last.Raw.DeliveryRatio, last.N, metMissed(full))
-		} else {
-			p("| 100 nodes in one process with full delivery | not run (largest N: %d) | |", last.N)
+			p("| 100 nodes in one process on %d cores with full delivery | delivery %.4f (stem off), %.4f (stem on), %.4f (raw) at N = %d | | %s |", rep.Machine.NumCPU, last.IC.DeliveryRatio, last.Stem.DeliveryRatio, last.Raw.DeliveryRatio, last.N, metMissed(full))
 		}
 	}
-	for i := 0; i+2 < len(rep.MaxRates); i += 3 {
-		raw, pol, ic := rep.MaxRates[i], rep.MaxRates[i+1], rep.MaxRates[i+2]
-		ok := raw.Max > 0 && ic.Max/raw.Max >= TargetRate
-		p("| sustained rate (stem off) ≥ %.2f × raw (N = %d) | %s (%s vs %s msg/s; %s × the policy raw's %s) | %s |", TargetRate, raw.N, ratio(ic.Max, raw.Max), maxRateCell(ic), maxRateCell(raw),
-			ratio(ic.Max, pol.Max), maxRateCell(pol), metMissed(ok))
+	for _, n := range rep.maxRateSizes() {
+		by := rep.maxRatesBy(n)
+		a, b := spreadOf(ratios(by[IntentcastNoStem], by[Raw], maxRate)), spreadOf(ratios(by[IntentcastNoStem], by[RawPolicy], maxRate))
+		p("| sustained rate (stem off) ≥ %.2f × raw (N = %d) | %s (%s vs %s msg/s) | %s | %s |", TargetRate, n, a,
+			maxRateSpread(by[IntentcastNoStem]), maxRateSpread(by[Raw]), b, metMissed(a.Med >= TargetRate))
 	}
-	if len(rep.RoundTrips) > 2 {
-		raw := rep.RoundTrips[0]
-		for _, rt := range rep.RoundTrips[2:] {
-			a := float64(rt.Accept.P50) / float64(raw.Accept.P50)
-			p("| %s: intent → first offer → accept ≤ %.2f × raw (p50) | %.2f (p99 %s) | %s |", rt.System, TargetRoundTrip, a,
-				ratio(float64(rt.Accept.P99), float64(raw.Accept.P99)), metMissed(a <= TargetRoundTrip))
+	if by := rep.roundTripsBy(); len(by[Raw]) > 0 {
+		for _, system := range []string{IntentcastNoStem, Intentcast} {
+			a := spreadOf(ratios(by[system], by[Raw], acceptP50))
+			p("| %s: intent → first offer → accept ≤ %.2f × raw (p50) | %s | %s | %s |", system, TargetRoundTrip, a,
+				spreadOf(ratios(by[system], by[RawPolicy], acceptP50)), metMissed(a.Med <= TargetRoundTrip))
 		}
 	}
-	if len(rep.Validation) > 0 {
-		v := validationMedian(rep.Validation)
-		p("| validation ≥ %.2f × Ed25519 verify | Parse+Validate %.2f; node validator %.2f (1 worker), %.2f (%d workers) | %s |", TargetValidation,
-			v.Efficiency(), v.NodeEfficiency(), v.NodeEfficiencyPar(), v.Workers, metMissed(v.NodeEfficiency() >= TargetValidation && v.Efficiency() >= TargetValidation))
+	if vs := rep.Validation; len(vs) > 0 {
+		node := valRatio(vs, ValidationResult.NodeEfficiency)
+		p("| node's validator ≥ %.2f × Ed25519 verify (1 worker, CPU time) | %s (Parse + Validate alone %s; %d workers, wall time: %s) | | %s |", TargetValidation,
+			node, valRatio(vs, ValidationResult.Efficiency), vs[0].Workers, valRatio(vs, ValidationResult.NodeEfficiencyPar), metMissed(node.Med >= TargetValidation))
 	}
 	p("")
 }
@@ -373,4 +370,76 @@ func trimFloat(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// Figures of one run, for ratios and spreads.
+func resultP99(r Result) float64          { return float64(r.P99) }
+func resultCPU(r Result) float64          { return float64(r.CPUPerDelivery) }
+func maxRate(m MaxRateResult) float64     { return m.Max }
+func acceptP50(r RoundTripResult) float64 { return float64(r.Accept.P50) }
+
+func fmt0(v float64) string { return fmt.Sprintf("%.0f", v) }
+func fmt1(v float64) string { return fmt.Sprintf("%.1f", v) }
+
+// ratio is the spread of system a's figure over system b's, per repeat.
+func (r Row) ratio(a, b string, get func(Result) float64) spread {
+	return spreadOf(ratios(r.Runs[a], r.Runs[b], get))
+}
+
+// maxRateSizes are the sizes searched, in order.
+func (rep *Report) maxRateSizes() []int {
+	var ns []int
+	for _, m := range rep.MaxRates {
+		if !slices.Contains(ns, m.N) {
+			ns = append(ns, m.N)
+		}
+	}
+	return ns
+}
+
+// maxRatesBy returns the searches at size n by system, in repeat order.
+func (rep *Report) maxRatesBy(n int) map[string][]MaxRateResult {
+	by := make(map[string][]MaxRateResult)
+	for _, m := range rep.MaxRates {
+		if m.N == n {
+			by[m.System] = append(by[m.System], m)
+		}
+	}
+	for _, ms := range by {
+		slices.SortStableFunc(ms, func(a, b MaxRateResult) int { return a.Repeat - b.Repeat })
+	}
+	return by
+}
+
+// maxRateSpread formats the highest sustained rates of the searches.
+func maxRateSpread(ms []MaxRateResult) string {
+	if len(ms) == 0 {
+		return "–"
+	}
+	s := spreadOf(figures(ms, maxRate)).format(fmt0)
+	for _, m := range ms {
+		if m.Max == 0 {
+			s += fmt.Sprintf("; one search: < %.0f", m.Fail)
+		} else if m.Fail == 0 {
+			s += fmt.Sprintf("; one search: ≥ %.0f (the cap)", m.Max)
+		}
+	}
+	return s
+}
+
+// roundTripsBy returns the round trips by system, in repeat order.
+func (rep *Report) roundTripsBy() map[string][]RoundTripResult {
+	by := make(map[string][]RoundTripResult)
+	for _, r := range rep.RoundTrips {
+		by[r.System] = append(by[r.System], r)
+	}
+	for _, rs := range by {
+		slices.SortStableFunc(rs, func(a, b RoundTripResult) int { return a.Repeat - b.Repeat })
+	}
+	return by
+}
+
+// valRatio is the spread of a validation ratio over the repeats.
+func valRatio(vs []ValidationResult, get func(ValidationResult) float64) spread {
+	return spreadOf(figures(vs, get))
 }

@@ -42,6 +42,7 @@ func summarize(xs []int64) Latency {
 type RoundTripResult struct {
 	System     string
 	N          int
+	Repeat     int // which of the suite's repeats (0 outside a suite)
 	Vendors    int
 	Intents    int
 	FirstOffer Latency // intent published -> its first offer opened by the customer

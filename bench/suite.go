@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -25,7 +26,10 @@ type Options struct {
 	RAMDir   string
 
 	MaxRateSizes []int // sizes at which to search for the highest sustained rate
-	MaxRate      MaxRateOptions
+	// MaxRate.Start is the first rate tried at N = 25; a swarm of N starts
+	// at Start × 25 / N (at least 25/s), near where it will fail, as each
+	// message costs about N deliveries: fewer steps for the same resolution.
+	MaxRate MaxRateOptions
 
 	RoundTripN int // swarm size of the round trip (0: skip)
 	RoundTrip  RoundTripOptions
@@ -51,17 +55,17 @@ func QuickOptions() Options {
 	}
 }
 
-// FullOptions is the run docs/BENCHMARKS.md reports: about 15 minutes on 2
-// cores.
+// FullOptions is the run docs/BENCHMARKS.md reports: every figure of the
+// targets, each over 3 repeats, in about 20 minutes on 2 idle cores.
 func FullOptions() Options {
 	return Options{
-		Sizes: []int{10, 25, 50, 100}, Repeats: 3, Rate: 25, Count: 150, Drain: 10 * time.Second, MinWork: DefaultMinWork,
-		RAMSizes:       []int{25, 100},
+		Sizes: []int{10, 25, 50, 100}, Repeats: 3, Rate: 25, Count: 100, Drain: 10 * time.Second, MinWork: DefaultMinWork,
+		RAMSizes:       []int{25},
 		RAMDir:         "/dev/shm",
 		MaxRateSizes:   []int{25, 100},
-		MaxRate:        MaxRateOptions{Start: 25, Factor: 2, Refine: 2, Cap: 6400, Step: 3 * time.Second, MinCount: 60},
+		MaxRate:        MaxRateOptions{Start: 200, Factor: 2, Refine: 2, Cap: 6400, Step: 2 * time.Second, MinCount: 60},
 		RoundTripN:     25,
-		RoundTrip:      RoundTripOptions{Vendors: 5, Intents: 60, Rate: 4, Timeout: 20 * time.Second},
+		RoundTrip:      RoundTripOptions{Vendors: 5, Intents: 40, Rate: 5, Timeout: 20 * time.Second},
 		ValidationPool: 20000,
 		Seed:           1,
 	}
@@ -105,11 +109,14 @@ func loadavg() string {
 }
 
 // Row is one swarm size of the side-by-side table: the median of each
-// figure over the repeats, per system: raw gossipsub, intentcast with the
-// stem off (IC: the gossip path, like for like) and as it ships (Stem).
+// figure over the repeats, per system: raw gossipsub, raw gossipsub with
+// intentcast's message policy, intentcast with the stem off (IC: the gossip
+// path, like for like) and as it ships (Stem). Runs holds every repeat by
+// system, in repeat order.
 type Row struct {
 	N                        int
 	Raw, RawPolicy, IC, Stem Result
+	Runs                     map[string][]Result
 }
 
 // Report is everything a Suite measured.
@@ -121,9 +128,9 @@ type Report struct {
 	IntentSize int
 	Runs       []Result // every table run
 	Table      []Row
-	RAM        []Result // intentcast (stem off) with its stores on RAMDir: medians per size
-	MaxRates   []MaxRateResult
-	RoundTrips []RoundTripResult
+	RAM        []Result           // intentcast (stem off) with its stores on RAMDir: medians per size
+	MaxRates   []MaxRateResult    // every search: per size, per repeat, per system
+	RoundTrips []RoundTripResult  // every round trip: per repeat, per system
 	Validation []ValidationResult // one per repeat
 	MintCPU    time.Duration      // median CPU time to mint and sign one intent at MinWork
 }
@@ -215,6 +222,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 		}
 		row.Raw, row.RawPolicy = medianResult(runs[Raw]), medianResult(runs[RawPolicy])
 		row.IC, row.Stem = medianResult(runs[IntentcastNoStem]), medianResult(runs[Intentcast])
+		row.Runs = runs
 		rep.Table = append(rep.Table, row)
 	}
 	rep.MintCPU = median(mints)
@@ -241,50 +249,61 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
-	// The highest sustained rate.
+	// The highest sustained rate: one swarm per system and size, searched
+	// once per repeat.
 	for _, n := range o.MaxRateSizes {
 		for _, system := range []string{Raw, RawPolicy, IntentcastNoStem} {
 			sw, err := build(system, n, 1, o.Seed)
 			if err != nil {
 				return nil, err
 			}
-			mo := o.MaxRate
-			mo.Seed = o.Seed
-			mo.Progress = func(s RateStep) {
-				logf("    rate %5.0f/s: %v  on time %.4f, sent %.0f/s, p99 %s", s.Rate, passFail(s.Pass), s.Result.OnTimeRatio, s.Result.SendRate, ms(s.Result.P99))
+			for r := range max(o.Repeats, 1) {
+				mo := o.MaxRate
+				mo.Start = max(25, math.Round(o.MaxRate.Start*25/float64(n)))
+				mo.Seed = o.Seed + uint64(r)*100
+				mo.Progress = func(s RateStep) {
+					logf("    rate %5.0f/s: %v  on time %.4f, sent %.0f/s, p99 %s", s.Rate, passFail(s.Pass), s.Result.OnTimeRatio, s.Result.SendRate, ms(s.Result.P99))
+				}
+				mr, err := MaxRate(ctx, sw, mo)
+				if err != nil {
+					sw.Close()
+					return nil, err
+				}
+				mr.Repeat = r
+				logf("  %s N=%d sustains %.0f msg/s (repeat %d)", system, n, mr.Max, r+1)
+				rep.MaxRates = append(rep.MaxRates, mr)
 			}
-			mr, err := MaxRate(ctx, sw, mo)
 			sw.Close()
-			if err != nil {
-				return nil, err
-			}
-			logf("  %s N=%d sustains %.0f msg/s", system, n, mr.Max)
-			rep.MaxRates = append(rep.MaxRates, mr)
 		}
 	}
 
-	// The round trip.
+	// The round trip, every system once per repeat, rotating which goes
+	// first.
 	if o.RoundTripN > 0 {
-		rto := o.RoundTrip
-		rto.Seed = o.Seed
-		for _, system := range systems {
-			sw, err := build(system, o.RoundTripN, 2, o.Seed)
-			if err != nil {
-				return nil, err
+		for r := range max(o.Repeats, 1) {
+			rto := o.RoundTrip
+			rto.Seed = o.Seed + uint64(r)
+			for i := range systems {
+				system := systems[(i+r)%len(systems)]
+				sw, err := build(system, o.RoundTripN, 2, o.Seed+uint64(r))
+				if err != nil {
+					return nil, err
+				}
+				var rt RoundTripResult
+				if rs, ok := sw.(*RawSwarm); ok {
+					rt, err = RoundTripRaw(ctx, rs, rto)
+				} else {
+					rt, err = RoundTripIntentcast(ctx, sw.(*ICSwarm), rto)
+				}
+				sw.Close()
+				if err != nil {
+					return nil, err
+				}
+				rt.Repeat = r
+				logf("  round trip %s: first offer p50 %s p99 %s, accept p50 %s p99 %s (%d/%d)", sw.System(),
+					ms(rt.FirstOffer.P50), ms(rt.FirstOffer.P99), ms(rt.Accept.P50), ms(rt.Accept.P99), rt.Accept.Count, rt.Intents)
+				rep.RoundTrips = append(rep.RoundTrips, rt)
 			}
-			var rt RoundTripResult
-			if rs, ok := sw.(*RawSwarm); ok {
-				rt, err = RoundTripRaw(ctx, rs, rto)
-			} else {
-				rt, err = RoundTripIntentcast(ctx, sw.(*ICSwarm), rto)
-			}
-			sw.Close()
-			if err != nil {
-				return nil, err
-			}
-			logf("  round trip %s: first offer p50 %s p99 %s, accept p50 %s p99 %s (%d/%d)", sw.System(),
-				ms(rt.FirstOffer.P50), ms(rt.FirstOffer.P99), ms(rt.Accept.P50), ms(rt.Accept.P99), rt.Accept.Count, rt.Intents)
-			rep.RoundTrips = append(rep.RoundTrips, rt)
 		}
 	}
 

@@ -23,12 +23,16 @@ import (
 //   - a node's whole gossip validator (Node.CheckMessage: the above plus
 //     tombstone and replay lookups and the live set),
 //
-// with 1 worker and with one worker per core.
+// with 1 worker and with one worker per core. The 1-worker rates are per
+// second of process CPU time (the garbage collector's included), which
+// other load on the machine disturbs far less than wall time; the
+// multi-worker rates are per second of wall time, as they measure how the
+// checks scale across cores.
 type ValidationResult struct {
 	Intents int
 	Workers int // the multi-worker runs' worker count (GOMAXPROCS)
 
-	Ed25519, ParseValidate, NodeCheck          float64 // intents/s, 1 worker
+	Ed25519, ParseValidate, NodeCheck          float64 // intents per CPU second, 1 worker
 	Ed25519Par, ParseValidatePar, NodeCheckPar float64 // intents/s, Workers workers
 }
 
@@ -80,14 +84,14 @@ func newCheckNode(ctx context.Context, minWork int) (*node.Node, error) {
 }
 
 // chunkTime runs f on items [lo, hi) with workers goroutines and returns
-// how long it took.
-func chunkTime(lo, hi, workers int, f func(k int) error) (time.Duration, error) {
+// how long it took, in wall time and in process CPU time.
+func chunkTime(lo, hi, workers int, f func(k int) error) (wall, cpu time.Duration, err error) {
 	var next atomic.Int64
 	next.Store(int64(lo))
 	var wg sync.WaitGroup
 	var once sync.Once
 	var firstErr error
-	start := time.Now()
+	start, c0 := time.Now(), cpuTime()
 	for range workers {
 		wg.Go(func() {
 			for {
@@ -103,7 +107,7 @@ func chunkTime(lo, hi, workers int, f func(k int) error) (time.Duration, error) 
 		})
 	}
 	wg.Wait()
-	return time.Since(start), firstErr
+	return time.Since(start), cpuTime() - c0, firstErr
 }
 
 // validationChunk is how many intents each check runs on before the next
@@ -150,22 +154,23 @@ func MeasureValidation(ctx context.Context, pool, workers int) (ValidationResult
 			return res, err
 		}
 		check := func(k int) error { return nd.CheckMessage(ctx, benchCategory, false, ins[k].Raw) }
-		var times [3]time.Duration
+		var times, cpus [3]time.Duration
 		for lo := 0; lo < pool; lo += validationChunk {
 			hi := min(lo+validationChunk, pool)
 			for i, f := range []func(int) error{verify, parseValidate, check} {
-				d, err := chunkTime(lo, hi, w, f)
+				d, c, err := chunkTime(lo, hi, w, f)
 				if err != nil {
 					nd.Close()
 					return res, err
 				}
 				times[i] += d
+				cpus[i] += c
 			}
 		}
 		nd.Close()
 		rate := func(d time.Duration) float64 { return float64(pool) / d.Seconds() }
 		if w == 1 {
-			res.Ed25519, res.ParseValidate, res.NodeCheck = rate(times[0]), rate(times[1]), rate(times[2])
+			res.Ed25519, res.ParseValidate, res.NodeCheck = rate(cpus[0]), rate(cpus[1]), rate(cpus[2])
 		} else {
 			res.Ed25519Par, res.ParseValidatePar, res.NodeCheckPar = rate(times[0]), rate(times[1]), rate(times[2])
 		}

@@ -2,7 +2,7 @@
 // one process and prints the tables of docs/BENCHMARKS.md.
 //
 //	go run ./bench/cmd/icbench -quick          # CI scale, about two minutes
-//	go run ./bench/cmd/icbench -out docs/bench # the full run, about 15 minutes
+//	go run ./bench/cmd/icbench -out docs/bench # the full run, about 20 minutes on 2 idle cores
 //	go run ./bench/cmd/icbench -cpuprofile cpu.pprof  # profile intentcast under load
 package main
 
@@ -35,7 +35,7 @@ func run() error {
 	quick := flag.Bool("quick", false, "CI-scale run (N = 10, 25; one repeat) instead of the full run")
 	out := flag.String("out", "", "also write results.md, results.json and swarm.svg into this directory")
 	sizes := flag.String("sizes", "", "override the swarm sizes of the table, e.g. 10,25,50,100")
-	repeats := flag.Int("repeats", 0, "override the repeats per (system, size)")
+	repeats := flag.Int("repeats", 0, "override the repeats of every part (table runs per system and size, rate searches, round trips, validation)")
 	rate := flag.Float64("rate", 0, "override the table's rate, messages/s")
 	count := flag.Int("count", 0, "override the table's messages per run")
 	skip := flag.String("skip", "", "comma-separated parts to skip: table, ram, maxrate, roundtrip, validation")
