@@ -174,23 +174,31 @@ func CheckRegion(r string) error {
 	if r == "" {
 		return nil
 	}
-	bad := fmt.Errorf("%w: region %q must be an ISO 3166 code such as DE or US-CA", ErrSchema, r)
+	if !regionShape(r) {
+		return fmt.Errorf("%w: region %q must be an ISO 3166 code such as DE or US-CA", ErrSchema, r)
+	}
+	return nil
+}
+
+// regionShape reports whether r has the shape CheckRegion asks for. The
+// error is made only on failure: every intent a relay checks passes here.
+func regionShape(r string) bool {
 	if len(r) > MaxRegion || len(r) < 2 || !isUpper(r[:2]) {
-		return bad
+		return false
 	}
 	if len(r) == 2 {
-		return nil
+		return true
 	}
 	sub := r[3:]
 	if r[2] != '-' || len(sub) < 1 || len(sub) > 3 {
-		return bad
+		return false
 	}
 	for _, c := range []byte(sub) {
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return bad
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 func isUpper(s string) bool {
