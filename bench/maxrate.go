@@ -49,8 +49,8 @@ func sustained(r Result) bool {
 }
 
 // MaxRate steps the offered rate up by Factor from Start until a rate is
-// not sustained, then bisects between the last rate that was and the first
-// that was not. Between steps it lets the swarm drain its backlog.
+// not sustained (down from Start, if Start is not), then bisects between
+// the last rate that was and the first that was not. Between steps it lets the swarm drain its backlog.
 func MaxRate(ctx context.Context, sw Swarm, o MaxRateOptions) (MaxRateResult, error) {
 	out := MaxRateResult{System: sw.System(), N: sw.Size()}
 	try := func(rate float64) (bool, error) {
@@ -77,6 +77,20 @@ func MaxRate(ctx context.Context, sw Swarm, o MaxRateOptions) (MaxRateResult, er
 			break
 		}
 		out.Max = rate
+	}
+	// A start that fails is stepped down until a rate passes (at most
+	// four steps): a search that starts near an earlier result can start
+	// just above what this one sustains.
+	for rate := out.Fail / o.Factor; out.Max == 0 && out.Fail > 0 && rate >= o.Start/16; rate /= o.Factor {
+		pass, err := try(math.Round(rate))
+		if err != nil {
+			return out, err
+		}
+		if pass {
+			out.Max = math.Round(rate)
+		} else {
+			out.Fail = math.Round(rate)
+		}
 	}
 	for range o.Refine {
 		if out.Fail == 0 || out.Max == 0 {

@@ -28,7 +28,8 @@ type Options struct {
 	MaxRateSizes []int // sizes at which to search for the highest sustained rate
 	// MaxRate.Start is the first rate tried at N = 25; a swarm of N starts
 	// at Start × 25 / N (at least 25/s), near where it will fail, as each
-	// message costs about N deliveries: fewer steps for the same resolution.
+	// message costs about N deliveries, and the searches after the first
+	// start at the first one's result: fewer steps for the same resolution.
 	MaxRate MaxRateOptions
 
 	RoundTripN int // swarm size of the round trip (0: skip)
@@ -257,9 +258,15 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
+			var first float64 // the first search's result
 			for r := range max(o.Repeats, 1) {
 				mo := o.MaxRate
 				mo.Start = max(25, math.Round(o.MaxRate.Start*25/float64(n)))
+				if first > 0 {
+					// Later searches start where the first one ended: two
+					// steps fewer each, the same resolution.
+					mo.Start = first
+				}
 				mo.Seed = o.Seed + uint64(r)*100
 				mo.Progress = func(s RateStep) {
 					logf("    rate %5.0f/s: %v  on time %.4f, sent %.0f/s, p99 %s", s.Rate, passFail(s.Pass), s.Result.OnTimeRatio, s.Result.SendRate, ms(s.Result.P99))
@@ -270,6 +277,9 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 					return nil, err
 				}
 				mr.Repeat = r
+				if r == 0 {
+					first = mr.Max
+				}
 				logf("  %s N=%d sustains %.0f msg/s (repeat %d)", system, n, mr.Max, r+1)
 				rep.MaxRates = append(rep.MaxRates, mr)
 			}
