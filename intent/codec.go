@@ -43,6 +43,19 @@ func init() {
 // marshal encodes v canonically.
 func marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
 
+// Marshal encodes v with the protocol's codec: Core Deterministic CBOR,
+// definite lengths. It is for the frames other protocols wrap around
+// messages (sync, stem; node/sync_wire.go), so they share one codec.
+func Marshal(v any) ([]byte, error) { return marshal(v) }
+
+// UnmarshalCanonical decodes data into v as strictly as a message: the
+// decoder's bounds and rules, then the re-encoding must equal data. what
+// names the structure in the error, which wraps ErrMalformed or
+// ErrNonCanonical.
+func UnmarshalCanonical(data []byte, v any, what string) error {
+	return unmarshalCanonical(data, v, what)
+}
+
 // unmarshalCanonical decodes data into v strictly and refuses data that is
 // not the canonical encoding of what it decodes to. what names the structure
 // for the error.

@@ -113,8 +113,11 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if err := n.replay.seed(ctx, n.store, n.now(), cfg.Policy.Skew()); err != nil {
 		return nil, fmt.Errorf("node: rebuild replay index: %w", err)
 	}
-	n.sync = newSyncer(n)
-	n.stem = newStemRelay(n)
+	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
+		return nil, err
+	}
+	n.sync = newSyncer(n, n.net.host, n.store, n.live, n.replay, n.cfg)
+	n.stem = newStemRelay(n, n.net.host, n.cfg)
 	if cfg.Registerer != nil {
 		// Only the first node on a registry shows its sync and stem
 		// counters (they are per node, not summed); Close takes them off.
@@ -122,21 +125,19 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 			n.stats = c
 		}
 	}
-	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
-		return nil, err
-	}
-	n.goLoop(n.replay.run)
-	if err := n.joinTopics(); err != nil {
+	// The node's long-lived services, all started here and stopped by
+	// Close (docs/ARCHITECTURE.md, "Goroutines and who owns them"). The
+	// flusher runs before the validators can queue anything for it.
+	n.serve("replay flusher", n.replay)
+	if err := n.joinTopics(); err != nil { // a delivery loop per topic
 		return nil, err
 	}
 	if err := n.joinRatings(); err != nil {
 		return nil, err
 	}
-	n.goLoop(n.pruneLoop)
-	if err := n.startSync(); err != nil {
-		return nil, err
-	}
-	n.startStem()
+	n.serve("prune", serviceFunc(n.prune))
+	n.serve("sync", n.sync)
+	n.serve("stem", n.stem)
 	n.log.Info("node started", "peer", n.net.ID(), "addrs", n.net.Addrs(), "categories", cfg.Categories)
 	return n, nil
 }
@@ -220,24 +221,15 @@ func (n *Node) loadLive(ctx context.Context) error {
 	return nil
 }
 
-// goLoop runs f on a goroutine the node owns: it ends when the node closes,
-// and Close waits for it.
-func (n *Node) goLoop(f func(ctx context.Context)) {
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		f(n.ctx)
-	}()
-}
-
-// pruneLoop drops what has expired, from memory and from the store.
-func (n *Node) pruneLoop(ctx context.Context) {
+// prune drops what has expired, from memory and from the store, every
+// PruneInterval until ctx ends.
+func (n *Node) prune(ctx context.Context) error {
 	t := time.NewTicker(n.cfg.PruneInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 		now := n.now()

@@ -16,8 +16,14 @@ func (n *Node) joinRatings() error {
 	if err != nil {
 		return err
 	}
-	n.goLoop(func(ctx context.Context) { n.deliverLoop(ctx, sub, n.deliverTrust) })
-	n.goLoop(n.republishProfile)
+	n.serve("delivery "+intent.RatingsTopic, serviceFunc(func(ctx context.Context) error {
+		n.deliverLoop(ctx, sub, n.deliverTrust)
+		return nil
+	}))
+	n.serve("profile republisher", serviceFunc(func(ctx context.Context) error {
+		n.republishProfile(ctx)
+		return nil
+	}))
 	return nil
 }
 

@@ -131,15 +131,16 @@ func (r *replayIndex) signal(n int) {
 	}
 }
 
-// run flushes until ctx ends, then flushes once more so Close loses nothing.
-func (r *replayIndex) run(ctx context.Context) {
+// Serve flushes until ctx ends, then flushes once more so Close loses
+// nothing.
+func (r *replayIndex) Serve(ctx context.Context) error {
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			r.flush(context.WithoutCancel(ctx))
-			return
+			return nil
 		case <-t.C:
 		case <-r.kick:
 		}

@@ -1,12 +1,11 @@
 package node
 
 import (
-	"container/heap"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"math"
+	"log/slog"
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
@@ -154,8 +153,6 @@ type stemEntry struct {
 	category string
 	offers   bool
 	raw      []byte
-	due      time.Time
-	idx      int // in stemRelay.timers; -1 when not there
 
 	own     bool
 	via     peer.ID              // the successor that took it ("" while none has)
@@ -170,53 +167,79 @@ func (e *stemEntry) frame() stemFrame {
 	return stemFrame{Category: e.category, Kind: stemKind(e.offers), Msg: e.raw}
 }
 
+// stemNode is what the stem needs of its node: the checks every relay
+// runs, the gossip publish that ends a stem, whether gossip (or sync)
+// brought a message back, and who is on a topic.
+type stemNode interface {
+	checkWith(ctx context.Context, from peer.ID, category string, offers bool, raw []byte, mode checkMode) (any, error)
+	publishGossip(ctx context.Context, category string, offers bool, raw []byte) error
+	seen(id intent.ID) bool
+	topicPeers(topic string) []peer.ID
+}
+
 // stemRelay runs both sides of the stem for one node.
 type stemRelay struct {
-	n    *Node
-	host host.Host
+	node    stemNode
+	cfg     Config
+	log     *slog.Logger
+	host    host.Host
+	streams *streamService
+	timers  *timers[*stemEntry] // fail-safes of own and relayed messages
 
 	mu           sync.Mutex
-	closed       bool
 	own          map[intent.ID]*stemEntry
 	relayed      map[intent.ID]*stemEntry
 	relayedBytes int
-	timers       stemTimers
 	epochEnd     time.Time
 	seed         [32]byte
 	diffuser     bool
-	banned       map[peer.ID]time.Time
-	buckets      map[peer.ID]*tokenBucket
-	active       map[peer.ID]int  // streams being handled, by peer
 	avoid        map[peer.ID]bool // successors that lost a message: not chosen again this epoch
 	stats        StemStats
-
-	kick     chan struct{}
-	slots    chan struct{}
-	handlers sync.WaitGroup
 }
 
-func newStemRelay(n *Node) *stemRelay {
+func newStemRelay(node stemNode, h host.Host, cfg Config) *stemRelay {
 	return &stemRelay{
-		n:       n,
+		node: node,
+		cfg:  cfg,
+		log:  cfg.Logger,
+		host: h,
+		streams: newStreamService("stem", h, streamLimits{
+			banFor:     stemBanDuration,
+			perPeer:    stemMaxPerPeer,
+			total:      stemMaxHandling,
+			rate:       stemPeerRate,
+			burst:      stemPeerBurst,
+			maxTracked: stemMaxPeersTracked,
+		}, cfg.Logger, stemProtocol),
+		timers:  newTimers[*stemEntry](0),
 		own:     make(map[intent.ID]*stemEntry),
 		relayed: make(map[intent.ID]*stemEntry),
-		banned:  make(map[peer.ID]time.Time),
-		buckets: make(map[peer.ID]*tokenBucket),
-		active:  make(map[peer.ID]int),
 		avoid:   make(map[peer.ID]bool),
-		kick:    make(chan struct{}, 1),
-		slots:   make(chan struct{}, stemMaxHandling),
 	}
 }
 
-// startStem takes stem streams and starts the timer loop, which ends (and
-// waits for the streams being handled) when the node closes. A node relays
-// for others also when its own stem is off (Config.DisableStem).
-func (n *Node) startStem() {
-	s := n.stem
-	s.host = n.net.host
-	s.host.SetStreamHandler(stemProtocol, s.handle)
-	n.goLoop(s.run)
+// Serve takes stem streams and fires the fail-safe timers until ctx ends;
+// then it stops taking streams and returns once those being handled have
+// ended. A node relays for others also when its own stem is off
+// (Config.DisableStem).
+func (s *stemRelay) Serve(ctx context.Context) error {
+	s.streams.open(ctx, s.handle)
+	defer s.streams.drain()
+	s.timers.run(ctx, nil, nil, s.fire)
+	return nil
+}
+
+func (s *stemRelay) ready() <-chan struct{} { return s.streams.ready() }
+
+// fire is a message's fail-safe timer.
+func (s *stemRelay) fire(ctx context.Context, e *stemEntry) {
+	if !e.own {
+		s.expireRelayed(ctx, e)
+		return
+	}
+	if err := s.expireOwn(ctx, e); err != nil && ctx.Err() == nil {
+		s.log.Warn("stem: fail-safe publish of an own message", "id", e.id.Short(), "err", err)
+	}
 }
 
 // StemStats returns the node's stem counters.
@@ -241,12 +264,12 @@ func (s *stemRelay) count(f func(*StemStats)) {
 // publishing it now would show every gossip neighbour its origin. Sealed
 // offers go straight into gossip.
 func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool, raw []byte) error {
-	n := s.n
+	n := s.node
 	m, err := n.checkWith(ctx, "", category, offers, raw, checkOwn)
 	if err != nil {
 		return err
 	}
-	e := &stemEntry{id: intent.IDOf(raw), category: category, offers: offers, raw: raw, idx: -1, own: true}
+	e := &stemEntry{id: intent.IDOf(raw), category: category, offers: offers, raw: raw, own: true}
 	switch m := m.(type) {
 	case *intent.SealedOffer:
 		return n.publishGossip(ctx, category, offers, raw)
@@ -268,10 +291,10 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 	}
 	s.mu.Unlock()
 	if full {
-		n.log.Warn("stem: too many own messages in their stem phase; publishing directly", "max", stemMaxOwn)
+		s.log.Warn("stem: too many own messages in their stem phase; publishing directly", "max", stemMaxOwn)
 		return s.publishDirect(ctx, e)
 	}
-	if len(n.net.ps.ListPeers(topicOf(category, offers))) == 0 {
+	if len(n.topicPeers(topicOf(category, offers))) == 0 {
 		// No peer on the topic: none to hide from either, and the message
 		// is stored (and served by sync) at once.
 		return s.release(ctx, e, releaseDirect)
@@ -280,10 +303,10 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 		e.via = p
 		s.count(func(c *StemStats) { c.Stemmed++ })
 	} else {
-		n.log.Debug("stem: no successor took an own message; holding it for its timer", "id", e.id.Short())
+		s.log.Debug("stem: no successor took an own message; holding it for its timer", "id", e.id.Short())
 		s.count(func(c *StemStats) { c.Held++ })
 	}
-	s.schedule(e, time.Now().Add(s.failSafeDelay()))
+	s.timers.set(e, time.Now().Add(s.failSafeDelay()))
 	return nil
 }
 
@@ -294,11 +317,11 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 func (s *stemRelay) expireOwn(ctx context.Context, e *stemEntry) error {
 	if e.via == "" && !e.offered {
 		e.offered = true
-		if !s.n.replay.seen(e.id) {
+		if !s.node.seen(e.id) {
 			if p, ok := s.forward(ctx, e.frame(), ""); ok {
 				e.via = p
 				s.count(func(c *StemStats) { c.Stemmed++ })
-				s.schedule(e, time.Now().Add(s.failSafeDelay()))
+				s.timers.set(e, time.Now().Add(s.failSafeDelay()))
 				return nil
 			}
 		}
@@ -311,11 +334,11 @@ func (s *stemRelay) expireOwn(ctx context.Context, e *stemEntry) error {
 func (s *stemRelay) publishDirect(ctx context.Context, e *stemEntry) error {
 	if p := s.ownEntry(e.parent); p != nil {
 		if err := s.release(ctx, p, releaseDirect); err != nil {
-			s.n.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
+			s.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
 		}
 	}
 	s.count(func(c *StemStats) { c.Direct++ })
-	return s.n.publishGossip(ctx, e.category, e.offers, e.raw)
+	return s.node.publishGossip(ctx, e.category, e.offers, e.raw)
 }
 
 // Why an own message's stem phase ends.
@@ -334,13 +357,13 @@ const (
 // Each entry is released once; callers that race wait for the first.
 func (s *stemRelay) release(ctx context.Context, e *stemEntry, why releaseReason) error {
 	e.once.Do(func() {
-		s.unschedule(e)
+		s.timers.remove(e)
 		if p := s.ownEntry(e.parent); p != nil {
 			if err := s.release(ctx, p, why); err != nil {
-				s.n.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
+				s.log.Debug("stem: publishing an intent before its cancel or accept", "err", err)
 			}
 		}
-		seen := s.n.replay.seen(e.id)
+		seen := s.node.seen(e.id)
 		switch {
 		case seen && why == releaseTimer:
 			s.count(func(c *StemStats) { c.Returned++ })
@@ -355,10 +378,10 @@ func (s *stemRelay) release(ctx context.Context, e *stemEntry, why releaseReason
 				}
 			})
 			if why == releaseTimer {
-				s.n.log.Debug("stem: own message not back in time; publishing it", "id", e.id.Short(), "successor", e.via)
+				s.log.Debug("stem: own message not back in time; publishing it", "id", e.id.Short(), "successor", e.via)
 				s.lost(e.via)
 			}
-			e.err = s.n.publishGossip(ctx, e.category, e.offers, e.raw)
+			e.err = s.node.publishGossip(ctx, e.category, e.offers, e.raw)
 		}
 		s.mu.Lock()
 		delete(s.own, e.id)
@@ -393,7 +416,7 @@ func (s *stemRelay) ownIntent(id intent.ID) (*intent.SignedIntent, bool) {
 // nothing about whether it made it, and memoryless, so that of the nodes
 // before a black hole each is as likely to fire first.
 func (s *stemRelay) failSafeDelay() time.Duration {
-	t := s.n.cfg.StemTimeout
+	t := s.cfg.StemTimeout
 	return t/2 + time.Duration(mrand.ExpFloat64()*float64(t/2))
 }
 
@@ -422,8 +445,8 @@ func (s *stemRelay) epochLocked(now time.Time) {
 	}
 	clear(s.avoid)
 	rand.Read(s.seed[:])
-	s.diffuser = mrand.Float64() < s.n.cfg.StemFluffProbability
-	s.epochEnd = now.Add(s.n.cfg.StemEpoch)
+	s.diffuser = mrand.Float64() < s.cfg.StemFluffProbability
+	s.epochEnd = now.Add(s.cfg.StemEpoch)
 }
 
 // isDiffuser reports whether this node fluffs the stem messages it gets in
@@ -456,8 +479,8 @@ func (s *stemRelay) successors(category string, offers bool, from peer.ID, k int
 		rank    [32]byte
 	}
 	var cands []ranked
-	for _, p := range s.n.net.ps.ListPeers(topic) {
-		if p == from || s.isBanned(p) || s.avoided(p) || s.host.Network().Connectedness(p) != corenet.Connected {
+	for _, p := range s.node.topicPeers(topic) {
+		if p == from || s.streams.isBanned(p) || s.avoided(p) || s.host.Network().Connectedness(p) != corenet.Connected {
 			continue
 		}
 		if ps, err := s.host.Peerstore().SupportsProtocols(p, stemProtocol); err != nil || len(ps) == 0 {
@@ -495,182 +518,7 @@ func topicOf(category string, offers bool) string {
 	return intent.IntentTopic(category)
 }
 
-// Timers.
-
-// run fires the fail-safe timers until the node closes; then it stops
-// taking stem streams and waits for those being handled.
-func (s *stemRelay) run(ctx context.Context) {
-	defer s.drain()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		timer.Reset(s.untilDue())
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.kick:
-		case <-timer.C:
-		}
-		for _, e := range s.takeDue(time.Now()) {
-			if ctx.Err() != nil {
-				return
-			}
-			if e.own {
-				if err := s.expireOwn(ctx, e); err != nil && ctx.Err() == nil {
-					s.n.log.Warn("stem: fail-safe publish of an own message", "id", e.id.Short(), "err", err)
-				}
-				continue
-			}
-			s.expireRelayed(ctx, e)
-		}
-	}
-}
-
-// drain stops taking stem streams and waits for those being handled (their
-// contexts end with the node's, which resets their streams).
-func (s *stemRelay) drain() {
-	s.host.RemoveStreamHandler(stemProtocol)
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.handlers.Wait()
-}
-
-// schedule sets e's timer.
-func (s *stemRelay) schedule(e *stemEntry, due time.Time) {
-	s.mu.Lock()
-	e.due = due
-	if e.idx >= 0 {
-		heap.Fix(&s.timers, e.idx)
-	} else {
-		heap.Push(&s.timers, e)
-	}
-	s.mu.Unlock()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
-
-// unschedule clears e's timer, if set.
-func (s *stemRelay) unschedule(e *stemEntry) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e.idx >= 0 {
-		heap.Remove(&s.timers, e.idx)
-	}
-}
-
-// untilDue is the time until the next timer (an hour if none).
-func (s *stemRelay) untilDue() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.timers) == 0 {
-		return time.Hour
-	}
-	return max(time.Until(s.timers[0].due), 0)
-}
-
-// takeDue removes and returns the entries whose timer has fired, earliest
-// first.
-func (s *stemRelay) takeDue(now time.Time) []*stemEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*stemEntry
-	for len(s.timers) > 0 && !s.timers[0].due.After(now) {
-		out = append(out, heap.Pop(&s.timers).(*stemEntry))
-	}
-	return out
-}
-
-// stemTimers is a min-heap of entries by due time.
-type stemTimers []*stemEntry
-
-func (h stemTimers) Len() int           { return len(h) }
-func (h stemTimers) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h stemTimers) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
-}
-func (h *stemTimers) Push(x any) {
-	e := x.(*stemEntry)
-	e.idx = len(*h)
-	*h = append(*h, e)
-}
-func (h *stemTimers) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	e.idx = -1
-	return e
-}
-
-// Rate limits and bans.
-
-// tokenBucket allows rate events per second on average, burst at once.
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take spends a token if there is one.
-func (b *tokenBucket) take(now time.Time, rate, burst float64) bool {
-	b.tokens = math.Min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// admit reports whether a stream from p may be handled: p is not dropped,
-// within its rate, and has fewer than stemMaxPerPeer streams being handled.
-// If so, the stream counts as p's until done is called.
-func (s *stemRelay) admit(p peer.ID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if until, ok := s.banned[p]; ok && now.Before(until) {
-		return false
-	}
-	if s.active[p] >= stemMaxPerPeer || !s.takeToken(p, now) {
-		return false
-	}
-	s.active[p]++
-	return true
-}
-
-// done ends a stream admit counted.
-func (s *stemRelay) done(p peer.ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.active[p]--; s.active[p] <= 0 {
-		delete(s.active, p)
-	}
-}
-
-// takeToken spends one of p's tokens, if it has one.
-func (s *stemRelay) takeToken(p peer.ID, now time.Time) bool {
-	b, ok := s.buckets[p]
-	if !ok {
-		if len(s.buckets) >= stemMaxPeersTracked {
-			// Buckets that have refilled hold nothing worth keeping.
-			for q, b := range s.buckets {
-				if now.Sub(b.last).Seconds()*stemPeerRate >= stemPeerBurst {
-					delete(s.buckets, q)
-				}
-			}
-			if len(s.buckets) >= stemMaxPeersTracked {
-				return false
-			}
-		}
-		b = &tokenBucket{tokens: stemPeerBurst, last: now}
-		s.buckets[p] = b
-	}
-	return b.take(now, stemPeerRate, stemPeerBurst)
-}
+// Bans.
 
 func (s *stemRelay) avoided(p peer.ID) bool {
 	s.mu.Lock()
@@ -678,30 +526,11 @@ func (s *stemRelay) avoided(p peer.ID) bool {
 	return s.avoid[p]
 }
 
-func (s *stemRelay) isBanned(p peer.ID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	until, ok := s.banned[p]
-	return ok && time.Now().Before(until)
-}
-
 // reject drops p from the stem, both ways, for stemBanDuration.
+// Counted first, so that the count is there once the ban shows.
 func (s *stemRelay) reject(p peer.ID, err error) {
-	s.mu.Lock()
-	now := time.Now()
-	if len(s.banned) >= stemMaxPeersTracked {
-		pruneOlder(s.banned, now) // expired bans
-		for q := range s.banned {
-			if len(s.banned) < stemMaxPeersTracked {
-				break
-			}
-			delete(s.banned, q) // all current: some end early rather than the map growing
-		}
-	}
-	s.banned[p] = now.Add(stemBanDuration)
-	s.stats.Rejected++
-	s.mu.Unlock()
-	s.n.log.Warn("stem peer sent invalid data; dropping it from the stem for a while", "peer", p, "for", stemBanDuration, "err", err)
+	s.count(func(c *StemStats) { c.Rejected++ })
+	s.streams.ban(p, err)
 }
 
 // errStemNoAck is a successor that did not acknowledge a frame.

@@ -133,24 +133,20 @@ func TestStemBounce(t *testing.T) {
 	trs := []*originTracer{newOriginTracer(), newOriginTracer(), newOriginTracer()}
 	b := startNode(t, nodeConfig(t), pubsub.WithRawTracer(trs[0]))
 	bounced := bouncer(t, b)
-	tcfg := nodeConfig(t)
-	tcfg.Bootstrap = addrsOf(b)
-	tcfg.StemFluffProbability = 1e-12 // a relay, never a diffuser
-	tcfg.StemTimeout = time.Minute    // no fail-safe: what fluffs is the answer to the bounce
-	target := startNode(t, tcfg, pubsub.WithRawTracer(trs[1]))
-	wcfg := nodeConfig(t)
-	wcfg.Bootstrap = addrsOf(target)
-	watcher := startNode(t, wcfg, pubsub.WithRawTracer(trs[2]))
+	target := startDialling(t, []*Node{b}, func(c *Config) {
+		c.StemFluffProbability = 1e-12 // a relay, never a diffuser
+		c.StemTimeout = time.Minute    // no fail-safe: what fluffs is the answer to the bounce
+	}, pubsub.WithRawTracer(trs[1]))
+	watcher := startDialling(t, []*Node{target}, nil, pubsub.WithRawTracer(trs[2]))
 	all := []*Node{b, target, watcher}
-	awaitNodeMeshes(t, all)
-	awaitStemPeers(t, all)
+	awaitStemReady(t, all...)
 
 	own, err := target.Publish(t.Context(), laptopDraft(time.Now()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	foreign, _ := mintIntent(t, "electronics", 1, time.Now())
-	pred := rawStemPeer(t, target)
+	pred := rawPeer(t, target)
 	if !sendRaw(t, pred, target, stemFrameBytes(t, stemFrame{Category: "electronics", Kind: stemKindIntents, Msg: foreign.Raw})) {
 		t.Fatal("the target did not take the predecessor's frame")
 	}
@@ -191,18 +187,11 @@ func TestStemBounce(t *testing.T) {
 func TestStemNeverBackToSender(t *testing.T) {
 	// pred -> relay <- next: both the relay's peers dialled it, so both are
 	// candidates, and the relay ranks pred first.
-	rcfg := nodeConfig(t)
-	rcfg.StemFluffProbability = 1e-12
-	relay := startNode(t, rcfg)
-	pcfg := nodeConfig(t)
-	pcfg.Bootstrap = addrsOf(relay)
-	pred := startNode(t, pcfg)
-	ncfg := nodeConfig(t)
-	ncfg.Bootstrap = addrsOf(relay)
-	next := startNode(t, ncfg)
+	relay := startDialling(t, nil, func(c *Config) { c.StemFluffProbability = 1e-12 })
+	pred := startDialling(t, []*Node{relay}, nil)
+	next := startDialling(t, []*Node{relay}, nil)
 	all := []*Node{relay, pred, next}
-	awaitNodeMeshes(t, all)
-	awaitStemPeers(t, all)
+	awaitStemReady(t, all...)
 	toPred, toNext := recorder(pred), recorder(next)
 	rankFirst(t, relay, pred.ID(), next.ID())
 	if got := relay.stem.successors("electronics", false, "", 1); len(got) != 1 || got[0] != pred.ID() {
@@ -266,7 +255,7 @@ func holdStemSlots(t *testing.T, target *Node, peers int) *slotHolder {
 		}
 	}
 	eventually(t, 20*time.Second, "the attacker holds every stem slot", func() bool {
-		return len(target.stem.slots) == stemMaxHandling
+		return target.stem.streams.handlingAll() == stemMaxHandling
 	})
 	return a
 }
@@ -285,13 +274,11 @@ func (a *slotHolder) stop() {
 func TestStemSlotExhaustion(t *testing.T) {
 	s1 := startNode(t, nodeConfig(t))
 	s2 := startNode(t, nodeConfig(t))
-	ocfg := nodeConfig(t)
-	ocfg.Bootstrap = addrsOf(s1, s2)
-	ocfg.StemTimeout = 4 * time.Second // at least 2 s: time to see the message held
-	origin := startNode(t, ocfg)
+	origin := startDialling(t, []*Node{s1, s2}, func(c *Config) {
+		c.StemTimeout = 4 * time.Second // at least 2 s: time to see the message held
+	})
 	all := []*Node{s1, s2, origin}
-	awaitNodeMeshes(t, all)
-	awaitStemPeers(t, all)
+	awaitStemReady(t, all...)
 	rankFirst(t, origin, s1.ID(), s2.ID())
 	attackers := stemMaxHandling / stemMaxPerPeer
 

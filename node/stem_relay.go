@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -20,34 +19,17 @@ import (
 // The relay side of /intentcast/stem/1, and the hand-over both sides use.
 
 // handle takes one stem stream: one frame, acknowledged by closing the
-// stream once it is read, then checked and forwarded or fluffed.
-func (s *stemRelay) handle(st corenet.Stream) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		st.Reset()
-		return
-	}
-	s.handlers.Add(1)
-	s.mu.Unlock()
-	defer s.handlers.Done()
-
+// stream once it is read, then checked and forwarded or fluffed. ctx ends
+// when the stem stops serving.
+func (s *stemRelay) handle(ctx context.Context, st corenet.Stream) {
 	p := st.Conn().RemotePeer()
-	if !s.admit(p) {
+	if !s.streams.admit(p) {
 		s.count(func(c *StemStats) { c.Refused++ })
 		st.Reset()
 		return
 	}
-	defer s.done(p)
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
-		s.count(func(c *StemStats) { c.Refused++ })
-		st.Reset()
-		return
-	}
-	ctx, cancel := context.WithTimeout(s.n.ctx, stemHandleTimeout)
+	defer s.streams.done(p)
+	ctx, cancel := context.WithTimeout(ctx, stemHandleTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { st.Reset() })
 	st.SetReadDeadline(time.Now().Add(stemFrameTimeout))
@@ -71,7 +53,7 @@ func (s *stemRelay) handle(st corenet.Stream) {
 		s.reject(p, err)
 		return
 	}
-	if tr, ok := s.n.cfg.Tracer.(StemTracer); ok {
+	if tr, ok := s.cfg.Tracer.(StemTracer); ok {
 		tr.StemFrame(p, f.Msg)
 	}
 	s.take(ctx, p, f)
@@ -84,9 +66,9 @@ func (s *stemRelay) handle(st corenet.Stream) {
 // forwarded to a successor other than p, or fluffed by a diffuser (or when
 // no successor takes it).
 func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
-	n := s.n
+	n := s.node
 	id := intent.IDOf(f.Msg)
-	if !slices.Contains(n.cfg.Categories, f.Category) {
+	if !slices.Contains(s.cfg.Categories, f.Category) {
 		// The sender's view of our topics was stale; it is not invalid.
 		s.count(func(c *StemStats) { c.Ignored++ })
 		return
@@ -106,7 +88,7 @@ func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
 		return
 	case pubsub.ValidationIgnore:
 		s.count(func(c *StemStats) { c.Ignored++ })
-		n.log.Debug("stem: message ignored", "peer", p, "id", id.Short(), "err", err)
+		s.log.Debug("stem: message ignored", "peer", p, "id", id.Short(), "err", err)
 		return
 	}
 	s.count(func(c *StemStats) { c.Received++ })
@@ -114,7 +96,7 @@ func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
 	case own != nil:
 		s.count(func(c *StemStats) { c.Looped++ })
 		if err := s.release(ctx, own, releaseLoop); err != nil && ctx.Err() == nil {
-			n.log.Debug("stem: fluff of an own message that came back", "id", id.Short(), "err", err)
+			s.log.Debug("stem: fluff of an own message that came back", "id", id.Short(), "err", err)
 		}
 	case s.isDiffuser():
 		s.fluff(ctx, f, id)
@@ -137,7 +119,7 @@ func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
 			s.mu.Lock()
 			e.via = via
 			s.mu.Unlock()
-			s.schedule(e, time.Now().Add(s.failSafeDelay()))
+			s.timers.set(e, time.Now().Add(s.failSafeDelay()))
 		}
 	}
 }
@@ -154,7 +136,7 @@ func (s *stemRelay) forward(ctx context.Context, f stemFrame, from peer.ID) (pee
 		if ctx.Err() != nil {
 			return "", false
 		}
-		s.n.log.Debug("stem: successor did not take the message", "peer", p, "err", err)
+		s.log.Debug("stem: successor did not take the message", "peer", p, "err", err)
 	}
 	return "", false
 }
@@ -164,9 +146,9 @@ func (s *stemRelay) forward(ctx context.Context, f stemFrame, from peer.ID) (pee
 // any message this node relays.
 func (s *stemRelay) fluff(ctx context.Context, f *stemFrame, id intent.ID) {
 	s.forget(id)
-	if err := s.n.publishGossip(ctx, f.Category, f.offers(), f.Msg); err != nil {
+	if err := s.node.publishGossip(ctx, f.Category, f.offers(), f.Msg); err != nil {
 		if ctx.Err() == nil {
-			s.n.log.Debug("stem: fluff", "id", id.Short(), "err", err)
+			s.log.Debug("stem: fluff", "id", id.Short(), "err", err)
 		}
 		return
 	}
@@ -187,7 +169,7 @@ func (s *stemRelay) hold(f *stemFrame, id intent.ID) (e *stemEntry, fresh bool) 
 	if len(s.relayed) >= stemMaxRelayed || s.relayedBytes+len(f.Msg) > stemMaxRelayedBytes {
 		return nil, true
 	}
-	e = &stemEntry{id: id, category: f.Category, offers: f.offers(), raw: f.Msg, idx: -1}
+	e = &stemEntry{id: id, category: f.Category, offers: f.offers(), raw: f.Msg}
 	s.relayed[id] = e
 	s.relayedBytes += len(e.raw)
 	return e, true
@@ -203,22 +185,20 @@ func (s *stemRelay) forget(id intent.ID) {
 	}
 	delete(s.relayed, id)
 	s.relayedBytes -= len(e.raw)
-	if e.idx >= 0 {
-		heap.Remove(&s.timers, e.idx)
-	}
+	s.timers.remove(e)
 }
 
 // expireRelayed is a relay's fail-safe: a message it forwarded that has not
 // come by gossip since is published from here.
 func (s *stemRelay) expireRelayed(ctx context.Context, e *stemEntry) {
 	s.forget(e.id)
-	if s.n.replay.seen(e.id) {
+	if s.node.seen(e.id) {
 		return
 	}
 	s.lost(e.via)
-	if err := s.n.publishGossip(ctx, e.category, e.offers, e.raw); err != nil {
+	if err := s.node.publishGossip(ctx, e.category, e.offers, e.raw); err != nil {
 		if ctx.Err() == nil {
-			s.n.log.Debug("stem: relay fail-safe publish", "id", e.id.Short(), "err", err)
+			s.log.Debug("stem: relay fail-safe publish", "id", e.id.Short(), "err", err)
 		}
 		return
 	}

@@ -94,6 +94,26 @@ func stemSwarm(t *testing.T, size int, seed uint64, cfg func(i int, c *Config)) 
 	return nodes, trs
 }
 
+// startDialling starts a node that dials the nodes of dial (its outbound
+// peers, so its first stem successors), its test config changed by set
+// (nil: none).
+func startDialling(t *testing.T, dial []*Node, set func(*Config), opts ...pubsub.Option) *Node {
+	t.Helper()
+	cfg := nodeConfig(t)
+	cfg.Bootstrap = addrsOf(dial...)
+	if set != nil {
+		set(&cfg)
+	}
+	return startNode(t, cfg, opts...)
+}
+
+// awaitStemReady waits until the nodes mesh and each has a stem successor.
+func awaitStemReady(t *testing.T, nodes ...*Node) {
+	t.Helper()
+	awaitNodeMeshes(t, nodes)
+	awaitStemPeers(t, nodes)
+}
+
 // awaitStemPeers waits until every node knows that its peers speak the
 // stem protocol (identify has run), so that each has a successor.
 func awaitStemPeers(t *testing.T, nodes []*Node) {
@@ -335,19 +355,11 @@ func TestStemFailSafe(t *testing.T) {
 		// black hole, which still relays gossip.
 		hole := startNode(t, nodeConfig(t))
 		blackHole(hole)
-		ocfg := nodeConfig(t)
-		ocfg.StemTimeout = 300 * time.Millisecond
-		ocfg.Bootstrap = addrsOf(hole)
-		origin := startNode(t, ocfg)
-		ccfg := nodeConfig(t)
-		ccfg.Bootstrap = addrsOf(hole)
-		c := startNode(t, ccfg)
-		dcfg := nodeConfig(t)
-		dcfg.Bootstrap = addrsOf(c)
-		d := startNode(t, dcfg)
+		origin := startDialling(t, []*Node{hole}, func(c *Config) { c.StemTimeout = 300 * time.Millisecond })
+		c := startDialling(t, []*Node{hole}, nil)
+		d := startDialling(t, []*Node{c}, nil)
 		all := []*Node{hole, origin, c, d}
-		awaitNodeMeshes(t, all)
-		awaitStemPeers(t, all)
+		awaitStemReady(t, all...)
 
 		in, err := origin.Publish(t.Context(), laptopDraft(time.Now()), nil)
 		if err != nil {
@@ -386,18 +398,13 @@ func TestStemFailSafe(t *testing.T) {
 		// own, and its timer is much shorter than the origin's.
 		hole := startNode(t, nodeConfig(t))
 		blackHole(hole)
-		rcfg := nodeConfig(t)
-		rcfg.Bootstrap = addrsOf(hole)
-		rcfg.StemFluffProbability = 1e-12
-		rcfg.StemTimeout = 100 * time.Millisecond
-		relay := startNode(t, rcfg)
-		ocfg := nodeConfig(t)
-		ocfg.Bootstrap = addrsOf(relay)
-		ocfg.StemTimeout = time.Second
-		origin := startNode(t, ocfg)
+		relay := startDialling(t, []*Node{hole}, func(c *Config) {
+			c.StemFluffProbability = 1e-12
+			c.StemTimeout = 100 * time.Millisecond
+		})
+		origin := startDialling(t, []*Node{relay}, func(c *Config) { c.StemTimeout = time.Second })
 		all := []*Node{hole, relay, origin}
-		awaitNodeMeshes(t, all)
-		awaitStemPeers(t, all)
+		awaitStemReady(t, all...)
 
 		in, err := origin.Publish(t.Context(), laptopDraft(time.Now()), nil)
 		if err != nil {
@@ -471,7 +478,7 @@ func TestStemCheckChangesNothing(t *testing.T) {
 
 // rawStemPeer is a bare libp2p host connected to n, to speak the stem
 // protocol by hand.
-func rawStemPeer(t *testing.T, n *Node) host.Host {
+func rawPeer(t *testing.T, n *Node) host.Host {
 	t.Helper()
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -538,9 +545,9 @@ func TestStemRejectsInvalidPeers(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := rawStemPeer(t, n)
+			h := rawPeer(t, n)
 			sendRaw(t, h, n, c.b)
-			eventually(t, 5*time.Second, "the peer is dropped", func() bool { return n.stem.isBanned(h.ID()) })
+			eventually(t, 5*time.Second, "the peer is dropped", func() bool { return n.stem.streams.isBanned(h.ID()) })
 			if st := n.StemStats(); st.Rejected != i+1 {
 				t.Fatalf("stats %+v, want %d rejected", st, i+1)
 			}
@@ -562,7 +569,7 @@ func TestStemRejectsInvalidPeers(t *testing.T) {
 
 	// An expired intent is ignored, not blamed; a valid one is taken and,
 	// with no successor to forward to, published.
-	honest := rawStemPeer(t, n)
+	honest := rawPeer(t, n)
 	old := laptopDraft(time.Now().Add(-2 * time.Hour))
 	old.Expires = time.Now().Add(-time.Hour)
 	old.Work = testPolicy.MinWork
@@ -574,7 +581,7 @@ func TestStemRejectsInvalidPeers(t *testing.T) {
 		t.Fatal("the expired intent's frame was not acknowledged")
 	}
 	eventually(t, 5*time.Second, "the expired intent is ignored", func() bool { return n.StemStats().Ignored == 1 })
-	if n.stem.isBanned(honest.ID()) {
+	if n.stem.streams.isBanned(honest.ID()) {
 		t.Fatal("a peer was dropped for an expired intent")
 	}
 	if !sendRaw(t, honest, n, stemFrameBytes(t, stemFrame{Category: "electronics", Kind: stemKindIntents, Msg: good.Raw})) {
@@ -590,7 +597,7 @@ func TestStemRejectsInvalidPeers(t *testing.T) {
 // has the excess refused without being dropped.
 func TestStemRateLimit(t *testing.T) {
 	n := startNode(t, nodeConfig(t))
-	h := rawStemPeer(t, n)
+	h := rawPeer(t, n)
 	in, _ := mintIntent(t, "electronics", 1, time.Now())
 	frame := stemFrameBytes(t, stemFrame{Category: "electronics", Kind: stemKindIntents, Msg: in.Raw})
 	refused := 0
@@ -602,7 +609,7 @@ func TestStemRateLimit(t *testing.T) {
 	if refused == 0 {
 		t.Fatal("no frame refused over the burst")
 	}
-	if n.stem.isBanned(h.ID()) {
+	if n.stem.streams.isBanned(h.ID()) {
 		t.Fatal("a peer over its rate was dropped")
 	}
 	if st := n.StemStats(); st.Refused != refused || st.Rejected != 0 {
@@ -611,7 +618,7 @@ func TestStemRateLimit(t *testing.T) {
 
 	// A slow peer holds at most stemMaxPerPeer streams: each further one is
 	// refused at once, while other peers are still served.
-	slow := rawStemPeer(t, n)
+	slow := rawPeer(t, n)
 	var held []corenet.Stream
 	for range stemMaxPerPeer {
 		st, err := slow.NewStream(t.Context(), n.ID(), stemProtocol)
@@ -624,21 +631,19 @@ func TestStemRateLimit(t *testing.T) {
 		held = append(held, st)
 	}
 	eventually(t, 5*time.Second, "the slow peer's streams are being handled", func() bool {
-		n.stem.mu.Lock()
-		defer n.stem.mu.Unlock()
-		return n.stem.active[slow.ID()] == stemMaxPerPeer
+		return n.stem.streams.activeOf(slow.ID()) == stemMaxPerPeer
 	})
 	if sendRaw(t, slow, n, frame) {
 		t.Fatal("a stream over the per-peer limit was handled")
 	}
 	other, _ := mintIntent(t, "electronics", 2, time.Now())
-	if !sendRaw(t, rawStemPeer(t, n), n, stemFrameBytes(t, stemFrame{Category: "electronics", Kind: stemKindIntents, Msg: other.Raw})) {
+	if !sendRaw(t, rawPeer(t, n), n, stemFrameBytes(t, stemFrame{Category: "electronics", Kind: stemKindIntents, Msg: other.Raw})) {
 		t.Fatal("another peer was not served while the slow one held its streams")
 	}
 	for _, st := range held {
 		st.Reset()
 	}
-	if n.stem.isBanned(slow.ID()) {
+	if n.stem.streams.isBanned(slow.ID()) {
 		t.Fatal("a slow peer was dropped")
 	}
 }

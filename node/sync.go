@@ -3,8 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -14,6 +14,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+
+	"github.com/intentcast/intentcast/node/store"
 )
 
 // Late-joiner sync. Gossipsub forwards a message only to the mesh peers a
@@ -102,57 +104,94 @@ type SyncStats struct {
 	ServedMessages int // intents and tombstones sent
 }
 
-// syncer runs both sides of the protocol for one node.
-type syncer struct {
-	n    *Node
-	host host.Host
-
-	mu       sync.Mutex
-	limits   syncLimits
-	due      map[peer.ID]time.Time // connect-triggered syncs waiting for their time
-	last     map[peer.ID]time.Time // last sync we asked of a peer
-	served   map[peer.ID]time.Time // last session we answered for a peer
-	banned   map[peer.ID]time.Time // peers dropped from sync, until
-	closed   bool
-	stats    SyncStats
-	kick     chan struct{}
-	slots    map[*serveSlot]struct{} // the sessions being answered
-	handlers sync.WaitGroup
+// syncNode is what sync needs of its node: the gossip validators' checks
+// and the deliveries every message it takes goes through (the ratings
+// topic's for ratings and replies).
+type syncNode interface {
+	checkFrom(ctx context.Context, from peer.ID, category string, offers bool, raw []byte) (any, error)
+	deliver(ctx context.Context, m any)
+	checkTrust(ctx context.Context, raw []byte) (any, error)
+	deliverTrust(ctx context.Context, m any)
 }
 
-func newSyncer(n *Node) *syncer {
+// syncer runs both sides of the protocol for one node. It reads what it
+// serves and what it lists as held from the node's store, live set and
+// replay index; it writes nothing itself (what it takes goes through
+// syncNode.deliver).
+type syncer struct {
+	node    syncNode
+	store   store.Store
+	live    *liveSet
+	replay  *replayIndex
+	cfg     Config
+	log     *slog.Logger
+	host    host.Host
+	streams *streamService
+	due     *timers[peer.ID] // syncs planned with peers
+
+	mu     sync.Mutex
+	limits syncLimits
+	last   map[peer.ID]time.Time // last sync we asked of a peer
+	served map[peer.ID]time.Time // last session we answered for a peer
+	stats  SyncStats
+	slots  map[*serveSlot]struct{} // the sessions being answered
+}
+
+func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay *replayIndex, cfg Config) *syncer {
 	return &syncer{
-		n:      n,
-		limits: defaultSyncLimits,
-		due:    make(map[peer.ID]time.Time),
-		last:   make(map[peer.ID]time.Time),
-		served: make(map[peer.ID]time.Time),
-		banned: make(map[peer.ID]time.Time),
-		kick:   make(chan struct{}, 1),
-		slots:  make(map[*serveSlot]struct{}),
+		node:   node,
+		store:  st,
+		live:   live,
+		replay: replay,
+		cfg:    cfg,
+		log:    cfg.Logger,
+		host:   h,
+		// Sync bounds sessions itself (sync_serve.go: one per peer, newer
+		// replacing older, idle ones preempted), not by the shared bounds.
+		streams: newStreamService("sync", h, streamLimits{banFor: syncBanDuration, maxTracked: syncMaxPeersTracked}, cfg.Logger, syncProtocol, syncProtocol2),
+		due:     newTimers[peer.ID](syncMaxPeersTracked),
+		limits:  defaultSyncLimits,
+		last:    make(map[peer.ID]time.Time),
+		served:  make(map[peer.ID]time.Time),
+		slots:   make(map[*serveSlot]struct{}),
 	}
 }
 
-// startSync answers sync requests and starts asking peers: each peer that
-// connects (after a short random delay, at most once per SyncPeerInterval)
-// and one random peer every SyncInterval. Everything it starts ends when
-// the node closes.
-func (n *Node) startSync() error {
-	s := n.sync
-	s.host = n.net.host
+// Serve answers sync requests and asks peers until ctx ends: each peer
+// that connects (after a short random delay, at most once per
+// SyncPeerInterval) and one random peer every SyncInterval. Then it stops
+// answering and returns once the sessions being answered, and its own,
+// have ended.
+func (s *syncer) Serve(ctx context.Context) error {
 	sub, err := s.host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.BufSize(256))
 	if err != nil {
-		return fmt.Errorf("node: sync: watch connections: %w", err)
+		return fmt.Errorf("sync: watch connections: %w", err)
 	}
-	s.host.SetStreamHandler(syncProtocol, s.handle)
-	s.host.SetStreamHandler(syncProtocol2, s.handle)
-	n.goLoop(func(ctx context.Context) { s.watch(ctx, sub) })
-	n.goLoop(s.run)
-	n.goLoop(s.drain)
+	var watching sync.WaitGroup
+	watching.Go(func() { s.watch(ctx, sub) })
+	defer watching.Wait()
+	s.streams.open(ctx, s.handle)
+	defer s.streams.drain()
 	for _, p := range s.host.Network().Peers() { // connected before we watched
 		s.schedule(p, s.delay(), false)
 	}
+	tick := time.NewTicker(s.cfg.SyncInterval)
+	defer tick.Stop()
+	s.due.run(ctx, tick.C, s.schedulePeriodic, s.fire)
 	return nil
+}
+
+func (s *syncer) ready() <-chan struct{} { return s.streams.ready() }
+
+// fire runs a planned sync with p, if p is still connected.
+func (s *syncer) fire(ctx context.Context, p peer.ID) {
+	if s.host.Network().Connectedness(p) != corenet.Connected {
+		return // it is planned again when it reconnects
+	}
+	s.attempted(p)
+	if err := s.syncPeer(ctx, p); err != nil && ctx.Err() == nil {
+		s.log.Debug("sync failed", "peer", p, "err", err)
+	}
 }
 
 // SyncStats returns the node's sync counters.
@@ -180,18 +219,6 @@ func (s *syncer) setLimits(l syncLimits) {
 	s.limits = l
 }
 
-// drain waits for the node to close, then stops answering and waits for
-// the sessions being answered (their streams are reset by then).
-func (s *syncer) drain(ctx context.Context) {
-	<-ctx.Done()
-	s.host.RemoveStreamHandler(syncProtocol)
-	s.host.RemoveStreamHandler(syncProtocol2)
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.handlers.Wait()
-}
-
 // Scheduling: which peer to ask, and when.
 
 // watch schedules a sync with every peer that connects.
@@ -213,7 +240,7 @@ func (s *syncer) watch(ctx context.Context, sub event.Subscription) {
 }
 
 // delay spreads the syncs of peers that connect together.
-func (s *syncer) delay() time.Duration { return rand.N(s.n.cfg.SyncDelay) + 1 }
+func (s *syncer) delay() time.Duration { return rand.N(s.cfg.SyncDelay) + 1 }
 
 // schedule plans a sync with p after delay, but no sooner than
 // SyncPeerInterval after the last one, so that a peer that reconnects in a
@@ -222,35 +249,21 @@ func (s *syncer) delay() time.Duration { return rand.N(s.n.cfg.SyncDelay) + 1 }
 // synced with less than SyncPeerInterval ago. It reports whether p is
 // (now or already) planned; never for a peer dropped from sync.
 func (s *syncer) schedule(p peer.ID, delay time.Duration, idleOnly bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if s.closed || p == s.host.ID() || s.bannedLocked(p, now) {
+	if p == s.host.ID() || s.streams.isBanned(p) {
 		return false
 	}
-	at := now.Add(delay)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := time.Now().Add(delay)
 	if t, ok := s.last[p]; ok {
-		if next := t.Add(s.n.cfg.SyncPeerInterval); next.After(at) {
+		if next := t.Add(s.cfg.SyncPeerInterval); next.After(at) {
 			if idleOnly {
 				return false
 			}
 			at = next
 		}
 	}
-	if t, ok := s.due[p]; ok {
-		if at.Before(t) {
-			s.due[p] = at
-		}
-	} else if len(s.due) < syncMaxPeersTracked {
-		s.due[p] = at
-	} else {
-		return false
-	}
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-	return true
+	return s.due.setEarlier(p, at)
 }
 
 // retry plans another sync with p after delay, whenever it was last
@@ -258,51 +271,10 @@ func (s *syncer) schedule(p peer.ID, delay time.Duration, idleOnly bool) bool {
 // (SyncServeInterval, whose default this node assumes) is shorter than
 // SyncPeerInterval.
 func (s *syncer) retry(p peer.ID, delay time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.bannedLocked(p, time.Now()) || len(s.due) >= syncMaxPeersTracked {
+	if s.streams.isBanned(p) {
 		return
 	}
-	at := time.Now().Add(delay + s.delay())
-	if t, ok := s.due[p]; !ok || at.Before(t) {
-		s.due[p] = at
-	}
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
-
-// run performs the planned syncs, one at a time: each sync then only asks
-// for what the ones before it did not bring.
-func (s *syncer) run(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	tick := time.NewTicker(s.n.cfg.SyncInterval)
-	defer tick.Stop()
-	for {
-		timer.Reset(s.untilDue())
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.kick:
-		case <-timer.C:
-		case <-tick.C:
-			s.schedulePeriodic()
-		}
-		for _, p := range s.takeDue(time.Now()) {
-			if ctx.Err() != nil {
-				return
-			}
-			if s.host.Network().Connectedness(p) != corenet.Connected {
-				continue // it is planned again when it reconnects
-			}
-			s.attempted(p)
-			if err := s.syncPeer(ctx, p); err != nil && ctx.Err() == nil {
-				s.n.log.Debug("sync failed", "peer", p, "err", err)
-			}
-		}
-	}
+	s.due.setEarlier(p, time.Now().Add(delay+s.delay()))
 }
 
 // schedulePeriodic plans a sync with one random peer not synced with
@@ -318,82 +290,20 @@ func (s *syncer) schedulePeriodic() {
 	}
 }
 
-// untilDue is the time until the next planned sync (an hour if none).
-func (s *syncer) untilDue() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := time.Hour
-	now := time.Now()
-	for _, t := range s.due {
-		next = min(next, max(t.Sub(now), 0))
-	}
-	return next
-}
-
-// takeDue removes and returns the peers whose sync is due, earliest first.
-func (s *syncer) takeDue(now time.Time) []peer.ID {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ps []peer.ID
-	for p, t := range s.due {
-		if !t.After(now) {
-			ps = append(ps, p)
-		}
-	}
-	slices.SortFunc(ps, func(a, b peer.ID) int { return s.due[a].Compare(s.due[b]) })
-	for _, p := range ps {
-		delete(s.due, p)
-	}
-	return ps
-}
-
 // attempted records a sync with p starting now.
 func (s *syncer) attempted(p peer.ID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	if len(s.last) >= syncMaxPeersTracked {
-		pruneOlder(s.last, now.Add(-s.n.cfg.SyncPeerInterval))
+		pruneOlder(s.last, now.Add(-s.cfg.SyncPeerInterval))
 	}
 	s.last[p] = now
-	delete(s.due, p) // planned again while it was taken: this sync covers it
-}
-
-// pruneOlder deletes the entries of m before t.
-func pruneOlder(m map[peer.ID]time.Time, t time.Time) {
-	for p, at := range m {
-		if at.Before(t) {
-			delete(m, p)
-		}
-	}
-}
-
-func (s *syncer) bannedLocked(p peer.ID, now time.Time) bool {
-	until, ok := s.banned[p]
-	return ok && now.Before(until)
+	s.due.remove(p) // planned again while it was taken: this sync covers it
 }
 
 // ban drops p from sync, both ways, for syncBanDuration.
 func (s *syncer) ban(p peer.ID, err error) {
-	s.mu.Lock()
-	now := time.Now()
-	if len(s.banned) >= syncMaxPeersTracked {
-		// Expired bans go first; if all are current, some end early
-		// rather than the map growing.
-		for q, until := range s.banned {
-			if !now.Before(until) || len(s.banned) >= syncMaxPeersTracked {
-				delete(s.banned, q)
-			}
-		}
-	}
-	s.banned[p] = now.Add(syncBanDuration)
-	delete(s.due, p)
-	s.mu.Unlock()
-	s.n.log.Warn("sync peer sent invalid data; not syncing with it for a while", "peer", p, "for", syncBanDuration, "err", err)
-}
-
-func (s *syncer) isBanned(p peer.ID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.bannedLocked(p, time.Now())
+	s.streams.ban(p, err)
+	s.due.remove(p)
 }

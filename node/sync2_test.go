@@ -1,16 +1,13 @@
 package node
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	corenet "github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -59,26 +56,11 @@ func TestSyncRequestHidesOwnIntents(t *testing.T) {
 
 	var mu sync.Mutex
 	requests := map[peer.ID][][]byte{}
-	rec, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rec.Close() })
-	rec.SetStreamHandler(syncProtocol2, func(st corenet.Stream) {
-		defer st.Close()
-		r := bufio.NewReader(st)
-		for {
-			data, _, err := readFrame(r, syncMaxRequestFrame)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			requests[st.Conn().RemotePeer()] = append(requests[st.Conn().RemotePeer()], data)
-			mu.Unlock()
-			if _, err := st.Write(frameBytes(t, syncEnd)); err != nil {
-				return
-			}
-		}
+	rec := rawSyncPeer(t, syncProtocol2, func(st corenet.Stream, data []byte) []byte {
+		mu.Lock()
+		requests[st.Conn().RemotePeer()] = append(requests[st.Conn().RemotePeer()], data)
+		mu.Unlock()
+		return frameBytes(t, syncEnd)
 	})
 	for _, n := range []*Node{a, b} {
 		if err := n.Connect(t.Context(), peer.AddrInfo{ID: rec.ID(), Addrs: rec.Addrs()}); err != nil {
@@ -189,17 +171,7 @@ func TestSync2LyingPeer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			evil := fakeSyncPeerOn(t, syncProtocol2, tt.script)
-			if err := honest.Connect(t.Context(), peer.AddrInfo{ID: evil.ID(), Addrs: evil.Addrs()}); err != nil {
-				t.Fatal(err)
-			}
-			err := honest.sync.syncPeer(t.Context(), evil.ID())
-			if got := errors.Is(err, errSyncViolation); got != tt.violation {
-				t.Fatalf("syncPeer: %v; violation %v, want %v", err, got, tt.violation)
-			}
-			if banned := honest.sync.isBanned(evil.ID()); banned != tt.violation {
-				t.Fatalf("banned %v, want %v", banned, tt.violation)
-			}
+			syncWithLiar(t, honest, fakeSyncPeerOn(t, syncProtocol2, tt.script), tt.violation)
 		})
 	}
 	if !isLive(honest, in.ID) || hasTombstone(honest, in.ID) {

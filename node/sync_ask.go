@@ -49,14 +49,14 @@ func (s *syncer) syncPeer(ctx context.Context, p peer.ID) error {
 		if errors.Is(err, errSyncClosed) {
 			// Refused (its rate limit, its load): a node that just came
 			// back must not wait for the next periodic sync to catch up.
-			s.retry(p, s.n.cfg.SyncServeInterval)
+			s.retry(p, s.cfg.SyncServeInterval)
 		}
 		s.count(func(c *SyncStats) { c.Failed++ })
 		return fmt.Errorf("sync with %s: %w", p, err)
 	}
 	st.Close()
 	s.count(func(c *SyncStats) { c.Sessions++ })
-	s.n.log.Debug("synced", "peer", p, "version", sess.version, "rounds", sess.rounds, "intents", sess.intents, "closures", sess.tombs, "offers", sess.offers)
+	s.log.Debug("synced", "peer", p, "version", sess.version, "rounds", sess.rounds, "intents", sess.intents, "closures", sess.tombs, "offers", sess.offers)
 	return nil
 }
 
@@ -241,7 +241,7 @@ func (ss *syncSession) round(ctx context.Context, cat string, set uint, from, to
 // violations; Ignore-class ones (already known, expired, cancelled, a
 // cancel of an unknown intent) are dropped without blame.
 func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) error {
-	n := ss.s.n
+	n := ss.s.node
 	reject := func(err error) error { return fmt.Errorf("%w: %w", errSyncViolation, err) }
 	ignored := func() { ss.s.count(func(c *SyncStats) { c.Ignored++ }) }
 	deliverIntent := func(m any) {
@@ -375,7 +375,7 @@ func parseClosure(raw []byte, version int) (intent.ID, bool, error) {
 // topic at a time after connecting, just when the first sync runs; a
 // category p does not serve costs one request (8 bytes per ID we hold of
 // it) and an empty answer.
-func (s *syncer) categoriesFor(peer.ID) []string { return s.n.cfg.Categories }
+func (s *syncer) categoriesFor(peer.ID) []string { return s.cfg.Categories }
 
 // haveList is what this node holds of one set of a category, by ascending
 // prefix. Set 0: the intents of its live set (its own included) and its
@@ -392,12 +392,12 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 	if set == syncSetRatings || set == syncSetReplies {
 		return s.haveTrust(ctx, cat, set)
 	}
-	tombs, err := s.n.store.Tombstones(ctx, cat, s.n.now())
+	tombs, err := s.store.Tombstones(ctx, cat, s.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
 	kinds := make(map[uint64]bool)
-	for _, id := range s.n.live.idsIn(cat) {
+	for _, id := range s.live.idsIn(cat) {
 		kinds[prefixOf(id)] = false
 	}
 	for _, t := range tombs {
@@ -413,11 +413,11 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 
 // haveOffers lists the offers this node keeps for a category.
 func (s *syncer) haveOffers(ctx context.Context, cat string) ([]haveEntry, error) {
-	kept, err := s.n.store.RelayedOffers(ctx, cat, s.n.now())
+	kept, err := s.store.RelayedOffers(ctx, cat, s.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sync: relayed offers: %w", err)
 	}
-	kept = append(kept, s.n.replay.pendingRelayed(cat)...)
+	kept = append(kept, s.replay.pendingRelayed(cat)...)
 	seen := make(map[uint64]bool, len(kept))
 	out := make([]haveEntry, 0, len(kept))
 	for _, o := range kept {

@@ -75,7 +75,7 @@ func (s *syncer) haveTrust(ctx context.Context, cat string, set uint) ([]haveEnt
 
 // servedTrust is what this node serves of set 2 or 3 of a category.
 func (s *syncer) servedTrust(ctx context.Context, cat string, set uint) ([]servedEntry, error) {
-	list, err := s.n.store.Ratings(ctx, cat)
+	list, err := s.store.Ratings(ctx, cat)
 	if err != nil {
 		return nil, fmt.Errorf("sync: ratings: %w", err)
 	}
@@ -94,7 +94,7 @@ func (s *syncer) servedTrust(ctx context.Context, cat string, set uint) ([]serve
 // takeTrust validates a rating or reply a responder sent, as the ratings
 // topic's validator does, and delivers it.
 func (ss *syncSession) takeTrust(ctx context.Context, rs *syncRound, f *syncFrame) error {
-	n := ss.s.n
+	n := ss.s.node
 	m, err := intent.ParseTrust(f.Msg)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errSyncViolation, err)

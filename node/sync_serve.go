@@ -20,19 +20,9 @@ import (
 // The answering side of /intentcast/sync/1 and /2, and the closed intents
 // it serves with their tombstones.
 
-// handle answers one sync stream.
-func (s *syncer) handle(st corenet.Stream) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		st.Reset()
-		return
-	}
-	s.handlers.Add(1)
-	s.mu.Unlock()
-	defer s.handlers.Done()
-
-	ctx, cancel := context.WithTimeout(s.n.ctx, syncSessionTimeout)
+// handle answers one sync stream. ctx ends when sync stops serving.
+func (s *syncer) handle(ctx context.Context, st corenet.Stream) {
+	ctx, cancel := context.WithTimeout(ctx, syncSessionTimeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { st.Reset() })
 	defer stop()
@@ -50,7 +40,7 @@ func (s *syncer) handle(st corenet.Stream) {
 			s.count(func(c *SyncStats) { c.Refused++ })
 			s.ban(p, err)
 		} else if ctx.Err() == nil {
-			s.n.log.Debug("sync: answering failed", "peer", p, "err", err)
+			s.log.Debug("sync: answering failed", "peer", p, "err", err)
 		}
 		return
 	}
@@ -84,10 +74,10 @@ func (s *syncer) admit(p peer.ID, cancel context.CancelFunc) (*serveSlot, bool) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if s.bannedLocked(p, now) {
+	if s.streams.isBanned(p) {
 		return nil, false
 	}
-	if t, ok := s.served[p]; ok && now.Sub(t) < s.n.cfg.SyncServeInterval {
+	if t, ok := s.served[p]; ok && now.Sub(t) < s.cfg.SyncServeInterval {
 		return nil, false
 	}
 	var idlest *serveSlot
@@ -113,7 +103,7 @@ func (s *syncer) admit(p peer.ID, cancel context.CancelFunc) (*serveSlot, bool) 
 		s.stats.Preempted++
 	}
 	if len(s.served) >= syncMaxPeersTracked {
-		pruneOlder(s.served, now.Add(-s.n.cfg.SyncServeInterval))
+		pruneOlder(s.served, now.Add(-s.cfg.SyncServeInterval))
 		if len(s.served) >= syncMaxPeersTracked {
 			return nil, false
 		}
@@ -288,20 +278,19 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 // its own intents once published), and the unexpired tombstones of its store, which
 // override both. A category the node does not serve has nothing.
 func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]servedEntry, error) {
-	n := s.n
-	if !slices.Contains(n.cfg.Categories, cat) {
+	if !slices.Contains(s.cfg.Categories, cat) {
 		return nil, nil
 	}
-	now := n.now()
-	live, err := n.store.LiveIntents(ctx, cat, now)
+	now := s.cfg.Now()
+	live, err := s.store.LiveIntents(ctx, cat, now)
 	if err != nil {
 		return nil, fmt.Errorf("sync: live intents: %w", err)
 	}
-	tombs, err := n.store.Tombstones(ctx, cat, now)
+	tombs, err := s.store.Tombstones(ctx, cat, now)
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
-	own, err := n.store.OwnIntents(ctx)
+	own, err := s.store.OwnIntents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sync: own intents: %w", err)
 	}
@@ -310,7 +299,7 @@ func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]serv
 	for _, l := range live {
 		byID[l.ID] = servedEntry{id: l.ID, raw: l.Raw}
 	}
-	for _, in := range n.live.inCategory(cat) {
+	for _, in := range s.live.inCategory(cat) {
 		if !in.Body.ExpiresAt().Before(now) {
 			byID[in.ID] = servedEntry{id: in.ID, raw: in.Raw}
 		}
@@ -361,18 +350,17 @@ func sortServed(byID map[intent.ID]servedEntry) []servedEntry {
 // (store-and-forward) for intents still live here. An offer to a closed or
 // expired intent is of no use to anyone.
 func (s *syncer) servedOffers(ctx context.Context, cat string) ([]servedEntry, error) {
-	n := s.n
-	if !slices.Contains(n.cfg.Categories, cat) {
+	if !slices.Contains(s.cfg.Categories, cat) {
 		return nil, nil
 	}
-	kept, err := n.store.RelayedOffers(ctx, cat, n.now())
+	kept, err := s.store.RelayedOffers(ctx, cat, s.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sync: relayed offers: %w", err)
 	}
-	kept = append(kept, n.replay.pendingRelayed(cat)...)
+	kept = append(kept, s.replay.pendingRelayed(cat)...)
 	byID := make(map[intent.ID]servedEntry, len(kept))
 	for _, o := range kept {
-		if _, live := n.live.get(o.IntentID); live {
+		if _, live := s.live.get(o.IntentID); live {
 			byID[o.ID] = servedEntry{id: o.ID, raw: o.Raw, offer: true}
 		}
 	}
@@ -388,7 +376,7 @@ func (s *syncer) cancelledIntent(e servedEntry) []byte {
 	if e.intent != nil {
 		return e.intent
 	}
-	if in, ok := s.n.live.get(e.id); ok {
+	if in, ok := s.live.get(e.id); ok {
 		return in.Raw
 	}
 	return nil

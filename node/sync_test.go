@@ -313,6 +313,23 @@ func TestSyncAfterReconnectAndPeriodically(t *testing.T) {
 	})
 }
 
+// syncWithLiar has honest sync with evil and checks that the session
+// failed as a protocol violation, and evil was dropped from sync, exactly
+// when violation is set.
+func syncWithLiar(t *testing.T, honest *Node, evil host.Host, violation bool) {
+	t.Helper()
+	if err := honest.Connect(t.Context(), peer.AddrInfo{ID: evil.ID(), Addrs: evil.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	err := honest.sync.syncPeer(t.Context(), evil.ID())
+	if got := errors.Is(err, errSyncViolation); got != violation {
+		t.Fatalf("syncPeer: %v; violation %v, want %v", err, got, violation)
+	}
+	if banned := honest.sync.streams.isBanned(evil.ID()); banned != violation {
+		t.Fatalf("banned %v, want %v", banned, violation)
+	}
+}
+
 // fakeSyncPeer is a bare libp2p host that answers /intentcast/sync/1 with
 // whatever script returns for each request: the raw bytes it writes.
 func fakeSyncPeer(t *testing.T, script func(req *parsedRequest) []byte) host.Host {
@@ -322,6 +339,20 @@ func fakeSyncPeer(t *testing.T, script func(req *parsedRequest) []byte) host.Hos
 
 // fakeSyncPeerOn is fakeSyncPeer for a version of sync.
 func fakeSyncPeerOn(t *testing.T, proto protocol.ID, script func(req *parsedRequest) []byte) host.Host {
+	t.Helper()
+	return rawSyncPeer(t, proto, func(st corenet.Stream, data []byte) []byte {
+		req, err := parseRequest(data, syncVersion(st))
+		if err != nil {
+			return nil // the tests check what the honest side sent elsewhere
+		}
+		return script(req)
+	})
+}
+
+// rawSyncPeer is a bare libp2p host that answers each request frame of a
+// version of sync with what answer returns for it (nil: it ends the
+// stream).
+func rawSyncPeer(t *testing.T, proto protocol.ID, answer func(st corenet.Stream, data []byte) []byte) host.Host {
 	t.Helper()
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -336,11 +367,11 @@ func fakeSyncPeerOn(t *testing.T, proto protocol.ID, script func(req *parsedRequ
 			if err != nil {
 				return
 			}
-			req, err := parseRequest(data, syncVersion(st))
-			if err != nil {
-				return // the tests check what the honest side sent elsewhere
+			b := answer(st, data)
+			if b == nil {
+				return
 			}
-			if _, err := st.Write(script(req)); err != nil {
+			if _, err := st.Write(b); err != nil {
 				return
 			}
 		}
@@ -442,17 +473,7 @@ func TestSyncMaliciousPeer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			evil := fakeSyncPeer(t, tt.script)
-			if err := honest.Connect(t.Context(), peer.AddrInfo{ID: evil.ID(), Addrs: evil.Addrs()}); err != nil {
-				t.Fatal(err)
-			}
-			err := honest.sync.syncPeer(t.Context(), evil.ID())
-			if got := errors.Is(err, errSyncViolation); got != tt.violation {
-				t.Fatalf("syncPeer: %v; violation %v, want %v", err, got, tt.violation)
-			}
-			if banned := honest.sync.isBanned(evil.ID()); banned != tt.violation {
-				t.Fatalf("banned %v, want %v", banned, tt.violation)
-			}
+			syncWithLiar(t, honest, fakeSyncPeer(t, tt.script), tt.violation)
 			if tt.check != nil {
 				tt.check(t)
 			}
@@ -512,7 +533,7 @@ func TestSyncMaliciousPeer(t *testing.T) {
 	if err := auto.Connect(t.Context(), peer.AddrInfo{ID: evil.ID(), Addrs: evil.Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the forger is dropped from sync", func() bool { return auto.sync.isBanned(evil.ID()) })
+	eventually(t, 10*time.Second, "the forger is dropped from sync", func() bool { return auto.sync.streams.isBanned(evil.ID()) })
 	if isLive(auto, other.ID) {
 		t.Fatal("forged intent is live")
 	}
@@ -564,7 +585,7 @@ func TestSyncRefusesBadRequests(t *testing.T) {
 			if _, err := st.Read(make([]byte, 1)); err == nil {
 				t.Fatal("the node answered")
 			}
-			eventually(t, 5*time.Second, "the peer is dropped from sync", func() bool { return n.sync.isBanned(h.ID()) })
+			eventually(t, 5*time.Second, "the peer is dropped from sync", func() bool { return n.sync.streams.isBanned(h.ID()) })
 		})
 	}
 
@@ -578,7 +599,7 @@ func TestSyncRefusesBadRequests(t *testing.T) {
 	if err := b.sync.syncPeer(t.Context(), n.ID()); !errors.Is(err, errSyncClosed) {
 		t.Fatalf("second sync within SyncServeInterval: %v, want refused", err)
 	}
-	if n.SyncStats().Refused != before+1 || b.sync.isBanned(n.ID()) {
+	if n.SyncStats().Refused != before+1 || b.sync.streams.isBanned(n.ID()) {
 		t.Fatal("a refusal must not count against either side")
 	}
 }
@@ -690,7 +711,7 @@ func TestSyncFrames(t *testing.T) {
 
 func mustMarshal(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := syncEnc.Marshal(v)
+	b, err := intent.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -705,17 +726,17 @@ func FuzzSyncFrames(f *testing.F) {
 		syncFrame{Kind: syncKindEnd, More: true, Next: 77},
 		syncFrame{Kind: syncKindTombstone, Msg: []byte{1, 2}, Intent: []byte{3}},
 	} {
-		b, _ := syncEnc.Marshal(v)
+		b, _ := intent.Marshal(v)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if r, err := parseRequest(data, 2); err == nil {
-			if again, _ := syncEnc.Marshal(r.syncRequest); !bytes.Equal(again, data) {
+			if again, _ := intent.Marshal(r.syncRequest); !bytes.Equal(again, data) {
 				t.Fatalf("accepted a non-canonical request %x", data)
 			}
 		}
 		if fr, err := parseFrame(data, 2); err == nil {
-			if again, _ := syncEnc.Marshal(fr); !bytes.Equal(again, data) {
+			if again, _ := intent.Marshal(fr); !bytes.Equal(again, data) {
 				t.Fatalf("accepted a non-canonical frame %x", data)
 			}
 		}

@@ -2,14 +2,11 @@ package node
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
-
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/intentcast/intentcast/intent"
 )
@@ -99,52 +96,20 @@ var errSyncViolation = errors.New("sync protocol violation")
 // errSyncFrameTooLarge is a length prefix over the bound of its frame.
 var errSyncFrameTooLarge = fmt.Errorf("%w: frame too large", errSyncViolation)
 
-var (
-	syncEnc cbor.EncMode
-	syncDec cbor.DecMode
-)
-
-func init() {
-	var err error
-	eo := cbor.CoreDetEncOptions()
-	eo.IndefLength = cbor.IndefLengthForbidden
-	if syncEnc, err = eo.EncMode(); err != nil {
-		panic(err)
-	}
-	// The intent package's strictness rules, at their lowest bounds (frames
-	// are flat maps of at most 5 pairs).
-	do := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		UTF8:              cbor.UTF8RejectInvalid,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  16,
-		MaxMapPairs:       16,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		IntDec:            cbor.IntDecConvertNone,
-		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
-	}
-	if syncDec, err = do.DecMode(); err != nil {
-		panic(err)
-	}
-}
-
-// decodeSyncCBOR decodes data into v strictly and canonically.
+// decodeSyncCBOR decodes a frame into v with the codec of the messages it
+// carries (intent.UnmarshalCanonical: strict, and refused when its
+// re-encoding differs); frames are flat maps of at most 5 pairs, well
+// inside its bounds.
 func decodeSyncCBOR(data []byte, v any) error {
-	if err := syncDec.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%w: decode: %v", errSyncViolation, err)
-	}
-	again, err := syncEnc.Marshal(v)
-	if err != nil || !bytes.Equal(again, data) {
-		return fmt.Errorf("%w: frame is not canonical CBOR", errSyncViolation)
+	if err := intent.UnmarshalCanonical(data, v, "frame"); err != nil {
+		return fmt.Errorf("%w: %w", errSyncViolation, err)
 	}
 	return nil
 }
 
 // appendFrame appends v as a length-prefixed frame.
 func appendFrame(dst []byte, v any) ([]byte, error) {
-	body, err := syncEnc.Marshal(v)
+	body, err := intent.Marshal(v)
 	if err != nil {
 		return dst, err
 	}

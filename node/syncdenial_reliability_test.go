@@ -7,9 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // TestSyncServesWhileSlotsAreHeld: eight peers each keep eight streams open
@@ -31,14 +28,7 @@ func TestSyncServesWhileSlotsAreHeld(t *testing.T) {
 	defer stop()
 	var opened, held atomic.Int64
 	for range attackers {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
-		if err := h.Connect(t.Context(), peer.AddrInfo{ID: n.ID(), Addrs: n.net.host.Addrs()}); err != nil {
-			t.Fatal(err)
-		}
+		h := rawPeer(t, n)
 		for range streamsEach {
 			wg.Go(func() {
 				for ctx.Err() == nil {

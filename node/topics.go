@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/intentcast/intentcast/intent"
 )
@@ -25,7 +26,10 @@ func (n *Node) joinTopics() error {
 			if err != nil {
 				return err
 			}
-			n.goLoop(func(ctx context.Context) { n.deliverLoop(ctx, sub, n.deliver) })
+			n.serve("delivery "+name, serviceFunc(func(ctx context.Context) error {
+				n.deliverLoop(ctx, sub, n.deliver)
+				return nil
+			}))
 		}
 	}
 	return nil
@@ -87,6 +91,13 @@ func (n *Node) publish(ctx context.Context, category string, offers bool, raw []
 	}
 	return n.stem.publishOwn(ctx, category, offers, raw)
 }
+
+// topicPeers returns the peers the router knows to be on a topic.
+func (n *Node) topicPeers(topic string) []peer.ID { return n.net.ps.ListPeers(topic) }
+
+// seen reports whether a message is in the replay index: gossip or sync
+// brought it (for the stem: came back), or the node holds a record of it.
+func (n *Node) seen(id intent.ID) bool { return n.replay.seen(id) }
 
 // publishGossip publishes a message into gossip on a category's intents or
 // offers topic. The topic's validator checks it first, as any message this
