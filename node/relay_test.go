@@ -1,10 +1,14 @@
 package node
 
 import (
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
@@ -186,4 +190,89 @@ func TestRelayKeepsMostWorked(t *testing.T) {
 	eleven := sealedWithWork(t, in.ID, 11)
 	offer(n, eleven)
 	kept(n, real[1], heavier, eleven)
+}
+
+// TestRestartedNodeSyncsAtOnce: a customer's node that restarts soon after
+// its last sync with a relay is answered at once on its new connection,
+// not refused for the relay's per-peer interval (SyncServeInterval), so
+// it gets the offers it missed without waiting the interval out. The
+// relay's interval is an hour here, so that "soon" holds however slow the
+// machine. The node stays down for 1 s (gossip's message cache may still
+// hand it the offers) and for 5 s (beyond gossip's 3-heartbeat window:
+// only sync can); the time from the restart to its offers is logged
+// (docs/RELIABILITY.md §6 has the figures). A second session on the same
+// connection is still refused: the interval holds per connection.
+func TestRestartedNodeSyncsAtOnce(t *testing.T) {
+	for _, down := range []time.Duration{time.Second, 5 * time.Second} {
+		t.Run(fmt.Sprintf("down %v", down), func(t *testing.T) { restartForOffers(t, down) })
+	}
+}
+
+func restartForOffers(t *testing.T, down time.Duration) {
+	rcfg := nodeConfig(t)
+	rcfg.SyncServeInterval = time.Hour
+	relay := startNode(t, rcfg)
+	ccfg := nodeConfig(t)
+	ccfg.Bootstrap = addrsOf(relay)
+	// The peer ID outlives the node, as the daemon's key file.
+	key, _, err := p2pcrypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg.PrivKey = key
+	customer := startNode(t, ccfg)
+	vcfg := nodeConfig(t)
+	vcfg.Bootstrap = addrsOf(relay)
+	vendor := startNode(t, vcfg)
+	awaitNodeMeshes(t, []*Node{relay, customer, vendor})
+	eventually(t, 15*time.Second, "the relay answered the customer's first sync", func() bool {
+		relay.sync.mu.Lock()
+		defer relay.sync.mu.Unlock()
+		_, ok := relay.sync.served[customer.ID()]
+		return ok
+	})
+	in, err := customer.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the vendor knows the intent", func() bool { return isLive(vendor, in.ID) })
+	if err := customer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The downtime is the scenario, not a wait for something to happen.
+	back := time.NewTimer(down)
+	var sent []intent.ID
+	for i := range 3 {
+		s, err := vendor.SendOffer(t.Context(), in.ID, intent.OfferDraft{Price: uint64(100000 + i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, s.ID)
+	}
+	eventually(t, 15*time.Second, "the relay keeps the three offers", func() bool {
+		kept, err := relay.sync.haveOffers(t.Context(), "electronics")
+		return err == nil && len(kept) == 3
+	})
+	<-back.C
+	refused := relay.SyncStats().Refused
+	restart := time.Now()
+	customer = startNode(t, ccfg)
+	for _, id := range sent {
+		eventually(t, 15*time.Second, "the restarted customer opens offer "+id.Short(), func() bool {
+			o, err := customer.Offer(t.Context(), id)
+			return err == nil && o.Status == OfferValid
+		})
+	}
+	t.Logf("down %v: the customer had its 3 offers %v after its restart began (%d by sync)",
+		down, time.Since(restart).Round(time.Millisecond), customer.SyncStats().Offers)
+	eventually(t, 15*time.Second, "the restarted customer's first sync with the relay ends", func() bool {
+		st := customer.SyncStats()
+		return st.Sessions+st.Failed > 0
+	})
+	if st := customer.SyncStats(); st.Failed > 0 || relay.SyncStats().Refused != refused {
+		t.Errorf("the relay refused the restarted customer's first session: customer %+v, relay refused %d", st, relay.SyncStats().Refused-refused)
+	}
+	if err := customer.sync.syncPeer(t.Context(), relay.ID()); !errors.Is(err, errSyncClosed) {
+		t.Errorf("a second session on the same connection: %v, want refused (%v)", err, errSyncClosed)
+	}
 }

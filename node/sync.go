@@ -65,6 +65,14 @@ const (
 	// milliseconds, one that holds its slot does not (sync_serve.go).
 	syncMaxServing  = 8
 	syncPreemptIdle = time.Second
+	// syncReconnectBurst and syncReconnectEvery bound the sessions a peer
+	// gets on a new connection within SyncServeInterval of its last one:
+	// a node that restarted is answered at once, a peer that reconnects
+	// in a loop gets 3 such sessions and then one a minute more than the
+	// interval allows (docs/PROTOCOL.md, "When nodes sync, and rate
+	// limits").
+	syncReconnectBurst = 3
+	syncReconnectEvery = time.Minute
 	// syncMaxPeersTracked bounds each per-peer map (rate limits, bans,
 	// pending syncs), so a crowd of peer IDs cannot grow them without end.
 	syncMaxPeersTracked = 4096
@@ -131,8 +139,8 @@ type syncer struct {
 
 	mu     sync.Mutex
 	limits syncLimits
-	last   map[peer.ID]time.Time // last sync we asked of a peer
-	served map[peer.ID]time.Time // last session we answered for a peer
+	last   map[peer.ID]time.Time   // last sync we asked of a peer
+	served map[peer.ID]*servedPeer // the last session we answered for a peer
 	stats  SyncStats
 	slots  map[*serveSlot]struct{} // the sessions being answered
 }
@@ -152,7 +160,7 @@ func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay
 		due:     newTimers[peer.ID](syncMaxPeersTracked),
 		limits:  defaultSyncLimits,
 		last:    make(map[peer.ID]time.Time),
-		served:  make(map[peer.ID]time.Time),
+		served:  make(map[peer.ID]*servedPeer),
 		slots:   make(map[*serveSlot]struct{}),
 	}
 }

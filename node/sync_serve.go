@@ -27,7 +27,7 @@ func (s *syncer) handle(ctx context.Context, st corenet.Stream) {
 	stop := context.AfterFunc(ctx, func() { st.Reset() })
 	defer stop()
 	p := st.Conn().RemotePeer()
-	slot, ok := s.admit(p, cancel)
+	slot, ok := s.admit(p, st.Conn().ID(), cancel)
 	if !ok {
 		s.count(func(c *SyncStats) { c.Refused++ })
 		st.Close() // no answer: the peer tries again later
@@ -48,6 +48,13 @@ func (s *syncer) handle(ctx context.Context, st corenet.Stream) {
 	s.count(func(c *SyncStats) { c.Served++ })
 }
 
+// servedPeer is what a responder remembers of a peer it answered.
+type servedPeer struct {
+	at         time.Time   // its last session
+	conn       string      // the connection that session came on
+	reconnects tokenBucket // sessions on a new connection that skipped the interval
+}
+
 // serveSlot is one session being answered.
 type serveSlot struct {
 	peer   peer.ID
@@ -64,20 +71,26 @@ func (sl *serveSlot) idle(now time.Time) time.Duration {
 
 // admit bounds the sessions answered, per peer and in all: at most one
 // per SyncServeInterval and one at a time for each peer (a newer one
-// replaces the older), none for a
-// dropped peer, and syncMaxServing at once. When every slot is taken, the
+// replaces the older), none for a dropped peer, and syncMaxServing at
+// once. The first session on a connection new since the peer's last one
+// skips the interval, syncReconnectBurst times and then once per
+// syncReconnectEvery: a node that restarts asks at once for what it
+// missed, and must not wait out the interval its last start spent.
+// When every slot is taken, the
 // session idle longest gives its slot up (its cancel is called) if it has
 // been idle for syncPreemptIdle. So a few peers holding streams open
 // cannot lock requesters out: each holds at most one slot, an idle one,
 // and gets another only after SyncServeInterval (docs/RELIABILITY.md).
-func (s *syncer) admit(p peer.ID, cancel context.CancelFunc) (*serveSlot, bool) {
+func (s *syncer) admit(p peer.ID, conn string, cancel context.CancelFunc) (*serveSlot, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	if s.streams.isBanned(p) {
 		return nil, false
 	}
-	if t, ok := s.served[p]; ok && now.Sub(t) < s.cfg.SyncServeInterval {
+	sp, known := s.served[p]
+	if known && now.Sub(sp.at) < s.cfg.SyncServeInterval &&
+		(sp.conn == conn || !sp.reconnects.take(now, 1/syncReconnectEvery.Seconds(), syncReconnectBurst)) {
 		return nil, false
 	}
 	var idlest *serveSlot
@@ -102,13 +115,23 @@ func (s *syncer) admit(p peer.ID, cancel context.CancelFunc) (*serveSlot, bool) 
 		delete(s.slots, idlest)
 		s.stats.Preempted++
 	}
-	if len(s.served) >= syncMaxPeersTracked {
-		pruneOlder(s.served, now.Add(-s.cfg.SyncServeInterval))
+	if !known {
 		if len(s.served) >= syncMaxPeersTracked {
-			return nil, false
+			// Entries past the interval and with their reconnect credit
+			// refilled hold nothing worth keeping.
+			for q, sp := range s.served {
+				if now.Sub(sp.at) >= max(s.cfg.SyncServeInterval, syncReconnectEvery*syncReconnectBurst) {
+					delete(s.served, q)
+				}
+			}
+			if len(s.served) >= syncMaxPeersTracked {
+				return nil, false
+			}
 		}
+		sp = &servedPeer{reconnects: tokenBucket{tokens: syncReconnectBurst, last: now}}
+		s.served[p] = sp
 	}
-	s.served[p] = now
+	sp.at, sp.conn = now, conn
 	sl := &serveSlot{peer: p, cancel: cancel}
 	sl.touch()
 	s.slots[sl] = struct{}{}
