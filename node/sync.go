@@ -137,12 +137,13 @@ type syncer struct {
 	streams *streamService
 	due     *timers[peer.ID] // syncs planned with peers
 
-	mu     sync.Mutex
-	limits syncLimits
-	last   map[peer.ID]time.Time   // last sync we asked of a peer
-	served map[peer.ID]*servedPeer // the last session we answered for a peer
-	stats  SyncStats
-	slots  map[*serveSlot]struct{} // the sessions being answered
+	mu       sync.Mutex
+	limits   syncLimits
+	last     map[peer.ID]time.Time   // last sync we asked of a peer
+	followUp map[peer.ID]bool        // peers that connected: asked again once after their first sync
+	served   map[peer.ID]*servedPeer // the last session we answered for a peer
+	stats    SyncStats
+	slots    map[*serveSlot]struct{} // the sessions being answered
 }
 
 func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay *replayIndex, cfg Config) *syncer {
@@ -156,12 +157,13 @@ func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay
 		host:   h,
 		// Sync bounds sessions itself (sync_serve.go: one per peer, newer
 		// replacing older, idle ones preempted), not by the shared bounds.
-		streams: newStreamService("sync", h, streamLimits{banFor: syncBanDuration, maxTracked: syncMaxPeersTracked}, cfg.Logger, syncProtocol, syncProtocol2),
-		due:     newTimers[peer.ID](syncMaxPeersTracked),
-		limits:  defaultSyncLimits,
-		last:    make(map[peer.ID]time.Time),
-		served:  make(map[peer.ID]*servedPeer),
-		slots:   make(map[*serveSlot]struct{}),
+		streams:  newStreamService("sync", h, streamLimits{banFor: syncBanDuration, maxTracked: syncMaxPeersTracked}, cfg.Logger, syncProtocol, syncProtocol2),
+		due:      newTimers[peer.ID](syncMaxPeersTracked),
+		limits:   defaultSyncLimits,
+		last:     make(map[peer.ID]time.Time),
+		followUp: make(map[peer.ID]bool),
+		served:   make(map[peer.ID]*servedPeer),
+		slots:    make(map[*serveSlot]struct{}),
 	}
 }
 
@@ -181,7 +183,7 @@ func (s *syncer) Serve(ctx context.Context) error {
 	s.streams.open(ctx, s.handle)
 	defer s.streams.drain()
 	for _, p := range s.host.Network().Peers() { // connected before we watched
-		s.schedule(p, s.delay(), false)
+		s.connected(p)
 	}
 	tick := time.NewTicker(s.cfg.SyncInterval)
 	defer tick.Stop()
@@ -200,6 +202,37 @@ func (s *syncer) fire(ctx context.Context, p peer.ID) {
 	if err := s.syncPeer(ctx, p); err != nil && ctx.Err() == nil {
 		s.log.Debug("sync failed", "peer", p, "err", err)
 	}
+	if s.takeFollowUp(p) {
+		s.schedule(p, 0, false) // SyncPeerInterval from now
+	}
+}
+
+// connected plans a sync with a peer that connected, and one more
+// SyncPeerInterval after it. The first comes within SyncDelay, while the
+// peers' meshes are still forming: a message published meanwhile (a
+// partition healing, a node coming back) can reach the responder after
+// it answered and miss this node's mesh too, and would otherwise wait for
+// the periodic sync (SyncInterval, 5 minutes) with one random peer. The
+// follow-up costs one request per connection (8 bytes per ID held, and
+// what is missing).
+func (s *syncer) connected(p peer.ID) {
+	if !s.schedule(p, s.delay(), false) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.followUp) < syncMaxPeersTracked {
+		s.followUp[p] = true
+	}
+}
+
+// takeFollowUp reports whether p is owed a follow-up sync, and clears it.
+func (s *syncer) takeFollowUp(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owed := s.followUp[p]
+	delete(s.followUp, p)
+	return owed
 }
 
 // SyncStats returns the node's sync counters.
@@ -241,7 +274,7 @@ func (s *syncer) watch(ctx context.Context, sub event.Subscription) {
 				return
 			}
 			if ev, ok := e.(event.EvtPeerConnectednessChanged); ok && ev.Connectedness == corenet.Connected {
-				s.schedule(ev.Peer, s.delay(), false)
+				s.connected(ev.Peer)
 			}
 		}
 	}
@@ -314,4 +347,5 @@ func (s *syncer) attempted(p peer.ID) {
 func (s *syncer) ban(p peer.ID, err error) {
 	s.streams.ban(p, err)
 	s.due.remove(p)
+	s.takeFollowUp(p)
 }

@@ -305,6 +305,30 @@ func TestSyncAfterReconnectAndPeriodically(t *testing.T) {
 		connectNodes(t, b, a)
 		eventually(t, 5*time.Second, "b gets the intent after reconnecting", func() bool { return isLive(b, in.ID) })
 	})
+	t.Run("follow-up", func(t *testing.T) {
+		// What a gets just after b's first sync (published while the
+		// meshes form) comes with b's follow-up, SyncPeerInterval later,
+		// with no reconnect and no periodic sync.
+		cfg := func() Config {
+			c := syncTestConfig(t, true)
+			c.SyncPeerInterval = 3 * time.Second
+			c.SyncServeInterval = time.Millisecond
+			c.SyncInterval = time.Hour
+			return c
+		}
+		a, b := startNode(t, cfg()), startNode(t, cfg())
+		connectNodes(t, b, a)
+		eventually(t, 5*time.Second, "a first sync", func() bool { return b.SyncStats().Sessions > 0 })
+		in, _ := mintIntent(t, "home", 3, time.Now())
+		ingest(t, a, "home", in.Raw)
+		if s := b.SyncStats().Sessions; s != 1 {
+			t.Fatalf("%d sessions before the intent was there; want 1 (the follow-up comes 3 s after the first)", s)
+		}
+		eventually(t, 10*time.Second, "b gets the intent by its follow-up sync", func() bool { return isLive(b, in.ID) })
+		if s := b.SyncStats().Sessions; s != 2 {
+			t.Errorf("%d sessions, want the first and one follow-up", s)
+		}
+	})
 	t.Run("periodic", func(t *testing.T) {
 		a, b := pair(300 * time.Millisecond)
 		in, _ := mintIntent(t, "home", 2, time.Now())
