@@ -50,18 +50,7 @@ func TestStoreAndForward(t *testing.T) {
 	if err := customer.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var sent []intent.ID
-	for i, v := range vendors {
-		s, err := v.SendOffer(t.Context(), in.ID, intent.OfferDraft{Price: uint64(100000 + i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent = append(sent, s.ID)
-	}
-	eventually(t, 15*time.Second, "the relay keeps the three offers", func() bool {
-		kept, err := relay.sync.haveOffers(t.Context(), "electronics")
-		return err == nil && len(kept) == 3
-	})
+	sent := offerThroughRelay(t, relay, in.ID, vendors...)
 	customer = join(ccfg)
 	for _, id := range sent {
 		eventually(t, 15*time.Second, "the returning customer opens offer "+id.Short(), func() bool {
@@ -92,6 +81,25 @@ func TestStoreAndForward(t *testing.T) {
 		d, err := back.Deal(t.Context(), in.ID)
 		return err == nil && d.OfferID == sent[winner] && string(d.Details) == "pick-up station 7"
 	})
+}
+
+// offerThroughRelay has each vendor (one offer per entry) offer on an
+// electronics intent, and waits until the relay keeps every offer.
+func offerThroughRelay(t *testing.T, relay *Node, intentID intent.ID, vendors ...*Node) []intent.ID {
+	t.Helper()
+	var sent []intent.ID
+	for i, v := range vendors {
+		s, err := v.SendOffer(t.Context(), intentID, intent.OfferDraft{Price: uint64(100000 + i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, s.ID)
+	}
+	eventually(t, 15*time.Second, "the relay keeps every offer", func() bool {
+		kept, err := relay.sync.haveOffers(t.Context(), "electronics")
+		return err == nil && len(kept) == len(vendors)
+	})
+	return sent
 }
 
 // sealedWithWork is a sealed offer for intentID whose offer ID carries
@@ -241,18 +249,7 @@ func restartForOffers(t *testing.T, down time.Duration) {
 	}
 	// The downtime is the scenario, not a wait for something to happen.
 	back := time.NewTimer(down)
-	var sent []intent.ID
-	for i := range 3 {
-		s, err := vendor.SendOffer(t.Context(), in.ID, intent.OfferDraft{Price: uint64(100000 + i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent = append(sent, s.ID)
-	}
-	eventually(t, 15*time.Second, "the relay keeps the three offers", func() bool {
-		kept, err := relay.sync.haveOffers(t.Context(), "electronics")
-		return err == nil && len(kept) == 3
-	})
+	sent := offerThroughRelay(t, relay, in.ID, vendor, vendor, vendor)
 	<-back.C
 	refused := relay.SyncStats().Refused
 	restart := time.Now()
