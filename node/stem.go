@@ -153,6 +153,7 @@ type stemEntry struct {
 	category string
 	offers   bool
 	raw      []byte
+	due      time.Time // when its fail-safe timer fires (under stemRelay.mu)
 
 	own     bool
 	via     peer.ID              // the successor that took it ("" while none has)
@@ -306,7 +307,7 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 		s.log.Debug("stem: no successor took an own message; holding it for its timer", "id", e.id.Short())
 		s.count(func(c *StemStats) { c.Held++ })
 	}
-	s.timers.set(e, time.Now().Add(s.failSafeDelay()))
+	s.arm(e)
 	return nil
 }
 
@@ -321,7 +322,7 @@ func (s *stemRelay) expireOwn(ctx context.Context, e *stemEntry) error {
 			if p, ok := s.forward(ctx, e.frame(), ""); ok {
 				e.via = p
 				s.count(func(c *StemStats) { c.Stemmed++ })
-				s.timers.set(e, time.Now().Add(s.failSafeDelay()))
+				s.arm(e)
 				return nil
 			}
 		}
@@ -407,6 +408,15 @@ func (s *stemRelay) ownIntent(id intent.ID) (*intent.SignedIntent, bool) {
 		return nil, false
 	}
 	return e.in, true
+}
+
+// arm sets e's fail-safe timer, a failSafeDelay from now.
+func (s *stemRelay) arm(e *stemEntry) {
+	at := time.Now().Add(s.failSafeDelay())
+	s.mu.Lock()
+	e.due = at
+	s.mu.Unlock()
+	s.timers.set(e, at)
 }
 
 // failSafeDelay is the fail-safe delay of every node on a stem, origin or

@@ -119,7 +119,7 @@ func (s *stemRelay) take(ctx context.Context, p peer.ID, f *stemFrame) {
 			s.mu.Lock()
 			e.via = via
 			s.mu.Unlock()
-			s.timers.set(e, time.Now().Add(s.failSafeDelay()))
+			s.arm(e)
 		}
 	}
 }
