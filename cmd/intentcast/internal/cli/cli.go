@@ -1,5 +1,7 @@
-// Package cli implements the intentcast command: the daemon, the client
-// commands that drive it over its local HTTP API, and the local swarm.
+// Package cli implements the intentcast command: the client commands that
+// drive a daemon over its local HTTP API (node/api/client), the flags of
+// the daemon and init commands around package daemon, which assembles and
+// runs the node, and the local swarm.
 //
 // Run executes one command line in process, writing to the given stdout and
 // stderr, so tests drive the real command tree. Main wraps Run for the
@@ -30,6 +32,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // Exit codes; see the package documentation.
@@ -245,7 +249,7 @@ Examples:
 				Name:        flagAPI,
 				Usage:       "address of the daemon's API, host:port or http://host:port",
 				Sources:     ucli.EnvVars("INTENTCAST_API"),
-				DefaultText: "read from DATA_DIR/api.addr, else " + defaultAPIAddr,
+				DefaultText: "read from DATA_DIR/api.addr, else " + client.DefaultAddr,
 			},
 			&ucli.StringFlag{
 				Name:        flagToken,

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/intentcast/intentcast/cmd/intentcast/internal/daemon"
 	"github.com/intentcast/intentcast/node/api/client"
 )
 
@@ -24,10 +25,10 @@ import (
 func TestDaemonLoop(t *testing.T) {
 	cdir, vdir := t.TempDir(), t.TempDir()
 	cust := startDaemon(t, cdir)
-	if out := cust.stdout.String(); !strings.Contains(out, "peer ID") || !strings.Contains(out, "web page") || !strings.Contains(out, filepath.Join(cdir, tokenFile)) {
+	if out := cust.stdout.String(); !strings.Contains(out, "peer ID") || !strings.Contains(out, "web page") || !strings.Contains(out, filepath.Join(cdir, daemon.TokenFile)) {
 		t.Errorf("daemon banner lacks the peer ID, web page or token path:\n%s", out)
 	}
-	addr, _ := os.ReadFile(filepath.Join(cdir, addrFile))
+	addr, _ := os.ReadFile(filepath.Join(cdir, daemon.AddrFile))
 	resp, err := http.Get("http://" + strings.TrimSpace(string(addr)) + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +185,7 @@ func TestDaemonLoop(t *testing.T) {
 
 	// A clean stop removes api.addr; the data stays.
 	cust.stop(t)
-	if _, err := os.Stat(filepath.Join(cdir, addrFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(cdir, daemon.AddrFile)); !os.IsNotExist(err) {
 		t.Errorf("api.addr left behind after a clean stop: %v", err)
 	}
 	if !strings.Contains(cust.stdout.String(), "stopping") {

@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/intentcast/intentcast/cmd/intentcast/internal/daemon"
 )
 
 // TestBadCommandLines checks that every mistake is a usage error (exit 2)
@@ -144,7 +146,7 @@ func TestNoDaemonExits3(t *testing.T) {
 	// The client finds the address in the data dir.
 	dir := t.TempDir()
 	mustRun(t, "--data-dir", dir, "init")
-	if err := writeFileAtomic(dir+"/"+addrFile, []byte(addr+"\n"), 0o600); err != nil {
+	if err := daemon.WriteFileAtomic(dir+"/"+daemon.AddrFile, []byte(addr+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if r := run(t, "--data-dir", dir, "intent", "list"); r.code != ExitNoDaemon || !strings.Contains(r.err.Error(), addr) {

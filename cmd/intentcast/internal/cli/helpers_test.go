@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/intentcast/intentcast/cmd/intentcast/internal/daemon"
 )
 
 // syncBuffer is a bytes.Buffer safe for a daemon goroutine to write while
@@ -108,7 +110,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 // daemon is a daemon run in process by Run.
-type daemon struct {
+type testDaemon struct {
 	dir            string
 	stdout, stderr *syncBuffer
 	cancel         context.CancelFunc
@@ -120,10 +122,10 @@ type daemon struct {
 // in a goroutine and waits until it is ready: its API address written and
 // its banner printed to the end (the banner follows the address file). The
 // test's cleanup stops it.
-func startDaemon(t *testing.T, dir string, extra ...string) *daemon {
+func startDaemon(t *testing.T, dir string, extra ...string) *testDaemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{dir: dir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	d := &testDaemon{dir: dir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	args := append([]string{"intentcast", "--data-dir", dir, "daemon", "--profile", "test", "--log-level", "warn"}, extra...)
 	go func() { d.done <- Run(ctx, args, d.stdout, d.stderr) }()
 	t.Cleanup(func() { d.stop(t) })
@@ -134,14 +136,14 @@ func startDaemon(t *testing.T, dir string, extra ...string) *daemon {
 			t.Fatalf("daemon exited early: %v\nstdout:\n%s\nstderr:\n%s", err, d.stdout, d.stderr)
 		default:
 		}
-		_, err := os.Stat(filepath.Join(dir, addrFile))
+		_, err := os.Stat(filepath.Join(dir, daemon.AddrFile))
 		return err == nil && strings.Contains(d.stdout.String(), "Ctrl-C stops the daemon.")
 	})
 	return d
 }
 
 // stop cancels the daemon's context and checks it stops cleanly.
-func (d *daemon) stop(t *testing.T) {
+func (d *testDaemon) stop(t *testing.T) {
 	t.Helper()
 	d.stopOnce.Do(func() {
 		d.cancel()

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/cmd/intentcast/internal/daemon"
 )
 
 func (a *app) initCommand() *ucli.Command {
@@ -34,7 +36,7 @@ Examples:
   intentcast --data-dir /tmp/n1 init --profile test
   intentcast init --force-config`,
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "profile", Value: "lan", Usage: "starting point: " + strings.Join(profiles, ", ")},
+			&ucli.StringFlag{Name: "profile", Value: "lan", Usage: "starting point: " + strings.Join(daemon.Profiles, ", ")},
 			&ucli.BoolFlag{Name: "force-config", Usage: "rewrite config.toml from the profile (keys and token are kept)"},
 			&ucli.StringSliceFlag{Name: "bootstrap", Usage: "peer for config.toml's bootstrap list, a multiaddr ending in /p2p/ID, repeatable"},
 		},
@@ -47,10 +49,10 @@ func (a *app) runInit(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	profile := cmd.String("profile")
-	if !slices.Contains(profiles, profile) {
-		return flagError(cmd, "profile", profile, "want one of "+strings.Join(profiles, ", "))
+	if !slices.Contains(daemon.Profiles, profile) {
+		return flagError(cmd, "profile", profile, "want one of "+strings.Join(daemon.Profiles, ", "))
 	}
-	dir, err := resolveDataDir(cmd.String(flagDataDir))
+	dir, err := daemon.ResolveDir(cmd.String(flagDataDir))
 	if err != nil {
 		return err
 	}
@@ -60,7 +62,7 @@ func (a *app) runInit(ctx context.Context, cmd *ucli.Command) error {
 			return flagError(cmd, "bootstrap", b, err.Error())
 		}
 	}
-	r, err := initDataDir(dir, profile, cmd.Bool("force-config"), boot)
+	r, err := daemon.Init(dir, profile, cmd.Bool("force-config"), boot)
 	if err != nil {
 		return fmt.Errorf("init %s: %w", dir, err)
 	}
@@ -82,7 +84,7 @@ func (a *app) runInit(ctx context.Context, cmd *ucli.Command) error {
 }
 
 func keptHint(f string) string {
-	if f == configFile {
+	if f == daemon.ConfigFile {
 		return "; --force-config rewrites it"
 	}
 	return "; never replaced"

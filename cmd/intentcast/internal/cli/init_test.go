@@ -12,6 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/intentcast/intentcast/cmd/intentcast/internal/daemon"
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/node/api/client"
 )
@@ -19,7 +20,7 @@ import (
 func TestInitCreatesPrivateFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	r := mustRun(t, "--data-dir", dir, "init", "--profile", "test")
-	for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile, configFile} {
+	for _, f := range []string{daemon.NodeKeyFile, daemon.VendorKeyFile, daemon.TokenFile, daemon.ConfigFile} {
 		if !strings.Contains(r.stdout, "created "+f) {
 			t.Errorf("init output does not report creating %s:\n%s", f, r.stdout)
 		}
@@ -38,13 +39,13 @@ func TestInitCreatesPrivateFiles(t *testing.T) {
 	if got := fi.Mode().Perm(); got != 0o700 {
 		t.Errorf("data dir has mode %04o, want 0700", got)
 	}
-	if _, err := crypto.ReadIdentityFile(filepath.Join(dir, vendorKeyFile)); err != nil {
+	if _, err := crypto.ReadIdentityFile(filepath.Join(dir, daemon.VendorKeyFile)); err != nil {
 		t.Errorf("vendor.key: %v", err)
 	}
-	if _, err := readNodeKey(filepath.Join(dir, nodeKeyFile)); err != nil {
+	if _, err := daemon.ReadNodeKey(filepath.Join(dir, daemon.NodeKeyFile)); err != nil {
 		t.Errorf("node.key: %v", err)
 	}
-	tok, err := client.ReadToken(filepath.Join(dir, tokenFile))
+	tok, err := client.ReadToken(filepath.Join(dir, daemon.TokenFile))
 	if err != nil || len(tok) != 64 {
 		t.Errorf("api.token = %q (%v), want 64 hex digits", tok, err)
 	}
@@ -81,7 +82,7 @@ func TestInitTwiceKeepsKeysAndToken(t *testing.T) {
 	mustRun(t, "--data-dir", dir, "init")
 	read := func() map[string][]byte {
 		m := map[string][]byte{}
-		for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile, configFile} {
+		for _, f := range []string{daemon.NodeKeyFile, daemon.VendorKeyFile, daemon.TokenFile, daemon.ConfigFile} {
 			b, err := os.ReadFile(filepath.Join(dir, f))
 			if err != nil {
 				t.Fatal(err)
@@ -94,7 +95,7 @@ func TestInitTwiceKeepsKeysAndToken(t *testing.T) {
 
 	// A second init, even with another profile, keeps everything.
 	r := mustRun(t, "--data-dir", dir, "init", "--profile", "internet")
-	for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile, configFile} {
+	for _, f := range []string{daemon.NodeKeyFile, daemon.VendorKeyFile, daemon.TokenFile, daemon.ConfigFile} {
 		if !strings.Contains(r.stdout, "kept    "+f) {
 			t.Errorf("second init does not say it kept %s:\n%s", f, r.stdout)
 		}
@@ -107,20 +108,20 @@ func TestInitTwiceKeepsKeysAndToken(t *testing.T) {
 	}
 
 	// --force-config rewrites config.toml only.
-	if err := os.WriteFile(filepath.Join(dir, configFile), []byte("# edited\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, daemon.ConfigFile), []byte("# edited\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r = mustRun(t, "--data-dir", dir, "init", "--profile", "internet", "--force-config")
-	if !strings.Contains(r.stdout, "created "+configFile) {
+	if !strings.Contains(r.stdout, "created "+daemon.ConfigFile) {
 		t.Errorf("--force-config does not report rewriting config.toml:\n%s", r.stdout)
 	}
 	forced := read()
-	for _, f := range []string{nodeKeyFile, vendorKeyFile, tokenFile} {
+	for _, f := range []string{daemon.NodeKeyFile, daemon.VendorKeyFile, daemon.TokenFile} {
 		if !bytes.Equal(before[f], forced[f]) {
 			t.Errorf("--force-config changed %s", f)
 		}
 	}
-	c, err := loadConfig(filepath.Join(dir, configFile))
+	c, err := daemon.LoadConfig(filepath.Join(dir, daemon.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestInitTwiceKeepsKeysAndToken(t *testing.T) {
 
 func TestInitJSON(t *testing.T) {
 	r := mustRun(t, "--data-dir", t.TempDir(), "--json", "init")
-	rep := decodeJSON[initReport](t, r)
+	rep := decodeJSON[daemon.InitReport](t, r)
 	if len(rep.Created) != 4 || !strings.HasPrefix(rep.PeerID, "12D3KooW") || rep.Profile != "lan" {
 		t.Errorf("init --json = %+v", rep)
 	}
@@ -140,24 +141,24 @@ func TestInitJSON(t *testing.T) {
 // TestConfigFileSpellsOutEveryDefault checks, for every profile, that
 // config.toml parses back into the profile's config and sets every key.
 func TestConfigFileSpellsOutEveryDefault(t *testing.T) {
-	for _, profile := range profiles {
+	for _, profile := range daemon.Profiles {
 		t.Run(profile, func(t *testing.T) {
 			dir := t.TempDir()
 			mustRun(t, "--data-dir", dir, "init", "--profile", profile)
-			path := filepath.Join(dir, configFile)
-			var got Config
+			path := filepath.Join(dir, daemon.ConfigFile)
+			var got daemon.Config
 			md, err := toml.DecodeFile(path, &got)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := profileConfig(profile)
+			want, err := daemon.ProfileConfig(profile)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("config.toml decodes to\n%+v\nwant the profile's\n%+v", got, want)
 			}
-			for _, key := range configKeys(reflect.TypeFor[Config](), nil) {
+			for _, key := range configKeys(reflect.TypeFor[daemon.Config](), nil) {
 				if !md.IsDefined(key...) {
 					t.Errorf("config.toml does not set %s", strings.Join(key, "."))
 				}
@@ -165,7 +166,7 @@ func TestConfigFileSpellsOutEveryDefault(t *testing.T) {
 			if len(md.Undecoded()) > 0 {
 				t.Errorf("config.toml has keys Config does not know: %v", md.Undecoded())
 			}
-			if _, err := loadConfig(path); err != nil {
+			if _, err := daemon.LoadConfig(path); err != nil {
 				t.Errorf("loadConfig: %v", err)
 			}
 			b, _ := os.ReadFile(path)
@@ -190,21 +191,15 @@ func configKeys(typ reflect.Type, prefix []string) [][]string {
 	return keys
 }
 
-func TestZeroConfigWorks(t *testing.T) {
-	if err := (Config{}).withDefaults().check(); err != nil {
-		t.Fatalf("the zero Config does not check: %v", err)
-	}
-}
-
 func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
-	path := filepath.Join(t.TempDir(), configFile)
+	path := filepath.Join(t.TempDir(), daemon.ConfigFile)
 	os.WriteFile(path, []byte("[node]\nlisten_addrs = []\n"), 0o600)
-	_, err := loadConfig(path)
+	_, err := daemon.LoadConfig(path)
 	if err == nil || !strings.Contains(err.Error(), "node.listen_addrs") {
 		t.Fatalf("loadConfig with a misspelt key: %v, want an error naming node.listen_addrs", err)
 	}
 	os.WriteFile(path, []byte("[log]\nlevel = \"loud\"\n"), 0o600)
-	if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), "log.level") {
+	if _, err := daemon.LoadConfig(path); err == nil || !strings.Contains(err.Error(), "log.level") {
 		t.Fatalf("loadConfig with a bad level: %v, want an error naming log.level", err)
 	}
 }
@@ -212,7 +207,7 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 func TestReadPrivateFileRefusesOpenModes(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, "--data-dir", dir, "init")
-	path := filepath.Join(dir, tokenFile)
+	path := filepath.Join(dir, daemon.TokenFile)
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +222,7 @@ func TestInitInternetProfile(t *testing.T) {
 	dir := t.TempDir()
 	const boot = "/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWRBhwfeP2Y9CDkFRBAZ1pmxUadH36TKuk3KvKm5XXP8mA"
 	mustRun(t, "--data-dir", dir, "init", "--profile", "internet", "--bootstrap", boot)
-	c, err := loadConfig(filepath.Join(dir, configFile))
+	c, err := daemon.LoadConfig(filepath.Join(dir, daemon.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,33 +231,32 @@ func TestInitInternetProfile(t *testing.T) {
 		t.Errorf("internet profile's [node] = %+v", n)
 	}
 	for key, bad := range map[string]string{"dht": "sometimes", "advertise": "loudly", "reachability": "maybe"} {
-		path := filepath.Join(t.TempDir(), configFile)
+		path := filepath.Join(t.TempDir(), daemon.ConfigFile)
 		os.WriteFile(path, []byte("[node]\n"+key+" = \""+bad+"\"\n"), 0o600)
-		if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), "node."+key) {
+		if _, err := daemon.LoadConfig(path); err == nil || !strings.Contains(err.Error(), "node."+key) {
 			t.Errorf("loadConfig with %s = %q: %v, want an error naming node.%s", key, bad, err, key)
 		}
 	}
 }
 
 func TestLoadConfigChecksStem(t *testing.T) {
-	path := filepath.Join(t.TempDir(), configFile)
+	path := filepath.Join(t.TempDir(), daemon.ConfigFile)
 	for body, key := range map[string]string{
 		"[node]\nstem_fluff_probability = 1.5\n": "node.stem_fluff_probability",
 		"[node]\nstem_epoch = \"ten minutes\"\n": "node.stem_epoch",
 		"[node]\nstem_timeout = \"-4s\"\n":       "node.stem_timeout",
 	} {
 		os.WriteFile(path, []byte(body), 0o600)
-		if _, err := loadConfig(path); err == nil || !strings.Contains(err.Error(), key) {
+		if _, err := daemon.LoadConfig(path); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("loadConfig(%q): %v, want an error naming %s", body, err, key)
 		}
 	}
 	os.WriteFile(path, []byte("[node]\ndisable_stem = true\nstem_fluff_probability = 0.25\nstem_epoch = \"5m\"\nstem_timeout = \"2s\"\n"), 0o600)
-	c, err := loadConfig(path)
+	c, err := daemon.LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &daemonSetup{cfg: c}
-	nc := s.nodeConfig(nil)
+	nc := (&daemon.Daemon{Config: c}).NodeConfig(nil)
 	if !nc.DisableStem || nc.StemFluffProbability != 0.25 || nc.StemEpoch != 5*time.Minute || nc.StemTimeout != 2*time.Second {
 		t.Errorf("the node gets stem settings %v %v %v %v from config.toml", nc.DisableStem, nc.StemFluffProbability, nc.StemEpoch, nc.StemTimeout)
 	}

@@ -18,11 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	ucli "github.com/urfave/cli/v3"
 
+	"github.com/intentcast/intentcast/cmd/intentcast/internal/daemon"
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 	"github.com/intentcast/intentcast/node/api"
 	"github.com/intentcast/intentcast/node/api/client"
+	"github.com/intentcast/intentcast/node/api/web"
 )
 
 func (a *app) swarmCommand() *ucli.Command {
@@ -90,7 +92,7 @@ type swarmNode struct {
 	Token  string `json:"token"`
 
 	n      *node.Node
-	srv    *apiServer
+	srv    *daemon.APIServer
 	client *client.Client
 	bot    *offerBot
 }
@@ -206,18 +208,18 @@ func (s *swarm) startNode(ctx context.Context, role, name string, bootstrap []st
 	tok := make([]byte, 32)
 	rand.Read(tok)
 	sn.Token = hex.EncodeToString(tok)
-	ln, err := listenAPI("127.0.0.1:0")
+	ln, err := daemon.ListenAPI("127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	sn.srv, err = serveAPI(n, ln, api.ServerConfig{
-		Token: sn.Token, DataDir: dir, Registry: reg, Version: version(), Logger: log, Web: webHandler(),
+	sn.srv, err = daemon.ServeAPI(n, ln, api.ServerConfig{
+		Token: sn.Token, DataDir: dir, Registry: reg, Version: version(), Logger: log, Web: web.Handler(),
 	})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	sn.API = sn.srv.url()
+	sn.API = sn.srv.URL()
 	sn.client = client.New(sn.API, sn.Token)
 	return sn, nil
 }
@@ -395,7 +397,7 @@ func (a *app) runSwarm(ctx context.Context, cmd *ucli.Command) error {
 	case cmd.Bool("demo") && cfg.Vendors == 0:
 		return flagError(cmd, "vendors", "0", "the demo needs at least one vendor; or pass --demo=false")
 	}
-	level, err := parseLogLevel(cmd.String("log-level"))
+	level, err := daemon.ParseLogLevel(cmd.String("log-level"))
 	if err != nil {
 		return flagError(cmd, "log-level", cmd.String("log-level"), "want debug, info, warn or error")
 	}

@@ -1,4 +1,4 @@
-package cli
+package daemon
 
 import (
 	"bytes"
@@ -106,17 +106,15 @@ type LogConfig struct {
 	Level string `toml:"level"`
 }
 
-const (
-	defaultAPIAddr = client.DefaultAddr
-	defaultP2PPort = 4001
-)
+// defaultP2PPort is the peer-to-peer port of the lan and internet profiles.
+const defaultP2PPort = 4001
 
 // Profiles are the starting points init offers.
-var profiles = []string{"lan", "internet", "test"}
+var Profiles = []string{"lan", "internet", "test"}
 
-// profileConfig returns the config a profile starts from, with every
+// ProfileConfig returns the config a profile starts from, with every
 // default spelled out.
-func profileConfig(profile string) (Config, error) {
+func ProfileConfig(profile string) (Config, error) {
 	c := Config{
 		Node: NodeConfig{
 			Listen: []string{
@@ -132,7 +130,7 @@ func profileConfig(profile string) (Config, error) {
 			Advertise:     "auto",
 			Reachability:  "auto",
 		},
-		API: APIConfig{Listen: defaultAPIAddr},
+		API: APIConfig{Listen: client.DefaultAddr},
 		Log: LogConfig{Level: "info"},
 	}
 	switch profile {
@@ -149,7 +147,7 @@ func profileConfig(profile string) (Config, error) {
 		c.Node.MinRatingWork = testMinWork
 		c.API.Listen = "127.0.0.1:0"
 	default:
-		return Config{}, fmt.Errorf("unknown profile %q; want one of %s", profile, strings.Join(profiles, ", "))
+		return Config{}, fmt.Errorf("unknown profile %q; want one of %s", profile, strings.Join(Profiles, ", "))
 	}
 	return c, nil
 }
@@ -161,7 +159,7 @@ const testMinWork = 8
 // withDefaults fills the zero fields of c.
 func (c Config) withDefaults() Config {
 	if c.API.Listen == "" {
-		c.API.Listen = defaultAPIAddr
+		c.API.Listen = client.DefaultAddr
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -201,15 +199,16 @@ func (c Config) check() error {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
-		return fmt.Errorf("api.listen = %q: want host:port such as %s", c.API.Listen, defaultAPIAddr)
+		return fmt.Errorf("api.listen = %q: want host:port such as %s", c.API.Listen, client.DefaultAddr)
 	}
-	if _, err := parseLogLevel(c.Log.Level); err != nil {
+	if _, err := ParseLogLevel(c.Log.Level); err != nil {
 		return fmt.Errorf("log.level: %w", err)
 	}
 	return nil
 }
 
-func parseLogLevel(s string) (slog.Level, error) {
+// ParseLogLevel reads a log level: debug, info, warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
 		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
@@ -217,9 +216,9 @@ func parseLogLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-// loadConfig reads and checks a config file. Unknown keys are errors, so a
+// LoadConfig reads and checks a config file. Unknown keys are errors, so a
 // typo does not silently fall back to a default.
-func loadConfig(path string) (Config, error) {
+func LoadConfig(path string) (Config, error) {
 	var c Config
 	md, err := toml.DecodeFile(path, &c)
 	if err != nil {
@@ -386,7 +385,7 @@ func tomlValue(v any) (string, error) {
 	return s, nil
 }
 
-// configExists reports whether path exists.
+// fileExists reports whether path exists.
 func fileExists(path string) (bool, error) {
 	_, err := os.Stat(path)
 	switch {

@@ -1,4 +1,4 @@
-package cli
+package daemon
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/intentcast/intentcast/node/api"
 )
 
-// apiServer is a node's HTTP API serving on a listener: the daemon runs
+// APIServer is a node's HTTP API serving on a listener: the daemon runs
 // one, the swarm one per node.
-type apiServer struct {
+type APIServer struct {
 	api    *api.Server
 	hs     *http.Server
 	ln     net.Listener
@@ -23,9 +23,9 @@ type apiServer struct {
 	cancel context.CancelFunc
 }
 
-// listenAPI opens the API's listener first, so a busy port fails before the
+// ListenAPI opens the API's listener first, so a busy port fails before the
 // node starts.
-func listenAPI(addr string) (net.Listener, error) {
+func ListenAPI(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("API listen on %s: %w (is another daemon running? use --api-addr 127.0.0.1:0 for a free port)", addr, err)
@@ -33,8 +33,8 @@ func listenAPI(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// serveAPI serves n's API on ln until Close.
-func serveAPI(n *node.Node, ln net.Listener, cfg api.ServerConfig) (*apiServer, error) {
+// ServeAPI serves n's API on ln until Close.
+func ServeAPI(n *node.Node, ln net.Listener, cfg api.ServerConfig) (*APIServer, error) {
 	srv, err := api.NewServer(n, cfg)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func serveAPI(n *node.Node, ln net.Listener, cfg api.ServerConfig) (*apiServer, 
 	// Request contexts derive from base: cancelling it ends whatever
 	// Shutdown could not wait for.
 	base, cancel := context.WithCancel(context.Background())
-	s := &apiServer{
+	s := &APIServer{
 		api: srv,
 		hs: &http.Server{
 			Handler:           srv.Handler(),
@@ -62,15 +62,15 @@ func serveAPI(n *node.Node, ln net.Listener, cfg api.ServerConfig) (*apiServer, 
 	return s, nil
 }
 
-// addr returns the host:port the API listens on.
-func (s *apiServer) addr() string { return s.ln.Addr().String() }
+// Addr returns the host:port the API listens on.
+func (s *APIServer) Addr() string { return s.ln.Addr().String() }
 
-// url returns the API's base URL.
-func (s *apiServer) url() string { return "http://" + s.addr() }
+// URL returns the API's base URL.
+func (s *APIServer) URL() string { return "http://" + s.Addr() }
 
 // Close stops the API: event streams and webhooks end, requests in flight
 // get up to grace to finish, then the listener's goroutine is gone.
-func (s *apiServer) Close(grace time.Duration) error {
+func (s *APIServer) Close(grace time.Duration) error {
 	apiErr := s.api.Close() // ends event streams, so Shutdown need not wait for them
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()

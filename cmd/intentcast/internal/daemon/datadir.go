@@ -1,4 +1,4 @@
-package cli
+package daemon
 
 import (
 	"crypto/rand"
@@ -17,28 +17,29 @@ import (
 
 // The files of a data directory.
 const (
-	nodeKeyFile   = "node.key"    // libp2p identity (protobuf-marshalled private key), 0600
-	vendorKeyFile = "vendor.key"  // vendor identity (crypto.WriteIdentityFile), 0600
-	configFile    = "config.toml" // Config, commented
-	tokenFile     = client.TokenFile
-	addrFile      = client.AddrFile
+	NodeKeyFile   = "node.key"       // libp2p identity (protobuf-marshalled private key), 0600
+	VendorKeyFile = "vendor.key"     // vendor identity (crypto.WriteIdentityFile), 0600
+	ConfigFile    = "config.toml"    // Config, commented
+	TokenFile     = client.TokenFile // API bearer token, 64 hex digits, 0600
+	AddrFile      = client.AddrFile  // the running daemon's API address, written at start
 )
 
-// dataDir is a resolved data directory.
-type dataDir string
+// Dir is a resolved data directory.
+type Dir string
 
-func (d dataDir) path(name string) string { return filepath.Join(string(d), name) }
+// Path is the path of the named file in d.
+func (d Dir) Path(name string) string { return filepath.Join(string(d), name) }
 
-// resolveDataDir returns the data directory (client.DataDir): the flag (or
+// ResolveDir returns the data directory (client.DataDir): the flag (or
 // INTENTCAST_DATA_DIR), else $XDG_DATA_HOME/intentcast, else
 // ~/.local/share/intentcast.
-func resolveDataDir(flag string) (dataDir, error) {
+func ResolveDir(flag string) (Dir, error) {
 	d, err := client.DataDir(flag)
-	return dataDir(d), err
+	return Dir(d), err
 }
 
-// initReport says what init did with each file.
-type initReport struct {
+// InitReport says what init did with each file.
+type InitReport struct {
 	Dir     string   `json:"data_dir"`
 	Profile string   `json:"profile"`
 	PeerID  string   `json:"peer_id"`
@@ -46,12 +47,12 @@ type initReport struct {
 	Kept    []string `json:"kept"`
 }
 
-// initDataDir creates whatever the data directory lacks. Keys and the token
+// Init creates whatever the data directory lacks. Keys and the token
 // are never replaced; config.toml only when forceConfig is set. bootstrap
 // goes into a new config.toml's bootstrap list.
-func initDataDir(dir dataDir, profile string, forceConfig bool, bootstrap []string) (initReport, error) {
-	r := initReport{Dir: string(dir), Profile: profile, Created: []string{}, Kept: []string{}}
-	cfg, err := profileConfig(profile)
+func Init(dir Dir, profile string, forceConfig bool, bootstrap []string) (InitReport, error) {
+	r := InitReport{Dir: string(dir), Profile: profile, Created: []string{}, Kept: []string{}}
+	cfg, err := ProfileConfig(profile)
 	if err != nil {
 		return r, err
 	}
@@ -73,39 +74,39 @@ func initDataDir(dir dataDir, profile string, forceConfig bool, bootstrap []stri
 		}
 	}
 
-	id, created, err := ensureNodeKey(dir.path(nodeKeyFile))
+	id, created, err := ensureNodeKey(dir.Path(NodeKeyFile))
 	if err != nil {
 		return r, err
 	}
 	r.PeerID = id.String()
-	note(created, nodeKeyFile)
+	note(created, NodeKeyFile)
 
-	created, err = ensureVendorKey(dir.path(vendorKeyFile))
+	created, err = ensureVendorKey(dir.Path(VendorKeyFile))
 	if err != nil {
 		return r, err
 	}
-	note(created, vendorKeyFile)
+	note(created, VendorKeyFile)
 
-	created, err = ensureToken(dir.path(tokenFile))
+	created, err = ensureToken(dir.Path(TokenFile))
 	if err != nil {
 		return r, err
 	}
-	note(created, tokenFile)
+	note(created, TokenFile)
 
 	data, err := renderConfig(cfg, profile)
 	if err != nil {
 		return r, err
 	}
 	if forceConfig {
-		err = writeFileAtomic(dir.path(configFile), data, 0o600)
+		err = WriteFileAtomic(dir.Path(ConfigFile), data, 0o600)
 		created = err == nil
 	} else {
-		created, err = createFileAtomic(dir.path(configFile), data, 0o600)
+		created, err = createFileAtomic(dir.Path(ConfigFile), data, 0o600)
 	}
 	if err != nil {
-		return r, fmt.Errorf("write %s: %w", configFile, err)
+		return r, fmt.Errorf("write %s: %w", ConfigFile, err)
 	}
-	note(created, configFile)
+	note(created, ConfigFile)
 	return r, nil
 }
 
@@ -114,7 +115,7 @@ func ensureNodeKey(path string) (peer.ID, bool, error) {
 	if ok, err := fileExists(path); err != nil {
 		return "", false, err
 	} else if ok {
-		k, err := readNodeKey(path)
+		k, err := ReadNodeKey(path)
 		if err != nil {
 			return "", false, err
 		}
@@ -140,8 +141,8 @@ func ensureNodeKey(path string) (peer.ID, bool, error) {
 	return id, true, err
 }
 
-// readNodeKey reads the libp2p key, refusing a file others can read.
-func readNodeKey(path string) (p2pcrypto.PrivKey, error) {
+// ReadNodeKey reads the libp2p key, refusing a file others can read.
+func ReadNodeKey(path string) (p2pcrypto.PrivKey, error) {
 	b, err := readPrivateFile(path)
 	if err != nil {
 		return nil, err
@@ -209,9 +210,9 @@ func readPrivateFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// writeFileAtomic replaces path with data: readers see the old file or the
+// WriteFileAtomic replaces path with data: readers see the old file or the
 // new one, never a torn one, even after a crash.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := writeTemp(path, data, mode)
 	if err != nil {
 		return err
@@ -223,7 +224,7 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// createFileAtomic is writeFileAtomic that never replaces an existing file:
+// createFileAtomic is WriteFileAtomic that never replaces an existing file:
 // it reports false if path exists.
 func createFileAtomic(path string, data []byte, mode os.FileMode) (bool, error) {
 	tmp, err := writeTemp(path, data, mode)
