@@ -13,11 +13,10 @@ import (
 // offline (docs/PROTOCOL.md, "Deal records"). Customer and vendor get
 // byte-identical files. The node checks the record before it hands it
 // out: a record that would not verify is refused with the failed check.
-func (s *Server) dealRecord(w http.ResponseWriter, r *http.Request) {
+func (s *Server) dealRecord(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.n.ExportDeal(r.Context(), id)
 	var de *intent.DealError
@@ -31,14 +30,14 @@ func (s *Server) dealRecord(w http.ResponseWriter, r *http.Request) {
 			"the deal of intent %s does not make a verifiable record (%v); nothing was exported", id, err)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", client.ContentTypeDealRecord)
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", dealRecordFile(id)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(rec.Raw) // the client left if this fails; nothing to tell it
+	return nil
 }
 
 // dealRecordFile is the file name the API suggests for a deal's record.

@@ -17,5 +17,9 @@
 //
 //	{"error":{"code":"bad_price","message":"max_price: amount \"abc\" is not a number: ..."}}
 //
+// Each endpoint is an apiHandler that returns its error rather than
+// writing it; Server.handle answers every error one way (errors.go maps
+// the node's and the protocol's sentinel errors to a status and a code).
+//
 // docs/API.md documents every endpoint with an example.
 package api

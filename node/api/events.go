@@ -80,7 +80,7 @@ type eventKey struct {
 func keyOf(e client.EventView) eventKey { return eventKey{e.Kind, e.IntentID, e.OfferID} }
 
 // events serves GET /v1/events.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	// Subscribe before reading the store: an event that happens while the
 	// replay is read is then either in the replay, or queued in the
@@ -89,38 +89,37 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer sub.Close()
 	replay, err := s.replay(ctx)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 	sse := startSSE(w, r)
 	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
-		return
+		return nil
 	}
 	seen := make(map[eventKey]bool, len(replay))
 	for _, e := range replay {
 		seen[keyOf(e)] = true
 		if sse.event(e.Kind, e) != nil {
-			return
+			return nil
 		}
 	}
 	if sse.event(client.KindReplayEnd, client.EventView{Kind: client.KindReplayEnd}) != nil {
-		return
+		return nil
 	}
 	heartbeat := time.NewTicker(s.heartbeat)
 	defer heartbeat.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-s.done:
-			return
+			return nil
 		case ev, ok := <-sub.C:
 			if !ok {
 				// The node closed, or this stream fell too far behind: the
 				// client reconnects and replays.
-				return
+				return nil
 			}
 			v := eventView(ev)
 			if k := keyOf(v); seen[k] {
@@ -128,11 +127,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if sse.event(v.Kind, v) != nil {
-				return
+				return nil
 			}
 		case <-heartbeat.C:
 			if sse.comment("ping") != nil {
-				return
+				return nil
 			}
 		}
 	}

@@ -32,34 +32,31 @@ func draftFrom(req client.PublishRequest, now time.Time, served []string) (inten
 
 // publishIntent serves POST /v1/intents. With "Accept: text/event-stream"
 // it streams the minting's progress (see events.go).
-func (s *Server) publishIntent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) publishIntent(w http.ResponseWriter, r *http.Request) error {
 	var req client.PublishRequest
 	if err := decode(r, &req, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	d, err := draftFrom(req, time.Now(), s.n.Categories())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	d.Work = s.n.Policy().MinWorkFor(d.Category)
 	if wantsStream(r) {
 		s.publishStream(w, r, d)
-		return
+		return nil
 	}
 	in, err := s.n.Publish(r.Context(), d, nil)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	v, err := s.intentView(r.Context(), in.ID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/v1/intents/"+v.ID)
 	writeJSON(w, http.StatusCreated, v)
+	return nil
 }
 
 // publishStream publishes d while streaming "progress" events, then one
@@ -121,11 +118,10 @@ func wantsStream(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
 
-func (s *Server) listIntents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listIntents(w http.ResponseWriter, r *http.Request) error {
 	owns, err := s.n.OwnIntents(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	now := time.Now()
 	out := make([]client.IntentView, 0, len(owns))
@@ -133,125 +129,111 @@ func (s *Server) listIntents(w http.ResponseWriter, r *http.Request) {
 		out = append(out, recordView(own, now))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) getIntent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getIntent(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	v, err := s.intentView(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // cancelIntent serves POST /v1/intents/{id}/cancel and DELETE
 // /v1/intents/{id}.
-func (s *Server) cancelIntent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) cancelIntent(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if err := s.n.Cancel(r.Context(), id); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	v, err := s.intentView(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // listOffers serves GET /v1/intents/{id}/offers: the offers received for
 // an own intent (refused ones too, with their reason), or those this node
 // sent to a live one.
-func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	offers, err := s.n.Offers(r.Context(), id)
 	if isNotFound(err) {
 		err = errf(http.StatusNotFound, client.CodeUnknownIntent, "intent %s is unknown to this node (not its own, not live, no offers)", id)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]client.OfferView, 0, len(offers))
 	for _, o := range offers {
 		out = append(out, s.withReputation(offerView(o), o))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // accept serves POST /v1/intents/{id}/offers/{offer}/accept.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
+func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 	intentID, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	offerID, err := parseID(r.PathValue("offer"), "offer id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	var req client.AcceptRequest
 	if err := decode(r, &req, true); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if len(req.Details) > maxDetails {
-		s.fail(w, r, errf(http.StatusBadRequest, client.CodeBadDetails, "details of %d bytes; at most %d", len(req.Details), maxDetails))
-		return
+		return errf(http.StatusBadRequest, client.CodeBadDetails, "details of %d bytes; at most %d", len(req.Details), maxDetails)
 	}
 	// Name the offer problem precisely before the node says "not acceptable".
 	if in, err := s.n.Intent(r.Context(), intentID); err != nil || !in.Own {
-		s.fail(w, r, unknownOwn(intentID, err))
-		return
+		return unknownOwn(intentID, err)
 	}
 	off, err := s.n.Offer(r.Context(), offerID)
 	switch {
 	case err != nil && isNotFound(err):
-		s.fail(w, r, errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s is unknown to this node", offerID))
-		return
+		return errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s is unknown to this node", offerID)
 	case err != nil:
-		s.fail(w, r, err)
-		return
+		return err
 	case off.IntentID != intentID || off.Direction != node.Received:
-		s.fail(w, r, errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s is not an offer received for intent %s", offerID, intentID))
-		return
+		return errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s is not an offer received for intent %s", offerID, intentID)
 	case off.Status == node.OfferRefused:
-		s.fail(w, r, errf(http.StatusConflict, client.CodeOfferNotAcceptable, "offer %s was refused (%s); only valid offers can be accepted", offerID, off.Reason))
-		return
+		return errf(http.StatusConflict, client.CodeOfferNotAcceptable, "offer %s was refused (%s); only valid offers can be accepted", offerID, off.Reason)
 	}
 	deal, err := s.n.Accept(r.Context(), intentID, offerID, []byte(req.Details))
 	if err != nil && deal.IntentID.IsZero() {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if err != nil {
 		// The deal is recorded but the accept did not leave the node.
-		s.fail(w, r, errf(http.StatusBadGateway, client.CodeNotBroadcast, "the deal is recorded, but the accept could not be broadcast (%v); the vendor learns of it only once it is", err))
-		return
+		return errf(http.StatusBadGateway, client.CodeNotBroadcast, "the deal is recorded, but the accept could not be broadcast (%v); the vendor learns of it only once it is", err)
 	}
 	writeJSON(w, http.StatusCreated, dealView(deal, time.Now()))
+	return nil
 }
 
-func (s *Server) listDeals(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDeals(w http.ResponseWriter, r *http.Request) error {
 	deals, err := s.n.Deals(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	now := time.Now()
 	out := make([]client.DealView, 0, len(deals))
@@ -259,23 +241,23 @@ func (s *Server) listDeals(w http.ResponseWriter, r *http.Request) {
 		out = append(out, dealView(d, now))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getDeal(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	d, err := s.n.Deal(r.Context(), id)
 	if err != nil {
 		if isNotFound(err) {
 			err = errf(http.StatusNotFound, client.CodeNotFound, "no deal for intent %s", id)
 		}
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, dealView(d, time.Now()))
+	return nil
 }
 
 // unknownOwn turns "not found" or "not own" on an own intent into

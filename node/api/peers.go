@@ -42,66 +42,65 @@ func peerInfo(p node.PeerStatus) client.PeerInfo {
 	return info
 }
 
-func (s *Server) peers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) peers(w http.ResponseWriter, r *http.Request) error {
 	statuses := s.n.PeerStatuses(r.Context())
 	out := make([]client.PeerInfo, 0, len(statuses))
 	for _, p := range statuses {
 		out = append(out, peerInfo(p))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // connectPeer dials a peer at runtime (POST /v1/peers).
-func (s *Server) connectPeer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) connectPeer(w http.ResponseWriter, r *http.Request) error {
 	var req client.ConnectRequest
 	if err := decode(r, &req, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	addr, err := multiaddr.NewMultiaddr(req.Addr)
 	if err != nil {
-		writeError(w, errf(http.StatusBadRequest, client.CodeBadAddr,
-			"addr %q is not a multiaddr (%v); want one ending in /p2p/<peer ID>, such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...", req.Addr, err))
-		return
+		return errf(http.StatusBadRequest, client.CodeBadAddr,
+			"addr %q is not a multiaddr (%v); want one ending in /p2p/<peer ID>, such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...", req.Addr, err)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), peerDialTimeout)
 	defer cancel()
 	id, err := s.n.ConnectAddr(ctx, addr)
 	switch {
 	case errors.Is(err, node.ErrBadAddr):
-		writeError(w, errf(http.StatusBadRequest, client.CodeBadAddr, "%v", err))
-		return
+		return errf(http.StatusBadRequest, client.CodeBadAddr, "%v", err)
 	case errors.Is(err, node.ErrClosed), r.Context().Err() != nil:
-		s.fail(w, r, err)
-		return
+		return err
 	case err != nil:
+		// Written, not returned: a peer that does not answer is not this
+		// daemon's failure, so it is not logged as one (fail logs 5xx).
 		writeError(w, errf(http.StatusBadGateway, client.CodeDialFailed,
 			"%v; check the address and that the peer runs and is reachable from here (its firewall lets in its port)", err))
-		return
+		return nil
 	}
 	for _, p := range s.n.PeerStatuses(r.Context()) {
 		if p.ID == id {
 			writeJSON(w, http.StatusOK, peerInfo(p))
-			return
+			return nil
 		}
 	}
 	writeError(w, errf(http.StatusBadGateway, client.CodeDialFailed, "connected to %s, but the peer closed the connection at once", id))
+	return nil
 }
 
 // disconnectPeer closes every connection to a peer (DELETE /v1/peers/{id}).
-func (s *Server) disconnectPeer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) disconnectPeer(w http.ResponseWriter, r *http.Request) error {
 	id, err := peer.Decode(r.PathValue("id"))
 	if err != nil {
-		writeError(w, errf(http.StatusBadRequest, client.CodeBadID, "%q is not a peer ID (%v); `intentcast peers` lists them", r.PathValue("id"), err))
-		return
+		return errf(http.StatusBadRequest, client.CodeBadID, "%q is not a peer ID (%v); `intentcast peers` lists them", r.PathValue("id"), err)
 	}
 	err = s.n.Disconnect(id)
 	switch {
 	case errors.Is(err, node.ErrNotConnected):
-		writeError(w, errf(http.StatusNotFound, client.CodeNotConnected, "%v; `intentcast peers` lists the connected ones", err))
+		return errf(http.StatusNotFound, client.CodeNotConnected, "%v; `intentcast peers` lists the connected ones", err)
 	case err != nil:
-		s.fail(w, r, err)
-	default:
-		w.WriteHeader(http.StatusNoContent)
+		return err
 	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -32,163 +32,148 @@ func (s *Server) vendorKey(r *http.Request) ([]byte, error) {
 }
 
 // reputation serves GET /v1/vendors/{key}/reputation.
-func (s *Server) reputation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) reputation(w http.ResponseWriter, r *http.Request) error {
 	key, err := s.vendorKey(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, reputationView(s.n.Reputation(key)))
+	return nil
 }
 
 // vendorRatings serves GET /v1/vendors/{key}/ratings: the newest 100.
-func (s *Server) vendorRatings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) vendorRatings(w http.ResponseWriter, r *http.Request) error {
 	key, err := s.vendorKey(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	list, err := s.n.RatingsOf(r.Context(), key, 100)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]client.RatingView, 0, len(list))
 	for _, rec := range list {
 		out = append(out, ratingView(rec))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // rate serves POST /v1/deals/{id}/rating.
-func (s *Server) rate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rate(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	var req client.RateRequest
 	if err := decode(r, &req, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if req.Score < 1 || req.Score > intent.MaxScore {
-		s.fail(w, r, errf(http.StatusBadRequest, client.CodeBadScore, "score %d: give 1 (worst) to %d (best)", req.Score, intent.MaxScore))
-		return
+		return errf(http.StatusBadRequest, client.CodeBadScore, "score %d: give 1 (worst) to %d (best)", req.Score, intent.MaxScore)
 	}
 	if err := checkText("text", req.Text, 0, intent.MaxRatingText); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.n.Rate(r.Context(), id, uint(req.Score), req.Text)
 	if isNotFound(err) {
 		err = errf(http.StatusNotFound, client.CodeNotFound, "no deal for intent %s; intentcast deals lists them", id)
 	}
 	if err != nil {
-		s.fail(w, r, ratingError(err))
-		return
+		return ratingError(err)
 	}
 	writeJSON(w, http.StatusCreated, ratingView(rec))
+	return nil
 }
 
 // dealRating serves GET /v1/deals/{id}/rating.
-func (s *Server) dealRating(w http.ResponseWriter, r *http.Request) {
+func (s *Server) dealRating(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "intent id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.n.RatingOf(r.Context(), id)
 	if isNotFound(err) {
 		err = errf(http.StatusNotFound, client.CodeNotFound, "this node holds no rating of the deal of intent %s", id)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, ratingView(rec))
+	return nil
 }
 
 // getRating serves GET /v1/ratings/{id}.
-func (s *Server) getRating(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRating(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "rating id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.n.Rating(r.Context(), id)
 	if isNotFound(err) {
 		err = errf(http.StatusNotFound, client.CodeNotFound, "this node holds no rating %s", id)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, ratingView(rec))
+	return nil
 }
 
 // replyToRating serves POST /v1/ratings/{id}/reply.
-func (s *Server) replyToRating(w http.ResponseWriter, r *http.Request) {
+func (s *Server) replyToRating(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID(r.PathValue("id"), "rating id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	var req client.ReplyRequest
 	if err := decode(r, &req, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if err := checkText("text", req.Text, 1, intent.MaxReplyText); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.n.ReplyToRating(r.Context(), id, req.Text)
 	if isNotFound(err) {
 		err = errf(http.StatusNotFound, client.CodeNotFound, "this node holds no rating %s", id)
 	}
 	if err != nil {
-		s.fail(w, r, ratingError(err))
-		return
+		return ratingError(err)
 	}
 	writeJSON(w, http.StatusCreated, ratingView(rec))
+	return nil
 }
 
 // setProfile serves PUT /v1/vendors/self/profile (or the node's own key).
-func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setProfile(w http.ResponseWriter, r *http.Request) error {
 	key, err := s.vendorKey(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if string(key) != string(s.n.VendorKey()) {
-		s.fail(w, r, errf(http.StatusConflict, client.CodeNotYours, "vendor key %x is not this node's: a node signs only its own profile (use self)", key))
-		return
+		return errf(http.StatusConflict, client.CodeNotYours, "vendor key %x is not this node's: a node signs only its own profile (use self)", key)
 	}
 	var req client.ProfileRequest
 	if err := decode(r, &req, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	for _, c := range []struct {
 		field, v string
 		min, max int
 	}{{"name", req.Name, 1, intent.MaxVendorName}, {"url", req.URL, 0, intent.MaxVendorURL}, {"description", req.Description, 0, intent.MaxProfileText}} {
 		if err := checkText(c.field, c.v, c.min, c.max); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.URL != "" && !strings.HasPrefix(req.URL, "https://") && !strings.HasPrefix(req.URL, "http://") {
-		s.fail(w, r, errf(http.StatusBadRequest, client.CodeBadURL, "url %q: give an https:// (or http://) address", req.URL))
-		return
+		return errf(http.StatusBadRequest, client.CodeBadURL, "url %q: give an https:// (or http://) address", req.URL)
 	}
 	v, err := s.n.SetProfile(r.Context(), intent.ProfileDraft{Name: req.Name, URL: req.URL, Description: req.Description, Created: time.Now()})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, profileView(v))
+	return nil
 }
 
 // checkText is a bad_text error for text outside min..max bytes or not

@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-func (s *Server) network(w http.ResponseWriter, r *http.Request) {
+func (s *Server) network(w http.ResponseWriter, r *http.Request) error {
 	st := s.n.Reach()
 	out := client.NetworkStatus{
 		Reachability:     st.Reachability,
@@ -26,6 +26,7 @@ func (s *Server) network(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func nonNilStrings(s []string) []string {

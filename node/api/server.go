@@ -174,47 +174,71 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
 }
 
+// apiHandler serves one endpoint. It returns what went wrong instead of
+// writing it, so that each handler reads straight; handle writes the error
+// as JSON with its status and code (errorFrom), the same way for all. A
+// handler that has begun its response (an event stream) returns nil.
+type apiHandler func(w http.ResponseWriter, r *http.Request) error
+
+// handlers routes one path by method, like methods, to apiHandlers.
+type handlers map[string]apiHandler
+
+// handle adapts h to http.HandlerFunc: h's error is the answer (fail).
+func (s *Server) handle(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
 // routes builds the handler: metrics and recovery outermost, then the
 // guard (host, origin, token, body limit), then the routes.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	route := func(pattern string, m methods) { mux.Handle(pattern, m) }
+	route := func(pattern string, hs handlers) {
+		m := make(methods, len(hs))
+		for method, h := range hs {
+			m[method] = s.handle(h)
+		}
+		mux.Handle(pattern, m)
+	}
 
-	route("/v1/health", methods{"GET": s.health})
-	route("/v1/node", methods{"GET": s.nodeInfo})
-	route("/v1/peers", methods{"GET": s.peers, "POST": s.connectPeer})
-	route("/v1/peers/{id}", methods{"DELETE": s.disconnectPeer})
-	route("/v1/network", methods{"GET": s.network})
-	route("/v1/protocol", methods{"GET": s.protocol})
+	route("/v1/health", handlers{"GET": s.health})
+	route("/v1/node", handlers{"GET": s.nodeInfo})
+	route("/v1/peers", handlers{"GET": s.peers, "POST": s.connectPeer})
+	route("/v1/peers/{id}", handlers{"DELETE": s.disconnectPeer})
+	route("/v1/network", handlers{"GET": s.network})
+	route("/v1/protocol", handlers{"GET": s.protocol})
 
-	route("/v1/intents", methods{"GET": s.listIntents, "POST": s.publishIntent})
-	route("/v1/intents/{id}", methods{"GET": s.getIntent, "DELETE": s.cancelIntent})
-	route("/v1/intents/{id}/cancel", methods{"POST": s.cancelIntent})
-	route("/v1/intents/{id}/offers", methods{"GET": s.listOffers})
-	route("/v1/intents/{id}/offers/{offer}/accept", methods{"POST": s.accept})
-	route("/v1/deals", methods{"GET": s.listDeals})
-	route("/v1/deals/{id}", methods{"GET": s.getDeal})
-	route("/v1/deals/{id}/record", methods{"GET": s.dealRecord})
-	route("/v1/deals/{id}/rating", methods{"GET": s.dealRating, "POST": s.rate})
-	route("/v1/ratings/{id}", methods{"GET": s.getRating})
-	route("/v1/ratings/{id}/reply", methods{"POST": s.replyToRating})
-	route("/v1/vendors/{key}/reputation", methods{"GET": s.reputation})
-	route("/v1/vendors/{key}/ratings", methods{"GET": s.vendorRatings})
-	route("/v1/vendors/{key}/profile", methods{"PUT": s.setProfile})
+	route("/v1/intents", handlers{"GET": s.listIntents, "POST": s.publishIntent})
+	route("/v1/intents/{id}", handlers{"GET": s.getIntent, "DELETE": s.cancelIntent})
+	route("/v1/intents/{id}/cancel", handlers{"POST": s.cancelIntent})
+	route("/v1/intents/{id}/offers", handlers{"GET": s.listOffers})
+	route("/v1/intents/{id}/offers/{offer}/accept", handlers{"POST": s.accept})
+	route("/v1/deals", handlers{"GET": s.listDeals})
+	route("/v1/deals/{id}", handlers{"GET": s.getDeal})
+	route("/v1/deals/{id}/record", handlers{"GET": s.dealRecord})
+	route("/v1/deals/{id}/rating", handlers{"GET": s.dealRating, "POST": s.rate})
+	route("/v1/ratings/{id}", handlers{"GET": s.getRating})
+	route("/v1/ratings/{id}/reply", handlers{"POST": s.replyToRating})
+	route("/v1/vendors/{key}/reputation", handlers{"GET": s.reputation})
+	route("/v1/vendors/{key}/ratings", handlers{"GET": s.vendorRatings})
+	route("/v1/vendors/{key}/profile", handlers{"PUT": s.setProfile})
 
-	route("/v1/vendor/filter", methods{"GET": s.getFilter, "PUT": s.putFilter})
-	route("/v1/vendor/feed", methods{"GET": s.feed})
-	route("/v1/vendor/offers", methods{"GET": s.sentOffers, "POST": s.sendOffer})
+	route("/v1/vendor/filter", handlers{"GET": s.getFilter, "PUT": s.putFilter})
+	route("/v1/vendor/feed", handlers{"GET": s.feed})
+	route("/v1/vendor/offers", handlers{"GET": s.sentOffers, "POST": s.sendOffer})
 
-	route("/v1/events", methods{"GET": s.events})
+	route("/v1/events", handlers{"GET": s.events})
 
-	route("/v1/webhooks", methods{"GET": s.listWebhooks, "POST": s.addWebhook})
-	route("/v1/webhooks/{id}", methods{"DELETE": s.deleteWebhook})
+	route("/v1/webhooks", handlers{"GET": s.listWebhooks, "POST": s.addWebhook})
+	route("/v1/webhooks/{id}", handlers{"DELETE": s.deleteWebhook})
 
 	metrics := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 	})
-	route("/metrics", methods{"GET": metrics.ServeHTTP})
+	mux.Handle("/metrics", methods{"GET": metrics.ServeHTTP})
 
 	mux.HandleFunc("/", s.fallback)
 	// The guard limits the body on the request itself: a handler that
@@ -368,11 +392,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, e)
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
 }
 
-func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) error {
 	vendor, _ := nodeVendor(s.n)
 	info := client.NodeInfo{
 		PeerID:       s.n.ID().String(),
@@ -384,9 +409,10 @@ func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
 		Vendor:       vendorView(vendor, s.n.Identity().Signing.Public()),
 	}
 	writeJSON(w, http.StatusOK, info)
+	return nil
 }
 
-func (s *Server) protocol(w http.ResponseWriter, r *http.Request) {
+func (s *Server) protocol(w http.ResponseWriter, r *http.Request) error {
 	def := termNames(intent.DefaultTerms())
 	writeJSON(w, http.StatusOK, client.ProtocolInfo{
 		Categories:   intent.Categories,
@@ -401,4 +427,5 @@ func (s *Server) protocol(w http.ResponseWriter, r *http.Request) {
 			MaxAcceptDetail: maxDetails,
 		},
 	})
+	return nil
 }

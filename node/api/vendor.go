@@ -75,37 +75,35 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 // The filter's wire shape is client.Filter; it converts to and from
 // node.Filter, field for field.
 
-func (s *Server) getFilter(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getFilter(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, client.Filter(s.n.Filter()))
+	return nil
 }
 
-func (s *Server) putFilter(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putFilter(w http.ResponseWriter, r *http.Request) error {
 	var in client.Filter
 	if err := decode(r, &in, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	f, err := checkFilter(node.Filter(in), s.n.Categories())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.n.SetFilter(f)
 	if err := s.saveFilter(f); err != nil {
-		s.fail(w, r, fmt.Errorf("the filter applies, but it was not saved and ends with the daemon: %w", err))
-		return
+		return fmt.Errorf("the filter applies, but it was not saved and ends with the daemon: %w", err)
 	}
 	writeJSON(w, http.StatusOK, client.Filter(s.n.Filter()))
+	return nil
 }
 
 // feed serves GET /v1/vendor/feed: the live intents that pass the filter,
 // oldest first, each with the count of offers this node sent to it. The
 // node's own intents are left out.
-func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) feed(w http.ResponseWriter, r *http.Request) error {
 	feed, err := s.n.Feed(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]client.IntentView, 0, len(feed))
 	now := time.Now()
@@ -113,62 +111,57 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 		out = append(out, recordView(in, now))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // sendOffer serves POST /v1/vendor/offers.
-func (s *Server) sendOffer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sendOffer(w http.ResponseWriter, r *http.Request) error {
 	var req client.OfferRequest
 	if err := decode(r, &req, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	id, err := parseID(req.IntentID, "intent_id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := s.n.LiveIntent(id)
 	if err != nil {
 		if c, err := s.n.Closure(r.Context(), id); err == nil {
-			s.fail(w, r, errf(http.StatusConflict, client.CodeIntentClosed, "intent %s is closed (%s): it takes no more offers", id, c.Kind))
-			return
+			return errf(http.StatusConflict, client.CodeIntentClosed, "intent %s is closed (%s): it takes no more offers", id, c.Kind)
 		}
-		s.fail(w, r, errf(http.StatusNotFound, client.CodeIntentNotLive, "intent %s is not live on this node: unknown or expired", id))
-		return
+		return errf(http.StatusNotFound, client.CodeIntentNotLive, "intent %s is not live on this node: unknown or expired", id)
 	}
 	vendor, known := nodeVendor(s.n)
 	d, err := req.Draft(in, vendor, known, time.Now())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	sealed, err := s.n.SendOffer(r.Context(), id, d)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	o, err := s.n.Offer(r.Context(), sealed.ID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/v1/intents/"+id.String()+"/offers")
 	writeJSON(w, http.StatusCreated, offerView(o))
+	return nil
 }
 
 // sentOffers serves GET /v1/vendor/offers: every offer this node sent,
 // oldest first; status valid means pending, accepted means a deal.
-func (s *Server) sentOffers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sentOffers(w http.ResponseWriter, r *http.Request) error {
 	offers, err := s.n.OffersByDirection(r.Context(), node.Sent)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]client.OfferView, 0, len(offers))
 	for _, o := range offers {
 		out = append(out, offerView(o))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // nodeVendor returns the vendor profile the node signs offers with and

@@ -419,21 +419,18 @@ func checkWebhookURL(raw string) error {
 }
 
 // addWebhook serves POST /v1/webhooks.
-func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) error {
 	var req client.WebhookRequest
 	if err := decode(r, &req, false); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if err := checkWebhookURL(req.URL); err != nil {
-		s.fail(w, r, badRequest(client.CodeBadURL, err))
-		return
+		return badRequest(client.CodeBadURL, err)
 	}
 	events := []string{}
 	for _, k := range req.Events {
 		if !slices.Contains(eventKinds, k) {
-			s.fail(w, r, errf(http.StatusBadRequest, client.CodeBadEvents, "event kind %q is not one of %s (or leave events empty for all)", k, strings.Join(eventKinds, ", ")))
-			return
+			return errf(http.StatusBadRequest, client.CodeBadEvents, "event kind %q is not one of %s (or leave events empty for all)", k, strings.Join(eventKinds, ", "))
 		}
 		if !slices.Contains(events, k) {
 			events = append(events, k)
@@ -444,27 +441,25 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) {
 	defer wh.mu.Unlock()
 	switch {
 	case wh.closed:
-		s.fail(w, r, errf(http.StatusServiceUnavailable, client.CodeNodeClosed, "the API is shutting down"))
-		return
+		return errf(http.StatusServiceUnavailable, client.CodeNodeClosed, "the API is shutting down")
 	case len(wh.hooks) >= maxWebhooks:
-		s.fail(w, r, errf(http.StatusConflict, client.CodeTooManyWebhooks, "this node already has %d webhooks, the most it feeds; delete one first", maxWebhooks))
-		return
+		return errf(http.StatusConflict, client.CodeTooManyWebhooks, "this node already has %d webhooks, the most it feeds; delete one first", maxWebhooks)
 	}
 	h := wh.start(client.Webhook{ID: randomHex(8), URL: req.URL, Events: events, Secret: randomHex(32), Created: time.Now().UTC().Truncate(time.Second)})
 	if err := wh.save(); err != nil {
 		delete(wh.hooks, h.ID)
 		h.cancel()
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := h.view()
 	out.Secret = h.Secret // shown once
 	w.Header().Set("Location", "/v1/webhooks/"+h.ID)
 	writeJSON(w, http.StatusCreated, out)
+	return nil
 }
 
 // listWebhooks serves GET /v1/webhooks (without secrets).
-func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	wh := s.hooks
 	wh.mu.Lock()
 	hooks := wh.sorted()
@@ -474,19 +469,19 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		out = append(out, h.view())
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // deleteWebhook serves DELETE /v1/webhooks/{id}; pending deliveries are
 // dropped.
-func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	wh := s.hooks
 	wh.mu.Lock()
 	h, ok := wh.hooks[id]
 	if !ok {
 		wh.mu.Unlock()
-		s.fail(w, r, errf(http.StatusNotFound, client.CodeUnknownWebhook, "no webhook %q; GET /v1/webhooks lists them", id))
-		return
+		return errf(http.StatusNotFound, client.CodeUnknownWebhook, "no webhook %q; GET /v1/webhooks lists them", id)
 	}
 	delete(wh.hooks, id)
 	err := wh.save()
@@ -495,10 +490,10 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	wh.mu.Unlock()
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	h.cancel()
 	<-h.done
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
