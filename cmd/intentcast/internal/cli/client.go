@@ -42,13 +42,18 @@ func (a *app) connect(cmd *ucli.Command) (*conn, error) {
 	return c, nil
 }
 
-// wrap turns a client error into one that says what to do about it.
+// wrap turns a client error into one that says what to do about it. It
+// wraps once: an error it has seen already passes through, so a command
+// that resolves an ID (which wraps) and then calls the API wraps the same.
 func (c *conn) wrap(err error) error {
+	var done wrapped
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &done):
+		return err
 	case isUnreachable(err):
-		return &NoDaemonError{Addr: c.base, Err: err}
+		return wrapped{&NoDaemonError{Addr: c.base, Err: err}}
 	case apiStatus(err) == 401:
 		hint := "check --token (or INTENTCAST_TOKEN): it must be the content of api.token in the daemon's data dir"
 		if !c.tokenFound {
@@ -56,12 +61,17 @@ func (c *conn) wrap(err error) error {
 		} else if c.tokenSrc != "--token" {
 			hint = "the token in " + c.tokenSrc + " is not this daemon's; pass --data-dir of the daemon at " + c.base + ", or --token"
 		}
-		return fmt.Errorf("%w\n%s", err, hint)
+		return wrapped{fmt.Errorf("%w\n%s", err, hint)}
 	case apiField(err) != "":
-		return inputError(c.cmd, err)
+		return wrapped{inputError(c.cmd, err)}
 	}
-	return err
+	return wrapped{err}
 }
+
+// wrapped marks an error conn.wrap has made; it reads as the error inside.
+type wrapped struct{ error }
+
+func (w wrapped) Unwrap() error { return w.error }
 
 // isUnreachable reports whether err means nothing answered at the address.
 func isUnreachable(err error) bool {

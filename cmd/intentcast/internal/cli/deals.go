@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -26,31 +25,15 @@ Examples:
 }
 
 func (a *app) dealsList(ctx context.Context, cmd *ucli.Command) error {
-	if err := noArgs(cmd); err != nil {
-		return err
-	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	deals, err := c.Deals(ctx)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, nonNil(deals))
-	}
-	if len(deals) == 0 {
-		fmt.Fprintln(a.stdout, "no deals yet")
-		return nil
-	}
-	now := time.Now()
-	t := newTable(a.stdout, "INTENT", "OFFER", "ROLE", "PRICE", "VENDOR", "CLOSED", "WHAT")
-	for _, d := range deals {
-		t.row(short(d.IntentID), short(d.OfferID), d.Role, price(d.Offer.Price, d.Offer.Currency),
-			vendorName(d.Offer.Vendor), when(d.Closed, now), truncate(categoryPath(d.Intent)+": "+d.Intent.Text, 40))
-	}
-	return t.flush()
+	return listAPI(ctx, a, cmd, (*conn).Deals, "no deals yet", func(deals []client.DealView) error {
+		now := time.Now()
+		t := newTable(a.stdout, "INTENT", "OFFER", "ROLE", "PRICE", "VENDOR", "CLOSED", "WHAT")
+		for _, d := range deals {
+			t.row(short(d.IntentID), short(d.OfferID), d.Role, price(d.Offer.Price, d.Offer.Currency),
+				vendorName(d.Offer.Vendor), when(d.Closed, now), truncate(categoryPath(d.Intent)+": "+d.Intent.Text, 40))
+		}
+		return t.flush()
+	})
 }
 
 // printDeal prints one deal as a list of fields.

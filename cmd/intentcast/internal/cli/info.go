@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) idCommand() *ucli.Command {
@@ -23,37 +25,28 @@ Examples:
 			if err := noArgs(cmd); err != nil {
 				return err
 			}
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
-			info, err := c.Node(ctx)
-			if err != nil {
-				return c.wrap(err)
-			}
-			if cmd.Bool(flagJSON) {
-				return printJSON(a.stdout, info)
-			}
-			t := newTable(a.stdout)
-			t.row("peer ID", info.PeerID)
-			for i, addr := range info.Addrs {
-				label := ""
-				if i == 0 {
-					label = "addresses"
+			return callAPI(ctx, a, cmd, (*conn).Node, func(c *conn, info client.NodeInfo) error {
+				t := newTable(a.stdout)
+				t.row("peer ID", info.PeerID)
+				for i, addr := range info.Addrs {
+					label := ""
+					if i == 0 {
+						label = "addresses"
+					}
+					t.row(label, addr)
 				}
-				t.row(label, addr)
-			}
-			t.row("vendor key", orDash(info.Vendor.Key))
-			t.row("vendor name", orDash(info.Vendor.Name))
-			if info.Vendor.URL != "" {
-				t.row("vendor url", info.Vendor.URL)
-			}
-			t.row("categories", strings.Join(info.Categories, ", "))
-			t.row("min work", fmt.Sprintf("%d bits", info.MinWork))
-			t.row("min offer work", fmt.Sprintf("%d bits", info.MinOfferWork))
-			t.row("version", info.Version)
-			t.row("API", c.base)
-			return t.flush()
+				t.row("vendor key", orDash(info.Vendor.Key))
+				t.row("vendor name", orDash(info.Vendor.Name))
+				if info.Vendor.URL != "" {
+					t.row("vendor url", info.Vendor.URL)
+				}
+				t.row("categories", strings.Join(info.Categories, ", "))
+				t.row("min work", fmt.Sprintf("%d bits", info.MinWork))
+				t.row("min offer work", fmt.Sprintf("%d bits", info.MinOfferWork))
+				t.row("version", info.Version)
+				t.row("API", c.base)
+				return t.flush()
+			})
 		},
 	}
 }
@@ -98,28 +91,19 @@ func (a *app) protocolCommand() *ucli.Command {
 			if err := noArgs(cmd); err != nil {
 				return err
 			}
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
-			p, err := c.Protocol(ctx)
-			if err != nil {
-				return c.wrap(err)
-			}
-			if cmd.Bool(flagJSON) {
-				return printJSON(a.stdout, p)
-			}
-			fmt.Fprintf(a.stdout, "categories: %s\n", strings.Join(p.Categories, ", "))
-			fmt.Fprintf(a.stdout, "served by this node: %s\n\nterms (default: %s):\n", strings.Join(p.Served, ", "), strings.Join(p.DefaultTerms, ", "))
-			t := newTable(a.stdout)
-			for _, term := range p.Terms {
-				t.row("  "+term.Name, term.Description)
-			}
-			t.flush()
-			l := p.Limits
-			fmt.Fprintf(a.stdout, "\nlimits: text %d bytes, path %d levels of %d bytes, quantity %d, %d custom terms, lifetime %s, offer validity %s\n",
-				l.MaxText, l.MaxPathDepth, l.MaxPathSegment, l.MaxQuantity, l.MaxCustomTerms, l.MaxLifetime, l.MaxOfferTTL)
-			return nil
+			return callAPI(ctx, a, cmd, (*conn).Protocol, func(_ *conn, p client.ProtocolInfo) error {
+				fmt.Fprintf(a.stdout, "categories: %s\n", strings.Join(p.Categories, ", "))
+				fmt.Fprintf(a.stdout, "served by this node: %s\n\nterms (default: %s):\n", strings.Join(p.Served, ", "), strings.Join(p.DefaultTerms, ", "))
+				t := newTable(a.stdout)
+				for _, term := range p.Terms {
+					t.row("  "+term.Name, term.Description)
+				}
+				t.flush()
+				l := p.Limits
+				fmt.Fprintf(a.stdout, "\nlimits: text %d bytes, path %d levels of %d bytes, quantity %d, %d custom terms, lifetime %s, offer validity %s\n",
+					l.MaxText, l.MaxPathDepth, l.MaxPathSegment, l.MaxQuantity, l.MaxCustomTerms, l.MaxLifetime, l.MaxOfferTTL)
+				return nil
+			})
 		},
 	}
 }

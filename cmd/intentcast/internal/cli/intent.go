@@ -222,26 +222,10 @@ func (a *app) intentPublish(ctx context.Context, cmd *ucli.Command) error {
 }
 
 func (a *app) intentList(ctx context.Context, cmd *ucli.Command) error {
-	if err := noArgs(cmd); err != nil {
-		return err
-	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	ins, err := c.Intents(ctx)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, nonNil(ins))
-	}
-	if len(ins) == 0 {
-		fmt.Fprintln(a.stdout, "no intents yet; publish one with: intentcast intent publish --help")
+	return listAPI(ctx, a, cmd, (*conn).Intents, "no intents yet; publish one with: intentcast intent publish --help", func(ins []client.IntentView) error {
+		printIntentTable(a.stdout, ins, true)
 		return nil
-	}
-	printIntentTable(a.stdout, ins, true)
-	return nil
+	})
 }
 
 // printIntentTable prints intents one per row; own adds the offer count.
@@ -330,23 +314,10 @@ func (a *app) intentShow(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.ownIntentID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	in, err := c.Intent(ctx, id)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, in)
-	}
-	printIntent(a.stdout, in)
-	return nil
+	return callAPI(ctx, a, cmd, ownIntent(cmd, args[0], (*conn).Intent), func(_ *conn, in client.IntentView) error {
+		printIntent(a.stdout, in)
+		return nil
+	})
 }
 
 func (a *app) intentCancel(ctx context.Context, cmd *ucli.Command) error {
@@ -354,21 +325,8 @@ func (a *app) intentCancel(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.ownIntentID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	in, err := c.CancelIntent(ctx, id)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, in)
-	}
-	fmt.Fprintf(a.stdout, "cancelled intent %s\n", in.ID)
-	return nil
+	return callAPI(ctx, a, cmd, ownIntent(cmd, args[0], (*conn).CancelIntent), func(_ *conn, in client.IntentView) error {
+		fmt.Fprintf(a.stdout, "cancelled intent %s\n", in.ID)
+		return nil
+	})
 }

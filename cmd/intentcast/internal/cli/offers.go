@@ -71,28 +71,22 @@ func (a *app) offersList(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.ownIntentID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	offers, err := c.Offers(ctx, id)
-	if err != nil {
-		return c.wrap(err)
-	}
-	sortOffers(offers)
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, nonNil(offers))
-	}
-	if len(offers) == 0 {
-		fmt.Fprintf(a.stdout, "no offers yet for intent %s; wait for them with: intentcast offers watch %s\n", short(id), short(id))
+	var id string
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) ([]client.OfferView, error) {
+		if id, err = c.ownIntentID(ctx, cmd, args[0]); err != nil {
+			return nil, err
+		}
+		offers, err := c.Offers(ctx, id)
+		sortOffers(offers)
+		return nonNil(offers), err
+	}, func(_ *conn, offers []client.OfferView) error {
+		if len(offers) == 0 {
+			fmt.Fprintf(a.stdout, "no offers yet for intent %s; wait for them with: intentcast offers watch %s\n", short(id), short(id))
+			return nil
+		}
+		printOfferTable(a.stdout, offers)
 		return nil
-	}
-	printOfferTable(a.stdout, offers)
-	return nil
+	})
 }
 
 // sortOffers puts acceptable offers first, cheapest first, and refused ones
@@ -220,26 +214,19 @@ func (a *app) offersAccept(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	intentID, err := c.ownIntentID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	offerID, err := c.offerID(ctx, cmd, intentID, args[1])
-	if err != nil {
-		return err
-	}
-	deal, err := c.Accept(ctx, intentID, offerID, cmd.String("details"))
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, deal)
-	}
-	fmt.Fprintf(a.stdout, "accepted offer %s from %s for %s\n", short(deal.OfferID), vendorName(deal.Offer.Vendor), price(deal.Offer.Price, deal.Offer.Currency))
-	printDeal(a.stdout, deal)
-	return nil
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.DealView, error) {
+		intentID, err := c.ownIntentID(ctx, cmd, args[0])
+		if err != nil {
+			return client.DealView{}, err
+		}
+		offerID, err := c.offerID(ctx, cmd, intentID, args[1])
+		if err != nil {
+			return client.DealView{}, err
+		}
+		return c.Accept(ctx, intentID, offerID, cmd.String("details"))
+	}, func(_ *conn, deal client.DealView) error {
+		fmt.Fprintf(a.stdout, "accepted offer %s from %s for %s\n", short(deal.OfferID), vendorName(deal.Offer.Vendor), price(deal.Offer.Price, deal.Offer.Currency))
+		printDeal(a.stdout, deal)
+		return nil
+	})
 }

@@ -62,26 +62,14 @@ func (a *app) runPeers(ctx context.Context, cmd *ucli.Command) error {
 	if cmd.NArg() > 0 {
 		return usagef(cmd, "unknown command %q; want connect or disconnect (or nothing, to list peers)", cmd.Args().First())
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	peers, err := c.Peers(ctx)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, nonNil(peers))
-	}
-	if len(peers) == 0 {
-		fmt.Fprintln(a.stdout, "no peers; give the daemon --bootstrap ADDR, run 'intentcast peers connect ADDR', or run another node on this network (mDNS)")
-		return nil
-	}
-	t := newTable(a.stdout, "PEER", "PATH", "LATENCY", "ADDRESS", "PROTOCOLS")
-	for _, p := range peers {
-		t.row(p.ID, peerPath(p), latency(p.LatencyMS), strings.Join(p.Addrs, " "), strings.Join(p.Protocols, " "))
-	}
-	return t.flush()
+	const none = "no peers; give the daemon --bootstrap ADDR, run 'intentcast peers connect ADDR', or run another node on this network (mDNS)"
+	return listAPI(ctx, a, cmd, (*conn).Peers, none, func(peers []client.PeerInfo) error {
+		t := newTable(a.stdout, "PEER", "PATH", "LATENCY", "ADDRESS", "PROTOCOLS")
+		for _, p := range peers {
+			t.row(p.ID, peerPath(p), latency(p.LatencyMS), strings.Join(p.Addrs, " "), strings.Join(p.Protocols, " "))
+		}
+		return t.flush()
+	})
 }
 
 // checkPeerAddr checks that s is a multiaddr ending in /p2p/<peer ID>.
@@ -119,19 +107,12 @@ func (a *app) runPeersConnect(ctx context.Context, cmd *ucli.Command) error {
 	if err := checkPeerAddr(args[0]); err != nil {
 		return usagef(cmd, "ADDR %q: %v", args[0], err)
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	p, err := c.ConnectPeer(ctx, args[0])
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, p)
-	}
-	fmt.Fprintf(a.stdout, "connected to %s (%s)\n", p.ID, peerPath(p))
-	return nil
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.PeerInfo, error) {
+		return c.ConnectPeer(ctx, args[0])
+	}, func(_ *conn, p client.PeerInfo) error {
+		fmt.Fprintf(a.stdout, "connected to %s (%s)\n", p.ID, peerPath(p))
+		return nil
+	})
 }
 
 func (a *app) runPeersDisconnect(ctx context.Context, cmd *ucli.Command) error {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) statusCommand() *ucli.Command {
@@ -24,48 +26,41 @@ Examples:
 			if err := noArgs(cmd); err != nil {
 				return err
 			}
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
-			info, err := c.Node(ctx)
-			if err != nil {
-				return c.wrap(err)
-			}
-			st, err := c.Network(ctx)
-			if err != nil {
-				return c.wrap(err)
-			}
-			if cmd.Bool(flagJSON) {
-				return printJSON(a.stdout, st)
-			}
-			t := newTable(a.stdout)
-			t.row("peer ID", info.PeerID)
-			t.row("reachability", st.Reachability)
-			rows := func(label string, vals []string) {
-				if len(vals) == 0 {
-					t.row(label, "-")
+			var info client.NodeInfo
+			return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (st client.NetworkStatus, err error) {
+				if info, err = c.Node(ctx); err != nil {
+					return st, err
 				}
-				for i, v := range vals {
-					if i > 0 {
-						label = ""
+				return c.Network(ctx)
+			}, func(_ *conn, st client.NetworkStatus) error {
+				t := newTable(a.stdout)
+				t.row("peer ID", info.PeerID)
+				t.row("reachability", st.Reachability)
+				rows := func(label string, vals []string) {
+					if len(vals) == 0 {
+						t.row(label, "-")
 					}
-					t.row(label, v)
+					for i, v := range vals {
+						if i > 0 {
+							label = ""
+						}
+						t.row(label, v)
+					}
 				}
-			}
-			rows("addresses", st.Addrs)
-			rows("confirmed", st.ReachableAddrs)
-			rows("unreachable", st.UnreachableAddrs)
-			rows("via relays", st.RelayAddrs)
-			t.row("relay service", map[bool]string{true: "serving", false: "off"}[st.RelayService])
-			dht := st.DHT
-			if st.DHT != "off" {
-				dht = fmt.Sprintf("%s, %d peers in the routing table", st.DHT, st.DHTPeers)
-			}
-			t.row("DHT", dht)
-			t.row("advertising", orDash(strings.Join(st.Advertising, ", ")))
-			t.row("peers", fmt.Sprintf("%d (%d relayed only)", st.Peers, st.RelayedPeers))
-			return t.flush()
+				rows("addresses", st.Addrs)
+				rows("confirmed", st.ReachableAddrs)
+				rows("unreachable", st.UnreachableAddrs)
+				rows("via relays", st.RelayAddrs)
+				t.row("relay service", map[bool]string{true: "serving", false: "off"}[st.RelayService])
+				dht := st.DHT
+				if st.DHT != "off" {
+					dht = fmt.Sprintf("%s, %d peers in the routing table", st.DHT, st.DHTPeers)
+				}
+				t.row("DHT", dht)
+				t.row("advertising", orDash(strings.Join(st.Advertising, ", ")))
+				t.row("peers", fmt.Sprintf("%d (%d relayed only)", st.Peers, st.RelayedPeers))
+				return t.flush()
+			})
 		},
 	}
 }

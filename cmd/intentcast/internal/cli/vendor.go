@@ -108,28 +108,20 @@ func (a *app) vendorFilter(ctx context.Context, cmd *ucli.Command) error {
 	if err := noArgs(cmd); err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
 	changing := slices.ContainsFunc([]string{"category", "path", "keyword", "region", "min-price", "currency", "clear"}, cmd.IsSet)
-	f, err := c.Filter(ctx)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if changing {
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.Filter, error) {
+		f, err := c.Filter(ctx)
+		if err != nil || !changing {
+			return f, err
+		}
 		if f, err = filterFromFlags(cmd, f); err != nil {
-			return err
+			return f, err
 		}
-		if f, err = c.SetFilter(ctx, f); err != nil {
-			return c.wrap(err)
-		}
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, f)
-	}
-	printFilter(a.stdout, f)
-	return nil
+		return c.SetFilter(ctx, f)
+	}, func(_ *conn, f client.Filter) error {
+		printFilter(a.stdout, f)
+		return nil
+	})
 }
 
 // filterFromFlags applies the flags given to f.
@@ -223,26 +215,10 @@ func printFilter(w io.Writer, f client.Filter) {
 }
 
 func (a *app) vendorFeed(ctx context.Context, cmd *ucli.Command) error {
-	if err := noArgs(cmd); err != nil {
-		return err
-	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	feed, err := c.Feed(ctx)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, nonNil(feed))
-	}
-	if len(feed) == 0 {
-		fmt.Fprintln(a.stdout, "no live intents pass your filter (see: intentcast vendor filter)")
+	return listAPI(ctx, a, cmd, (*conn).Feed, "no live intents pass your filter (see: intentcast vendor filter)", func(feed []client.IntentView) error {
+		printIntentTable(a.stdout, feed, false)
 		return nil
-	}
-	printIntentTable(a.stdout, feed, false)
-	return nil
+	})
 }
 
 func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
@@ -376,35 +352,19 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 }
 
 func (a *app) vendorOffers(ctx context.Context, cmd *ucli.Command) error {
-	if err := noArgs(cmd); err != nil {
-		return err
-	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	offers, err := c.SentOffers(ctx)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, nonNil(offers))
-	}
-	if len(offers) == 0 {
-		fmt.Fprintln(a.stdout, "no offers sent yet; see the live intents with: intentcast vendor feed")
-		return nil
-	}
-	now := time.Now()
-	t := newTable(a.stdout, "OFFER", "INTENT", "STATE", "PRICE", "VALID UNTIL", "TEXT")
-	for _, o := range offers {
-		state := o.Status
-		if state == "valid" {
-			state = "pending"
-			if !o.ValidUntil.IsZero() && now.After(o.ValidUntil) {
-				state = "expired"
+	return listAPI(ctx, a, cmd, (*conn).SentOffers, "no offers sent yet; see the live intents with: intentcast vendor feed", func(offers []client.OfferView) error {
+		now := time.Now()
+		t := newTable(a.stdout, "OFFER", "INTENT", "STATE", "PRICE", "VALID UNTIL", "TEXT")
+		for _, o := range offers {
+			state := o.Status
+			if state == "valid" {
+				state = "pending"
+				if !o.ValidUntil.IsZero() && now.After(o.ValidUntil) {
+					state = "expired"
+				}
 			}
+			t.row(short(o.ID), short(o.IntentID), state, price(o.Price, o.Currency), when(o.ValidUntil, now), truncate(o.Text, 40))
 		}
-		t.row(short(o.ID), short(o.IntentID), state, price(o.Price, o.Currency), when(o.ValidUntil, now), truncate(o.Text, 40))
-	}
-	return t.flush()
+		return t.flush()
+	})
 }
