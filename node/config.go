@@ -222,6 +222,18 @@ type Config struct {
 	// it; tests use it to cut a network in two inside one process. Nil
 	// allows every connection. It does not apply when Host is set.
 	Gater connmgr.ConnectionGater
+
+	// Peer scores (peerscore.go). Every ScoreInterval (zero means 1s) the
+	// node reads its router's peer scores: it closes the connections of
+	// peers whose own invalid messages put them below the graylist
+	// threshold and refuses their connections, both ways, for GraylistDeny
+	// (zero means 10 minutes; the deny needs the node's own host, so it
+	// does not apply when Host is set); the reading feeds the metrics and
+	// Node.PeerScores, and OnPeerScores, if set, receives each one (on the
+	// router's goroutine: it must not block).
+	ScoreInterval time.Duration
+	GraylistDeny  time.Duration
+	OnPeerScores  func(PeerScores)
 }
 
 const (
@@ -290,6 +302,8 @@ func (c Config) withDefaults() Config {
 	c.StemFluffProbability = cmp.Or(c.StemFluffProbability, 0.1)
 	c.StemEpoch = cmp.Or(c.StemEpoch, 10*time.Minute)
 	c.StemTimeout = cmp.Or(c.StemTimeout, 4*time.Second)
+	c.ScoreInterval = cmp.Or(c.ScoreInterval, time.Second)
+	c.GraylistDeny = cmp.Or(c.GraylistDeny, 10*time.Minute)
 	return c
 }
 
@@ -326,6 +340,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: StemFluffProbability %v: want 0 < p <= 1 (0 means the default)", ErrInvalidConfig, c.StemFluffProbability)
 	case c.StemEpoch < 0 || c.StemTimeout < 0:
 		return fmt.Errorf("%w: StemEpoch %v, StemTimeout %v: neither may be negative", ErrInvalidConfig, c.StemEpoch, c.StemTimeout)
+	case c.ScoreInterval < 0 || c.GraylistDeny < 0:
+		return fmt.Errorf("%w: ScoreInterval %v, GraylistDeny %v: neither may be negative", ErrInvalidConfig, c.ScoreInterval, c.GraylistDeny)
 	case c.SyncDelay < 0 || c.SyncInterval < 0 || c.SyncPeerInterval < 0 || c.SyncServeInterval < 0:
 		return fmt.Errorf("%w: SyncDelay %v, SyncInterval %v, SyncPeerInterval %v, SyncServeInterval %v: none may be negative",
 			ErrInvalidConfig, c.SyncDelay, c.SyncInterval, c.SyncPeerInterval, c.SyncServeInterval)

@@ -37,7 +37,8 @@ func TestConformancePeer(t *testing.T) {
 	board := &timedScores{}
 	trace := &verdictTracer{}
 	cfg := nodeConfig(t)
-	live := startNode(t, cfg, pubsub.WithPeerScoreInspect(board.update, 50*time.Millisecond), pubsub.WithRawTracer(trace))
+	cfg.OnPeerScores = board.update
+	live := startNode(t, cfg, pubsub.WithRawTracer(trace))
 	events := live.Subscribe()
 	defer events.Close()
 
@@ -405,10 +406,10 @@ type timedScores struct {
 	when   time.Time
 }
 
-func (s *timedScores) update(scores map[peer.ID]float64) {
+func (s *timedScores) update(r PeerScores) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.scores, s.when = scores, time.Now()
+	s.scores, s.when = r.Scores, time.Now()
 }
 
 func (s *timedScores) get(p peer.ID) (float64, bool) {

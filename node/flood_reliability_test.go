@@ -226,7 +226,7 @@ func startSurvAttacker(t *testing.T, name string, signed bool, honest []*Node) *
 	t.Helper()
 	a := &survAttacker{name: name, topics: map[string]*pubsub.Topic{}}
 	if signed {
-		h, err := newHost(testConfig(t).withDefaults(), &relaySource{})
+		h, err := newHost(testConfig(t).withDefaults(), &relaySource{}, newDenyList(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -390,7 +390,8 @@ func TestFloodKeepsHonestTraffic(t *testing.T) {
 			}
 		}
 		boards[i], rejects[i] = newSurvScores(), &survRejects{}
-		nodes[i] = startNode(t, cfg, pubsub.WithPeerScoreInspect(boards[i].update, 100*time.Millisecond), pubsub.WithRawTracer(rejects[i]))
+		cfg.OnPeerScores = boards[i].update
+		nodes[i] = startNode(t, cfg, pubsub.WithRawTracer(rejects[i]))
 	}
 	awaitNodeMeshes(t, nodes)
 
@@ -658,6 +659,8 @@ func TestFloodKeepsHonestTraffic(t *testing.T) {
 				t.Errorf("honest node %d never scored %s", i, name)
 			case gray.IsZero():
 				t.Errorf("honest node %d did not graylist %s", i, name)
+			case b.closedCount(a.id) == 0:
+				t.Errorf("honest node %d graylisted %s but did not disconnect it", i, name)
 			}
 		}
 		var worst time.Duration
@@ -672,12 +675,18 @@ func TestFloodKeepsHonestTraffic(t *testing.T) {
 			if latest, lowest, _, known := b.get(attackers[name].id); !known || lowest < 0 {
 				t.Errorf("honest node %d scored %s (valid or merely ignorable messages) down to %v (now %v, known %v), want >= 0", i, name, lowest, latest, known)
 			}
+			if c := b.closedCount(attackers[name].id); c > 0 {
+				t.Errorf("honest node %d disconnected %s (valid or merely ignorable messages) %d times", i, name, c)
+			}
 		}
 	}
 	for i, b := range boards {
 		for j, n := range nodes {
 			if _, lowest, _, known := b.get(n.ID()); known && lowest < 0 {
 				t.Errorf("honest node %d scored honest node %d down to %v", i, j, lowest)
+			}
+			if c := b.closedCount(n.ID()); c > 0 {
+				t.Errorf("honest node %d disconnected honest node %d %d times", i, j, c)
 			}
 		}
 	}

@@ -24,7 +24,10 @@ const userAgent = "intentcast"
 // transports are on, so the host is easy to reason about and to firewall.
 // NAT traversal is reachOptions' (reach.go). UPnP (libp2p.NATPortMap) stays
 // off: it opens ports on the user's router without asking.
-func newHost(cfg Config, relays *relaySource) (host.Host, error) {
+//
+// gater is asked about every connection (the deny list of graylisted
+// peers, which asks Config.Gater in turn).
+func newHost(cfg Config, relays *relaySource, gater *denyList) (host.Host, error) {
 	addrs, err := cfg.listenMultiaddrs()
 	if err != nil {
 		return nil, err
@@ -52,9 +55,7 @@ func newHost(cfg Config, relays *relaySource) (host.Host, error) {
 	if cfg.PrivKey != nil {
 		opts = append(opts, libp2p.Identity(cfg.PrivKey))
 	}
-	if cfg.Gater != nil {
-		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
-	}
+	opts = append(opts, libp2p.ConnectionGater(gater))
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		// libp2p closes them on some failure paths, not all; both Close

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/intentcast/intentcast/intent"
 )
@@ -25,6 +26,9 @@ type network struct {
 	disc    *discovery
 	book    *addrBook
 	dht     *dhtNode // nil when Config.DHT is off
+	scores  *scoreWatch
+	scoresC *scoreCollector // registered with Config.Registerer, or nil
+	reg     prometheus.Registerer
 	reachT  reachTracker
 	wg      sync.WaitGroup
 	log     *slog.Logger
@@ -39,8 +43,8 @@ type network struct {
 //
 // The network runs until close. ctx's values reach its goroutines but its
 // cancellation does not, so a ctx scoped to starting up is fine.
-// tracer may be nil; opts are added to the router's options (for tests and
-// metrics, e.g. pubsub.WithPeerScoreInspect).
+// tracer may be nil; opts are added to the router's options (tests add
+// tracers; the score inspector is the network's own, scoreWatch).
 func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts ...pubsub.Option) (*network, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -53,14 +57,17 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 	if err != nil {
 		return nil, err
 	}
+	deny := newDenyList(cfg.Gater)
 	h, ownHost := cfg.Host, false
 	if h == nil {
-		if h, err = newHost(cfg, &relaySource{bootstrap: boot}); err != nil {
+		if h, err = newHost(cfg, &relaySource{bootstrap: boot}, deny); err != nil {
 			return nil, err
 		}
 		ownHost = true
 	}
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	scores := newScoreWatch(life, cfg, deny)
+	scores.host = h
 	fail := func(err error) (*network, error) {
 		stop()
 		if ownHost {
@@ -68,7 +75,7 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		}
 		return nil, err
 	}
-	ps, err := newPubSub(life, h, cfg, tracer, opts...)
+	ps, err := newPubSub(life, h, cfg, tracer, append([]pubsub.Option{scores.option(cfg.ScoreInterval)}, opts...)...)
 	if err != nil {
 		return fail(err)
 	}
@@ -86,8 +93,16 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		ps:         ps,
 		book:       loadAddrBook(bookPath, h.ID(), cfg.Logger),
 		dht:        d,
+		scores:     scores,
 		log:        cfg.Logger,
 		stopPubSub: stop,
+	}
+	if cfg.Registerer != nil {
+		// Only the first network on a registry shows its scores (they are
+		// per node, not summed); close takes them off.
+		if c := newScoreCollector(scores); cfg.Registerer.Register(c) == nil {
+			n.scoresC, n.reg = c, cfg.Registerer
+		}
 	}
 	n.disc = newDiscovery(h, cfg, boot, n.book, func() []string { return n.shortOfTopicPeers(cfg.Categories) })
 	n.disc.dht = d
@@ -109,6 +124,9 @@ func (n *network) close() error {
 		n.disc.close()
 		n.stopPubSub()
 		n.wg.Wait()
+		if n.scoresC != nil {
+			n.reg.Unregister(n.scoresC)
+		}
 		if n.dht != nil {
 			if err := n.dht.close(); err != nil {
 				n.log.Warn("close DHT", "err", err)

@@ -31,6 +31,8 @@ func testConfig(t *testing.T) Config {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Tests wait on scores: read them often.
+		ScoreInterval: 100 * time.Millisecond,
 	}
 }
 
@@ -371,7 +373,7 @@ func TestSubscriptionFilter(t *testing.T) {
 	}
 
 	// A gossipsub peer without our filter announces both topics.
-	h, err := newHost(testConfig(t).withDefaults(), &relaySource{})
+	h, err := newHost(testConfig(t).withDefaults(), &relaySource{}, newDenyList(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,10 +543,10 @@ type scoreBoard struct {
 	scores map[peer.ID]float64
 }
 
-func (s *scoreBoard) update(scores map[peer.ID]float64) {
+func (s *scoreBoard) update(r PeerScores) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.scores = scores
+	s.scores = r.Scores
 }
 
 func (s *scoreBoard) get(p peer.ID) (float64, bool) {
@@ -571,7 +573,8 @@ func TestInvalidMessagesGraylistSender(t *testing.T) {
 		if i > 0 {
 			cfg.Bootstrap = bootstrapTo(honest[0])
 		}
-		honest[i] = startTest(t, cfg, nil, pubsub.WithPeerScoreInspect(boards[i].update, 50*time.Millisecond))
+		cfg.OnPeerScores = boards[i].update
+		honest[i] = startTest(t, cfg, nil)
 		if err := honest[i].ps.RegisterTopicValidator(testTopic, reject); err != nil {
 			t.Fatal(err)
 		}

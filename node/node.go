@@ -65,7 +65,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return newNode(ctx, cfg)
 }
 
-// newNode is New with extra router options, for tests that inspect scores.
+// newNode is New with extra router options, for tests that trace the router
+// (scores reach tests through Config.OnPeerScores: the router takes one
+// score inspector, and it is the node's).
 func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, err error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

@@ -351,7 +351,9 @@ func TestRestartKeepsEverything(t *testing.T) {
 // node rejects them, stores nothing, and scores the sender below graylist.
 func TestInvalidIntentsPenaliseSender(t *testing.T) {
 	board := &scoreBoard{}
-	honest := startNode(t, nodeConfig(t), pubsub.WithPeerScoreInspect(board.update, 50*time.Millisecond))
+	hcfg := nodeConfig(t)
+	hcfg.OnPeerScores = board.update
+	honest := startNode(t, hcfg)
 	cfg := testConfig(t)
 	cfg.Bootstrap = addrsOf(honest)
 	attacker := startTest(t, cfg, nil)

@@ -94,7 +94,8 @@ func TestOfferFloodKeepsRealOffers(t *testing.T) {
 			cfg.Vendor = intent.Vendor{Name: fmt.Sprintf("vendor %d", i)}
 		}
 		boards[i], counters[i] = newSurvScores(), &offerCounter{}
-		nodes[i] = startNode(t, cfg, pubsub.WithPeerScoreInspect(boards[i].update, 100*time.Millisecond), pubsub.WithRawTracer(counters[i]))
+		cfg.OnPeerScores = boards[i].update
+		nodes[i] = startNode(t, cfg, pubsub.WithRawTracer(counters[i]))
 	}
 	awaitNodeMeshes(t, nodes)
 	customer, vendors := nodes[0], nodes[1:4]
@@ -208,11 +209,16 @@ func TestOfferFloodKeepsRealOffers(t *testing.T) {
 		for k, a := range cheap {
 			if _, _, gray, known := b.get(a.id); !known || gray.IsZero() {
 				t.Errorf("node %d did not graylist unworked junk peer %d", i, k)
+			} else if b.closedCount(a.id) == 0 {
+				t.Errorf("node %d graylisted unworked junk peer %d but did not disconnect it", i, k)
 			}
 		}
 		for j, n := range nodes {
 			if _, lowest, _, known := b.get(n.ID()); known && lowest < 0 {
 				t.Errorf("node %d scored honest node %d down to %v", i, j, lowest)
+			}
+			if c := b.closedCount(n.ID()); c > 0 {
+				t.Errorf("node %d disconnected honest node %d %d times", i, j, c)
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/intentcast/intentcast/intent"
@@ -47,7 +46,8 @@ func testRejoin(t *testing.T, pause time.Duration) {
 			}
 		}
 		boards[i] = newSurvScores()
-		vendors[i] = startNode(t, cfg, pubsub.WithPeerScoreInspect(boards[i].update, 100*time.Millisecond))
+		cfg.OnPeerScores = boards[i].update
+		vendors[i] = startNode(t, cfg)
 	}
 	key, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {

@@ -28,25 +28,47 @@ import (
 // survLong reports whether the long variants were asked for.
 func survLong() bool { return os.Getenv("INTENTCAST_LONG") != "" }
 
+// closedAt is when the node first disconnected p (zero if never).
+func (s *survScores) closedAt(p peer.ID) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.firstOut[p]
+}
+
 // survScores follows the scores one node gives its peers
-// (pubsub.WithPeerScoreInspect): the latest, the lowest ever, and when each
-// peer first fell below the graylist threshold.
+// (Config.OnPeerScores): the latest, the lowest ever, when each peer first
+// fell below the graylist threshold, and how often the node disconnected it.
 type survScores struct {
 	mu       sync.Mutex
 	latest   map[peer.ID]float64
 	lowest   map[peer.ID]float64
 	graylist map[peer.ID]time.Time
+	closed   map[peer.ID]int
+	firstOut map[peer.ID]time.Time // the reading that first disconnected it
 }
 
 func newSurvScores() *survScores {
-	return &survScores{latest: map[peer.ID]float64{}, lowest: map[peer.ID]float64{}, graylist: map[peer.ID]time.Time{}}
+	return &survScores{latest: map[peer.ID]float64{}, lowest: map[peer.ID]float64{}, graylist: map[peer.ID]time.Time{}, closed: map[peer.ID]int{}, firstOut: map[peer.ID]time.Time{}}
 }
 
-func (s *survScores) update(scores map[peer.ID]float64) {
+// closedCount is how many times the node disconnected p for graylisting.
+func (s *survScores) closedCount(p peer.ID) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed[p]
+}
+
+func (s *survScores) update(r PeerScores) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for p, v := range scores {
+	for _, p := range r.Closed {
+		if s.closed[p] == 0 {
+			s.firstOut[p] = r.At
+		}
+		s.closed[p]++
+	}
+	for p, v := range r.Scores {
 		s.latest[p] = v
 		if low, ok := s.lowest[p]; !ok || v < low {
 			s.lowest[p] = v

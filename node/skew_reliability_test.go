@@ -50,7 +50,8 @@ func TestClockSkew(t *testing.T) {
 		cfg.Now = func() time.Time { return time.Now().Add(off) }
 		cfg.Bootstrap = addrsOf(nodes[:i]...)
 		boards[i], rejects[i] = newSurvScores(), &survRejects{}
-		nodes[i] = startNode(t, cfg, pubsub.WithPeerScoreInspect(boards[i].update, 100*time.Millisecond), pubsub.WithRawTracer(rejects[i]))
+		cfg.OnPeerScores = boards[i].update
+		nodes[i] = startNode(t, cfg, pubsub.WithRawTracer(rejects[i]))
 	}
 	awaitNodeMeshes(t, nodes)
 	subs := make([]*Subscription, len(nodes))
