@@ -157,6 +157,7 @@ func TestOfferFloodKeepsRealOffers(t *testing.T) {
 	// offers reached the customer, more than a first-come cap would hold.
 	eventually(t, 60*time.Second, "junk reaches the customer", func() bool { return counters[0].offers.Load() >= 100 })
 	want := map[intent.ID]int{}
+	offered := time.Now()
 	for i, v := range vendors {
 		s, err := v.SendOffer(t.Context(), in.ID, intent.OfferDraft{Price: uint64(100000 + i)})
 		if err != nil {
@@ -187,6 +188,8 @@ func TestOfferFloodKeepsRealOffers(t *testing.T) {
 			t.Fatalf("after 60 s the customer has %d of the 3 vendors' offers", len(valid))
 		}
 	}
+	t.Logf("the 3 real offers showed as valid %v after the vendors began sending them, with %d junk offers through to the customer by then",
+		time.Since(offered).Round(time.Millisecond), counters[0].offers.Load())
 	flooders.Wait() // every junk offer sent
 	sent := payer.sent.Load()
 	for _, a := range cheap {

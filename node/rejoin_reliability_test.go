@@ -108,6 +108,8 @@ func testRejoin(t *testing.T, pause time.Duration) {
 			t.Fatalf("after 30 s the customer has %d of the %d offers", got, vendorsN)
 		}
 	}
+	roundTrip := time.Since(restarted)
+	var scores []string
 	for i, b := range boards {
 		latest, lowest, gray, known := b.get(customer.ID())
 		if !known {
@@ -117,6 +119,8 @@ func testRejoin(t *testing.T, pause time.Duration) {
 		if lowest < 0 || !gray.IsZero() {
 			t.Errorf("vendor %d scored the restarted customer down to %v (now %v, graylisted %v)", i, lowest, latest, !gray.IsZero())
 		}
+		scores = append(scores, fmt.Sprintf("%.2f (lowest %.2f)", latest, lowest))
 	}
-	t.Logf("restarted %v after closing; its intent and 3 offers made the round trip %v after the restart", pause, time.Since(restarted).Round(time.Millisecond))
+	t.Logf("restarted %v after closing; its intent and 3 offers made the round trip %v after the restart; the vendors score it %v",
+		pause, roundTrip.Round(time.Millisecond), scores)
 }
