@@ -391,6 +391,7 @@ func TestFloodKeepsHonestTraffic(t *testing.T) {
 		}
 		boards[i], rejects[i] = newSurvScores(), &survRejects{}
 		cfg.OnPeerScores = boards[i].update
+		cfg.ScoreInterval = 100 * time.Millisecond // the graylisting times are logged
 		nodes[i] = startNode(t, cfg, pubsub.WithRawTracer(rejects[i]))
 	}
 	awaitNodeMeshes(t, nodes)

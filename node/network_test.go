@@ -31,8 +31,6 @@ func testConfig(t *testing.T) Config {
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true,
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-		// Tests wait on scores: read them often.
-		ScoreInterval: 100 * time.Millisecond,
 	}
 }
 
