@@ -304,7 +304,9 @@ func TestRatingConflictConverges(t *testing.T) {
 // sender and nothing is stored.
 func TestRatingsPenaliseSender(t *testing.T) {
 	board := &scoreBoard{}
-	honest := startNode(t, nodeConfig(t), pubsub.WithPeerScoreInspect(board.update, 50*time.Millisecond))
+	hcfg := nodeConfig(t)
+	hcfg.OnPeerScores = board.update
+	honest := startNode(t, hcfg)
 	cfg := testConfig(t)
 	cfg.Bootstrap = addrsOf(honest)
 	attacker := startTest(t, cfg, nil)
