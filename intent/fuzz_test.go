@@ -2,7 +2,10 @@ package intent
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/intentcast/intentcast/crypto"
 )
@@ -112,9 +115,7 @@ func FuzzParseOffer(f *testing.F) {
 		if !bytes.Equal(o.Raw, raw) {
 			t.Fatal("ParseOffer changed the raw bytes")
 		}
-		if again := mustMarshal(t, o.Body); !bytes.Equal(again, msg.Payload) {
-			t.Fatalf("offer body re-encodes to %x, the signed payload is %x", again, msg.Payload)
-		}
+		checkCore(t, msg.Payload, o.Body)
 		if err == nil {
 			if cerr := o.Body.check(); cerr != nil {
 				t.Fatalf("accepted an offer that breaks the schema: %v", cerr)
@@ -140,16 +141,22 @@ func checkIntent(t *testing.T, raw []byte, s *SignedIntent) {
 
 func checkSealed(t *testing.T, raw []byte, s *SealedOffer) {
 	t.Helper()
-	if !bytes.Equal(s.Raw, raw) || s.ID != IDOf(raw) {
-		t.Fatal("sealed offer: raw bytes or ID differ from the input")
+	if !bytes.Equal(s.Raw, raw) {
+		t.Fatal("sealed offer: raw bytes differ from the input")
 	}
 	header := mustMarshal(t, sealedHeader{ContentType: ContentSealedOffer, IntentID: s.IntentID[:]})
 	if !bytes.Equal(header, s.protected) {
 		t.Fatalf("sealed offer header %x re-encodes to %x", s.protected, header)
 	}
-	wire := append([]byte{tagEncrypt0}, mustMarshal(t, sealedWire{Protected: s.protected, Ciphertext: s.ciphertext})...)
+	wire := append([]byte{tagEncrypt0}, mustMarshal(t, sealedWire{Protected: s.protected,
+		Unprotected: sealedUnprotected{Nonce: s.nonce}, Ciphertext: s.ciphertext})...)
 	if !bytes.Equal(wire, raw) {
 		t.Fatalf("sealed offer re-encodes to %x, received %x", wire, raw)
+	}
+	// The offer ID leaves the work nonce out.
+	idWire := append([]byte{tagEncrypt0}, mustMarshal(t, sealedIDWire{Protected: s.protected, Ciphertext: s.ciphertext})...)
+	if s.ID != IDOf(idWire) {
+		t.Fatalf("offer ID %s is not the hash of the offer without its nonce", s.ID)
 	}
 }
 
@@ -173,8 +180,8 @@ func checkCancel(t *testing.T, raw []byte, c *SignedCancel) {
 }
 
 // checkSigned holds for every signed message: raw is kept as received, the
-// ID is its hash, the envelope re-encodes to raw, and the body re-encodes
-// to the signed payload.
+// ID is its hash, the envelope re-encodes to raw, and the body to the
+// payload (checkCore).
 func checkSigned(t *testing.T, raw, kept []byte, id ID, envelope, payload []byte, body any) {
 	t.Helper()
 	if !bytes.Equal(kept, raw) || !bytes.Equal(envelope, raw) {
@@ -183,8 +190,39 @@ func checkSigned(t *testing.T, raw, kept []byte, id ID, envelope, payload []byte
 	if id != IDOf(raw) {
 		t.Fatalf("ID %s is not the hash of the input", id)
 	}
-	if again := mustMarshal(t, body); !bytes.Equal(again, payload) {
-		t.Fatalf("body re-encodes to %x, the signed payload is %x", again, payload)
+	checkCore(t, payload, body)
+}
+
+// checkCore: body re-encodes to the signed payload; for a later version,
+// to its core, the payload's pairs whose keys version 1 defines, each
+// exactly as received.
+func checkCore(t *testing.T, payload []byte, body any) {
+	t.Helper()
+	again := mustMarshal(t, body)
+	var sent, core map[uint64]cbor.RawMessage
+	if err := decMode.Unmarshal(payload, &sent); err != nil {
+		t.Fatalf("the accepted payload does not decode: %v", err)
+	}
+	if err := decMode.Unmarshal(again, &core); err != nil {
+		t.Fatal(err)
+	}
+	var version uint64
+	if err := decMode.Unmarshal(sent[0], &version); err != nil || version == Version {
+		if !bytes.Equal(again, payload) {
+			t.Fatalf("body re-encodes to %x, the signed payload is %x", again, payload)
+		}
+		return
+	}
+	defined := definedKeys(reflect.TypeOf(body))
+	for k, v := range sent {
+		if defined[k] && !bytes.Equal(core[k], v) {
+			t.Fatalf("version %d: key %d re-encodes to %x, the payload holds %x", version, k, []byte(core[k]), []byte(v))
+		}
+	}
+	for k := range core {
+		if _, ok := sent[k]; !ok {
+			t.Fatalf("version %d: the body has key %d, the payload does not", version, k)
+		}
 	}
 }
 
