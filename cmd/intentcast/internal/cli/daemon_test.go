@@ -157,6 +157,32 @@ func TestDaemonLoop(t *testing.T) {
 		t.Errorf("vendor offers = %+v", sent)
 	}
 
+	// offers watch --until counts valid offers only: the accepted one is
+	// shown but does not count, so watching for 2 across all intents waits
+	// for the second offer to a new intent.
+	in2 := decodeJSON[client.IntentView](t, mustRun(t, c("--json", "intent", "publish", "--category", "electronics",
+		"--text", "a second laptop", "--max-price", "1000", "--currency", "EUR")...))
+	eventually(t, 20*time.Second, "the vendor's feed lists the second intent", func() bool {
+		return strings.Contains(mustRun(t, v("vendor", "feed")...).stdout, short(in2.ID))
+	})
+	first := decodeJSON[client.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in2.ID, "--price", "900")...))
+	eventually(t, 20*time.Second, "the customer holds the first offer to the second intent", func() bool {
+		return len(decodeJSON[[]client.OfferView](t, mustRun(t, c("--json", "offers", "list", in2.ID)...))) == 1
+	})
+	watched := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(t.Context(), patience)
+		defer cancel()
+		watched <- runCtx(ctx, c("--json", "offers", "watch", "--until", "2")...)
+	}()
+	second := decodeJSON[client.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in2.ID, "--price", "950")...))
+	got = <-watched
+	printed := decodeLines[client.OfferView](t, got.stdout)
+	if got.code != 0 || len(printed) != 3 || printed[0].Status != "accepted" || printed[1].ID != first.ID || printed[2].ID != second.ID {
+		t.Errorf("offers watch --until 2: exit %d (%v), want the accepted offer, then %s and %s:\n%s",
+			got.code, got.err, short(first.ID), short(second.ID), got.stdout)
+	}
+
 	// Human output.
 	if r := mustRun(t, c("intent", "show", short(in.ID))...); !strings.Contains(r.stdout, "accepted") || !strings.Contains(r.stdout, offer.ID) {
 		t.Errorf("intent show:\n%s", r.stdout)

@@ -178,7 +178,9 @@ func (a *app) offersWatch(ctx context.Context, cmd *ucli.Command) error {
 		} else {
 			printOfferLine(a.stdout, o)
 		}
-		if o.Status != "refused" && o.Status != "lapsed" {
+		// Only offers the customer can still take count: not refused,
+		// lapsed, or already accepted (a replay shows those too).
+		if o.Status == "valid" {
 			valid++
 		}
 		if until > 0 && valid >= until {
