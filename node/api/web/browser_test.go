@@ -501,6 +501,29 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 	}
 	cp.do(setValues(map[string]string{"c-text": "", "c-price": "", "c-currency": "EUR", "c-region": ""}))
 
+	// The vendor's filter form says what is wrong next to the field too,
+	// for the page's own check (an amount) and the API's (a region, a
+	// currency), and nowhere else.
+	vp.do(chromedp.Click(chromedp.CSS(`#filter-box summary`)), chromedp.WaitVisible(chromedp.ID("f-regions")))
+	for _, tt := range []struct{ name, regions, currencies, min, at, says string }{
+		{"region XX", "XX", "", "", "f-regions-error", `"XX" is not a country code`},
+		{"currency XYZ", "", "XYZ", "", "f-currencies-error", `"XYZ" is not a currency code`},
+		{"ceiling 1,5", "", "", "1,5", "f-min-error", "is not an amount"},
+	} {
+		vp.do(
+			setValues(map[string]string{"f-regions": tt.regions, "f-currencies": tt.currencies, "f-min": tt.min}),
+			chromedp.Click(chromedp.ID("filter-save")),
+			chromedp.WaitVisible(chromedp.ID(tt.at)),
+		)
+		if msg := vp.text("#" + tt.at); !strings.Contains(msg, tt.says) {
+			t.Errorf("filter, %s: the page says %q at #%s; want ...%q...", tt.name, msg, tt.at, tt.says)
+		}
+		if shown := eval[int](vp, `[...document.querySelectorAll('#filter .error')].filter((e) => !e.hidden).length`); shown != 1 {
+			t.Errorf("filter, %s: %d error messages shown, want 1, next to the field", tt.name, shown)
+		}
+	}
+	vp.do(setValues(map[string]string{"f-regions": "", "f-currencies": "", "f-min": ""}), chromedp.Click(chromedp.CSS(`#filter-box summary`)))
+
 	// The customer publishes through the form, with terms beyond the defaults.
 	const want = "Light 14-inch laptop, 16 GB RAM, matte screen"
 	deliver := time.Now().AddDate(0, 0, 10).Format(time.DateOnly)
@@ -540,6 +563,19 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 	)
 	if price := eval[string](vp, `document.querySelector(`+js(card+` .o-price`)+`).value`); price != "1200.00" {
 		t.Errorf("the offer form's price is %q; want the ceiling 1200.00", price)
+	}
+	// A bad price is refused next to the price, as on the compose form.
+	priceErr := "o-" + id[:12] + "-price-error"
+	vp.do(
+		fill(card+` .o-price`, "12,00"),
+		chromedp.Click(chromedp.CSS(card+` button.send-offer`)),
+		chromedp.WaitVisible(chromedp.ID(priceErr)),
+	)
+	if msg := vp.text("#" + priceErr); !strings.Contains(msg, "such as") {
+		t.Errorf("the offer form says %q next to a price of 12,00; want how to write one", msg)
+	}
+	if shown := eval[int](vp, `[...document.querySelectorAll(`+js(card+` .offer-form .error`)+`)].filter((e) => !e.hidden).length`); shown != 1 {
+		t.Errorf("the offer form shows %d error messages for one bad price, want 1", shown)
 	}
 	vp.do(
 		fill(card+` .o-price`, "1099.00"),

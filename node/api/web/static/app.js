@@ -268,7 +268,7 @@ function parseCustom(text) {
     const line = raw.trim();
     if (!line) continue;
     const m = line.match(/^([^:=]+)[:=](.*)$/);
-    if (!m || !m[1].trim()) throw new Error(`Other terms, line ${i + 1}: write it as "name: value".`);
+    if (!m || !m[1].trim()) throw fieldError('custom_terms', `Other terms, line ${i + 1}: write it as "name: value".`);
     out[m[1].trim()] = m[2].trim();
     n++;
   }
@@ -282,8 +282,13 @@ const composeInputs = {
   terms: 'c-terms-list', custom_terms: 'c-custom',
 };
 
+// fieldError is an error of the page's own checks about one input, named
+// by the API's field name as the API's own errors name it.
+const fieldError = (field, message) => Object.assign(new Error(message), { field });
+
 // sayAtField shows an error that names an input (x.field, one of inputs)
 // next to that input, and any other in fallback. An empty x clears them.
+// Every form of the page reports its errors this way.
 function sayAtField(inputs, x, fallback) {
   for (const id of Object.values(inputs)) {
     const el = $(id), p = $(id + '-error');
@@ -319,7 +324,7 @@ function readCompose() {
   const q = v('c-quantity');
   if (q) {
     const n = Number(q);
-    if (!Number.isInteger(n) || n < 1) throw new Error('Quantity must be a whole number, 1 or more.');
+    if (!Number.isInteger(n) || n < 1) throw fieldError('quantity', 'Quantity must be a whole number, 1 or more.');
     body.quantity = n;
   }
   const region = v('c-region');
@@ -342,7 +347,7 @@ $('compose').addEventListener('submit', async (e) => {
   try {
     body = readCompose();
   } catch (x) {
-    say(err, x.message);
+    sayAtField(composeInputs, x, err);
     return;
   }
   const btn = $('publish'), bar = $('mint-bar'), label = $('mint-label');
@@ -711,21 +716,37 @@ async function loadFilter() {
   fillFilter(await api.call('GET', '/v1/vendor/filter'));
 }
 
+// filterInputs are the filter form's inputs by the API's field names (the
+// API names a bad region or currency of the lists by the singular).
+const filterInputs = {
+  categories: 'f-categories-list', path: 'f-path', keywords: 'f-keywords', regions: 'f-regions', region: 'f-regions',
+  currencies: 'f-currencies', currency: 'f-currencies', min_price: 'f-min',
+};
+
+function minPrice(currencies) {
+  const min = $('f-min').value.trim();
+  if (!min) return 0;
+  try {
+    return parseMajor(min, minExponent(currencies));
+  } catch (x) {
+    throw fieldError('min_price', x.message);
+  }
+}
+
 $('filter').addEventListener('submit', async (e) => {
   e.preventDefault();
   const err = $('filter-error');
-  say(err, '');
+  sayAtField(filterInputs, null, err);
   $('filter-saved').hidden = true;
   try {
     const currencies = list($('f-currencies').value.toUpperCase());
-    const min = $('f-min').value.trim();
     const f = {
       categories: [...document.querySelectorAll('#f-categories-list input:checked')].map((b) => b.value),
       path: $('f-path').value.split('/').map((s) => s.trim()).filter(Boolean),
       keywords: list($('f-keywords').value),
       regions: list($('f-regions').value.toUpperCase()),
       currencies,
-      min_price: min ? parseMajor(min, minExponent(currencies)) : 0,
+      min_price: minPrice(currencies),
     };
     $('filter-save').disabled = true;
     fillFilter(await api.call('PUT', '/v1/vendor/filter', f));
@@ -733,7 +754,7 @@ $('filter').addEventListener('submit', async (e) => {
     setTimeout(() => { $('filter-saved').hidden = true; }, 3000);
     await loadFeed();
   } catch (x) {
-    say(err, x.message);
+    sayAtField(filterInputs, x, err);
   } finally {
     $('filter-save').disabled = false;
   }
@@ -796,6 +817,9 @@ function makeFeedCard(v) {
   card.vendor = h('input', { id: uid + '-vendor', class: 'o-vendor', autocomplete: 'organization', maxlength: 64,
     placeholder: state.node?.vendor?.name || 'the name set in the daemon' });
   card.send = h('button', { type: 'submit', class: 'primary send-offer' }, 'Send offer');
+  // The offer form's inputs by the API's field names; the currency is the
+  // intent's, so an error about it belongs to the price.
+  card.inputs = { price: uid + '-price', currency: uid + '-price', valid_for: uid + '-valid', text: uid + '-text', vendor_name: uid + '-vendor' };
   card.form = h('form', { class: 'offer-form', hidden: true, novalidate: true, onsubmit: (e) => { e.preventDefault(); sendOffer(card, v.id); } },
     h('div', { class: 'grid' },
       h('div', { class: 'field' }, h('label', { for: uid + '-price' }, 'Your price ', h('span', { class: 'opt' }, `(at most ${money(v.max_price, v.currency)})`)),
@@ -845,7 +869,7 @@ function updateFeedCard(card, v) {
 
 async function sendOffer(card, id) {
   const v = state.feed.get(id);
-  say(card.error, '');
+  sayAtField(card.inputs, null, card.error);
   const body = { intent_id: id, price: card.price.value.trim(), currency: v.currency, valid_for: card.valid.value };
   const text = card.text.value.trim();
   if (text) body.text = text;
@@ -858,7 +882,7 @@ async function sendOffer(card, id) {
     card.text.value = '';
     upsertSent(o);
   } catch (x) {
-    say(card.error, x.message);
+    sayAtField(card.inputs, x, card.error);
   } finally {
     card.send.disabled = false;
   }
