@@ -81,6 +81,8 @@ func newDHT(h host.Host, cfg Config, boot []peer.AddrInfo) (*dhtNode, error) {
 		// Only provider records: no values, so no record types to validate
 		// and nothing else for strangers to store on us.
 		dht.DisableValues(),
+		// A bounded store for the provider records strangers send us.
+		dht.ProviderDatastore(newProviderStore(maxProvidersPerKey)),
 		dht.BootstrapPeers(boot...))
 	if err != nil {
 		return nil, fmt.Errorf("DHT: %w", err)
