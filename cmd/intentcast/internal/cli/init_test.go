@@ -239,6 +239,38 @@ func TestInitInternetProfile(t *testing.T) {
 	}
 }
 
+// TestLoadConfigConnections: the connection watermarks come from
+// config.toml, one alone or both, and bad ones name their key.
+func TestLoadConfigConnections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), daemon.ConfigFile)
+	for body, key := range map[string]string{
+		"[node]\nconn_low = -1\n":                 "node.conn_low",
+		"[node]\nconn_high = 5000\n":              "node.conn_high",
+		"[node]\nconn_low = 50\nconn_high = 40\n": "node.conn_low = 50 is above node.conn_high = 40",
+		"[node]\nconn_low = \"many\"\n":           "conn_low",
+	} {
+		os.WriteFile(path, []byte(body), 0o600)
+		if _, err := daemon.LoadConfig(path); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("loadConfig(%q): %v, want an error naming %s", body, err, key)
+		}
+	}
+	for body, want := range map[string][2]int{
+		"[node]\nconn_low = 8\nconn_high = 200\n": {8, 200},
+		"[node]\nconn_high = 200\n":               {0, 200},
+		"":                                        {0, 0},
+	} {
+		os.WriteFile(path, []byte(body), 0o600)
+		c, err := daemon.LoadConfig(path)
+		if err != nil {
+			t.Fatalf("loadConfig(%q): %v", body, err)
+		}
+		nc := (&daemon.Daemon{Config: c}).NodeConfig(nil)
+		if nc.ConnLow != want[0] || nc.ConnHigh != want[1] {
+			t.Errorf("config %q gives the node watermarks %d/%d, want %d/%d", body, nc.ConnLow, nc.ConnHigh, want[0], want[1])
+		}
+	}
+}
+
 func TestLoadConfigChecksStem(t *testing.T) {
 	path := filepath.Join(t.TempDir(), daemon.ConfigFile)
 	for body, key := range map[string]string{

@@ -66,6 +66,10 @@ type NodeConfig struct {
 	StemFluffProbability float64 `toml:"stem_fluff_probability"`
 	StemEpoch            string  `toml:"stem_epoch"`   // a Go duration; "" means 10m
 	StemTimeout          string  `toml:"stem_timeout"` // a Go duration; "" means 4s
+	// The connection manager's watermarks (node.Config's ConnLow and
+	// ConnHigh); 0 means the default, 32 and 96.
+	ConnLow  int `toml:"conn_low"`
+	ConnHigh int `toml:"conn_high"`
 }
 
 // stemDurations parses the stem's durations ("" is zero: the default).
@@ -198,11 +202,34 @@ func (c Config) check() error {
 	if _, _, err := c.Node.stemDurations(); err != nil {
 		return err
 	}
+	if err := c.Node.checkConns(); err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
 		return fmt.Errorf("api.listen = %q: want host:port such as %s", c.API.Listen, client.DefaultAddr)
 	}
 	if _, err := ParseLogLevel(c.Log.Level); err != nil {
 		return fmt.Errorf("log.level: %w", err)
+	}
+	return nil
+}
+
+// maxConnHigh bounds node.conn_high: the resource manager's budget (512
+// file descriptors, 256 MiB) does not grow with it, so beyond a few hundred
+// peers those limits bind first.
+const maxConnHigh = 1000
+
+// checkConns validates the connection watermarks: 0 (the default) or
+// 1 <= conn_low <= conn_high <= maxConnHigh, either alone allowed.
+func (n NodeConfig) checkConns() error {
+	low, high := n.ConnLow, n.ConnHigh
+	switch {
+	case low < 0 || low > maxConnHigh:
+		return fmt.Errorf("node.conn_low = %d: want 0 (the default, 32) or a number of connections from 1 to %d", low, maxConnHigh)
+	case high < 0 || high > maxConnHigh:
+		return fmt.Errorf("node.conn_high = %d: want 0 (the default, 96) or a number of connections from 1 to %d", high, maxConnHigh)
+	case low > 0 && high > 0 && low > high:
+		return fmt.Errorf("node.conn_low = %d is above node.conn_high = %d: the node trims connections down to conn_low once it has more than conn_high, so want conn_low <= conn_high", low, high)
 	}
 	return nil
 }
@@ -338,6 +365,15 @@ disable_stem = {{toml .C.Node.DisableStem}}
 stem_fluff_probability = {{toml .C.Node.StemFluffProbability}}
 stem_epoch = {{toml .C.Node.StemEpoch}}
 stem_timeout = {{toml .C.Node.StemTimeout}}
+
+# The connection manager's watermarks: above conn_high connections the node
+# closes the least useful ones down to conn_low, and below conn_low it looks
+# for more peers. 0 means 32 and 96 (kubo's values; gossipsub keeps 6-12 peers
+# per topic, mostly the same ones). A public bootstrap node may want more, up
+# to 1000; inbound connections are limited to conn_high, all to twice that,
+# within a fixed budget of 512 file descriptors and 256 MiB.
+conn_low = {{toml .C.Node.ConnLow}}
+conn_high = {{toml .C.Node.ConnHigh}}
 
 [api]
 # host:port of the local HTTP API and web page. Keep it on 127.0.0.1: the API

@@ -94,6 +94,8 @@ func (d *Daemon) NodeConfig(reg prometheus.Registerer) node.Config {
 		StemFluffProbability: d.Config.Node.StemFluffProbability,
 		StemEpoch:            stemEpoch,
 		StemTimeout:          stemTimeout,
+		ConnLow:              d.Config.Node.ConnLow,
+		ConnHigh:             d.Config.Node.ConnHigh,
 
 		Vendor:     intent.Vendor{Name: d.Config.Vendor.Name, URL: d.Config.Vendor.URL},
 		Identity:   d.identity,
