@@ -242,18 +242,12 @@ func TestInitInternetProfile(t *testing.T) {
 // TestLoadConfigConnections: the connection watermarks come from
 // config.toml, one alone or both, and bad ones name their key.
 func TestLoadConfigConnections(t *testing.T) {
-	path := filepath.Join(t.TempDir(), daemon.ConfigFile)
-	for body, key := range map[string]string{
+	path := refusesConfigs(t, map[string]string{
 		"[node]\nconn_low = -1\n":                 "node.conn_low",
 		"[node]\nconn_high = 5000\n":              "node.conn_high",
 		"[node]\nconn_low = 50\nconn_high = 40\n": "node.conn_low = 50 is above node.conn_high = 40",
 		"[node]\nconn_low = \"many\"\n":           "conn_low",
-	} {
-		os.WriteFile(path, []byte(body), 0o600)
-		if _, err := daemon.LoadConfig(path); err == nil || !strings.Contains(err.Error(), key) {
-			t.Errorf("loadConfig(%q): %v, want an error naming %s", body, err, key)
-		}
-	}
+	})
 	for body, want := range map[string][2]int{
 		"[node]\nconn_low = 8\nconn_high = 200\n": {8, 200},
 		"[node]\nconn_high = 200\n":               {0, 200},
@@ -271,18 +265,26 @@ func TestLoadConfigConnections(t *testing.T) {
 	}
 }
 
-func TestLoadConfigChecksStem(t *testing.T) {
+// refusesConfigs checks that loadConfig refuses each config.toml body with
+// an error containing its text, and returns the path it used.
+func refusesConfigs(t *testing.T, bodies map[string]string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), daemon.ConfigFile)
-	for body, key := range map[string]string{
-		"[node]\nstem_fluff_probability = 1.5\n": "node.stem_fluff_probability",
-		"[node]\nstem_epoch = \"ten minutes\"\n": "node.stem_epoch",
-		"[node]\nstem_timeout = \"-4s\"\n":       "node.stem_timeout",
-	} {
+	for body, key := range bodies {
 		os.WriteFile(path, []byte(body), 0o600)
 		if _, err := daemon.LoadConfig(path); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("loadConfig(%q): %v, want an error naming %s", body, err, key)
 		}
 	}
+	return path
+}
+
+func TestLoadConfigChecksStem(t *testing.T) {
+	path := refusesConfigs(t, map[string]string{
+		"[node]\nstem_fluff_probability = 1.5\n": "node.stem_fluff_probability",
+		"[node]\nstem_epoch = \"ten minutes\"\n": "node.stem_epoch",
+		"[node]\nstem_timeout = \"-4s\"\n":       "node.stem_timeout",
+	})
 	os.WriteFile(path, []byte("[node]\ndisable_stem = true\nstem_fluff_probability = 0.25\nstem_epoch = \"5m\"\nstem_timeout = \"2s\"\n"), 0o600)
 	c, err := daemon.LoadConfig(path)
 	if err != nil {
