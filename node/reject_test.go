@@ -25,14 +25,14 @@ func TestRejectReasonsMatchProtocol(t *testing.T) {
 		"ErrNoDeal": intent.ErrNoDeal, "ErrWrongVendor": intent.ErrWrongVendor, "ErrNotBound": intent.ErrNotBound,
 	}
 	rows := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| `(Err[A-Za-z]+)` \\| (?:Reject|Ignore) \\|").FindAllSubmatch(doc, -1)
-	if len(rows) != len(byName) {
-		t.Fatalf("the codes table has %d rows, this test knows %d errors", len(rows), len(byName))
+	if len(rows) < len(byName) {
+		t.Fatalf("the codes table has %d rows, fewer than the %d errors this test knows", len(rows), len(byName))
 	}
 	for _, r := range rows {
 		code, name := string(r[1]), string(r[2])
 		e, ok := byName[name]
 		if !ok {
-			t.Errorf("the codes table names %s, which this test does not know", name)
+			t.Errorf("PROTOCOL.md's codes table has %s (%s): add it to byName here, and to rejectReasons (node/reject.go) so that logs and metrics name it %q", name, code, code)
 			continue
 		}
 		if got := reasonName(fmt.Errorf("validate: %w", e)); got != code {
