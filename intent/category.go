@@ -44,8 +44,8 @@ func ParseTopic(name string) (category string, offers, ok bool) {
 
 // CheckTopic reports whether m, a message from Parse, may travel on the
 // topic of category (offers: its offers topic, else its intents topic):
-// intents and cancels on an intents topic, sealed offers and accepts on an
-// offers topic, and an intent only on its own category's. (A cancel, offer
+// intents and cancels on an intents topic, sealed offers, sealed thread
+// messages and accepts on an offers topic, and an intent only on its own category's. (A cancel, offer
 // or accept belongs to the category of the intent it names, which only a
 // node that knows that intent can check.) Errors wrap ErrWrongTopic.
 func CheckTopic(m any, category string, offers bool) error {
@@ -56,7 +56,7 @@ func CheckTopic(m any, category string, offers bool) error {
 			return fmt.Errorf("%w: intent %s of category %q on the %s topic", ErrWrongTopic, m.ID.Short(), m.Body.Category, category)
 		}
 	case *SignedCancel:
-	case *SealedOffer, *SignedAccept:
+	case *SealedOffer, *SealedThread, *SignedAccept:
 		onOffers = true
 	default:
 		return fmt.Errorf("%w: %T is not a wire message", ErrWrongTopic, m)
@@ -75,6 +75,8 @@ func kindName(m any) string {
 		return "cancel"
 	case *SealedOffer:
 		return "sealed offer"
+	case *SealedThread:
+		return "sealed thread message"
 	}
 	return "accept"
 }

@@ -23,6 +23,8 @@ var goErrors = map[string]error{
 	"ErrTermsMismatch": intent.ErrTermsMismatch, "ErrCurrency": intent.ErrCurrency, "ErrOverCeiling": intent.ErrOverCeiling,
 	"ErrOfferExpired": intent.ErrOfferExpired, "ErrNotBound": intent.ErrNotBound,
 	"ErrNoDeal": intent.ErrNoDeal, "ErrWrongVendor": intent.ErrWrongVendor,
+	"ErrThreadMalformed": intent.ErrThreadMalformed, "ErrWrongThread": intent.ErrWrongThread, "ErrNotChained": intent.ErrNotChained,
+	"ErrThreadReplay": intent.ErrThreadReplay, "ErrThreadClosed": intent.ErrThreadClosed,
 }
 
 // docSection returns the text of docs/PROTOCOL.md under the heading title,

@@ -8,7 +8,7 @@ import (
 
 // Parse decodes any intentcast wire message, running the stateless checks of
 // its kind. It returns *SignedIntent, *SignedCancel (intent topics),
-// *SealedOffer or *SignedAccept (offer topics). The envelope is parsed once:
+// *SealedOffer, *SealedThread or *SignedAccept (offer topics). The envelope is parsed once:
 // sealed offers are tag 16, everything signed is tag 18 and told apart by its
 // protected content type.
 func Parse(raw []byte) (any, error) {
@@ -16,7 +16,7 @@ func Parse(raw []byte) (any, error) {
 		return nil, fmt.Errorf("%w: empty message", ErrMalformed)
 	}
 	if raw[0] == tagEncrypt0 {
-		return orNil(ParseSealedOffer(raw))
+		return parseSealedMessage(raw)
 	}
 	if len(raw) > MaxIntentSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxIntentSize)
@@ -40,6 +40,19 @@ func Parse(raw []byte) (any, error) {
 		return orNil(acceptFrom(raw, msg))
 	}
 	return nil, fmt.Errorf("%w: content type %q is not an intentcast wire message", ErrMalformed, msg.ContentType)
+}
+
+// parseSealedMessage parses a sealed offer or a sealed thread message, told
+// apart by the protected content type.
+func parseSealedMessage(raw []byte) (any, error) {
+	s, ct, err := parseSealed(raw, "sealed message")
+	if err != nil {
+		return nil, err
+	}
+	if ct == ContentSealedThread {
+		return &SealedThread{*s}, nil
+	}
+	return &SealedOffer{*s}, nil
 }
 
 // orNil returns a nil interface on error: returned directly, a parser's nil

@@ -122,6 +122,20 @@ type OfferDraft struct {
 // the intent's reply key. It returns the sealed wire message and the signed
 // offer the vendor keeps.
 func NewOffer(in *SignedIntent, vendor crypto.Identity, d OfferDraft) (*SealedOffer, *SignedOffer, error) {
+	signed, err := signOffer(in, vendor, d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("new offer: %w", err)
+	}
+	sealed, err := sealOffer(in, signed.Raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("new offer: %w", err)
+	}
+	return sealed, signed, nil
+}
+
+// signOffer makes the vendor-signed offer to in: the inside of a sealed
+// offer, or a thread reply's revised offer.
+func signOffer(in *SignedIntent, vendor crypto.Identity, d OfferDraft) (*SignedOffer, error) {
 	if d.Currency == "" {
 		d.Currency = in.Body.Want.Currency
 	}
@@ -140,21 +154,17 @@ func NewOffer(in *SignedIntent, vendor crypto.Identity, d OfferDraft) (*SealedOf
 		VendorReplyKey: replyKeyOf(vendor.Reply.Public()),
 	}
 	if err := body.check(); err != nil {
-		return nil, nil, fmt.Errorf("new offer: %w", err)
+		return nil, err
 	}
 	payload, err := marshal(body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("new offer: encode: %w", err)
+		return nil, fmt.Errorf("encode: %w", err)
 	}
 	inner, err := crypto.Sign1(vendor.Signing, ContentOffer, payload)
 	if err != nil {
-		return nil, nil, fmt.Errorf("new offer: sign: %w", err)
+		return nil, fmt.Errorf("sign: %w", err)
 	}
-	sealed, err := sealOffer(in, inner)
-	if err != nil {
-		return nil, nil, fmt.Errorf("new offer: %w", err)
-	}
-	return sealed, &SignedOffer{Raw: inner, Body: body}, nil
+	return &SignedOffer{Raw: inner, Body: body}, nil
 }
 
 // OpenOffer opens a sealed offer addressed to in with the intent's reply key
@@ -178,23 +188,33 @@ func OpenOffer(s *SealedOffer, in *SignedIntent, reply crypto.ReplyKey, now time
 		}
 		return o, fmt.Errorf("open offer %s: %w", s.ID.Short(), err)
 	}
-	b := &o.Body
-	if id, _ := idFromBytes(b.IntentID); id != in.ID {
-		return o, fmt.Errorf("open offer %s: %w: signed for %s", s.ID.Short(), ErrWrongIntent, id.Short())
-	}
-	if th := in.TermsHash(); string(b.TermsHash) != string(th[:]) {
-		return o, fmt.Errorf("open offer %s: %w", s.ID.Short(), ErrTermsMismatch)
-	}
-	if b.Currency != in.Body.Want.Currency {
-		return o, fmt.Errorf("open offer %s: %w: %s, the intent asks for %s", s.ID.Short(), ErrCurrency, b.Currency, in.Body.Want.Currency)
-	}
-	if b.Price > in.Body.Want.MaxPrice {
-		return o, fmt.Errorf("open offer %s: %w: %d > %d %s", s.ID.Short(), ErrOverCeiling, b.Price, in.Body.Want.MaxPrice, b.Currency)
-	}
-	if !now.Before(o.ValidUntilAt()) {
-		return o, fmt.Errorf("open offer %s: %w since %v", s.ID.Short(), ErrOfferExpired, o.ValidUntilAt().UTC())
+	if err := offerFits(o, in, now); err != nil {
+		return o, fmt.Errorf("open offer %s: %w", s.ID.Short(), err)
 	}
 	return o, nil
+}
+
+// offerFits checks a signed offer against the intent it answers: the
+// intent, the terms commitment, the currency, the ceiling and that it is
+// still valid, in that order.
+func offerFits(o *SignedOffer, in *SignedIntent, now time.Time) error {
+	b := &o.Body
+	if id, _ := idFromBytes(b.IntentID); id != in.ID {
+		return fmt.Errorf("%w: signed for %s", ErrWrongIntent, id.Short())
+	}
+	if th := in.TermsHash(); string(b.TermsHash) != string(th[:]) {
+		return ErrTermsMismatch
+	}
+	if b.Currency != in.Body.Want.Currency {
+		return fmt.Errorf("%w: %s, the intent asks for %s", ErrCurrency, b.Currency, in.Body.Want.Currency)
+	}
+	if b.Price > in.Body.Want.MaxPrice {
+		return fmt.Errorf("%w: %d > %d %s", ErrOverCeiling, b.Price, in.Body.Want.MaxPrice, b.Currency)
+	}
+	if !now.Before(o.ValidUntilAt()) {
+		return fmt.Errorf("%w since %v", ErrOfferExpired, o.ValidUntilAt().UTC())
+	}
+	return nil
 }
 
 func offerInfo(intentID ID) []byte {

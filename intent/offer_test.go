@@ -153,7 +153,12 @@ func TestOpenOfferKeepsEvidence(t *testing.T) {
 func TestParseSealedOfferRules(t *testing.T) {
 	in, _ := newTestIntent(t, nil)
 	good, _, _ := NewOffer(in, testVendor(t), testOfferDraft())
+	nonce, err := marshal(sealedUnprotected{Nonce: make([]byte, NonceSize)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	encode := func(w sealedWire) []byte {
+		w.Unprotected = nonce
 		b, err := marshal(w)
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/intentcast/intentcast/crypto"
 )
 
@@ -44,20 +46,24 @@ const (
 // Proof of work).
 const DefaultOfferWork = 20
 
+// sealedWire is the envelope of every sealed message (offers and thread
+// messages): the unprotected header is decoded after the protected one,
+// whose content type says which nonce label it must hold.
 type sealedWire struct {
 	_           struct{} `cbor:",toarray"`
 	Protected   []byte
-	Unprotected sealedUnprotected
+	Unprotected cbor.RawMessage
 	Ciphertext  []byte
 }
 
-// sealedUnprotected is the unprotected header: the work nonce alone.
+// sealedUnprotected is a sealed offer's unprotected header: the work nonce
+// alone.
 type sealedUnprotected struct {
 	Nonce []byte `cbor:"-65537,keyasint"`
 }
 
-// sealedIDWire is the sealed offer with an empty unprotected header: the
-// bytes the offer ID is the hash of.
+// sealedIDWire is a sealed message with an empty unprotected header: the
+// bytes its ID is the hash of.
 type sealedIDWire struct {
 	_           struct{} `cbor:",toarray"`
 	Protected   []byte
@@ -70,58 +76,92 @@ type sealedHeader struct {
 	IntentID    []byte `cbor:"4,keyasint"`
 }
 
-// SealedOffer is an offer as relays see it: which intent it answers, and
-// bytes only that intent's customer can open.
-type SealedOffer struct {
+// sealed is what offers and thread messages share as relays see them: which
+// intent they concern, and bytes only one party can open.
+type sealed struct {
 	Raw        []byte
-	ID         ID // the offer ID, named by an accept; leaves out the nonce
+	ID         ID // names the message whatever its work nonce
 	IntentID   ID
 	protected  []byte
 	ciphertext []byte
 	nonce      []byte
 }
 
+// SealedOffer is an offer as relays see it: which intent it answers, and
+// bytes only that intent's customer can open.
+type SealedOffer struct {
+	sealed
+}
+
 // ParseSealedOffer checks what a relay can check without a policy: size,
 // shape, canonical encoding, content type and the ciphertext's bounds. Its
 // work is checked by CheckWork.
 func ParseSealedOffer(raw []byte) (*SealedOffer, error) {
+	s, ct, err := parseSealed(raw, "sealed offer")
+	if err != nil {
+		return nil, err
+	}
+	if ct != ContentSealedOffer {
+		return nil, fmt.Errorf("sealed offer: %w: content type %q, want %q", ErrMalformed, ct, ContentSealedOffer)
+	}
+	return &SealedOffer{*s}, nil
+}
+
+// parseSealed parses any sealed message (tag 16) up to its content type,
+// then its unprotected header by the rules of that type. It returns the
+// envelope and its content type.
+func parseSealed(raw []byte, what string) (*sealed, string, error) {
 	if len(raw) > MaxOfferSize {
-		return nil, fmt.Errorf("sealed offer: %w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxOfferSize)
+		return nil, "", fmt.Errorf("%s: %w: %d bytes, at most %d", what, ErrTooLarge, len(raw), MaxOfferSize)
 	}
 	if len(raw) == 0 || raw[0] != tagEncrypt0 {
-		return nil, fmt.Errorf("sealed offer: %w: does not start with COSE_Encrypt0 tag 16", ErrMalformed)
+		return nil, "", fmt.Errorf("%s: %w: does not start with COSE_Encrypt0 tag 16", what, ErrMalformed)
 	}
 	var w sealedWire
-	if err := unmarshalCanonical(raw[1:], &w, "sealed offer"); err != nil {
-		return nil, fmt.Errorf("sealed offer: %w", err)
+	if err := unmarshalCanonical(raw[1:], &w, what); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	var h sealedHeader
-	if err := unmarshalCanonical(w.Protected, &h, "sealed offer header"); err != nil {
-		return nil, fmt.Errorf("sealed offer: %w", err)
+	if err := unmarshalCanonical(w.Protected, &h, what+" header"); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
-	if h.ContentType != ContentSealedOffer {
-		return nil, fmt.Errorf("sealed offer: %w: content type %q, want %q", ErrMalformed, h.ContentType, ContentSealedOffer)
+	var nonce []byte
+	switch h.ContentType {
+	case ContentSealedOffer:
+		var u sealedUnprotected
+		if err := unmarshalCanonical(w.Unprotected, &u, what+" unprotected header"); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
+		}
+		nonce = u.Nonce
+	case ContentSealedThread:
+		var u threadUnprotected
+		if err := unmarshalCanonical(w.Unprotected, &u, what+" unprotected header"); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
+		}
+		nonce = u.Nonce
+	default:
+		return nil, "", fmt.Errorf("%s: %w: content type %q is not a sealed intentcast message", what, ErrMalformed, h.ContentType)
 	}
 	id, ok := idFromBytes(h.IntentID)
 	if !ok {
-		return nil, fmt.Errorf("sealed offer: %w: intent id of %d bytes, want 32", ErrSchema, len(h.IntentID))
+		return nil, "", fmt.Errorf("%s: %w: intent id of %d bytes, want 32", what, ErrSchema, len(h.IntentID))
 	}
 	if len(w.Ciphertext) < minSealedCiphertext {
-		return nil, fmt.Errorf("sealed offer: %w: ciphertext of %d bytes is shorter than any seal", ErrSchema, len(w.Ciphertext))
+		return nil, "", fmt.Errorf("%s: %w: ciphertext of %d bytes is shorter than any seal", what, ErrSchema, len(w.Ciphertext))
 	}
-	if len(w.Unprotected.Nonce) != NonceSize {
-		return nil, fmt.Errorf("sealed offer: %w: work nonce of %d bytes, want %d", ErrSchema, len(w.Unprotected.Nonce), NonceSize)
+	if len(nonce) != NonceSize {
+		return nil, "", fmt.Errorf("%s: %w: work nonce of %d bytes, want %d", what, ErrSchema, len(nonce), NonceSize)
 	}
-	s := &SealedOffer{Raw: raw, IntentID: id, protected: w.Protected, ciphertext: w.Ciphertext, nonce: w.Unprotected.Nonce}
-	if s.ID, ok = s.offerID(); !ok {
-		return nil, fmt.Errorf("sealed offer: %w: cannot encode its ID", ErrMalformed)
+	s := &sealed{Raw: raw, IntentID: id, protected: w.Protected, ciphertext: w.Ciphertext, nonce: nonce}
+	if s.ID, ok = s.sealedID(); !ok {
+		return nil, "", fmt.Errorf("%s: %w: cannot encode its ID", what, ErrMalformed)
 	}
-	return s, nil
+	return s, h.ContentType, nil
 }
 
-// offerID is the SHA-256 of the sealed offer with an empty unprotected
+// sealedID is the SHA-256 of the sealed message with an empty unprotected
 // header.
-func (s *SealedOffer) offerID() (ID, bool) {
+func (s *sealed) sealedID() (ID, bool) {
 	b, err := marshal(sealedIDWire{Protected: s.protected, Ciphertext: s.ciphertext})
 	if err != nil {
 		return ID{}, false
@@ -130,15 +170,21 @@ func (s *SealedOffer) offerID() (ID, bool) {
 }
 
 // Work returns the leading zero bits of the offer's proof-of-work hash.
-func (s *SealedOffer) Work() int {
-	return leadingZeros(domainHash(offerPowDomain, s.ID[:], s.nonce))
+func (s *SealedOffer) Work() int { return s.work(offerPowDomain) }
+
+func (s *sealed) work(domain string) int {
+	return leadingZeros(domainHash(domain, s.ID[:], s.nonce))
 }
 
 // CheckWork reports, as ErrInsufficientWork, an offer whose work is below
 // the network minimum of p. Every honest node agrees on it (Reject).
 func (s *SealedOffer) CheckWork(p Policy) error {
-	if got, want := s.Work(), p.OfferWork(); got < want {
-		return fmt.Errorf("sealed offer %s: %w: %d bits, the network asks for %d", s.ID.Short(), ErrInsufficientWork, got, want)
+	return s.checkWork("sealed offer", offerPowDomain, p)
+}
+
+func (s *sealed) checkWork(what, domain string, p Policy) error {
+	if got, want := s.work(domain), p.OfferWork(); got < want {
+		return fmt.Errorf("%s %s: %w: %d bits, the network asks for %d", what, s.ID.Short(), ErrInsufficientWork, got, want)
 	}
 	return nil
 }
@@ -146,20 +192,30 @@ func (s *SealedOffer) CheckWork(p Policy) error {
 // Mint finds a nonce that gives the offer bits of work and rewrites Raw
 // with it. The ID does not change. It checks ctx every few milliseconds.
 func (s *SealedOffer) Mint(ctx context.Context, bits int) error {
+	return s.mint(ctx, offerPowDomain, bits, func(n []byte) any { return sealedUnprotected{Nonce: n} })
+}
+
+// mint finds the nonce; header makes the unprotected header that holds it.
+func (s *sealed) mint(ctx context.Context, domain string, bits int, header func([]byte) any) error {
 	buf := append(s.ID[:len(s.ID):len(s.ID)], make([]byte, NonceSize)...)
-	if err := mint(ctx, offerPowDomain, buf, bits, nil); err != nil {
-		return fmt.Errorf("sealed offer %s: %w", s.ID.Short(), err)
+	if err := mint(ctx, domain, buf, bits, nil); err != nil {
+		return fmt.Errorf("sealed %s: %w", s.ID.Short(), err)
 	}
-	raw, err := encodeSealed(s.protected, buf[len(s.ID):], s.ciphertext)
+	nonce := buf[len(s.ID):]
+	raw, err := encodeSealed(s.protected, header(nonce), s.ciphertext)
 	if err != nil {
-		return fmt.Errorf("sealed offer %s: %w", s.ID.Short(), err)
+		return fmt.Errorf("sealed %s: %w", s.ID.Short(), err)
 	}
-	s.Raw, s.nonce = raw, buf[len(s.ID):]
+	s.Raw, s.nonce = raw, nonce
 	return nil
 }
 
-func encodeSealed(protected, nonce, ciphertext []byte) ([]byte, error) {
-	body, err := marshal(sealedWire{Protected: protected, Unprotected: sealedUnprotected{Nonce: nonce}, Ciphertext: ciphertext})
+func encodeSealed(protected []byte, unprotected any, ciphertext []byte) ([]byte, error) {
+	u, err := marshal(unprotected)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	body, err := marshal(sealedWire{Protected: protected, Unprotected: u, Ciphertext: ciphertext})
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
@@ -170,25 +226,37 @@ func encodeSealed(protected, nonce, ciphertext []byte) ([]byte, error) {
 	return raw, nil
 }
 
-// sealOffer seals inner to in's reply key, with a zero nonce: no work yet.
-func sealOffer(in *SignedIntent, inner []byte) (*SealedOffer, error) {
-	protected, err := marshal(sealedHeader{ContentType: ContentSealedOffer, IntentID: in.ID[:]})
+// sealTo seals plaintext to pub under a protected header of contentType
+// naming intentID, with a zero nonce in the header unprotected makes: no
+// work yet.
+func sealTo(pub crypto.PublicReplyKey, contentType string, intentID ID, info, plaintext []byte, unprotected func([]byte) any) (*sealed, error) {
+	protected, err := marshal(sealedHeader{ContentType: contentType, IntentID: intentID[:]})
 	if err != nil {
 		return nil, fmt.Errorf("seal: encode header: %w", err)
 	}
-	ct, err := crypto.Seal(in.Body.ReplyKey.public(), offerInfo(in.ID), protected, inner)
+	ct, err := crypto.Seal(pub, info, protected, plaintext)
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	nonce := make([]byte, NonceSize)
-	raw, err := encodeSealed(protected, nonce, ct)
+	raw, err := encodeSealed(protected, unprotected(nonce), ct)
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	s := &SealedOffer{Raw: raw, IntentID: in.ID, protected: protected, ciphertext: ct, nonce: nonce}
+	s := &sealed{Raw: raw, IntentID: intentID, protected: protected, ciphertext: ct, nonce: nonce}
 	var ok bool
-	if s.ID, ok = s.offerID(); !ok {
-		return nil, errors.New("seal: cannot encode the offer ID")
+	if s.ID, ok = s.sealedID(); !ok {
+		return nil, errors.New("seal: cannot encode the message ID")
 	}
 	return s, nil
+}
+
+// sealOffer seals inner to in's reply key, with a zero nonce: no work yet.
+func sealOffer(in *SignedIntent, inner []byte) (*SealedOffer, error) {
+	s, err := sealTo(in.Body.ReplyKey.public(), ContentSealedOffer, in.ID, offerInfo(in.ID), inner,
+		func(n []byte) any { return sealedUnprotected{Nonce: n} })
+	if err != nil {
+		return nil, err
+	}
+	return &SealedOffer{*s}, nil
 }

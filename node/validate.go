@@ -160,11 +160,17 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.CheckWork(n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		in, err := n.knownFor(m.IntentID, category, mode)
-		if err != nil {
+		if err := n.checkSealed(m.IntentID, m.ID, category, mode); err != nil {
 			return nil, err
 		}
-		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark); err != nil {
+	case *intent.SealedThread:
+		// A thread message is sealed junk to relays too: the same work
+		// bounds it, and an intent unknown here (closed, expired) ends its
+		// threads.
+		if err := m.CheckWork(n.cfg.Policy); err != nil {
+			return nil, err
+		}
+		if err := n.checkSealed(m.IntentID, m.ID, category, mode); err != nil {
 			return nil, err
 		}
 	case *intent.SignedAccept:
@@ -180,6 +186,17 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		}
 	}
 	return m, nil
+}
+
+// checkSealed is what a relay checks of a sealed message after its work:
+// the intent it names is live here, under the topic's category, and the
+// message is new.
+func (n *Node) checkSealed(intentID, id intent.ID, category string, mode checkMode) error {
+	in, err := n.knownFor(intentID, category, mode)
+	if err != nil {
+		return err
+	}
+	return n.seenCheck(id, in.Body.ExpiresAt(), mode == checkGossip)
 }
 
 // overtaken returns the first held cancel of in that is valid for it, if

@@ -11,6 +11,8 @@ import (
 type Frozen struct {
 	SealedOffer   Hex `json:"sealed_offer"`
 	AcceptDetails Hex `json:"accept_details"`
+	SealedCounter Hex `json:"sealed_counter,omitempty"` // thread-counter
+	SealedReply   Hex `json:"sealed_reply,omitempty"`   // thread-reply
 }
 
 //go:embed frozen.json

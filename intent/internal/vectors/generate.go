@@ -181,7 +181,10 @@ func (g *generator) run() error {
 	if err := g.dealRecords(in); err != nil {
 		return err
 	}
-	return g.ratings()
+	if err := g.ratings(); err != nil {
+		return err
+	}
+	return g.threads(in)
 }
 
 // offerAndAccept adds the valid sealed offer and the valid accept of it,
@@ -246,7 +249,7 @@ func (g *generator) offerAndAccept(in *intent.SignedIntent) error {
 		g.set.Resealed = true
 	}
 	g.offerID, g.offerHash = sealed.ID, offerHash
-	g.frozen = &Frozen{SealedOffer: sealed.Raw, AcceptDetails: accept.Details}
+	g.frozen.SealedOffer, g.frozen.AcceptDetails = sealed.Raw, accept.Details
 	g.set.frozen = g.frozen
 	g.add(Vec{Name: "accept", Kind: KindAccept, Intent: "intent", Verdict: Valid, Frozen: true, Wire: raw,
 		Description: "A valid accept of sealed-offer, signed with the intent's key; its details open with vendor_reply_private to accept_details."})

@@ -54,7 +54,10 @@ func (s *Set) Splice(doc []byte) ([]byte, error) {
 	if doc, err = splice(doc, DealBeginMarker, DealEndMarker, s.DealMarkdown()); err != nil {
 		return nil, err
 	}
-	return splice(doc, RatingBeginMarker, RatingEndMarker, s.RatingMarkdown())
+	if doc, err = splice(doc, RatingBeginMarker, RatingEndMarker, s.RatingMarkdown()); err != nil {
+		return nil, err
+	}
+	return splice(doc, ThreadBeginMarker, ThreadEndMarker, s.ThreadMarkdown())
 }
 
 func splice(doc []byte, begin, end, text string) ([]byte, error) {

@@ -43,10 +43,11 @@ type Set struct {
 	// MinRatingWork is the network's minimum work of a rating, a rating
 	// reply and a vendor profile (Policy.MinRatingWork); Ratings are the
 	// vectors of the ratings topic.
-	MinRatingWork int     `json:"min_rating_work"`
-	Ratings       []Vec   `json:"ratings"`
-	Resealed      bool    `json:"-"` // frozen.json was stale: write Frozen()
-	frozen        *Frozen // the sealed parts this set used
+	MinRatingWork int         `json:"min_rating_work"`
+	Ratings       []Vec       `json:"ratings"`
+	Threads       []ThreadVec `json:"threads"`
+	Resealed      bool        `json:"-"` // frozen.json was stale: write Frozen()
+	frozen        *Frozen     // the sealed parts this set used
 }
 
 // Keys are the fixed private keys behind the vectors. Reply keys are HPKE
