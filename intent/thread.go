@@ -214,6 +214,14 @@ func (m *ThreadMessage) link() threadLink {
 	return threadLink{r.IntentID, r.Thread, r.Prev, r.Seq, r.Created}
 }
 
+// ThreadHash returns the thread the message names: its root offer's
+// OfferHash.
+func (m *ThreadMessage) ThreadHash() [32]byte {
+	var h [32]byte
+	copy(h[:], m.link().Thread)
+	return h
+}
+
 // Seq returns the message's place in its thread (1..MaxThreadMessages).
 func (m *ThreadMessage) Seq() int { return int(m.link().Seq) }
 

@@ -22,6 +22,8 @@ func (n *Node) deliver(ctx context.Context, m any) {
 		err = n.deliverOffer(ctx, m)
 	case *intent.SignedAccept:
 		err = n.deliverAccept(ctx, m)
+	case *intent.SealedThread:
+		err = n.deliverThread(ctx, m)
 	}
 	if err != nil && ctx.Err() == nil {
 		n.log.Error("deliver", "err", err)

@@ -22,6 +22,7 @@ const (
 	EventRating        EventKind = "rating"         // a rating was verified and kept (ours or anyone's)
 	EventRatingReply   EventKind = "rating-reply"   // a vendor's reply to a rating held was kept
 	EventVendorProfile EventKind = "vendor-profile" // a vendor's newer profile was kept
+	EventThread        EventKind = "thread"         // a negotiation thread of ours has a new message, sent or received
 )
 
 // Event is one thing that happened at this node. It carries the records it
@@ -40,6 +41,7 @@ type Event struct {
 	// Profile the profile of vendor-profile.
 	Rating  *RatingRecord
 	Profile *intent.SignedVendorProfile
+	Thread  *ThreadRecord // the thread after its new message, for thread
 }
 
 // eventBufferSize is how far a subscriber may fall behind before it is

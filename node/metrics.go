@@ -11,6 +11,7 @@ const (
 	metricCancel = "cancel"
 	metricOffer  = "offer"
 	metricAccept = "accept"
+	metricThread = "thread"
 )
 
 // metrics are the node's Prometheus counters. They are registered with

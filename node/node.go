@@ -47,7 +47,8 @@ type Node struct {
 
 	topics map[string]*pubsub.Topic // joined topics by name
 
-	ownMu sync.Mutex // see lockOwn
+	ownMu    sync.Mutex // see lockOwn
+	threadMu sync.Mutex // one thread message at a time: each takes the next place
 
 	filterMu sync.RWMutex
 	filter   Filter

@@ -157,9 +157,11 @@ func (n *Node) keep(o store.RelayedOffer, work int) {
 func (n *Node) loadRelayed(kept []store.RelayedOffer) {
 	slices.SortStableFunc(kept, func(a, b store.RelayedOffer) int { return a.Kept.Compare(b.Kept) })
 	for _, o := range kept {
-		work := 0
-		if s, err := intent.ParseSealedOffer(o.Raw); err == nil {
-			work = s.Work()
+		work := 0 // a sealed offer's or thread message's
+		if m, err := intent.Parse(o.Raw); err == nil {
+			if w, ok := m.(interface{ Work() int }); ok {
+				work = w.Work()
+			}
 		}
 		keep, displaced, ok := n.relay.admit(o.IntentID, o.Category, keptOffer{id: o.ID, work: work, size: len(o.Raw)}, o.Expires)
 		if ok {

@@ -280,6 +280,8 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 		e.parent = m.IntentID
 	case *intent.SignedAccept:
 		e.parent = m.IntentID
+	case *intent.SealedThread:
+		e.parent = m.IntentID
 	}
 	s.mu.Lock()
 	if _, ok := s.own[e.id]; ok {

@@ -275,11 +275,11 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 		return nil
 	}
 	if f.Kind == syncKindOffer {
-		so, err := intent.ParseSealedOffer(f.Msg)
+		id, err := sealedID(f.Msg)
 		if err != nil {
 			return reject(err)
 		}
-		if err := rs.place(prefixOf(so.ID), false); err != nil {
+		if err := rs.place(prefixOf(id), false); err != nil {
 			return err
 		}
 		m, err := n.checkFrom(ctx, ss.st.Conn().RemotePeer(), rs.cat, true, f.Msg)

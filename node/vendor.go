@@ -57,6 +57,23 @@ func (n *Node) LiveIntent(id intent.ID) (*intent.SignedIntent, error) {
 	return in, nil
 }
 
+// offerDefaults fills what d leaves empty: this node's vendor, now, and a
+// validity of Config.OfferTTL that ends no later than the intent.
+func (n *Node) offerDefaults(in *intent.SignedIntent, d *intent.OfferDraft) {
+	if d.Vendor.Name == "" {
+		d.Vendor = n.cfg.Vendor
+	}
+	if d.Created.IsZero() {
+		d.Created = n.now()
+	}
+	if d.ValidUntil.IsZero() {
+		d.ValidUntil = d.Created.Add(n.cfg.OfferTTL)
+		if in.Body.ExpiresAt().Before(d.ValidUntil) {
+			d.ValidUntil = in.Body.ExpiresAt()
+		}
+	}
+}
+
 // SendOffer answers a live intent: it signs the offer with the node's vendor
 // identity, seals it to the intent's reply key, mints the network's offer
 // work on it (tens of milliseconds by default), keeps it, and broadcasts it
@@ -72,18 +89,7 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	if n.isOwn(intentID) {
 		return nil, fmt.Errorf("offer: intent %s: %w", intentID.Short(), ErrOwnIntent)
 	}
-	if d.Vendor.Name == "" {
-		d.Vendor = n.cfg.Vendor
-	}
-	if d.Created.IsZero() {
-		d.Created = n.now()
-	}
-	if d.ValidUntil.IsZero() {
-		d.ValidUntil = d.Created.Add(n.cfg.OfferTTL)
-		if in.Body.ExpiresAt().Before(d.ValidUntil) {
-			d.ValidUntil = in.Body.ExpiresAt()
-		}
-	}
+	n.offerDefaults(in, &d)
 	sealed, signed, err := intent.NewOffer(in, n.identity, d)
 	if err != nil {
 		return nil, fmt.Errorf("offer: %w", err)

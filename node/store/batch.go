@@ -30,5 +30,7 @@ type Batch struct {
 	// not stored is no error).
 	Unrelay []ID
 	Seen    []SeenEntry // as MarkSeen: the later until wins
-	Deals   []Deal      // as PutDeal, last: whoever sees the deal sees the rest
+	// Threads are thread messages, inserted or replaced by ID.
+	Threads []ThreadMessage
+	Deals   []Deal // as PutDeal, last: whoever sees the deal sees the rest
 }

@@ -65,6 +65,11 @@ func applyBatch(tx *bolt.Tx, b Batch) error {
 			return err
 		}
 	}
+	for _, m := range b.Threads {
+		if err := threads.put(tx, m); err != nil {
+			return err
+		}
+	}
 	for _, d := range b.Deals {
 		if err := deals.put(tx, d); err != nil {
 			return err

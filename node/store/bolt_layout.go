@@ -30,6 +30,8 @@ package store
 //	rating_by_vendor vendor key|stamp(Created)|rating ID -> ∅   RatingsOfVendor
 //	rating_by_cat    text(Category)|rating ID     -> ∅   Ratings(category), sync
 //	profile          vendor key                   -> profileRec
+//	thread           sealed thread message ID     -> threadRec
+//	thread_by_intent intent ID|root offer ID|uint16(Seq)|message ID -> ∅   ThreadMessages
 //
 // Expiry indexes start with the stamp so that "unexpired" is one Seek to now
 // and "expired" one scan from the first key up to now, whatever the
@@ -66,6 +68,8 @@ var (
 	bucketRatingByVendor = []byte("rating_by_vendor")
 	bucketRatingByCat    = []byte("rating_by_cat")
 	bucketProfile        = []byte("profile")
+	bucketThread         = []byte("thread")
+	bucketThreadByIntent = []byte("thread_by_intent")
 )
 
 // allBuckets lists every bucket of the layout; Open creates the missing ones.
@@ -80,4 +84,5 @@ var allBuckets = [][]byte{
 	bucketSeen, bucketSeenByUntil,
 	bucketRating, bucketRatingByIntent, bucketRatingByVendor, bucketRatingByCat,
 	bucketProfile,
+	bucketThread, bucketThreadByIntent,
 }

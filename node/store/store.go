@@ -129,6 +129,21 @@ type Offer struct {
 	AcceptRaw []byte // the signed accept, once accepted
 }
 
+// ThreadMessage is one message of a negotiation thread this node is a
+// party to (docs/PROTOCOL.md, "Negotiation threads"): a counter or a
+// vendor's reply, sent or received. A reply's revised offer is also kept as
+// an Offer under the same ID, so it is accepted like any offer.
+type ThreadMessage struct {
+	ID        ID // the sealed thread message's ID
+	IntentID  ID
+	Root      ID // the offer ID of the thread's root offer: the thread's name here
+	Seq       uint16
+	Direction Direction
+	Raw       []byte // the signed message (the plaintext)
+	Sealed    []byte // the sealed wire bytes
+	Received  time.Time
+}
+
 // Role is the side of a deal this node was on.
 type Role string
 
@@ -219,6 +234,12 @@ type Store interface {
 	// OffersByDirection returns the offers received or sent, oldest Received
 	// first.
 	OffersByDirection(ctx context.Context, d Direction) ([]Offer, error)
+
+	// ThreadMessage returns the thread message with that (sealed) ID.
+	ThreadMessage(ctx context.Context, id ID) (ThreadMessage, error)
+	// ThreadMessages returns the thread messages of an intent, ordered by
+	// Root and then Seq. They are written by Apply.
+	ThreadMessages(ctx context.Context, intentID ID) ([]ThreadMessage, error)
 
 	// PutDeal inserts or replaces the deal for an intent.
 	PutDeal(ctx context.Context, d Deal) error

@@ -60,6 +60,8 @@ func everyMethod(s store.Store) []method {
 		}},
 		{"RelayedOffers", func(ctx context.Context) error { _, err := s.RelayedOffers(ctx, "home", t0); return err }},
 		{"Prune", func(ctx context.Context) error { _, err := s.Prune(ctx, t0); return err }},
+		{"ThreadMessage", func(ctx context.Context) error { _, err := s.ThreadMessage(ctx, id); return err }},
+		{"ThreadMessages", func(ctx context.Context) error { _, err := s.ThreadMessages(ctx, id); return err }},
 	}
 }
 

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApplyConcurrent", testApplyConcurrent},
 		{"SeenEntries", testSeenEntries},
 		{"RelayedOffers", testRelayedOffers},
+		{"ThreadMessages", testThreadMessages},
 		{"Prune", testPrune},
 		{"ConcurrentUse", testConcurrentUse},
 		{"Closed", testClosed},
