@@ -38,7 +38,9 @@ func newThreadParties(t *testing.T) *threadParties {
 	if p.in, err = p.customer.Publish(t.Context(), laptopDraft(time.Now()), nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "the vendor knows the intent", func() bool { return isLive(p.vendor, p.in.ID) })
+	// The relay too: an offer to an intent it does not know yet is not
+	// relayed (the customer's intent may still be on its stem).
+	eventually(t, 15*time.Second, "the vendor and the relay know the intent", func() bool { return isLive(p.vendor, p.in.ID) && isLive(relay, p.in.ID) })
 	s, err := p.vendor.SendOffer(t.Context(), p.in.ID, intent.OfferDraft{Price: 110000, Text: "X1, ships tomorrow"})
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +430,7 @@ func TestThreadOfflineVendor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "the vendor knows the intent", func() bool { return isLive(vendor, in.ID) })
+	eventually(t, 15*time.Second, "the vendor and the relay know the intent", func() bool { return isLive(vendor, in.ID) && isLive(relay, in.ID) })
 	s, err := vendor.SendOffer(ctx, in.ID, intent.OfferDraft{Price: 110000})
 	if err != nil {
 		t.Fatal(err)
