@@ -104,15 +104,21 @@ func (d *Draft) Check() error {
 	case life > MaxLifetime:
 		return fieldErr(FieldExpires, "An intent stays live for at most 30 days; this one asks for %s.", life)
 	}
-	for _, id := range d.Terms.IDs {
+	return CheckTerms(d.Terms)
+}
+
+// CheckTerms applies the input rules to terms (an intent's, or those a
+// counter asks for): roster IDs, and the number and size of custom terms.
+func CheckTerms(t Terms) error {
+	for _, id := range t.IDs {
 		if id == 0 || id > maxRosterTermID {
 			return fieldErr(FieldTerms, "Pick terms from the list: %s.", strings.Join(termNames(), ", "))
 		}
 	}
-	if len(d.Terms.Custom) > MaxCustomTerms {
-		return fieldErr(FieldCustomTerms, "There are %d terms of your own; at most %d fit.", len(d.Terms.Custom), MaxCustomTerms)
+	if len(t.Custom) > MaxCustomTerms {
+		return fieldErr(FieldCustomTerms, "There are %d terms of your own; at most %d fit.", len(t.Custom), MaxCustomTerms)
 	}
-	for k, v := range d.Terms.Custom {
+	for k, v := range t.Custom {
 		if strings.TrimSpace(k) == "" || len(k) > MaxCustomKey || !utf8.ValidString(k) {
 			return fieldErr(FieldCustomTerms, "Name each term of your own in 1 to %d bytes of text; %q does not fit.", MaxCustomKey, k)
 		}

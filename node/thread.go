@@ -29,6 +29,9 @@ var (
 	// ErrNoThread reports an offer this node cannot negotiate on: it
 	// neither received it for an own intent nor sent it.
 	ErrNoThread = errors.New("not a thread of this node")
+	// ErrThreadTurn reports a message out of turn: the customer counters
+	// at odd places, the vendor replies at even ones.
+	ErrThreadTurn = errors.New("it is the other party's turn in this thread")
 )
 
 // ThreadRecord is one negotiation thread as this node holds it.
@@ -91,6 +94,9 @@ func (n *Node) Counter(ctx context.Context, offerID intent.ID, d intent.CounterD
 	if err != nil {
 		return ThreadRecord{}, fmt.Errorf("counter: %w", err)
 	}
+	if t.Next()%2 == 0 && t.Next() <= intent.MaxThreadMessages {
+		return ThreadRecord{}, fmt.Errorf("counter: %w: the vendor has not answered your last counter", ErrThreadTurn)
+	}
 	sealed, m, err := intent.NewCounter(t, own.keys, d, n.now())
 	if err != nil {
 		return ThreadRecord{}, fmt.Errorf("counter: %w", err)
@@ -124,6 +130,9 @@ func (n *Node) ReplyThread(ctx context.Context, rootID intent.ID, d intent.Reply
 	t, err := n.loadThread(ctx, in, root)
 	if err != nil {
 		return ThreadRecord{}, fmt.Errorf("reply: %w", err)
+	}
+	if t.Next()%2 == 1 && t.Next() <= intent.MaxThreadMessages {
+		return ThreadRecord{}, fmt.Errorf("reply: %w: wait for the customer's counter", ErrThreadTurn)
 	}
 	sealed, m, err := intent.NewThreadReply(t, n.identity, d, n.now())
 	if err != nil {

@@ -322,8 +322,8 @@ func TestThreadLimits(t *testing.T) {
 	if _, err := p.customer.Counter(ctx, p.offer, intent.CounterDraft{}); !errors.Is(err, intent.ErrSchema) {
 		t.Fatalf("an empty counter: %v, want ErrSchema", err)
 	}
-	if _, err := p.vendor.ReplyThread(ctx, p.offer, intent.ReplyDraft{Text: "unasked"}); !errors.Is(err, intent.ErrSchema) {
-		t.Fatalf("a reply before any counter: %v, want ErrSchema (the customer's turn)", err)
+	if _, err := p.vendor.ReplyThread(ctx, p.offer, intent.ReplyDraft{Text: "unasked"}); !errors.Is(err, ErrThreadTurn) {
+		t.Fatalf("a reply before any counter: %v, want ErrThreadTurn", err)
 	}
 	for i := range intent.MaxThreadMessages / 2 {
 		if _, err := p.customer.Counter(ctx, p.offer, intent.CounterDraft{Price: uint64(100000 + i)}); err != nil {

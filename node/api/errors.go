@@ -55,6 +55,14 @@ func errorFrom(err error) *apiError {
 		return e(http.StatusServiceUnavailable, client.CodeMintingCancelled)
 	case errors.Is(err, node.ErrClosed):
 		return e(http.StatusServiceUnavailable, client.CodeNodeClosed)
+	case errors.Is(err, node.ErrThreadClosed):
+		return e(http.StatusConflict, client.CodeThreadClosed)
+	case errors.Is(err, intent.ErrThreadFull):
+		return e(http.StatusConflict, client.CodeThreadFull)
+	case errors.Is(err, node.ErrThreadTurn):
+		return e(http.StatusConflict, client.CodeNotYourTurn)
+	case errors.Is(err, node.ErrNoThread):
+		return e(http.StatusNotFound, client.CodeUnknownOffer)
 	case errors.Is(err, node.ErrNotOwn):
 		return e(http.StatusNotFound, client.CodeUnknownIntent)
 	case errors.Is(err, node.ErrIntentState):

@@ -232,5 +232,14 @@ func eventView(e node.Event) client.EventView {
 		pv := profileView(e.Profile)
 		v.Profile = &pv
 	}
+	if e.Thread != nil {
+		tv := threadView(*e.Thread)
+		v.Thread = &tv
+		if n := len(tv.Messages); n > 0 {
+			// The new message names the event: a thread has one event per
+			// message, and the stream de-duplicates by (kind, intent, offer).
+			v.OfferID = tv.Messages[n-1].ID
+		}
+	}
 	return v
 }

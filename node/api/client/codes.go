@@ -45,6 +45,14 @@ const (
 	CodeInternal           = "internal"
 )
 
+// The error codes of negotiation threads.
+const (
+	CodeThreadClosed = "thread_closed" // 409: the intent is no longer open; its threads take no more messages
+	CodeThreadFull   = "thread_full"   // 409: the thread holds its 8 messages
+	CodeNotYourTurn  = "not_your_turn" // 409: the other party's message is due first
+	CodeBadMessage   = "bad_message"   // 400: a counter or reply that says nothing
+)
+
 // The error codes of the peers endpoints.
 const (
 	CodeBadAddr      = "bad_addr"      // 400: not a dialable multiaddr ending in /p2p/<peer ID>

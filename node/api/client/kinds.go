@@ -16,6 +16,7 @@ const (
 	KindRating        = "rating"         // a rating was verified and kept (ours or anyone's)
 	KindRatingReply   = "rating-reply"   // a vendor's reply to a rating held was kept
 	KindVendorProfile = "vendor-profile" // a vendor's newer profile was kept
+	KindThread        = "thread"         // a negotiation thread of ours has a new message, sent or received
 
 	// KindReplayEnd marks the end of the replay of stored state on the
 	// event stream; it is never a webhook delivery.

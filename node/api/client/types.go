@@ -155,6 +155,7 @@ type EventView struct {
 	// Profile the profile of vendor-profile.
 	Rating  *RatingView  `json:"rating,omitempty"`
 	Profile *ProfileView `json:"profile,omitempty"`
+	Thread  *ThreadView  `json:"thread,omitempty"` // for thread
 }
 
 // NodeInfo answers GET /v1/node.

@@ -256,8 +256,10 @@ func TestSwarmDemo(t *testing.T) {
 	if len(res.Nodes) != 3 || len(res.Offers) != 2 || len(res.Deals) != 2 {
 		t.Fatalf("swarm demo: %d nodes, %d offers, %d deals", len(res.Nodes), len(res.Offers), len(res.Deals))
 	}
-	// Bot 1 offers 94%, bot 2 88% of 1200: the customer takes 1056.
-	if res.Deals[0].Offer.Price != "1056.00" || res.Deals[0].OfferID != res.Deals[1].OfferID {
+	// Bot 1 offers 94%, bot 2 88% of 1200: the customer counters the
+	// cheaper, 1056, at 95% (1003), and takes the revised offer halfway:
+	// 1029.
+	if res.Deals[0].Offer.Price != "1029.00" || res.Deals[0].OfferID != res.Deals[1].OfferID {
 		t.Errorf("deals: %+v", res.Deals)
 	}
 	// The customer rated the deal; its node counts the rating, the

@@ -473,6 +473,68 @@ func shortPeer(id string) string {
 	return id[:8] + "…" + id[len(id)-6:]
 }
 
+// negotiate has the customer counter best at 95% and the winner answer
+// with a revised offer halfway between; it returns the revised offer as
+// the customer holds it. Each side's thread event is awaited: the counter
+// and the reply travel sealed through the swarm like offers.
+func (a *app) negotiate(ctx context.Context, out io.Writer, wg *sync.WaitGroup, wctx context.Context,
+	cust, winner *swarmNode, best client.OfferView, timeout time.Duration) (client.OfferView, error) {
+	threadAt := func(n *swarmNode, count int) <-chan client.ThreadView {
+		got := make(chan client.ThreadView, 1)
+		wg.Go(func() {
+			_ = n.client.Events(wctx, func(ev client.EventView) error {
+				if ev.Kind == client.KindThread && ev.Thread != nil && ev.Thread.Root == best.ID && len(ev.Thread.Messages) == count {
+					got <- *ev.Thread
+					return errStopWatch
+				}
+				return nil
+			})
+		})
+		return got
+	}
+	await := func(got <-chan client.ThreadView, what string) (client.ThreadView, error) {
+		select {
+		case tr := <-got:
+			return tr, nil
+		case <-ctx.Done():
+			return client.ThreadView{}, ctx.Err()
+		case <-time.After(timeout):
+			return client.ThreadView{}, fmt.Errorf("%s within %s", what, timeout)
+		}
+	}
+	cur := best.Currency
+	unit := best.PriceMinor / 100 * 100 // whole units
+	counter := unit * 95 / 100 / 100 * 100
+	fmt.Fprintf(out, "\n%s counters %s from %s: %s, with a sleeve?\n", cust.Name, price(best.Price, cur), winner.Name,
+		price(intent.FormatAmount(counter, cur), cur))
+	vendorSees := threadAt(winner, 1)
+	start := time.Now()
+	if _, err := cust.client.Counter(ctx, best.ID, client.CounterRequest{PriceMinor: &counter, Text: "Would you do that with a sleeve?"}); err != nil {
+		return client.OfferView{}, fmt.Errorf("counter: %w", err)
+	}
+	if _, err := await(vendorSees, winner.Name+" did not see the counter"); err != nil {
+		return client.OfferView{}, err
+	}
+	fmt.Fprintf(out, "  +%-8s %s reads the counter (sealed to it: no relay can)\n", fmtDuration(time.Since(start)), winner.Name)
+	mid := (unit + counter) / 2 / 100 * 100
+	customerSees := threadAt(cust, 2)
+	start = time.Now()
+	if _, err := winner.client.Reply(ctx, best.ID, client.ThreadReplyRequest{PriceMinor: &mid, OfferText: "With a sleeve, ships tomorrow",
+		Text: "Halfway, sleeve included."}); err != nil {
+		return client.OfferView{}, fmt.Errorf("reply: %w", err)
+	}
+	tr, err := await(customerSees, cust.Name+" did not see the revised offer")
+	if err != nil {
+		return client.OfferView{}, err
+	}
+	m := tr.Messages[1]
+	if m.Offer == nil {
+		return client.OfferView{}, errors.New("the vendor's reply carries no revised offer")
+	}
+	fmt.Fprintf(out, "  +%-8s %s revises its offer: %s, \"%s\"\n", fmtDuration(time.Since(start)), winner.Name, price(m.Offer.Price, cur), truncate(m.Text, 30))
+	return *m.Offer, nil
+}
+
 // demo runs one loop: publish, offers, accept, deal on both sides.
 func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Duration) (res demoResult, err error) {
 	res.Nodes = s.nodes
@@ -577,8 +639,16 @@ func (a *app) demo(ctx context.Context, out io.Writer, s *swarm, timeout time.Du
 	}
 	winner := vendors[i]
 
+	// Negotiate: a counter below the cheapest offer, the vendor's revised
+	// offer halfway, which the customer then accepts.
+	revised, err := a.negotiate(ctx, out, &wg, wctx, cust, winner, best, timeout)
+	if err != nil {
+		return res, err
+	}
+	best = revised
+
 	// Accept, and wait for the winner's node to hear of it.
-	fmt.Fprintf(out, "\n%s accepts the cheapest: %s from %s\n", cust.Name, price(best.Price, best.Currency), winner.Name)
+	fmt.Fprintf(out, "\n%s accepts the revised offer: %s from %s\n", cust.Name, price(best.Price, best.Currency), winner.Name)
 	seen := make(chan struct{})
 	wg.Go(func() {
 		_ = winner.client.Events(wctx, func(ev client.EventView) error {

@@ -100,6 +100,7 @@ Examples:
 				Action:      a.vendorOffers,
 			},
 			a.vendorProfileCommand(),
+			a.vendorReplyCommand(),
 		},
 	}
 }

@@ -5,6 +5,7 @@
 
 import { h, replace, say, when, day, ago, past, short, money, safeURL } from './dom.js';
 import * as api from './api.js';
+import { initThreads, loadThreads, openThread, onThread, refreshIntent } from './thread.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -98,6 +99,7 @@ async function connect() {
   buildFilterForm();
   try {
     await Promise.all([loadOwn(), loadDeals(), loadFeed(), loadSent(), loadFilter()]);
+    await loadThreads([...state.own.keys(), ...[...state.sent.values()].map((o) => o.intent_id)]);
   } catch (err) {
     if (err.status === 401) return;
     say($('banner'), err.message);
@@ -190,6 +192,7 @@ window.addEventListener('hashchange', () => showTab(tabFromHash()));
 // Events.
 
 function onEvent(kind, ev) {
+  if (['accepted', 'accept', 'cancel', 'closed'].includes(kind)) refreshIntent(ev.intent_id).catch(report);
   switch (kind) {
     case 'intent-posted':
       if (ev.intent) upsertOwn(ev.intent);
@@ -219,6 +222,9 @@ function onEvent(kind, ev) {
       if (ev.intent) upsertOwn(ev.intent, false);
       if (ev.offer) upsertOffer(ev.offer);
       loadDeals().catch(report);
+      break;
+    case 'thread': // a counter or a reply, sent or received
+      onThread(ev);
       break;
     case 'accept': // a customer accepted one of our offers
       if (ev.offer) upsertSent(ev.offer);
@@ -553,7 +559,8 @@ function renderOffers(card, v, st) {
         h('td', { class: 'valid', 'data-label': 'Valid until' }, when(o.valid_until), h('span', { class: 'sub' }, ago(o.valid_until))),
         h('td', { class: 'st', 'data-label': 'Status' }, h('span', { class: 'badge state-' + status.replace(' ', '-') }, status)),
         h('td', { class: 'act' }, acceptable
-          ? h('button', { type: 'button', class: 'primary accept', onclick: () => chooseOffer(card, o) }, 'Accept…')
+          ? [h('button', { type: 'button', class: 'primary accept', onclick: () => chooseOffer(card, o) }, 'Accept…'), ' ',
+            h('button', { type: 'button', class: 'counter', onclick: () => openThread(o.id).catch(report) }, 'Negotiate…')]
           : v.accepted_offer === o.id ? h('span', { class: 'ok' }, '✓ your deal') : null));
     });
     nodes.push(h('div', { class: 'table-wrap' }, h('table', { class: 'table offers-table' }, head, h('tbody', null, rows))));
@@ -941,6 +948,8 @@ function renderSent() {
 
 // ---------------------------------------------------------------------------
 // Start.
+
+initThreads((o) => upsertOffer(o)); // a revised offer is listed, and accepted, like any offer
 
 if (api.auth.get()) {
   connect().catch((err) => {

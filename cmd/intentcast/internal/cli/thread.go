@@ -1,0 +1,291 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/api/client"
+)
+
+// Negotiation threads: `counter` and `thread(s)` for the customer,
+// `vendor reply` for the vendor.
+
+func (a *app) counterCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "counter",
+		Usage:     "answer an offer to your intent with a counter: a price, terms, a question",
+		ArgsUsage: "OFFER",
+		Description: `OFFER is an ID or a unique prefix of an offer to one of your intents (or of a
+revised offer in its thread). The counter is signed with the intent's key and
+sealed to the vendor: only they can read it. A thread holds 8 messages, turns
+alternating, the customer's first.
+
+Examples:
+  intentcast counter 81bd07 --price 950 --text "Would you include a sleeve?"
+  intentcast counter 81bd07 --custom warranty="2 years"`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "price", Usage: "the price you would pay, in major units, e.g. 950"},
+			&ucli.StringSliceFlag{Name: "terms", Usage: "roster terms you ask for on top of your intent's, comma-separated"},
+			&ucli.StringSliceFlag{Name: "custom", Usage: "a term of your own you ask for, key=value, repeatable"},
+			&ucli.StringFlag{Name: "text", Usage: "a question or remark; @FILE reads it from a file, - from stdin"},
+		},
+		Action: a.counter,
+	}
+}
+
+func (a *app) threadCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "thread",
+		Usage:     "show the negotiation on one offer (yours or to your intent)",
+		ArgsUsage: "OFFER",
+		Description: `Examples:
+  intentcast thread 81bd07
+  intentcast thread 81bd07 --json`,
+		Action: a.thread,
+	}
+}
+
+func (a *app) threadsCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:        "threads",
+		Usage:       "list the negotiations on one of your intents, one per vendor offer",
+		ArgsUsage:   "INTENT",
+		Description: "Examples:\n  intentcast threads 3f2a9c",
+		Action:      a.threads,
+	}
+}
+
+func (a *app) vendorReplyCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "reply",
+		Usage:     "answer a customer's counter: a revised offer, a message, or both",
+		ArgsUsage: "OFFER",
+		Description: `OFFER is an ID or a unique prefix of an offer you sent (the thread's name).
+A --price makes a revised offer, which the customer can accept like any offer.
+
+Examples:
+  intentcast vendor reply 81bd07 --price 960 --offer-text "960 with a sleeve"
+  intentcast vendor reply 81bd07 --text "The sleeve is included at 1000."`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "price", Usage: "the revised offer's price in major units"},
+			&ucli.StringFlag{Name: "offer-text", Usage: "the revised offer's own text"},
+			&ucli.StringFlag{Name: "valid-for", Usage: "how long the revised offer holds, e.g. 24h or 7d"},
+			&ucli.StringFlag{Name: "text", Usage: "your message; @FILE reads it from a file, - from stdin"},
+		},
+		Action: a.vendorReply,
+	}
+}
+
+func (a *app) counter(ctx context.Context, cmd *ucli.Command) error {
+	args, err := exactArgs(cmd, "OFFER")
+	if err != nil {
+		return err
+	}
+	text, err := a.textFlag(cmd, "text")
+	if err != nil {
+		return err
+	}
+	custom, err := keyValues(cmd, "custom")
+	if err != nil {
+		return err
+	}
+	req := client.CounterRequest{Price: cmd.String("price"), Terms: cmd.StringSlice("terms"), CustomTerms: custom, Text: text}
+	if req.Price == "" && len(req.Terms) == 0 && len(custom) == 0 && text == "" {
+		return usagef(cmd, "say something: give --price, --terms, --custom or --text")
+	}
+	if err := intent.CheckText(intent.FieldText, text); err != nil {
+		return inputError(cmd, err)
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	id, err := c.threadOfferID(ctx, cmd, args[0], false)
+	if err != nil {
+		return err
+	}
+	tr, err := c.Counter(ctx, id, req)
+	if err != nil {
+		return c.wrap(err)
+	}
+	return a.printThread(cmd, tr)
+}
+
+func (a *app) vendorReply(ctx context.Context, cmd *ucli.Command) error {
+	args, err := exactArgs(cmd, "OFFER")
+	if err != nil {
+		return err
+	}
+	text, err := a.textFlag(cmd, "text")
+	if err != nil {
+		return err
+	}
+	req := client.ThreadReplyRequest{Price: cmd.String("price"), OfferText: cmd.String("offer-text"), ValidFor: cmd.String("valid-for"), Text: text}
+	if req.Price == "" && text == "" {
+		return usagef(cmd, "say something: give --price (a revised offer), --text, or both")
+	}
+	if req.Price == "" && (req.OfferText != "" || req.ValidFor != "") {
+		return usagef(cmd, "--offer-text and --valid-for describe a revised offer: give its --price too")
+	}
+	if err := intent.CheckText(intent.FieldText, text); err != nil {
+		return inputError(cmd, err)
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	id, err := c.threadOfferID(ctx, cmd, args[0], true)
+	if err != nil {
+		return err
+	}
+	tr, err := c.Reply(ctx, id, req)
+	if err != nil {
+		return c.wrap(err)
+	}
+	return a.printThread(cmd, tr)
+}
+
+func (a *app) thread(ctx context.Context, cmd *ucli.Command) error {
+	args, err := exactArgs(cmd, "OFFER")
+	if err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	id, err := c.anyOfferID(ctx, cmd, args[0])
+	if err != nil {
+		return err
+	}
+	tr, err := c.Thread(ctx, id)
+	if err != nil {
+		return c.wrap(err)
+	}
+	return a.printThread(cmd, tr)
+}
+
+func (a *app) threads(ctx context.Context, cmd *ucli.Command) error {
+	args, err := exactArgs(cmd, "INTENT")
+	if err != nil {
+		return err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	id, err := c.ownIntentID(ctx, cmd, args[0])
+	if err != nil {
+		return err
+	}
+	trs, err := c.Threads(ctx, id)
+	if err != nil {
+		return c.wrap(err)
+	}
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, nonNil(trs))
+	}
+	if len(trs) == 0 {
+		fmt.Fprintf(a.stdout, "no negotiations on intent %s yet; counter an offer with: intentcast counter OFFER --price ...\n", short(id))
+		return nil
+	}
+	for i, tr := range trs {
+		if i > 0 {
+			fmt.Fprintln(a.stdout)
+		}
+		writeThread(a.stdout, tr)
+	}
+	return nil
+}
+
+func (a *app) printThread(cmd *ucli.Command, tr client.ThreadView) error {
+	if cmd.Bool(flagJSON) {
+		return printJSON(a.stdout, tr)
+	}
+	writeThread(a.stdout, tr)
+	return nil
+}
+
+// writeThread prints a thread: its offer, then one line per message.
+func writeThread(w io.Writer, tr client.ThreadView) {
+	o := tr.Offer
+	fmt.Fprintf(w, "thread on offer %s from %s to intent %s (you are the %s)\n", short(tr.Root), vendorName(o.Vendor), short(tr.IntentID), tr.Role)
+	fmt.Fprintf(w, "  0  vendor    offer %s  %s\n", price(o.Price, o.Currency), truncate(o.Text, 60))
+	for _, m := range tr.Messages {
+		line := fmt.Sprintf("  %d  %-8s ", m.Seq, m.From)
+		if m.Price != "" {
+			line += " price " + price(m.Price, o.Currency)
+		}
+		if m.Offer != nil {
+			line += fmt.Sprintf(" revised offer %s: %s (%s)", short(m.Offer.ID), price(m.Offer.Price, m.Offer.Currency), m.Offer.Status)
+		}
+		for _, t := range m.Terms {
+			line += " +" + t
+		}
+		for k, v := range m.CustomTerms {
+			line += fmt.Sprintf(" +%s=%q", k, v)
+		}
+		if m.Text != "" {
+			line += fmt.Sprintf(" %q", truncate(m.Text, 80))
+		}
+		fmt.Fprintln(w, line)
+	}
+	switch {
+	case !tr.Open:
+		fmt.Fprintln(w, "closed: the intent is no longer open, or the thread is full")
+	case tr.Turn == tr.Role:
+		fmt.Fprintln(w, "your turn")
+	default:
+		fmt.Fprintf(w, "waiting for the %s\n", tr.Turn)
+	}
+}
+
+// threadOfferID resolves an offer ID or prefix among the offers this node
+// sent (sent) or received for its intents.
+func (c *conn) threadOfferID(ctx context.Context, cmd *ucli.Command, arg string, sent bool) (string, error) {
+	if isFullID(arg) {
+		return arg, nil
+	}
+	var ids []string
+	list := "intentcast offers list INTENT"
+	if sent {
+		offers, err := c.SentOffers(ctx)
+		if err != nil {
+			return "", c.wrap(err)
+		}
+		for _, o := range offers {
+			ids = append(ids, o.ID)
+		}
+		list = "intentcast vendor offers"
+	} else {
+		ins, err := c.Intents(ctx)
+		if err != nil {
+			return "", c.wrap(err)
+		}
+		for _, in := range ins {
+			offers, err := c.Offers(ctx, in.ID)
+			if err != nil {
+				return "", c.wrap(err)
+			}
+			for _, o := range offers {
+				ids = append(ids, o.ID)
+			}
+		}
+	}
+	return resolveID(cmd, arg, ids, "offer", list)
+}
+
+// anyOfferID is threadOfferID over both.
+func (c *conn) anyOfferID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
+	if isFullID(arg) {
+		return arg, nil
+	}
+	if id, err := c.threadOfferID(ctx, cmd, arg, false); err == nil {
+		return id, nil
+	}
+	return c.threadOfferID(ctx, cmd, arg, true)
+}

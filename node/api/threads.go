@@ -1,0 +1,137 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node"
+	"github.com/intentcast/intentcast/node/api/client"
+)
+
+// Negotiation threads: the customer counters an offer, the vendor replies
+// (docs/API.md, "Threads"). A thread is named by its offer's ID; any
+// revised offer of it names it too.
+
+// getThread serves GET /v1/offers/{id}/thread.
+func (s *Server) getThread(w http.ResponseWriter, r *http.Request) error {
+	id, err := parseID(r.PathValue("id"), "offer id")
+	if err != nil {
+		return err
+	}
+	tr, err := s.n.Thread(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, threadView(tr))
+	return nil
+}
+
+// listThreads serves GET /v1/intents/{id}/threads.
+func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
+	id, err := parseID(r.PathValue("id"), "intent id")
+	if err != nil {
+		return err
+	}
+	trs, err := s.n.Threads(r.Context(), id)
+	if isNotFound(err) {
+		err = errf(http.StatusNotFound, client.CodeUnknownIntent, "intent %s is unknown to this node", id)
+	}
+	if err != nil {
+		return err
+	}
+	out := make([]client.ThreadView, 0, len(trs))
+	for _, tr := range trs {
+		out = append(out, threadView(tr))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// counter serves POST /v1/offers/{id}/thread/counter.
+func (s *Server) counter(w http.ResponseWriter, r *http.Request) error {
+	id, err := parseID(r.PathValue("id"), "offer id")
+	if err != nil {
+		return err
+	}
+	var req client.CounterRequest
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	tr, err := s.n.Thread(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if tr.Offer.Offer == nil {
+		return errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s did not open: there is nothing to counter", id)
+	}
+	if tr.Role != node.RoleCustomer {
+		return errf(http.StatusConflict, client.CodeNotYourTurn, "offer %s was sent by this node: answer the customer's counter with a reply instead", id)
+	}
+	d, err := req.Draft(tr.Offer.Offer.Body.Currency)
+	if err != nil {
+		return err
+	}
+	tr, err = s.n.Counter(r.Context(), id, d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, threadView(tr))
+	return nil
+}
+
+// reply serves POST /v1/offers/{id}/thread/reply.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
+	id, err := parseID(r.PathValue("id"), "offer id")
+	if err != nil {
+		return err
+	}
+	var req client.ThreadReplyRequest
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	tr, err := s.n.Thread(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if tr.Role != node.RoleVendor {
+		return errf(http.StatusConflict, client.CodeNotYourTurn, "offer %s was made to this node's intent: answer it with a counter instead", id)
+	}
+	in, err := s.n.LiveIntent(tr.IntentID)
+	if err != nil {
+		return errf(http.StatusConflict, client.CodeThreadClosed, "intent %s is no longer live here (closed or expired): its threads take no more messages", tr.IntentID)
+	}
+	d, err := req.Draft(in, time.Now())
+	if err != nil {
+		return err
+	}
+	tr, err = s.n.ReplyThread(r.Context(), tr.Root, d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, threadView(tr))
+	return nil
+}
+
+// threadView renders a thread.
+func threadView(tr node.ThreadRecord) client.ThreadView {
+	v := client.ThreadView{IntentID: tr.IntentID.String(), Root: tr.Root.String(), Role: string(tr.Role), Open: tr.Open,
+		Turn: string(tr.Turn), Offer: offerView(tr.Offer), Messages: make([]client.ThreadMessageView, 0, len(tr.Messages))}
+	cur := v.Offer.Currency
+	for _, m := range tr.Messages {
+		mv := client.ThreadMessageView{ID: m.ID.String(), Seq: m.Seq, From: string(m.From), Direction: string(m.Direction),
+			Created: m.Created.UTC(), Received: m.Received.UTC(), Text: m.Text}
+		if m.Price != 0 {
+			mv.Price, mv.PriceMinor = intent.FormatAmount(m.Price, cur), m.Price
+		}
+		if m.Terms != nil {
+			mv.Terms, mv.CustomTerms = termNames(*m.Terms), m.Terms.Custom
+		}
+		if m.Offer != nil {
+			ov := offerView(*m.Offer)
+			mv.Offer = &ov
+		}
+		v.Messages = append(v.Messages, mv)
+	}
+	return v
+}
