@@ -125,11 +125,11 @@ func (a *app) vendorReply(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	req := client.ThreadReplyRequest{Price: cmd.String("price"), OfferText: cmd.String("offer-text"), ValidFor: cmd.String("valid-for"), Text: text}
-	if req.Price == "" && text == "" {
-		return usagef(cmd, "say something: give --price (a revised offer), --text, or both")
-	}
 	if req.Price == "" && (req.OfferText != "" || req.ValidFor != "") {
 		return usagef(cmd, "--offer-text and --valid-for describe a revised offer: give its --price too")
+	}
+	if req.Price == "" && text == "" {
+		return usagef(cmd, "say something: give --price (a revised offer), --text, or both")
 	}
 	if err := intent.CheckText(intent.FieldText, text); err != nil {
 		return inputError(cmd, err)
