@@ -3,6 +3,8 @@ package node
 import (
 	"testing"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 )
@@ -11,7 +13,16 @@ import (
 // make, so they build the wire from docs/PROTOCOL.md ("Negotiation
 // threads") as a second implementation would.
 
-func coreDetEncode(v any) ([]byte, error) { return syncEnc.Marshal(v) }
+// wireEnc is Core Deterministic CBOR, as the wire is encoded.
+var wireEnc = func() cbor.EncMode {
+	em, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err)
+	}
+	return em
+}()
+
+func coreDetEncode(v any) ([]byte, error) { return wireEnc.Marshal(v) }
 
 // sealThreadTo seals a signed thread message to pub as a sealed thread
 // message of intentID, with the offer work of the test policy.
@@ -44,4 +55,13 @@ func sealThreadTo(t *testing.T, pub crypto.PublicReplyKey, intentID intent.ID, s
 func sealForCustomer(t *testing.T, in *intent.SignedIntent, signed []byte) *intent.SealedThread {
 	t.Helper()
 	return sealThreadTo(t, crypto.PublicReplyKey{Suite: crypto.Suite(in.Body.ReplyKey.Suite), Key: in.Body.ReplyKey.Key}, in.ID, signed)
+}
+
+func mustMarshalWire(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := coreDetEncode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -212,7 +212,7 @@ func TestThreadForgeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	oh := intent.OfferHash(root.Inner)
-	forged, err := crypto.Sign1(stranger.Signing, intent.ContentCounter, mustMarshal(t, intent.Counter{Version: intent.Version,
+	forged, err := crypto.Sign1(stranger.Signing, intent.ContentCounter, mustMarshalWire(t, intent.Counter{Version: intent.Version,
 		IntentID: p.in.ID[:], Thread: oh[:], Seq: 1, Prev: oh[:], Created: time.Now().Unix(), Text: "not the customer"}))
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +239,7 @@ func TestThreadForgeries(t *testing.T) {
 	// only a party (or, for the forgeries, someone posing as one) can.
 	seal := func(k crypto.SigningKey, body intent.ThreadReply) *intent.SealedThread {
 		t.Helper()
-		raw, err := crypto.Sign1(k, intent.ContentThreadReply, mustMarshal(t, body))
+		raw, err := crypto.Sign1(k, intent.ContentThreadReply, mustMarshalWire(t, body))
 		if err != nil {
 			t.Fatal(err)
 		}
