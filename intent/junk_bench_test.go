@@ -54,7 +54,7 @@ func BenchmarkJunkOffer(b *testing.B) {
 				// The attacker: a fresh offer ID, then the search.
 				rand.Read(fresh.ciphertext)
 				var ok bool
-				if fresh.ID, ok = fresh.offerID(); !ok {
+				if fresh.ID, ok = fresh.sealedID(); !ok {
 					b.Fatal("cannot encode the offer ID")
 				}
 				buf := append(fresh.ID[:len(fresh.ID):len(fresh.ID)], make([]byte, NonceSize)...)
@@ -90,7 +90,7 @@ func junkOffer(b *testing.B, in *SignedIntent) *SealedOffer {
 	}
 	rand.Read(s.ciphertext)
 	var ok bool
-	if s.ID, ok = s.offerID(); !ok {
+	if s.ID, ok = s.sealedID(); !ok {
 		b.Fatal("cannot encode the offer ID")
 	}
 	return s
