@@ -149,7 +149,7 @@ func checkSealed(t *testing.T, raw []byte, s *SealedOffer) {
 		t.Fatalf("sealed offer header %x re-encodes to %x", s.protected, header)
 	}
 	wire := append([]byte{tagEncrypt0}, mustMarshal(t, sealedWire{Protected: s.protected,
-		Unprotected: sealedUnprotected{Nonce: s.nonce}, Ciphertext: s.ciphertext})...)
+		Unprotected: mustMarshal(t, sealedUnprotected{Nonce: s.nonce}), Ciphertext: s.ciphertext})...)
 	if !bytes.Equal(wire, raw) {
 		t.Fatalf("sealed offer re-encodes to %x, received %x", wire, raw)
 	}
