@@ -100,19 +100,10 @@ func (a *app) counter(ctx context.Context, cmd *ucli.Command) error {
 	if err := intent.CheckText(intent.FieldText, text); err != nil {
 		return inputError(cmd, err)
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.threadOfferID(ctx, cmd, args[0], false)
-	if err != nil {
-		return err
-	}
-	tr, err := c.Counter(ctx, id, req)
-	if err != nil {
-		return c.wrap(err)
-	}
-	return a.printThread(cmd, tr)
+	return a.threadCall(ctx, cmd, func(c *conn, ctx context.Context) (string, error) { return c.threadOfferID(ctx, cmd, args[0], false) },
+		func(c *conn, ctx context.Context, id string) (client.ThreadView, error) {
+			return c.Counter(ctx, id, req)
+		})
 }
 
 func (a *app) vendorReply(ctx context.Context, cmd *ucli.Command) error {
@@ -134,19 +125,8 @@ func (a *app) vendorReply(ctx context.Context, cmd *ucli.Command) error {
 	if err := intent.CheckText(intent.FieldText, text); err != nil {
 		return inputError(cmd, err)
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.threadOfferID(ctx, cmd, args[0], true)
-	if err != nil {
-		return err
-	}
-	tr, err := c.Reply(ctx, id, req)
-	if err != nil {
-		return c.wrap(err)
-	}
-	return a.printThread(cmd, tr)
+	return a.threadCall(ctx, cmd, func(c *conn, ctx context.Context) (string, error) { return c.threadOfferID(ctx, cmd, args[0], true) },
+		func(c *conn, ctx context.Context, id string) (client.ThreadView, error) { return c.Reply(ctx, id, req) })
 }
 
 func (a *app) thread(ctx context.Context, cmd *ucli.Command) error {
@@ -154,19 +134,8 @@ func (a *app) thread(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.anyOfferID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	tr, err := c.Thread(ctx, id)
-	if err != nil {
-		return c.wrap(err)
-	}
-	return a.printThread(cmd, tr)
+	return a.threadCall(ctx, cmd, func(c *conn, ctx context.Context) (string, error) { return c.anyOfferID(ctx, cmd, args[0]) },
+		(*conn).Thread)
 }
 
 func (a *app) threads(ctx context.Context, cmd *ucli.Command) error {
@@ -202,12 +171,20 @@ func (a *app) threads(ctx context.Context, cmd *ucli.Command) error {
 	return nil
 }
 
-func (a *app) printThread(cmd *ucli.Command, tr client.ThreadView) error {
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, tr)
-	}
-	writeThread(a.stdout, tr)
-	return nil
+// threadCall is callAPI for the commands that name one thread by its
+// offer: offer resolves the argument, call reads or adds to the thread, and
+// the thread prints as it stands after.
+func (a *app) threadCall(ctx context.Context, cmd *ucli.Command, offer func(*conn, context.Context) (string, error), call func(*conn, context.Context, string) (client.ThreadView, error)) error {
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.ThreadView, error) {
+		id, err := offer(c, ctx)
+		if err != nil {
+			return client.ThreadView{}, err
+		}
+		return call(c, ctx, id)
+	}, func(_ *conn, tr client.ThreadView) error {
+		writeThread(a.stdout, tr)
+		return nil
+	})
 }
 
 // writeThread prints a thread: its offer, then one line per message.
