@@ -227,8 +227,9 @@ type Config struct {
 	// node reads its router's peer scores: it closes the connections of
 	// peers whose own invalid messages put them below the graylist
 	// threshold and refuses their connections, both ways, for GraylistDeny
-	// (zero means 10 minutes; the deny needs the node's own host, so it
-	// does not apply when Host is set); the reading feeds the metrics and
+	// (zero means 10 minutes; on its own host the node's gater refuses
+	// them in the handshake, on a Host set here they are closed as soon as
+	// they are up, before any stream is taken); the reading feeds the metrics and
 	// Node.PeerScores, and OnPeerScores, if set, receives each one (on the
 	// router's goroutine: it must not block).
 	ScoreInterval time.Duration

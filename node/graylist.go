@@ -6,6 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/host"
 	corenet "github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -96,6 +97,23 @@ func (d *denyList) size(now time.Time) int {
 		}
 	}
 	return n
+}
+
+// guard applies the deny list to a host the node did not build
+// (Config.Host), which has none of the node's gater: a denied peer's
+// connection, inbound or outbound, is closed as soon as it is up. The
+// swarm tells its notifiees of a connection before it takes any stream on
+// it, so the peer gets no stream answered (identify, gossipsub, stem,
+// sync), as with the gater; what it still gets is the handshake, which the
+// gater refuses too. stop undoes it, for a host that outlives the node.
+func (d *denyList) guard(h host.Host) (stop func()) {
+	nb := &corenet.NotifyBundle{ConnectedF: func(_ corenet.Network, c corenet.Conn) {
+		if d.denied(c.RemotePeer(), time.Now()) {
+			c.Close()
+		}
+	}}
+	h.Network().Notify(nb)
+	return func() { h.Network().StopNotify(nb) }
 }
 
 // InterceptPeerDial refuses to dial a denied peer: discovery, the address

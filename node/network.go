@@ -34,6 +34,7 @@ type network struct {
 	log     *slog.Logger
 
 	stopPubSub context.CancelFunc
+	stopGuard  func() // Config.Host's deny guard; nil on the node's own host
 	closeOnce  sync.Once
 	closeErr   error
 }
@@ -65,11 +66,18 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		}
 		ownHost = true
 	}
+	var stopGuard func()
+	if !ownHost {
+		stopGuard = deny.guard(h)
+	}
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	scores := newScoreWatch(life, cfg, deny)
 	scores.host = h
 	fail := func(err error) (*network, error) {
 		stop()
+		if stopGuard != nil {
+			stopGuard()
+		}
 		if ownHost {
 			err = errors.Join(err, h.Close())
 		}
@@ -96,6 +104,7 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		scores:     scores,
 		log:        cfg.Logger,
 		stopPubSub: stop,
+		stopGuard:  stopGuard,
 	}
 	if cfg.Registerer != nil {
 		// Only the first network on a registry shows its scores (they are
@@ -133,6 +142,7 @@ func (n *network) close() error {
 			}
 		}
 		if !n.ownHost {
+			n.stopGuard()
 			return
 		}
 		if err := n.host.Close(); err != nil {
