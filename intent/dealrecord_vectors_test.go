@@ -3,11 +3,9 @@ package intent_test
 import (
 	"bytes"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/intentcast/intentcast/intent"
-	"github.com/intentcast/intentcast/intent/internal/vectors"
 )
 
 // TestDealRecordVectors verifies every deal record vector: the valid one
@@ -39,25 +37,5 @@ func TestDealRecordVectors(t *testing.T) {
 				t.Fatalf("got %v, want check %s to fail", err, v.Check)
 			}
 		})
-	}
-}
-
-// TestDealVectorsInProtocolDoc keeps docs/PROTOCOL.md's deal record
-// vectors equal to what genvectors renders.
-func TestDealVectorsInProtocolDoc(t *testing.T) {
-	doc, err := os.ReadFile("../docs/PROTOCOL.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := vectors.DealSection(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := vectors.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != fresh.DealMarkdown() {
-		t.Fatal("docs/PROTOCOL.md's deal record vectors are stale: run go run ./intent/internal/vectors/cmd/genvectors")
 	}
 }

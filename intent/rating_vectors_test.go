@@ -2,7 +2,6 @@ package intent_test
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/intentcast/intentcast/intent"
@@ -59,24 +58,4 @@ func trustVerdict(v vectors.Vec, ratings map[string]*intent.SignedRating, set *v
 		return m.Validate(set.Time(), set.Policy())
 	}
 	return fmt.Errorf("a %s vector parsed as %T", v.Kind, m)
-}
-
-// TestRatingVectorsInProtocolDoc keeps docs/PROTOCOL.md's rating vectors
-// equal to what genvectors renders.
-func TestRatingVectorsInProtocolDoc(t *testing.T) {
-	doc, err := os.ReadFile("../docs/PROTOCOL.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := vectors.RatingSection(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := vectors.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != fresh.RatingMarkdown() {
-		t.Fatal("docs/PROTOCOL.md's rating vectors are stale: run go run ./intent/internal/vectors/cmd/genvectors")
-	}
 }

@@ -3,7 +3,6 @@ package intent_test
 import (
 	"bytes"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/intentcast/intentcast/crypto"
@@ -154,28 +153,5 @@ func checkThreadAccept(t *testing.T, set *vectors.Set, in *intent.SignedIntent, 
 	}
 	if !bytes.Equal(d.Offer.Raw, m.Offer.Raw) || d.Offer.Body.Price != 96000 {
 		t.Fatal("the record does not hold the revised offer")
-	}
-}
-
-// TestThreadVectorsInProtocolDoc keeps docs/PROTOCOL.md's thread vectors
-// equal to what genvectors renders.
-func TestThreadVectorsInProtocolDoc(t *testing.T) {
-	doc, err := os.ReadFile("../docs/PROTOCOL.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := vectors.ThreadSection(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := vectors.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fresh.Resealed {
-		t.Fatal("frozen.json is stale: run go run ./intent/internal/vectors/cmd/genvectors")
-	}
-	if got != fresh.ThreadMarkdown() {
-		t.Fatal("docs/PROTOCOL.md's thread vectors are stale: run go run ./intent/internal/vectors/cmd/genvectors")
 	}
 }

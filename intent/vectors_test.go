@@ -229,14 +229,11 @@ func TestVectorsReproducible(t *testing.T) {
 	}
 }
 
-// TestVectorsInProtocolDoc keeps docs/PROTOCOL.md's vectors section equal to
-// what genvectors renders.
+// TestVectorsInProtocolDoc keeps every generated part of docs/PROTOCOL.md
+// (the vectors section, and the deal record, rating and thread vectors)
+// equal to what genvectors renders.
 func TestVectorsInProtocolDoc(t *testing.T) {
 	doc, err := os.ReadFile("../docs/PROTOCOL.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := vectors.Section(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,12 +241,18 @@ func TestVectorsInProtocolDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := fresh.Markdown()
+	parts, err := fresh.Parts()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
-		t.Fatal("docs/PROTOCOL.md's vectors section is stale: run go run ./intent/internal/vectors/cmd/genvectors")
+	for _, p := range parts {
+		got, err := p.Held(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != p.Text {
+			t.Errorf("docs/PROTOCOL.md's %s is stale: run go run ./intent/internal/vectors/cmd/genvectors", p.Name)
+		}
 	}
 }
 

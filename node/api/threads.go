@@ -50,63 +50,57 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
 
 // counter serves POST /v1/offers/{id}/thread/counter.
 func (s *Server) counter(w http.ResponseWriter, r *http.Request) error {
-	id, err := parseID(r.PathValue("id"), "offer id")
-	if err != nil {
-		return err
-	}
 	var req client.CounterRequest
-	if err := decode(r, &req, false); err != nil {
-		return err
-	}
-	tr, err := s.n.Thread(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if tr.Offer.Offer == nil {
-		return errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s did not open: there is nothing to counter", id)
-	}
-	if tr.Role != node.RoleCustomer {
-		return errf(http.StatusConflict, client.CodeNotYourTurn, "offer %s was sent by this node: answer the customer's counter with a reply instead", id)
-	}
-	d, err := req.Draft(tr.Offer.Offer.Body.Currency)
-	if err != nil {
-		return err
-	}
-	tr, err = s.n.Counter(r.Context(), id, d)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, threadView(tr))
-	return nil
+	return s.answer(w, r, &req, node.RoleCustomer, "was sent by this node: answer the customer's counter with a reply instead",
+		func(id intent.ID, tr node.ThreadRecord) (node.ThreadRecord, error) {
+			if tr.Offer.Offer == nil {
+				return tr, errf(http.StatusNotFound, client.CodeUnknownOffer, "offer %s did not open: there is nothing to counter", id)
+			}
+			d, err := req.Draft(tr.Offer.Offer.Body.Currency)
+			if err != nil {
+				return tr, err
+			}
+			return s.n.Counter(r.Context(), id, d)
+		})
 }
 
 // reply serves POST /v1/offers/{id}/thread/reply.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request) error {
+	var req client.ThreadReplyRequest
+	return s.answer(w, r, &req, node.RoleVendor, "was made to this node's intent: answer it with a counter instead",
+		func(_ intent.ID, tr node.ThreadRecord) (node.ThreadRecord, error) {
+			in, err := s.n.LiveIntent(tr.IntentID)
+			if err != nil {
+				return tr, errf(http.StatusConflict, client.CodeThreadClosed, "intent %s is no longer live here (closed or expired): its threads take no more messages", tr.IntentID)
+			}
+			d, err := req.Draft(in, time.Now())
+			if err != nil {
+				return tr, err
+			}
+			return s.n.ReplyThread(r.Context(), tr.Root, d)
+		})
+}
+
+// answer is what counter and reply share: it reads the offer ID and the
+// request into req, loads the thread, refuses it unless this node plays
+// role in it (notYours says why, after "offer ID"), and writes the thread
+// that send returns. send gets the offer ID as the request named it.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, req any, role node.Role, notYours string, send func(id intent.ID, tr node.ThreadRecord) (node.ThreadRecord, error)) error {
 	id, err := parseID(r.PathValue("id"), "offer id")
 	if err != nil {
 		return err
 	}
-	var req client.ThreadReplyRequest
-	if err := decode(r, &req, false); err != nil {
+	if err := decode(r, req, false); err != nil {
 		return err
 	}
 	tr, err := s.n.Thread(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if tr.Role != node.RoleVendor {
-		return errf(http.StatusConflict, client.CodeNotYourTurn, "offer %s was made to this node's intent: answer it with a counter instead", id)
+	if tr.Role != role {
+		return errf(http.StatusConflict, client.CodeNotYourTurn, "offer %s %s", id, notYours)
 	}
-	in, err := s.n.LiveIntent(tr.IntentID)
-	if err != nil {
-		return errf(http.StatusConflict, client.CodeThreadClosed, "intent %s is no longer live here (closed or expired): its threads take no more messages", tr.IntentID)
-	}
-	d, err := req.Draft(in, time.Now())
-	if err != nil {
-		return err
-	}
-	tr, err = s.n.ReplyThread(r.Context(), tr.Root, d)
-	if err != nil {
+	if tr, err = send(id, tr); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, threadView(tr))

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -202,19 +201,11 @@ var profiles = &table[VendorProfile]{
 // key that is newer: a later Created, or the same and a lower or equal ID.
 // It reports whether p was kept.
 func (s *Bolt) PutProfile(ctx context.Context, p VendorProfile) (kept bool, err error) {
-	err = s.update(ctx, "put vendor profile", func(tx *bolt.Tx) error {
-		held, err := profiles.get(tx, p.VendorKey)
-		switch {
-		case err == nil && (held.Created.After(p.Created) || (held.Created.Equal(p.Created) && bytes.Compare(held.ID[:], p.ID[:]) <= 0)):
-			return nil
-		case err != nil && !errors.Is(err, ErrNotFound):
-			return err
-		}
-		if err := profiles.put(tx, p); err != nil {
-			return err
-		}
-		kept = true
-		return nil
+	err = s.update(ctx, "put vendor profile", func(tx *bolt.Tx) (err error) {
+		kept, err = profiles.putUnless(tx, p, func(held VendorProfile) bool {
+			return held.Created.After(p.Created) || (held.Created.Equal(p.Created) && bytes.Compare(held.ID[:], p.ID[:]) <= 0)
+		})
+		return err
 	})
 	return kept, err
 }
@@ -231,18 +222,8 @@ func (s *Bolt) Profile(ctx context.Context, vendorKey ID) (p VendorProfile, err 
 // Profiles returns every profile held, by ascending vendor key.
 func (s *Bolt) Profiles(ctx context.Context) (list []VendorProfile, err error) {
 	err = s.view(ctx, "list vendor profiles", func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketProfile).ForEach(func(k, v []byte) error {
-			key, err := parseID(k)
-			if err != nil {
-				return fmt.Errorf("bucket %s: %w: %w", bucketProfile, ErrCorrupt, err)
-			}
-			p, err := profiles.get(tx, key)
-			if err != nil {
-				return err
-			}
-			list = append(list, p)
-			return nil
-		})
+		list, err = profiles.all(tx)
+		return err
 	})
 	return list, err
 }

@@ -35,8 +35,15 @@ func (t *table[R]) get(tx *bolt.Tx, id ID) (R, error) {
 	if v == nil {
 		return zero, fmt.Errorf("%s: %w", shortID(id), ErrNotFound)
 	}
+	return t.decodeAt(id, v)
+}
+
+// decodeAt decodes the record v stored under id; ErrCorrupt if it does not
+// decode.
+func (t *table[R]) decodeAt(id ID, v []byte) (R, error) {
 	r, err := t.decode(id, v)
 	if err != nil {
+		var zero R
 		return zero, fmt.Errorf("%s in bucket %s: %w: %w", shortID(id), t.bucket, ErrCorrupt, err)
 	}
 	return r, nil
@@ -66,6 +73,19 @@ func (t *table[R]) put(tx *bolt.Tx, r R) error {
 		}
 	}
 	return nil
+}
+
+// putUnless puts r unless the table holds a record with its ID that
+// keepHeld prefers to r, and reports whether it put r.
+func (t *table[R]) putUnless(tx *bolt.Tx, r R, keepHeld func(held R) bool) (bool, error) {
+	held, err := t.get(tx, t.id(r))
+	switch {
+	case err == nil && keepHeld(held):
+		return false, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return false, err
+	}
+	return true, t.put(tx, r)
 }
 
 // remove deletes the record with that ID and its index entries, and reports
@@ -124,6 +144,24 @@ func (t *table[R]) ascend(tx *bolt.Tx, ix index[R], prefix, from []byte) ([]R, e
 	c := tx.Bucket(ix.bucket).Cursor()
 	for k, _ := c.Seek(from); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		r, err := t.lookup(tx, ix, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// all returns every record, by ascending ID.
+func (t *table[R]) all(tx *bolt.Tx) ([]R, error) {
+	var out []R
+	c := tx.Bucket(t.bucket).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		id, err := parseID(k)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w: %w", t.bucket, ErrCorrupt, err)
+		}
+		r, err := t.decodeAt(id, v)
 		if err != nil {
 			return nil, err
 		}

@@ -120,6 +120,16 @@ func encode(v any) ([]byte, error) {
 	return b, nil
 }
 
+// encodeChanged is encode(v), rewritten by change unless change is nil: how
+// a vector breaks one field of an otherwise valid payload.
+func encodeChanged(v any, change func([]byte) ([]byte, error)) ([]byte, error) {
+	p, err := encode(v)
+	if err != nil || change == nil {
+		return p, err
+	}
+	return change(p)
+}
+
 // identityPoint is the Ed25519 encoding of the identity (y = 1), a point of
 // small order.
 func identityPoint() []byte { return append([]byte{0x01}, make([]byte, 31)...) }

@@ -121,14 +121,9 @@ func (g *generator) baseIntent() intent.Intent {
 // signIntent encodes body, lets change rewrite the payload, mints its
 // committed work and signs it with the intent key.
 func (g *generator) signIntent(body intent.Intent, change func([]byte) ([]byte, error)) ([]byte, error) {
-	p, err := encode(body)
+	p, err := encodeChanged(body, change)
 	if err != nil {
 		return nil, err
-	}
-	if change != nil {
-		if p, err = change(p); err != nil {
-			return nil, err
-		}
 	}
 	if err := mint(p, int(body.Work)); err != nil {
 		return nil, err

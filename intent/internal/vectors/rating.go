@@ -105,14 +105,9 @@ func mintIn(domain string, payload []byte, bits int, enough bool) {
 // worked encodes body, lets change rewrite the payload, mints its work (or
 // a nonce that misses it) and signs it with k.
 func worked(k crypto.SigningKey, ct, domain string, body any, enough bool, change func([]byte) ([]byte, error)) ([]byte, error) {
-	p, err := encode(body)
+	p, err := encodeChanged(body, change)
 	if err != nil {
 		return nil, err
-	}
-	if change != nil {
-		if p, err = change(p); err != nil {
-			return nil, err
-		}
 	}
 	mintIn(domain, p, minRatingWork, enough)
 	return sign(k, ct, p)
@@ -281,14 +276,4 @@ func (s *Set) RatingMarkdown() string {
 		w("\nWire (%d bytes):\n\n```\n%s```\n", len(v.Wire), wrapHex(v.Wire))
 	}
 	return b.String()
-}
-
-// RatingSection returns what docs/PROTOCOL.md holds between the rating
-// markers.
-func RatingSection(doc []byte) (string, error) {
-	i, j, err := markersOf(doc, RatingBeginMarker, RatingEndMarker)
-	if err != nil {
-		return "", err
-	}
-	return string(doc[i:j]), nil
 }

@@ -31,53 +31,53 @@ func (s *Set) JSON() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// Section returns what docs/PROTOCOL.md holds between the markers.
-func Section(doc []byte) (string, error) {
-	i, j, err := markers(doc)
-	if err != nil {
-		return "", err
-	}
-	return string(doc[i:j]), nil
+// A Part is one generated part of docs/PROTOCOL.md: the text between two
+// markers.
+type Part struct {
+	Name       string // what it holds, for messages
+	Begin, End string // the markers around it
+	Text       string // what goes between them
 }
 
-// Splice returns doc with the text between the markers replaced by the
-// set's Markdown, and the text between the deal markers by its
-// DealMarkdown.
-func (s *Set) Splice(doc []byte) ([]byte, error) {
+// Parts renders every generated part of docs/PROTOCOL.md.
+func (s *Set) Parts() ([]Part, error) {
 	md, err := s.Markdown()
 	if err != nil {
 		return nil, err
 	}
-	if doc, err = splice(doc, BeginMarker, EndMarker, md); err != nil {
-		return nil, err
-	}
-	if doc, err = splice(doc, DealBeginMarker, DealEndMarker, s.DealMarkdown()); err != nil {
-		return nil, err
-	}
-	if doc, err = splice(doc, RatingBeginMarker, RatingEndMarker, s.RatingMarkdown()); err != nil {
-		return nil, err
-	}
-	return splice(doc, ThreadBeginMarker, ThreadEndMarker, s.ThreadMarkdown())
+	return []Part{
+		{"vectors section", BeginMarker, EndMarker, md},
+		{"deal record vectors", DealBeginMarker, DealEndMarker, s.DealMarkdown()},
+		{"rating vectors", RatingBeginMarker, RatingEndMarker, s.RatingMarkdown()},
+		{"thread vectors", ThreadBeginMarker, ThreadEndMarker, s.ThreadMarkdown()},
+	}, nil
 }
 
-func splice(doc []byte, begin, end, text string) ([]byte, error) {
-	i, j, err := markersOf(doc, begin, end)
-	if err != nil {
-		return nil, err
-	}
-	return append(append(bytes.Clone(doc[:i]), text...), doc[j:]...), nil
-}
-
-// DealSection returns what docs/PROTOCOL.md holds between the deal markers.
-func DealSection(doc []byte) (string, error) {
-	i, j, err := markersOf(doc, DealBeginMarker, DealEndMarker)
+// Held returns what doc holds between p's markers.
+func (p Part) Held(doc []byte) (string, error) {
+	i, j, err := markersOf(doc, p.Begin, p.End)
 	if err != nil {
 		return "", err
 	}
 	return string(doc[i:j]), nil
 }
 
-func markers(doc []byte) (int, int, error) { return markersOf(doc, BeginMarker, EndMarker) }
+// Splice returns doc with the text between each part's markers replaced by
+// the part's text.
+func (s *Set) Splice(doc []byte) ([]byte, error) {
+	parts, err := s.Parts()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		i, j, err := markersOf(doc, p.Begin, p.End)
+		if err != nil {
+			return nil, err
+		}
+		doc = append(append(bytes.Clone(doc[:i]), p.Text...), doc[j:]...)
+	}
+	return doc, nil
+}
 
 func markersOf(doc []byte, begin, end string) (int, int, error) {
 	i := bytes.Index(doc, []byte(begin))

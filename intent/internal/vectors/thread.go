@@ -250,13 +250,3 @@ func (s *Set) ThreadMarkdown() string {
 	}
 	return b.String()
 }
-
-// ThreadSection returns what docs/PROTOCOL.md holds between the thread
-// markers.
-func ThreadSection(doc []byte) (string, error) {
-	i, j, err := markersOf(doc, ThreadBeginMarker, ThreadEndMarker)
-	if err != nil {
-		return "", err
-	}
-	return string(doc[i:j]), nil
-}
