@@ -52,8 +52,10 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Msg }
 func (e *FieldError) Unwrap() error { return ErrInput }
 
-// fieldErr builds a FieldError with a formatted sentence.
-func fieldErr(f Field, format string, args ...any) *FieldError {
+// FieldErrorf builds a FieldError with a formatted sentence: the input
+// rules' own, and those of an interface (the API's request shapes) that
+// checks more than the rules do.
+func FieldErrorf(f Field, format string, args ...any) *FieldError {
 	return &FieldError{Field: f, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -62,10 +64,10 @@ func fieldErr(f Field, format string, args ...any) *FieldError {
 // *FieldError.
 func (d *Draft) Check() error {
 	if d.Category == "" {
-		return fieldErr(FieldCategory, "Choose a category: %s.", strings.Join(Categories, ", "))
+		return FieldErrorf(FieldCategory, "Choose a category: %s.", strings.Join(Categories, ", "))
 	}
 	if CheckCategory(d.Category) != nil {
-		return fieldErr(FieldCategory, "%q is not a category; choose one of %s.", d.Category, strings.Join(Categories, ", "))
+		return FieldErrorf(FieldCategory, "%q is not a category; choose one of %s.", d.Category, strings.Join(Categories, ", "))
 	}
 	if err := CheckPathInput(d.Path); err != nil {
 		return err
@@ -74,35 +76,35 @@ func (d *Draft) Check() error {
 		return err
 	}
 	if strings.TrimSpace(d.Text) == "" {
-		return fieldErr(FieldText, "Say what you want: the description is empty.")
+		return FieldErrorf(FieldText, "Say what you want: the description is empty.")
 	}
 	w := d.Want
 	if w.Quantity == 0 {
-		return fieldErr(FieldQuantity, "The quantity must be at least 1.")
+		return FieldErrorf(FieldQuantity, "The quantity must be at least 1.")
 	}
 	if w.Quantity > MaxQuantity {
-		return fieldErr(FieldQuantity, "The quantity is %d; at most %d fit.", w.Quantity, MaxQuantity)
+		return FieldErrorf(FieldQuantity, "The quantity is %d; at most %d fit.", w.Quantity, MaxQuantity)
 	}
 	if err := CheckCurrencyInput(w.Currency); err != nil {
 		return err
 	}
 	if w.MaxPrice == 0 {
-		return fieldErr(FieldMaxPrice, "The price ceiling must be more than 0.")
+		return FieldErrorf(FieldMaxPrice, "The price ceiling must be more than 0.")
 	}
 	if w.MaxPrice > MaxPrice {
-		return fieldErr(FieldMaxPrice, "The price ceiling is too large; at most %s %s.", FormatAmount(MaxPrice, w.Currency), w.Currency)
+		return FieldErrorf(FieldMaxPrice, "The price ceiling is too large; at most %s %s.", FormatAmount(MaxPrice, w.Currency), w.Currency)
 	}
 	if err := CheckRegionInput(FieldRegion, w.Region); err != nil {
 		return err
 	}
 	if w.DeliverBy != 0 && w.DeliverBy <= d.Created.Unix() {
-		return fieldErr(FieldDeliverBy, "The delivery date has passed; give one in the future.")
+		return FieldErrorf(FieldDeliverBy, "The delivery date has passed; give one in the future.")
 	}
 	switch life := d.Expires.Sub(d.Created); {
 	case life <= 0:
-		return fieldErr(FieldExpires, "The intent must stay live for some time, such as 72 hours.")
+		return FieldErrorf(FieldExpires, "The intent must stay live for some time, such as 72 hours.")
 	case life > MaxLifetime:
-		return fieldErr(FieldExpires, "An intent stays live for at most 30 days; this one asks for %s.", life)
+		return FieldErrorf(FieldExpires, "An intent stays live for at most 30 days; this one asks for %s.", life)
 	}
 	return CheckTerms(d.Terms)
 }
@@ -112,18 +114,18 @@ func (d *Draft) Check() error {
 func CheckTerms(t Terms) error {
 	for _, id := range t.IDs {
 		if id == 0 || id > maxRosterTermID {
-			return fieldErr(FieldTerms, "Pick terms from the list: %s.", strings.Join(termNames(), ", "))
+			return FieldErrorf(FieldTerms, "Pick terms from the list: %s.", strings.Join(termNames(), ", "))
 		}
 	}
 	if len(t.Custom) > MaxCustomTerms {
-		return fieldErr(FieldCustomTerms, "There are %d terms of your own; at most %d fit.", len(t.Custom), MaxCustomTerms)
+		return FieldErrorf(FieldCustomTerms, "There are %d terms of your own; at most %d fit.", len(t.Custom), MaxCustomTerms)
 	}
 	for k, v := range t.Custom {
 		if strings.TrimSpace(k) == "" || len(k) > MaxCustomKey || !utf8.ValidString(k) {
-			return fieldErr(FieldCustomTerms, "Name each term of your own in 1 to %d bytes of text; %q does not fit.", MaxCustomKey, k)
+			return FieldErrorf(FieldCustomTerms, "Name each term of your own in 1 to %d bytes of text; %q does not fit.", MaxCustomKey, k)
 		}
 		if len(v) > MaxCustomValue || !utf8.ValidString(v) {
-			return fieldErr(FieldCustomTerms, "The term %q is %d bytes long; at most %d fit.", k, len(v), MaxCustomValue)
+			return FieldErrorf(FieldCustomTerms, "The term %q is %d bytes long; at most %d fit.", k, len(v), MaxCustomValue)
 		}
 	}
 	return nil
@@ -137,13 +139,13 @@ func (d *OfferDraft) Check(want Want) error {
 		cur = want.Currency
 	}
 	if cur != want.Currency {
-		return fieldErr(FieldCurrency, "The customer asks for prices in %s; an offer in %s would be refused.", want.Currency, cur)
+		return FieldErrorf(FieldCurrency, "The customer asks for prices in %s; an offer in %s would be refused.", want.Currency, cur)
 	}
 	if d.Price == 0 {
-		return fieldErr(FieldPrice, "The price must be more than 0.")
+		return FieldErrorf(FieldPrice, "The price must be more than 0.")
 	}
 	if d.Price > want.MaxPrice {
-		return fieldErr(FieldPrice, "%s %s is over the customer's ceiling of %s %s; their node would refuse the offer.",
+		return FieldErrorf(FieldPrice, "%s %s is over the customer's ceiling of %s %s; their node would refuse the offer.",
 			FormatAmount(d.Price, cur), cur, FormatAmount(want.MaxPrice, cur), cur)
 	}
 	if err := CheckText(FieldText, d.Text); err != nil {
@@ -152,16 +154,16 @@ func (d *OfferDraft) Check(want Want) error {
 	if !d.ValidUntil.IsZero() {
 		switch ttl := d.ValidUntil.Sub(d.Created); {
 		case ttl <= 0:
-			return fieldErr(FieldValidFor, "The offer must hold for some time, such as 24 hours.")
+			return FieldErrorf(FieldValidFor, "The offer must hold for some time, such as 24 hours.")
 		case ttl > MaxOfferTTL:
-			return fieldErr(FieldValidFor, "An offer holds for at most 30 days; this one asks for %s.", ttl)
+			return FieldErrorf(FieldValidFor, "An offer holds for at most 30 days; this one asks for %s.", ttl)
 		}
 	}
 	if len(d.Vendor.Name) > MaxVendorName || !utf8.ValidString(d.Vendor.Name) {
-		return fieldErr(FieldVendorName, "The vendor name is %d bytes long; at most %d fit.", len(d.Vendor.Name), MaxVendorName)
+		return FieldErrorf(FieldVendorName, "The vendor name is %d bytes long; at most %d fit.", len(d.Vendor.Name), MaxVendorName)
 	}
 	if len(d.Vendor.URL) > MaxVendorURL {
-		return fieldErr(FieldVendorURL, "The vendor's web address is %d bytes long; at most %d fit.", len(d.Vendor.URL), MaxVendorURL)
+		return FieldErrorf(FieldVendorURL, "The vendor's web address is %d bytes long; at most %d fit.", len(d.Vendor.URL), MaxVendorURL)
 	}
 	return nil
 }
@@ -170,11 +172,11 @@ func (d *OfferDraft) Check(want Want) error {
 // the protocol's rules, in words.
 func CheckPathInput(path []string) error {
 	if len(path) > MaxPathDepth {
-		return fieldErr(FieldPath, "The sub-category has %d levels; at most %d fit.", len(path), MaxPathDepth)
+		return FieldErrorf(FieldPath, "The sub-category has %d levels; at most %d fit.", len(path), MaxPathDepth)
 	}
 	for _, s := range path {
 		if checkPathSegment(s) != nil {
-			return fieldErr(FieldPath, "Write the sub-category %q with 1 to %d small letters, digits or '-', such as \"laptops\".", s, MaxPathSegment)
+			return FieldErrorf(FieldPath, "Write the sub-category %q with 1 to %d small letters, digits or '-', such as \"laptops\".", s, MaxPathSegment)
 		}
 	}
 	return nil
@@ -184,10 +186,10 @@ func CheckPathInput(path []string) error {
 // protocol's bound, in words.
 func CheckText(f Field, s string) error {
 	if !utf8.ValidString(s) {
-		return fieldErr(f, "The text is not valid UTF-8; paste it as plain text.")
+		return FieldErrorf(f, "The text is not valid UTF-8; paste it as plain text.")
 	}
 	if len(s) > MaxText {
-		return fieldErr(f, "The text is %d bytes long; at most %d bytes fit (%d letters of English, fewer in scripts that take more bytes a letter).", len(s), MaxText, MaxText)
+		return FieldErrorf(f, "The text is %d bytes long; at most %d bytes fit (%d letters of English, fewer in scripts that take more bytes a letter).", len(s), MaxText, MaxText)
 	}
 	return nil
 }
@@ -196,9 +198,9 @@ func CheckText(f Field, s string) error {
 func CheckCurrencyInput(code string) error {
 	switch {
 	case code == "":
-		return fieldErr(FieldCurrency, "Give a currency: a three-letter code such as EUR or USD.")
+		return FieldErrorf(FieldCurrency, "Give a currency: a three-letter code such as EUR or USD.")
 	case !KnownCurrency(code):
-		return fieldErr(FieldCurrency, "%q is not a currency code; use one from ISO 4217, such as EUR, USD or JPY.", code)
+		return FieldErrorf(FieldCurrency, "%q is not a currency code; use one from ISO 4217, such as EUR, USD or JPY.", code)
 	}
 	return nil
 }
@@ -210,9 +212,9 @@ func CheckRegionInput(f Field, code string) error {
 		return nil
 	}
 	if country, _, sub := strings.Cut(code, "-"); sub && KnownRegion(country) {
-		return fieldErr(f, "%q is not a subdivision of %s; use a code from ISO 3166-2 such as US-CA, or just %s.", code, country, country)
+		return FieldErrorf(f, "%q is not a subdivision of %s; use a code from ISO 3166-2 such as US-CA, or just %s.", code, country, country)
 	}
-	return fieldErr(f, "%q is not a country code; use one from ISO 3166, such as DE or FR, or a subdivision such as US-CA.", code)
+	return FieldErrorf(f, "%q is not a country code; use one from ISO 3166, such as DE or FR, or a subdivision such as US-CA.", code)
 }
 
 func termNames() []string {

@@ -142,10 +142,4 @@ func fieldError(fe *intent.FieldError) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: cmp.Or(fieldCodes[fe.Field], client.CodeBadRequest), Message: fe.Msg, Field: fe.Field}
 }
 
-// badField is a FieldError of the API's own (the shape of a request,
-// a category this node does not serve).
-func badField(f intent.Field, format string, args ...any) *intent.FieldError {
-	return &intent.FieldError{Field: f, Msg: fmt.Sprintf(format, args...)}
-}
-
 func isNotFound(err error) bool { return errors.Is(err, node.ErrNotFound) }

@@ -25,7 +25,7 @@ func draftFrom(req client.PublishRequest, now time.Time, served []string) (inten
 		return intent.Draft{}, err
 	}
 	if !slices.Contains(served, req.Category) {
-		return intent.Draft{}, badField(intent.FieldCategory, "This node does not serve %s (it serves %s); add it to the daemon's categories to publish there.", req.Category, strings.Join(served, ", "))
+		return intent.Draft{}, intent.FieldErrorf(intent.FieldCategory, "This node does not serve %s (it serves %s); add it to the daemon's categories to publish there.", req.Category, strings.Join(served, ", "))
 	}
 	return d, nil
 }

@@ -40,7 +40,7 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 	for i, r := range f.Regions {
 		f.Regions[i] = strings.ToUpper(strings.TrimSpace(r))
 		if f.Regions[i] == "" {
-			return node.Filter{}, badField(intent.FieldRegion, "A region in the filter is empty; leave regions out to take any.")
+			return node.Filter{}, intent.FieldErrorf(intent.FieldRegion, "A region in the filter is empty; leave regions out to take any.")
 		}
 		if err := intent.CheckRegionInput(intent.FieldRegion, f.Regions[i]); err != nil {
 			return node.Filter{}, err

@@ -49,7 +49,7 @@ func (req PublishRequest) Draft(now time.Time) (intent.Draft, error) {
 	life := defaultExpiresIn
 	if req.ExpiresIn != "" {
 		if life, err = parseDuration(req.ExpiresIn); err != nil || life <= 0 {
-			return intent.Draft{}, badField(intent.FieldExpires, "Say how long the intent stays live as a duration, such as 72h or 7d; %q is not one.", req.ExpiresIn)
+			return intent.Draft{}, intent.FieldErrorf(intent.FieldExpires, "Say how long the intent stays live as a duration, such as 72h or 7d; %q is not one.", req.ExpiresIn)
 		}
 	}
 	d.Expires = now.Add(life)
@@ -81,7 +81,7 @@ func termsFrom(names []string, custom map[string]string) (intent.Terms, error) {
 		for _, name := range names {
 			info, ok := intent.TermByName(name)
 			if !ok {
-				return intent.Terms{}, badField(intent.FieldTerms, "%q is not a term on the list; use any of %s.", name, strings.Join(rosterNames(), ", "))
+				return intent.Terms{}, intent.FieldErrorf(intent.FieldTerms, "%q is not a term on the list; use any of %s.", name, strings.Join(rosterNames(), ", "))
 			}
 			t.IDs = append(t.IDs, info.ID)
 		}
@@ -122,7 +122,7 @@ func parseDeadline(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t.Add(24*time.Hour - time.Second), nil
 	}
-	return time.Time{}, badField(intent.FieldDeliverBy, "Give the delivery date as a date such as 2026-05-01, or a time such as 2026-05-01T12:00:00Z; %q is neither.", s)
+	return time.Time{}, intent.FieldErrorf(intent.FieldDeliverBy, "Give the delivery date as a date such as 2026-05-01, or a time such as 2026-05-01T12:00:00Z; %q is neither.", s)
 }
 
 // Draft turns an offer request into a draft and holds it to the
@@ -143,7 +143,7 @@ func (req OfferRequest) Draft(in *intent.SignedIntent, vendor intent.Vendor, ven
 	if req.ValidFor != "" {
 		ttl, err := parseDuration(req.ValidFor)
 		if err != nil || ttl <= 0 {
-			return intent.OfferDraft{}, badField(intent.FieldValidFor, "Say how long the offer holds as a duration, such as 24h or 7d; %q is not one.", req.ValidFor)
+			return intent.OfferDraft{}, intent.FieldErrorf(intent.FieldValidFor, "Say how long the offer holds as a duration, such as 24h or 7d; %q is not one.", req.ValidFor)
 		}
 		d.ValidUntil = now.Add(ttl)
 	}
@@ -159,7 +159,7 @@ func (req OfferRequest) Draft(in *intent.SignedIntent, vendor intent.Vendor, ven
 	case d.Vendor.Name == "" && !vendorKnown:
 		d.Vendor = intent.Vendor{} // the node signs with its configured vendor
 	case d.Vendor.Name == "":
-		return intent.OfferDraft{}, badField(intent.FieldVendorName, "Say whom the offer is from: give a vendor name, or set the daemon's vendor name in its config.")
+		return intent.OfferDraft{}, intent.FieldErrorf(intent.FieldVendorName, "Say whom the offer is from: give a vendor name, or set the daemon's vendor name in its config.")
 	}
 	return d, nil
 }
@@ -171,10 +171,10 @@ func (req OfferRequest) Draft(in *intent.SignedIntent, vendor intent.Vendor, ven
 func amount(major string, minor *uint64, currency string, f intent.Field, name string) (uint64, error) {
 	switch {
 	case major != "" && minor != nil:
-		return 0, badField(f, "Give %s or %s_minor, not both.", name, name)
+		return 0, intent.FieldErrorf(f, "Give %s or %s_minor, not both.", name, name)
 	case minor != nil:
 		if *minor > intent.MaxPrice {
-			return 0, badField(f, "The amount is too large; at most %s %s.", intent.FormatAmount(intent.MaxPrice, currency), currency)
+			return 0, intent.FieldErrorf(f, "The amount is too large; at most %s %s.", intent.FormatAmount(intent.MaxPrice, currency), currency)
 		}
 		return *minor, nil
 	}
@@ -183,10 +183,4 @@ func amount(major string, minor *uint64, currency string, f intent.Field, name s
 		return 0, &intent.FieldError{Field: f, Msg: err.Error()}
 	}
 	return v, nil
-}
-
-// badField is a FieldError of the API's own: the shape of a request
-// rather than a rule of the protocol.
-func badField(f intent.Field, format string, args ...any) *intent.FieldError {
-	return &intent.FieldError{Field: f, Msg: fmt.Sprintf(format, args...)}
 }

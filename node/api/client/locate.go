@@ -57,17 +57,23 @@ func BaseURL(addr string) (string, error) {
 	return "http://" + addr, nil
 }
 
+// ReadPrivateFile reads a secret of the data dir (the API token, the
+// daemon's keys), refusing one that group or others can access.
+func ReadPrivateFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s has mode %04o, so other users can read it; run chmod 600 %s", path, perm, path)
+	}
+	return os.ReadFile(path)
+}
+
 // ReadToken reads an API token file, refusing one that group or others can
 // access: whoever holds the token commands the node.
 func ReadToken(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("%s has mode %04o, so other users can read it; run chmod 600 %s", path, perm, path)
-	}
-	b, err := os.ReadFile(path)
+	b, err := ReadPrivateFile(path)
 	if err != nil {
 		return "", err
 	}

@@ -114,10 +114,10 @@ func (req CounterRequest) Draft(currency string) (intent.CounterDraft, error) {
 		d.Terms = t
 	}
 	if len(d.Text) > intent.MaxText {
-		return d, badField(intent.FieldText, "The text is %d bytes; at most %d.", len(d.Text), intent.MaxText)
+		return d, intent.FieldErrorf(intent.FieldText, "The text is %d bytes; at most %d.", len(d.Text), intent.MaxText)
 	}
 	if d.Price == 0 && len(d.Terms.IDs) == 0 && len(d.Terms.Custom) == 0 && d.Text == "" {
-		return d, badField(intent.FieldText, "Say something: give a price, terms or a question.")
+		return d, intent.FieldErrorf(intent.FieldText, "Say something: give a price, terms or a question.")
 	}
 	return d, nil
 }
@@ -127,7 +127,7 @@ func (req CounterRequest) Draft(currency string) (intent.CounterDraft, error) {
 func (req ThreadReplyRequest) Draft(in *intent.SignedIntent, now time.Time) (intent.ReplyDraft, error) {
 	d := intent.ReplyDraft{Text: req.Text}
 	if len(d.Text) > intent.MaxText {
-		return d, badField(intent.FieldText, "The text is %d bytes; at most %d.", len(d.Text), intent.MaxText)
+		return d, intent.FieldErrorf(intent.FieldText, "The text is %d bytes; at most %d.", len(d.Text), intent.MaxText)
 	}
 	if req.Price != "" || req.PriceMinor != nil {
 		o, err := OfferRequest{IntentID: in.ID.String(), Price: req.Price, PriceMinor: req.PriceMinor, Text: req.OfferText, ValidFor: req.ValidFor}.
@@ -137,10 +137,10 @@ func (req ThreadReplyRequest) Draft(in *intent.SignedIntent, now time.Time) (int
 		}
 		d.Offer = &o
 	} else if req.OfferText != "" || req.ValidFor != "" {
-		return d, badField(intent.FieldPrice, "offer_text and valid_for belong to a revised offer: give its price too.")
+		return d, intent.FieldErrorf(intent.FieldPrice, "offer_text and valid_for belong to a revised offer: give its price too.")
 	}
 	if d.Offer == nil && d.Text == "" {
-		return d, badField(intent.FieldText, "Say something: give a revised price, text, or both.")
+		return d, intent.FieldErrorf(intent.FieldText, "Say something: give a revised price, text, or both.")
 	}
 	return d, nil
 }

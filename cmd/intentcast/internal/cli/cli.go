@@ -16,8 +16,9 @@
 //	4    not found: no intent, offer or webhook with that ID
 //	130  interrupted (Ctrl-C) before the command finished
 //
-// Commands that run until interrupted (daemon, swarm --keep, the watch
-// commands) exit 0 when interrupted.
+// The services (daemon, swarm --keep) exit 0 when interrupted: stopping
+// is how they end. A watch interrupted exits 130, as any command does, so
+// that a script tells it from one that met its --until.
 package cli
 
 import (

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -117,7 +118,9 @@ func resolveID(cmd *ucli.Command, prefix string, ids []string, what, list string
 			if id == p {
 				return id, nil
 			}
-			found = append(found, id)
+			if !slices.Contains(found, id) { // a node's offer to its own intent lists twice
+				found = append(found, id)
+			}
 		}
 	}
 	switch len(found) {
@@ -133,52 +136,42 @@ func resolveID(cmd *ucli.Command, prefix string, ids []string, what, list string
 	return "", usagef(cmd, "%s ID %s is ambiguous (%s); give more digits", what, prefix, strings.Join(shown, ", "))
 }
 
-// ownIntentID resolves an intent ID or prefix among this node's intents.
-func (c *conn) ownIntentID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
+// resolveAmong resolves arg, an ID or a unique prefix of one, among the
+// IDs (id) of the things list returns; a whole ID is taken as it is,
+// without asking the daemon. what and listCmd name the things and the
+// command that lists them, for errors.
+func resolveAmong[T any](ctx context.Context, c *conn, cmd *ucli.Command, arg string, list func(context.Context) ([]T, error), id func(T) string, what, listCmd string) (string, error) {
 	if isFullID(arg) {
 		return arg, nil
 	}
-	ins, err := c.Intents(ctx)
+	things, err := list(ctx)
 	if err != nil {
 		return "", c.wrap(err)
 	}
-	ids := make([]string, len(ins))
-	for i, in := range ins {
-		ids[i] = in.ID
+	ids := make([]string, len(things))
+	for i, t := range things {
+		ids[i] = id(t)
 	}
-	return resolveID(cmd, arg, ids, "intent", "intentcast intent list")
+	return resolveID(cmd, arg, ids, what, listCmd)
+}
+
+func intentID(in client.IntentView) string { return in.ID }
+func offerID(o client.OfferView) string    { return o.ID }
+
+// ownIntentID resolves an intent ID or prefix among this node's intents.
+func (c *conn) ownIntentID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
+	return resolveAmong(ctx, c, cmd, arg, c.Intents, intentID, "intent", "intentcast intent list")
 }
 
 // offerID resolves an offer ID or prefix among an intent's offers.
 func (c *conn) offerID(ctx context.Context, cmd *ucli.Command, intentID, arg string) (string, error) {
-	if isFullID(arg) {
-		return arg, nil
-	}
-	offers, err := c.Offers(ctx, intentID)
-	if err != nil {
-		return "", c.wrap(err)
-	}
-	ids := make([]string, len(offers))
-	for i, o := range offers {
-		ids[i] = o.ID
-	}
-	return resolveID(cmd, arg, ids, "offer", "intentcast offers list "+short(intentID))
+	offers := func(ctx context.Context) ([]client.OfferView, error) { return c.Offers(ctx, intentID) }
+	return resolveAmong(ctx, c, cmd, arg, offers, offerID, "offer", "intentcast offers list "+short(intentID))
 }
 
 // feedIntentID resolves an intent ID or prefix among the vendor feed.
 func (c *conn) feedIntentID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
-	if isFullID(arg) {
-		return arg, nil
-	}
-	feed, err := c.Feed(ctx)
-	if err != nil {
-		return "", c.wrap(err)
-	}
-	ids := make([]string, len(feed))
-	for i, in := range feed {
-		ids[i] = in.ID
-	}
-	return resolveID(cmd, arg, ids, "live intent", "intentcast vendor feed")
+	return resolveAmong(ctx, c, cmd, arg, c.Feed, intentID, "live intent", "intentcast vendor feed")
 }
 
 // follow streams events to fn, reconnecting when the daemon ends the

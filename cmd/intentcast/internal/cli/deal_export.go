@@ -12,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v3"
 
 	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 func (a *app) dealCommand() *ucli.Command {
@@ -70,45 +71,48 @@ func (a *app) dealExport(ctx context.Context, cmd *ucli.Command) error {
 		return err
 	}
 	out, force := cmd.String("out"), cmd.Bool("force")
-	if out == "-" && isTerminal(a.stdout) {
-		return usagef(cmd, "--out -: a deal record is binary; redirect stdout to a file or pipe, or give --out FILE")
-	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.dealIntentID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	raw, err := c.DealRecord(ctx, id)
-	if err != nil {
-		return c.wrap(err)
-	}
-	// Check what the daemon sent, so that nothing is written that a
-	// verifier would refuse (a daemon of another version, say).
-	rec, err := intent.VerifyDealRecord(raw, time.Now())
-	if err != nil {
-		return fmt.Errorf("the daemon's record of intent %s does not verify, nothing written: %w", short(id), err)
-	}
 	if out == "-" {
-		_, err := a.stdout.Write(raw)
-		return err
+		if cmd.Bool(flagJSON) {
+			return usagef(cmd, "--out - writes the record itself to stdout, which leaves no room for --json; give --out FILE, or drop --json")
+		}
+		if isTerminal(a.stdout) {
+			return usagef(cmd, "--out -: a deal record is binary; redirect stdout to a file or pipe, or give --out FILE")
+		}
 	}
-	if out == "" {
-		out = "deal-" + rec.Intent.ID.Short() + ".cbor"
-	}
-	if err := writeRecordFile(out, raw, force); err != nil {
-		return err
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, exportResult{File: out, Bytes: len(raw), RecordID: rec.ID.String(), Deal: dealSummaryOf(rec)})
-	}
-	o := rec.Offer.Body
-	fmt.Fprintf(a.stdout, "wrote %s (%d bytes): the deal of intent %s with %s for %s\n",
-		out, len(raw), rec.Intent.ID.Short(), printable(o.Vendor.Name), formatPrice(o.Price, o.Currency))
-	fmt.Fprintf(a.stdout, "anyone can check it offline: intentcast deal verify %s\n", out)
-	return nil
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (exportResult, error) {
+		id, err := c.dealIntentID(ctx, cmd, args[0])
+		if err != nil {
+			return exportResult{}, err
+		}
+		raw, err := c.DealRecord(ctx, id)
+		if err != nil {
+			return exportResult{}, err
+		}
+		// Check what the daemon sent, so that nothing is written that a
+		// verifier would refuse (a daemon of another version, say).
+		rec, err := intent.VerifyDealRecord(raw, time.Now())
+		if err != nil {
+			return exportResult{}, fmt.Errorf("the daemon's record of intent %s does not verify, nothing written: %w", short(id), err)
+		}
+		res := exportResult{File: out, Bytes: len(raw), RecordID: rec.ID.String(), Deal: dealSummaryOf(rec)}
+		if out == "-" {
+			_, err := a.stdout.Write(raw)
+			return res, err
+		}
+		if res.File == "" {
+			res.File = "deal-" + rec.Intent.ID.Short() + ".cbor"
+		}
+		return res, writeRecordFile(res.File, raw, force)
+	}, func(_ *conn, res exportResult) error {
+		if res.File == "-" {
+			return nil // the record is the output
+		}
+		d := res.Deal
+		fmt.Fprintf(a.stdout, "wrote %s (%d bytes): the deal of intent %s with %s for %s\n",
+			res.File, res.Bytes, short(d.IntentID), printable(d.Vendor), price(d.Price, printable(d.Currency)))
+		fmt.Fprintf(a.stdout, "anyone can check it offline: intentcast deal verify %s\n", res.File)
+		return nil
+	})
 }
 
 // exportResult is what deal export --json prints.
@@ -157,16 +161,5 @@ func writeRecordFile(path string, raw []byte, force bool) error {
 
 // dealIntentID resolves an intent ID or prefix among this node's deals.
 func (c *conn) dealIntentID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
-	if isFullID(arg) {
-		return arg, nil
-	}
-	deals, err := c.Deals(ctx)
-	if err != nil {
-		return "", c.wrap(err)
-	}
-	ids := make([]string, len(deals))
-	for i, d := range deals {
-		ids[i] = d.IntentID
-	}
-	return resolveID(cmd, arg, ids, "deal", "intentcast deals")
+	return resolveAmong(ctx, c, cmd, arg, c.Deals, func(d client.DealView) string { return d.IntentID }, "deal", "intentcast deals")
 }

@@ -79,6 +79,7 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--data-dir", dir, "init", "--bootstrap", "/ip4/1.2.3.4/tcp/1"}, []string{`--bootstrap "/ip4/1.2.3.4/tcp/1"`, "/p2p/<peer ID>"}},
 		{[]string{"--data-dir", dir, "daemon", "--reachability", "sometimes"}, []string{`--reachability "sometimes"`, "auto, public or private"}},
 		{[]string{"--data-dir", dir, "daemon", "--dht", "on"}, []string{`--dht "on"`, "off, client, server or auto"}},
+		{[]string{"--json", "deal", "export", "abc", "--out", "-"}, []string{"--out -", "--json"}},
 		{[]string{"peers", "frobnicate"}, []string{`unknown command "frobnicate"`, "connect or disconnect"}},
 		{[]string{"peers", "connect"}, []string{"missing argument ADDR"}},
 		{[]string{"peers", "connect", "203.0.113.7:4001"}, []string{`ADDR "203.0.113.7:4001"`, "/p2p/<peer ID>"}},

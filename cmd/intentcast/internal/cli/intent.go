@@ -203,22 +203,16 @@ func (a *app) intentPublish(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	p := newMintProgress(a.stderr)
-	in, err := c.PublishIntent(ctx, req, p.update)
-	p.done(err)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, in)
-	}
-	printIntent(a.stdout, in)
-	fmt.Fprintf(a.stdout, "\nWatch offers arrive with: intentcast offers watch %s\n", short(in.ID))
-	return nil
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.IntentView, error) {
+		p := newMintProgress(a.stderr)
+		in, err := c.PublishIntent(ctx, req, p.update)
+		p.done(err)
+		return in, err
+	}, func(_ *conn, in client.IntentView) error {
+		printIntent(a.stdout, in)
+		fmt.Fprintf(a.stdout, "\nWatch offers arrive with: intentcast offers watch %s\n", short(in.ID))
+		return nil
+	})
 }
 
 func (a *app) intentList(ctx context.Context, cmd *ucli.Command) error {

@@ -3,8 +3,6 @@ package cli
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -129,69 +127,34 @@ func vendorName(v client.VendorView) string {
 	return name
 }
 
-// errStopWatch ends an event stream from its callback.
-var errStopWatch = errors.New("stop watching")
-
 func (a *app) offersWatch(ctx context.Context, cmd *ucli.Command) error {
 	if cmd.NArg() > 1 {
 		return usagef(cmd, "unexpected argument %q; usage: %s [INTENT]", cmd.Args().Get(1), cmd.FullName())
 	}
-	until := cmd.Int("until")
-	if until < 0 {
-		return flagError(cmd, "until", fmt.Sprint(until), "want 0 (run until Ctrl-C) or a number of offers")
-	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	var only string
-	if cmd.NArg() == 1 {
-		if only, err = c.ownIntentID(ctx, cmd, cmd.Args().First()); err != nil {
-			return err
+	return watchAPI(ctx, a, cmd, "offers", func(c *conn, ctx context.Context) (watch[client.OfferView], error) {
+		w := watch[client.OfferView]{
+			banner: "offers to all your intents",
+			// Only offers the customer can still take count: not refused,
+			// lapsed, or already accepted (a replay shows those too).
+			counts: func(o client.OfferView) bool { return o.Status == "valid" },
+			line:   printOfferLine,
 		}
-	}
-	jsonOut := cmd.Bool(flagJSON)
-	seen := map[string]bool{}
-	valid := 0
-	if !jsonOut {
-		what := "all your intents"
-		if only != "" {
-			what = "intent " + short(only)
-		}
-		fmt.Fprintf(a.stderr, "watching offers to %s (Ctrl-C to stop)\n", what)
-	}
-	err = c.follow(ctx, func(ev client.EventView) error {
-		if ev.Kind != client.KindOffer || ev.Offer == nil || seen[ev.OfferID] {
-			return nil
-		}
-		if only != "" && ev.IntentID != only {
-			return nil
-		}
-		seen[ev.OfferID] = true
-		o := *ev.Offer
-		if jsonOut {
-			b, err := json.Marshal(o)
-			if err != nil {
-				return err
+		var only string
+		if cmd.NArg() == 1 {
+			var err error
+			if only, err = c.ownIntentID(ctx, cmd, cmd.Args().First()); err != nil {
+				return w, err
 			}
-			fmt.Fprintf(a.stdout, "%s\n", b)
-		} else {
-			printOfferLine(a.stdout, o)
+			w.banner = "offers to intent " + short(only)
 		}
-		// Only offers the customer can still take count: not refused,
-		// lapsed, or already accepted (a replay shows those too).
-		if o.Status == "valid" {
-			valid++
+		w.pick = func(ev client.EventView) (string, client.OfferView, bool) {
+			if ev.Kind != client.KindOffer || ev.Offer == nil || only != "" && ev.IntentID != only {
+				return "", client.OfferView{}, false
+			}
+			return ev.OfferID, *ev.Offer, true
 		}
-		if until > 0 && valid >= until {
-			return errStopWatch
-		}
-		return nil
+		return w, nil
 	})
-	if errors.Is(err, errStopWatch) {
-		return nil
-	}
-	return err // errWatchInterrupted when Ctrl-C ended the watch
 }
 
 // printOfferLine prints one offer as it arrives.

@@ -123,13 +123,15 @@ func (a *app) runPeersDisconnect(ctx context.Context, cmd *ucli.Command) error {
 	if _, err := peer.Decode(args[0]); err != nil {
 		return usagef(cmd, "ID %q is not a peer ID (%v); 'intentcast peers' lists them", args[0], err)
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	if err := c.DisconnectPeer(ctx, args[0]); err != nil {
-		return c.wrap(err)
-	}
-	fmt.Fprintf(a.stdout, "disconnected from %s\n", args[0])
-	return nil
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (disconnected, error) {
+		return disconnected{args[0]}, c.DisconnectPeer(ctx, args[0])
+	}, func(_ *conn, d disconnected) error {
+		fmt.Fprintf(a.stdout, "disconnected from %s\n", d.Peer)
+		return nil
+	})
+}
+
+// disconnected is what peers disconnect --json prints.
+type disconnected struct {
+	Peer string `json:"disconnected"`
 }

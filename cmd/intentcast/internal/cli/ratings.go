@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -50,24 +51,17 @@ func (a *app) rate(ctx context.Context, cmd *ucli.Command) error {
 	if len(text) > intent.MaxRatingText {
 		return flagError(cmd, "text", truncate(text, 20), fmt.Sprintf("%d bytes; at most %d", len(text), intent.MaxRatingText))
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.dealIntentID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	r, err := c.Rate(ctx, id, client.RateRequest{Score: int(score), Text: text})
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, r)
-	}
-	fmt.Fprintf(a.stdout, "rated the deal of intent %s with vendor %s: %d/5\nrating %s is on the network; the vendor may reply once\n",
-		short(r.IntentID), short(r.VendorKey), r.Score, r.ID)
-	return nil
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.RatingView, error) {
+		id, err := c.dealIntentID(ctx, cmd, args[0])
+		if err != nil {
+			return client.RatingView{}, err
+		}
+		return c.Rate(ctx, id, client.RateRequest{Score: int(score), Text: text})
+	}, func(_ *conn, r client.RatingView) error {
+		fmt.Fprintf(a.stdout, "rated the deal of intent %s with vendor %s: %d/5\nrating %s is on the network; the vendor may reply once\n",
+			short(r.IntentID), short(r.VendorKey), r.Score, r.ID)
+		return nil
+	})
 }
 
 func (a *app) replyCommand() *ucli.Command {
@@ -97,33 +91,23 @@ func (a *app) reply(ctx context.Context, cmd *ucli.Command) error {
 	if text == "" || len(text) > intent.MaxReplyText {
 		return flagError(cmd, "text", truncate(text, 20), fmt.Sprintf("%d bytes; give 1 to %d", len(text), intent.MaxReplyText))
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id := args[0]
-	if !isFullID(id) {
-		ratings, err := c.VendorRatings(ctx, "self")
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.RatingView, error) {
+		id, err := c.ownRatingID(ctx, cmd, args[0])
 		if err != nil {
-			return c.wrap(err)
+			return client.RatingView{}, err
 		}
-		ids := make([]string, len(ratings))
-		for i, r := range ratings {
-			ids[i] = r.ID
-		}
-		if id, err = resolveID(cmd, id, ids, "rating", "intentcast reputation self"); err != nil {
-			return err
-		}
-	}
-	r, err := c.ReplyToRating(ctx, id, text)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, r)
-	}
-	fmt.Fprintf(a.stdout, "replied to rating %s (%d/5 of the deal of intent %s)\n", short(r.ID), r.Score, short(r.IntentID))
-	return nil
+		return c.ReplyToRating(ctx, id, text)
+	}, func(_ *conn, r client.RatingView) error {
+		fmt.Fprintf(a.stdout, "replied to rating %s (%d/5 of the deal of intent %s)\n", short(r.ID), r.Score, short(r.IntentID))
+		return nil
+	})
+}
+
+// ownRatingID resolves a rating ID or prefix among the ratings of this
+// node's vendor key.
+func (c *conn) ownRatingID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
+	ratings := func(ctx context.Context) ([]client.RatingView, error) { return c.VendorRatings(ctx, "self") }
+	return resolveAmong(ctx, c, cmd, arg, ratings, func(r client.RatingView) string { return r.ID }, "rating", "intentcast reputation self")
 }
 
 func (a *app) reputationCommand() *ucli.Command {
@@ -153,25 +137,28 @@ func (a *app) reputation(ctx context.Context, cmd *ucli.Command) error {
 	if key != "self" && !isFullID(key) {
 		return usagef(cmd, "vendor key %q: give 64 hex digits or self", args[0])
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	rep, err := c.Reputation(ctx, key)
-	if err != nil {
-		return c.wrap(err)
-	}
-	ratings, err := c.VendorRatings(ctx, key)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, struct {
-			Reputation client.ReputationView `json:"reputation"`
-			Ratings    []client.RatingView   `json:"ratings"`
-		}{rep, nonNil(ratings)})
-	}
-	t := newTable(a.stdout)
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (vendorReputation, error) {
+		rep, err := c.Reputation(ctx, key)
+		if err != nil {
+			return vendorReputation{}, err
+		}
+		ratings, err := c.VendorRatings(ctx, key)
+		return vendorReputation{rep, nonNil(ratings)}, err
+	}, func(_ *conn, v vendorReputation) error {
+		return printReputation(a.stdout, v.Reputation, v.Ratings)
+	})
+}
+
+// vendorReputation is what reputation --json prints.
+type vendorReputation struct {
+	Reputation client.ReputationView `json:"reputation"`
+	Ratings    []client.RatingView   `json:"ratings"`
+}
+
+// printReputation prints a reputation as a list of fields, then its
+// ratings one per row.
+func printReputation(w io.Writer, rep client.ReputationView, ratings []client.RatingView) error {
+	t := newTable(w)
 	t.row("vendor key", rep.VendorKey)
 	if p := rep.Profile; p != nil {
 		t.row("name", printable(p.Name))
@@ -191,9 +178,9 @@ func (a *app) reputation(ctx context.Context, cmd *ucli.Command) error {
 	if len(ratings) == 0 {
 		return nil
 	}
-	fmt.Fprintln(a.stdout)
+	fmt.Fprintln(w)
 	now := time.Now()
-	rt := newTable(a.stdout, "RATING", "SCORE", "PRICE", "SEEN", "WHEN", "TEXT", "REPLY")
+	rt := newTable(w, "RATING", "SCORE", "PRICE", "SEEN", "WHEN", "TEXT", "REPLY")
 	for _, r := range ratings {
 		reply := ""
 		if r.Reply != nil {
@@ -253,23 +240,17 @@ func (a *app) vendorProfileShow(ctx context.Context, cmd *ucli.Command) error {
 	if err := noArgs(cmd); err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	rep, err := c.Reputation(ctx, "self")
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, rep.Profile)
-	}
-	if rep.Profile == nil {
-		fmt.Fprintln(a.stdout, "no profile yet; set one with: intentcast vendor profile set --name NAME")
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (*client.ProfileView, error) {
+		rep, err := c.Reputation(ctx, "self")
+		return rep.Profile, err
+	}, func(_ *conn, p *client.ProfileView) error {
+		if p == nil {
+			fmt.Fprintln(a.stdout, "no profile yet; set one with: intentcast vendor profile set --name NAME")
+			return nil
+		}
+		printProfile(a.stdout, p)
 		return nil
-	}
-	printProfile(a, rep.Profile)
-	return nil
+	})
 }
 
 func (a *app) vendorProfileSet(ctx context.Context, cmd *ucli.Command) error {
@@ -287,24 +268,17 @@ func (a *app) vendorProfileSet(ctx context.Context, cmd *ucli.Command) error {
 	case len(req.Description) > intent.MaxProfileText:
 		return flagError(cmd, "description", truncate(req.Description, 20), fmt.Sprintf("at most %d bytes", intent.MaxProfileText))
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	p, err := c.SetProfile(ctx, req)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, p)
-	}
-	fmt.Fprintln(a.stdout, "published your vendor profile:")
-	printProfile(a, &p)
-	return nil
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.ProfileView, error) {
+		return c.SetProfile(ctx, req)
+	}, func(_ *conn, p client.ProfileView) error {
+		fmt.Fprintln(a.stdout, "published your vendor profile:")
+		printProfile(a.stdout, &p)
+		return nil
+	})
 }
 
-func printProfile(a *app, p *client.ProfileView) {
-	t := newTable(a.stdout)
+func printProfile(w io.Writer, p *client.ProfileView) {
+	t := newTable(w)
 	t.row("vendor key", p.VendorKey)
 	t.row("name", printable(p.Name))
 	if p.URL != "" {

@@ -2,9 +2,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	ucli "github.com/urfave/cli/v3"
+
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // The API commands share one shape: check the arguments, connect to the
@@ -63,3 +68,80 @@ func ownIntent[T any](cmd *ucli.Command, arg string, call func(*conn, context.Co
 		return call(c, ctx, id)
 	}
 }
+
+// watch is what a watch command shows of the event stream.
+type watch[T any] struct {
+	banner string // what is watched, said on stderr without --json
+	// pick returns the thing an event brings and its ID, or ok false for
+	// an event this watch does not show. A thing shows once: reconnecting
+	// replays the stream.
+	pick func(client.EventView) (id string, v T, ok bool)
+	// counts reports whether a thing counts toward --until.
+	counts func(T) bool
+	line   func(io.Writer, T)
+	// other prints, without --json, a line for an event pick passed over
+	// (the vendor's watch: a cancel of an intent it showed); may be nil.
+	other func(ev client.EventView, shown map[string]bool)
+}
+
+// watchAPI is the shape of the watch commands: check --until, connect,
+// set up (start may resolve IDs), then print each new thing as it arrives,
+// as one JSON object a line with --json, until --until things counted (exit
+// 0) or Ctrl-C (exit 130, errWatchInterrupted). noun names the things in
+// --until's error.
+func watchAPI[T any](ctx context.Context, a *app, cmd *ucli.Command, noun string, start func(*conn, context.Context) (watch[T], error)) error {
+	until := cmd.Int("until")
+	if until < 0 {
+		return flagError(cmd, "until", fmt.Sprint(until), "want 0 (run until Ctrl-C) or a number of "+noun)
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return err
+	}
+	w, err := start(c, ctx)
+	if err != nil {
+		return c.wrap(err)
+	}
+	jsonOut := cmd.Bool(flagJSON)
+	if !jsonOut {
+		fmt.Fprintf(a.stderr, "watching %s (Ctrl-C to stop)\n", w.banner)
+	}
+	shown := map[string]bool{}
+	n := 0
+	err = c.follow(ctx, func(ev client.EventView) error {
+		id, v, ok := w.pick(ev)
+		if !ok {
+			if w.other != nil && !jsonOut {
+				w.other(ev, shown)
+			}
+			return nil
+		}
+		if shown[id] {
+			return nil
+		}
+		shown[id] = true
+		if jsonOut {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s\n", b)
+		} else {
+			w.line(a.stdout, v)
+		}
+		if w.counts(v) {
+			n++
+		}
+		if until > 0 && n >= until {
+			return errStopWatch
+		}
+		return nil
+	})
+	if errors.Is(err, errStopWatch) {
+		return nil
+	}
+	return err // errWatchInterrupted when Ctrl-C ended the watch
+}
+
+// errStopWatch ends an event stream from its callback.
+var errStopWatch = errors.New("stop watching")

@@ -143,32 +143,26 @@ func (a *app) threads(ctx context.Context, cmd *ucli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	id, err := c.ownIntentID(ctx, cmd, args[0])
-	if err != nil {
-		return err
-	}
-	trs, err := c.Threads(ctx, id)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, nonNil(trs))
-	}
-	if len(trs) == 0 {
-		fmt.Fprintf(a.stdout, "no negotiations on intent %s yet; counter an offer with: intentcast counter OFFER --price ...\n", short(id))
-		return nil
-	}
-	for i, tr := range trs {
-		if i > 0 {
-			fmt.Fprintln(a.stdout)
+	var id string
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) ([]client.ThreadView, error) {
+		if id, err = c.ownIntentID(ctx, cmd, args[0]); err != nil {
+			return nil, err
 		}
-		writeThread(a.stdout, tr)
-	}
-	return nil
+		trs, err := c.Threads(ctx, id)
+		return nonNil(trs), err
+	}, func(_ *conn, trs []client.ThreadView) error {
+		if len(trs) == 0 {
+			fmt.Fprintf(a.stdout, "no negotiations on intent %s yet; counter an offer with: intentcast counter OFFER --price ...\n", short(id))
+			return nil
+		}
+		for i, tr := range trs {
+			if i > 0 {
+				fmt.Fprintln(a.stdout)
+			}
+			writeThread(a.stdout, tr)
+		}
+		return nil
+	})
 }
 
 // threadCall is callAPI for the commands that name one thread by its
@@ -224,45 +218,39 @@ func writeThread(w io.Writer, tr client.ThreadView) {
 // threadOfferID resolves an offer ID or prefix among the offers this node
 // sent (sent) or received for its intents.
 func (c *conn) threadOfferID(ctx context.Context, cmd *ucli.Command, arg string, sent bool) (string, error) {
-	if isFullID(arg) {
-		return arg, nil
-	}
-	var ids []string
-	list := "intentcast offers list INTENT"
 	if sent {
-		offers, err := c.SentOffers(ctx)
-		if err != nil {
-			return "", c.wrap(err)
-		}
-		for _, o := range offers {
-			ids = append(ids, o.ID)
-		}
-		list = "intentcast vendor offers"
-	} else {
-		ins, err := c.Intents(ctx)
-		if err != nil {
-			return "", c.wrap(err)
-		}
-		for _, in := range ins {
-			offers, err := c.Offers(ctx, in.ID)
-			if err != nil {
-				return "", c.wrap(err)
-			}
-			for _, o := range offers {
-				ids = append(ids, o.ID)
-			}
-		}
+		return resolveAmong(ctx, c, cmd, arg, c.SentOffers, offerID, "offer", "intentcast vendor offers")
 	}
-	return resolveID(cmd, arg, ids, "offer", list)
+	return resolveAmong(ctx, c, cmd, arg, c.receivedOffers, offerID, "offer", "intentcast offers list INTENT")
 }
 
-// anyOfferID is threadOfferID over both.
+// anyOfferID is threadOfferID over both: a node can be a customer and a
+// vendor, and a prefix that names offers on both sides is ambiguous.
 func (c *conn) anyOfferID(ctx context.Context, cmd *ucli.Command, arg string) (string, error) {
-	if isFullID(arg) {
-		return arg, nil
+	both := func(ctx context.Context) ([]client.OfferView, error) {
+		got, err := c.receivedOffers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sent, err := c.SentOffers(ctx)
+		return append(got, sent...), err
 	}
-	if id, err := c.threadOfferID(ctx, cmd, arg, false); err == nil {
-		return id, nil
+	return resolveAmong(ctx, c, cmd, arg, both, offerID, "offer", "intentcast offers list INTENT or intentcast vendor offers")
+}
+
+// receivedOffers lists the offers to all of this node's intents.
+func (c *conn) receivedOffers(ctx context.Context) ([]client.OfferView, error) {
+	ins, err := c.Intents(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return c.threadOfferID(ctx, cmd, arg, true)
+	var all []client.OfferView
+	for _, in := range ins {
+		offers, err := c.Offers(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, offers...)
+	}
+	return all, nil
 }

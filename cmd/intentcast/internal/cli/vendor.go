@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -226,51 +224,24 @@ func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
 	if err := noArgs(cmd); err != nil {
 		return err
 	}
-	until := cmd.Int("until")
-	if until < 0 {
-		return flagError(cmd, "until", fmt.Sprint(until), "want 0 (run until Ctrl-C) or a number of intents")
-	}
-	c, err := a.connect(cmd)
-	if err != nil {
-		return err
-	}
-	jsonOut := cmd.Bool(flagJSON)
-	if !jsonOut {
-		fmt.Fprintln(a.stderr, "watching intents that pass your filter (Ctrl-C to stop)")
-	}
-	seen := map[string]bool{}
-	n := 0
-	err = c.follow(ctx, func(ev client.EventView) error {
-		switch ev.Kind {
-		case client.KindIntent:
-			if ev.Intent == nil || seen[ev.IntentID] {
-				return nil
-			}
-			seen[ev.IntentID] = true
-			if jsonOut {
-				b, err := json.Marshal(ev.Intent)
-				if err != nil {
-					return err
+	return watchAPI(ctx, a, cmd, "intents", func(*conn, context.Context) (watch[client.IntentView], error) {
+		return watch[client.IntentView]{
+			banner: "intents that pass your filter",
+			pick: func(ev client.EventView) (string, client.IntentView, bool) {
+				if ev.Kind != client.KindIntent || ev.Intent == nil {
+					return "", client.IntentView{}, false
 				}
-				fmt.Fprintf(a.stdout, "%s\n", b)
-			} else {
-				printIntentLine(a.stdout, *ev.Intent)
-			}
-			n++
-			if until > 0 && n >= until {
-				return errStopWatch
-			}
-		case client.KindCancel:
-			if !jsonOut && seen[ev.IntentID] {
-				fmt.Fprintf(a.stdout, "cancelled %s\n", short(ev.IntentID))
-			}
-		}
-		return nil
+				return ev.IntentID, *ev.Intent, true
+			},
+			counts: func(client.IntentView) bool { return true },
+			line:   printIntentLine,
+			other: func(ev client.EventView, shown map[string]bool) {
+				if ev.Kind == client.KindCancel && shown[ev.IntentID] {
+					fmt.Fprintf(a.stdout, "cancelled %s\n", short(ev.IntentID))
+				}
+			},
+		}, nil
 	})
-	if errors.Is(err, errStopWatch) {
-		return nil
-	}
-	return err // errWatchInterrupted when Ctrl-C ended the watch
 }
 
 // printIntentLine prints one intent as it arrives.
@@ -290,10 +261,6 @@ func printIntentLine(w io.Writer, in client.IntentView) {
 
 func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 	args, err := exactArgs(cmd, "INTENT")
-	if err != nil {
-		return err
-	}
-	c, err := a.connect(cmd)
 	if err != nil {
 		return err
 	}
@@ -322,34 +289,32 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 	if err := intent.CheckText(intent.FieldText, req.Text); err != nil {
 		return inputError(cmd, err)
 	}
-	if req.IntentID, err = c.feedIntentID(ctx, cmd, args[0]); err != nil {
-		return err
-	}
-	// Check the price here when the currency is known, so a typo is a
-	// usage error that names the flag.
-	cur := req.Currency
-	if cur == "" {
-		if feed, err := c.Feed(ctx); err == nil {
-			if i := slices.IndexFunc(feed, func(in client.IntentView) bool { return in.ID == req.IntentID }); i >= 0 {
-				cur = feed[i].Currency
+	return callAPI(ctx, a, cmd, func(c *conn, ctx context.Context) (client.OfferView, error) {
+		var err error
+		if req.IntentID, err = c.feedIntentID(ctx, cmd, args[0]); err != nil {
+			return client.OfferView{}, err
+		}
+		// Check the price here when the currency is known, so a typo is a
+		// usage error that names the flag.
+		cur := req.Currency
+		if cur == "" {
+			if feed, err := c.Feed(ctx); err == nil {
+				if i := slices.IndexFunc(feed, func(in client.IntentView) bool { return in.ID == req.IntentID }); i >= 0 {
+					cur = feed[i].Currency
+				}
 			}
 		}
-	}
-	if cur != "" {
-		if _, err := intent.ParseAmount(req.Price, cur); err != nil {
-			return flagError(cmd, "price", req.Price, err.Error())
+		if cur != "" {
+			if _, err := intent.ParseAmount(req.Price, cur); err != nil {
+				return client.OfferView{}, flagError(cmd, "price", req.Price, err.Error())
+			}
 		}
-	}
-	o, err := c.SendOffer(ctx, req)
-	if err != nil {
-		return c.wrap(err)
-	}
-	if cmd.Bool(flagJSON) {
-		return printJSON(a.stdout, o)
-	}
-	fmt.Fprintf(a.stdout, "sent offer %s to intent %s: %s, valid until %s\n",
-		o.ID, short(o.IntentID), price(o.Price, o.Currency), when(o.ValidUntil, time.Now()))
-	return nil
+		return c.SendOffer(ctx, req)
+	}, func(_ *conn, o client.OfferView) error {
+		fmt.Fprintf(a.stdout, "sent offer %s to intent %s: %s, valid until %s\n",
+			o.ID, short(o.IntentID), price(o.Price, o.Currency), when(o.ValidUntil, time.Now()))
+		return nil
+	})
 }
 
 func (a *app) vendorOffers(ctx context.Context, cmd *ucli.Command) error {

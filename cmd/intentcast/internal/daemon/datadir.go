@@ -143,7 +143,7 @@ func ensureNodeKey(path string) (peer.ID, bool, error) {
 
 // ReadNodeKey reads the libp2p key, refusing a file others can read.
 func ReadNodeKey(path string) (p2pcrypto.PrivKey, error) {
-	b, err := readPrivateFile(path)
+	b, err := client.ReadPrivateFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -195,19 +195,6 @@ func ensureToken(path string) (bool, error) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return createFileAtomic(path, []byte(hex.EncodeToString(b)+"\n"), 0o600)
-}
-
-// readPrivateFile reads a secret, refusing one that group or others can
-// access.
-func readPrivateFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%s has mode %04o, so other users can read it; run chmod 600 %s", path, perm, path)
-	}
-	return os.ReadFile(path)
 }
 
 // WriteFileAtomic replaces path with data: readers see the old file or the
