@@ -122,15 +122,15 @@ func (n *dhtNode) advertising() []string {
 	return append([]string(nil), n.advertised...)
 }
 
-// advertiseLoop announces the node's categories, while it should (see
-// Config.Advertise), once the routing table has a peer; again when the
+// Serve announces the node's categories until ctx ends, while it should
+// (see Config.Advertise), once the routing table has a peer; again when the
 // node's addresses or reachability change (so records carry its relay
 // addresses once it has some, and a relay starts once it is public); and
 // before the records expire.
-func (n *dhtNode) advertiseLoop(ctx context.Context) {
+func (n *dhtNode) Serve(ctx context.Context) error {
 	sub, err := n.h.EventBus().Subscribe([]any{new(event.EvtLocalAddressesUpdated), new(event.EvtLocalReachabilityChanged)})
 	if err != nil {
-		return
+		return fmt.Errorf("DHT advertising: watch addresses: %w", err)
 	}
 	defer sub.Close()
 	timer := time.NewTimer(0)
@@ -138,7 +138,7 @@ func (n *dhtNode) advertiseLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-sub.Out():
 			timer.Reset(advertiseDebounce)
 			continue

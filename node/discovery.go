@@ -45,15 +45,13 @@ type discovery struct {
 	short func() []string
 	dht   *dhtNode // nil: no DHT lookups
 
-	// ctx is kept for HandlePeerFound, a callback that cannot take one.
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mdns   mdns.Service // nil unless running
-	found  chan peer.AddrInfo
+	// ctx is Serve's, kept for HandlePeerFound, a callback that cannot
+	// take one; set before mDNS starts.
+	ctx   context.Context
+	found chan peer.AddrInfo
 }
 
-// newDiscovery returns a discovery for h; it does nothing until start.
+// newDiscovery returns a discovery for h; it does nothing until Serve.
 // Bootstrap entries naming h itself are dropped.
 func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo, book *addrBook, short func() []string) *discovery {
 	d := &discovery{
@@ -76,50 +74,44 @@ func newDiscovery(h host.Host, cfg Config, bootstrap []peer.AddrInfo, book *addr
 	return d
 }
 
-// start dials the bootstrap peers and starts mDNS; both run until ctx is
-// done or close. mDNS is best effort: if it cannot start (no multicast
-// interface, as in many containers) start logs why and goes on without it.
-func (d *discovery) start(ctx context.Context) {
-	d.ctx, d.cancel = context.WithCancel(ctx)
+// Serve dials the address book's peers and the bootstrap peers, looks for
+// more whenever the node is short of them, keeps the address book and runs
+// mDNS, until ctx ends; it returns once its goroutines have ended and the
+// book is saved. mDNS is best effort: if it cannot start (no multicast
+// interface, as in many containers) Serve logs why and goes on without it.
+// It runs once per discovery.
+func (d *discovery) Serve(ctx context.Context) error {
+	d.ctx = ctx
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	known := d.book.redialList()
 	if len(known) > 0 {
-		d.wg.Go(func() { d.dial(d.ctx, known, "address book") })
+		wg.Go(func() { d.dial(ctx, known, "address book") })
 	}
 	if len(d.bootstrap) > 0 || len(known) > 0 || d.dht != nil {
-		d.wg.Go(func() { d.bootstrapLoop(d.ctx, known) })
+		wg.Go(func() { d.bootstrapLoop(ctx, known) })
 	}
-	d.wg.Go(func() { d.bookLoop(d.ctx) })
+	wg.Go(func() { d.bookLoop(ctx) })
 	if d.mdnsName == "" {
-		return
+		return nil
 	}
 	svc := mdns.NewMdnsService(d.h, d.mdnsName, d)
 	if err := svc.Start(); err != nil {
 		d.log.Warn("mDNS discovery unavailable", "err", err)
 		svc.Close()
-		return
+		return nil
 	}
-	d.mdns = svc
 	for range mdnsDialers {
-		d.wg.Go(func() { d.dialFound(d.ctx) })
+		wg.Go(func() { d.dialFound(ctx) })
 	}
-}
-
-// close stops discovery, saves the address book and waits for its
-// goroutines. Calling it twice is fine.
-func (d *discovery) close() {
-	if d.cancel == nil {
-		return // never started
-	}
-	d.cancel()
-	if d.mdns != nil {
-		d.mdns.Close()
-	}
-	d.wg.Wait()
+	<-ctx.Done()
+	svc.Close() // its HandlePeerFound calls return once ctx has ended
+	return nil
 }
 
 // bookLoop records the connected peers in the address book and saves it,
-// every bookSaveInterval and once more when discovery closes (the host is
-// still up then).
+// every bookSaveInterval and once more when ctx ends (the host is still up
+// then: the node closes it after its services).
 func (d *discovery) bookLoop(ctx context.Context) {
 	t := time.NewTicker(bookSaveInterval)
 	defer t.Stop()
@@ -243,9 +235,9 @@ func (d *discovery) dial(ctx context.Context, peers []peer.AddrInfo, from string
 }
 
 // HandlePeerFound implements mdns.Notifee. mDNS calls it on a goroutine of
-// its own per peer found, possibly after close, so it may wait but must not
-// outlive close; it queues the peer for the dialers, dropping it if the queue
-// is full.
+// its own per peer found, possibly as Serve ends, so it may wait but must
+// not outlive Serve; it queues the peer for the dialers, dropping it if the
+// queue is full.
 //
 // Two nodes usually find each other at the same moment. If both dial over
 // TCP, reuseport makes both dials the same 4-tuple: the kernel joins them

@@ -18,7 +18,10 @@ import (
 )
 
 // network is a node's presence on the network: the libp2p host, the
-// gossipsub router and peer discovery.
+// gossipsub router and peer discovery. startNetwork starts the host and the
+// router (go-libp2p's, with goroutines of their own); Serve runs the
+// network's own pieces; close stops the router and the host once Serve has
+// returned.
 type network struct {
 	host    host.Host
 	ownHost bool // false when Config.Host supplied it: the caller closes it
@@ -29,8 +32,7 @@ type network struct {
 	scores  *scoreWatch
 	scoresC *scoreCollector // registered with Config.Registerer, or nil
 	reg     prometheus.Registerer
-	reachT  reachTracker
-	wg      sync.WaitGroup
+	reachT  *reachTracker
 	log     *slog.Logger
 
 	stopPubSub context.CancelFunc
@@ -39,10 +41,10 @@ type network struct {
 	closeErr   error
 }
 
-// startNetwork starts the host, the router and discovery. It does not wait
-// for peers: bootstrap dials and mDNS run in the background.
+// startNetwork starts the host and the router; nothing of its own runs
+// until Serve (discovery, reachability, DHT advertising).
 //
-// The network runs until close. ctx's values reach its goroutines but its
+// The router runs until close. ctx's values reach its goroutines but its
 // cancellation does not, so a ctx scoped to starting up is fine.
 // tracer may be nil; opts are added to the router's options (tests add
 // tracers; the score inspector is the network's own, scoreWatch).
@@ -102,6 +104,7 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		book:       loadAddrBook(bookPath, h.ID(), cfg.Logger),
 		dht:        d,
 		scores:     scores,
+		reachT:     &reachTracker{h: h},
 		log:        cfg.Logger,
 		stopPubSub: stop,
 		stopGuard:  stopGuard,
@@ -115,24 +118,33 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 	}
 	n.disc = newDiscovery(h, cfg, boot, n.book, func() []string { return n.shortOfTopicPeers(cfg.Categories) })
 	n.disc.dht = d
-	n.wg.Go(func() { n.reachT.run(life, h) })
-	if d != nil {
-		n.wg.Go(func() { d.advertiseLoop(life) })
-	}
-	n.disc.start(life)
 	n.log.Info("network started", "peer", h.ID(), "addrs", n.Addrs())
 	return n, nil
 }
 
-// close stops discovery, the router and the host (unless Config.Host
-// supplied it), and waits for discovery's
-// goroutines (the router's end on their own once its context and the host's
-// connections are gone). Calling it again returns the first result.
+// Serve runs the network's own pieces until ctx ends, each on a goroutine
+// it waits for: discovery (discovery.go), the reachability tracker
+// (reach.go) and, with the DHT on, advertising (dht.go). It returns once
+// they all have ended; what each returned, joined.
+func (n *network) Serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var disc, reach, adv error
+	wg.Go(func() { disc = n.disc.Serve(ctx) })
+	wg.Go(func() { reach = n.reachT.Serve(ctx) })
+	if n.dht != nil {
+		wg.Go(func() { adv = n.dht.Serve(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(disc, reach, adv)
+}
+
+// close stops the router, the DHT and the host (unless Config.Host
+// supplied it); Serve must have returned. The router's goroutines end on
+// their own once its context and the host's connections are gone. Calling
+// it again returns the first result.
 func (n *network) close() error {
 	n.closeOnce.Do(func() {
-		n.disc.close()
 		n.stopPubSub()
-		n.wg.Wait()
 		if n.scoresC != nil {
 			n.reg.Unregister(n.scoresC)
 		}

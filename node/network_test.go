@@ -43,16 +43,36 @@ func withMDNS(cfg Config) Config {
 
 func startTest(t *testing.T, cfg Config, tracer pubsub.RawTracer, opts ...pubsub.Option) *network {
 	t.Helper()
-	n, err := startNetwork(t.Context(), cfg, tracer, opts...)
-	if err != nil {
-		t.Fatalf("startNetwork: %v", err)
-	}
+	n, stop := runNetwork(t, cfg, tracer, opts...)
 	t.Cleanup(func() {
-		if err := n.close(); err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("close: %v", err)
 		}
 	})
 	return n
+}
+
+// runNetwork starts a network and serves it, as a node does; stop ends
+// Serve, then closes the network, and may be called again.
+func runNetwork(t *testing.T, cfg Config, tracer pubsub.RawTracer, opts ...pubsub.Option) (n *network, stop func() error) {
+	t.Helper()
+	n, err := startNetwork(t.Context(), cfg, tracer, opts...)
+	if err != nil {
+		t.Fatalf("startNetwork: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := n.Serve(ctx); err != nil {
+			t.Errorf("network Serve: %v", err)
+		}
+	}()
+	return n, func() error {
+		cancel()
+		<-served
+		return n.close()
+	}
 }
 
 // bootstrapTo lists ns as Config.Bootstrap entries.
@@ -425,15 +445,9 @@ func TestMDNSFindsPeers(t *testing.T) {
 func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 	run := func() {
 		cfg := withMDNS(testConfig(t))
-		a, err := startNetwork(t.Context(), cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, stopA := runNetwork(t, cfg, nil)
 		cfg.Bootstrap = bootstrapTo(a)
-		b, err := startNetwork(t.Context(), cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b, stopB := runNetwork(t, cfg, nil)
 		var topics []*pubsub.Topic
 		var subs []*pubsub.Subscription
 		for _, n := range []*network{a, b} {
@@ -457,8 +471,8 @@ func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 			topics[i].Close()
 		}
 		for range 2 {
-			for _, n := range []*network{b, a} {
-				if err := n.close(); err != nil {
+			for _, stop := range []func() error{stopB, stopA} {
+				if err := stop(); err != nil {
 					t.Fatalf("close: %v", err)
 				}
 			}

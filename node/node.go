@@ -119,6 +119,11 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
 		return nil, err
 	}
+	// The node's long-lived services, all started here and stopped by
+	// Close (docs/ARCHITECTURE.md, "Goroutines and who owns them"). The
+	// network's (discovery, reachability, DHT advertising) start first, as
+	// soon as the host listens.
+	n.serve("network", n.net)
 	n.sync = newSyncer(n, n.net.host, n.store, n.live, n.replay, n.cfg)
 	n.stem = newStemRelay(n, n.net.host, n.cfg)
 	if cfg.Registerer != nil {
@@ -128,9 +133,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 			n.stats = c
 		}
 	}
-	// The node's long-lived services, all started here and stopped by
-	// Close (docs/ARCHITECTURE.md, "Goroutines and who owns them"). The
-	// flusher runs before the validators can queue anything for it.
+	// The flusher runs before the validators can queue anything for it.
 	n.serve("replay flusher", n.replay)
 	if err := n.joinTopics(); err != nil { // a delivery loop per topic
 		return nil, err
@@ -266,7 +269,9 @@ func (n *Node) Close() error {
 			n.net.stopPubSub()
 		}
 		n.cancel()
-		n.wg.Wait() // delivery loops end with the router
+		// Every service; the delivery loops end with the router, and
+		// discovery saves the address book while the host is still up.
+		n.wg.Wait()
 		if n.net != nil {
 			errs = append(errs, n.net.close())
 		}

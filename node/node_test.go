@@ -381,25 +381,39 @@ func TestInvalidIntentsPenaliseSender(t *testing.T) {
 	}
 }
 
-// TestNodeCloseLeavesNoGoroutine runs two nodes with traffic, closes them
-// twice each, and checks every goroutine they started is gone.
+// TestNodeCloseLeavesNoGoroutine runs two nodes with traffic and every
+// service on (the DHT, a vendor advertising on it, mDNS, the address book),
+// closes them twice each, the first time from two goroutines at once, and
+// checks every goroutine they started is gone.
 func TestNodeCloseLeavesNoGoroutine(t *testing.T) {
 	run := func() {
-		a := startNode(t, nodeConfig(t))
+		acfg := withMDNS(nodeConfig(t))
+		acfg.DHT = "server"
+		acfg.Vendor.Name = "Acme"
+		a := startNode(t, acfg)
 		bcfg := nodeConfig(t)
+		bcfg.DHT = "client"
 		bcfg.Bootstrap = addrsOf(a)
 		b := startNode(t, bcfg)
 		awaitNodeMeshes(t, []*Node{a, b})
+		eventually(t, 20*time.Second, "b's DHT knows a", func() bool { return b.Reach().DHTPeers > 0 })
 		sub := b.Subscribe()
 		if _, err := a.Publish(t.Context(), laptopDraft(time.Now()), nil); err != nil {
 			t.Fatal(err)
 		}
 		awaitEvent(t, sub, "b hears of a's intent", func(e Event) bool { return true })
-		for range 2 {
-			for _, n := range []*Node{a, b} {
+		var closing sync.WaitGroup
+		for _, n := range []*Node{a, b, a, b} {
+			closing.Go(func() {
 				if err := n.Close(); err != nil {
-					t.Fatalf("Close: %v", err)
+					t.Errorf("Close: %v", err)
 				}
+			})
+		}
+		closing.Wait()
+		for _, n := range []*Node{a, b} {
+			if err := n.Close(); err != nil {
+				t.Fatalf("Close again: %v", err)
 			}
 		}
 		for range sub.C { // closed by Close

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -115,26 +116,28 @@ func (r *relaySource) candidates(ctx context.Context, num int) <-chan peer.AddrI
 // reachability: AutoNAT v1's verdict on the node and AutoNAT v2's on each
 // address.
 type reachTracker struct {
+	h host.Host
+
 	mu          sync.Mutex
 	reach       corenet.Reachability
 	reachable   []ma.Multiaddr
 	unreachable []ma.Multiaddr
 }
 
-// run follows the host's events until ctx ends.
-func (t *reachTracker) run(ctx context.Context, h host.Host) {
-	sub, err := h.EventBus().Subscribe([]any{new(event.EvtLocalReachabilityChanged), new(event.EvtHostReachableAddrsChanged)})
+// Serve follows the host's events until ctx ends.
+func (t *reachTracker) Serve(ctx context.Context) error {
+	sub, err := t.h.EventBus().Subscribe([]any{new(event.EvtLocalReachabilityChanged), new(event.EvtHostReachableAddrsChanged)})
 	if err != nil {
-		return // the bus is closed: the host is closing
+		return fmt.Errorf("reachability: watch the host: %w", err)
 	}
 	defer sub.Close()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case e, ok := <-sub.Out():
 			if !ok {
-				return
+				return nil // the bus closed: the host is closing
 			}
 			t.mu.Lock()
 			switch e := e.(type) {
