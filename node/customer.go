@@ -19,9 +19,9 @@ var (
 
 // Publish makes an intent from d (fresh per-intent keys, proof of work
 // minted on the caller's goroutine: ctx or Close cancels it, and progress
-// reports how far it got), stores it with its keys, and broadcasts it. The
-// intent is durable before it leaves the node, so offers that come back can
-// always be opened.
+// reports how far it got), stores it with its keys while it broadcasts it,
+// and returns once both are done. The intent is durable when Publish
+// returns, so offers that come back can be opened after any later crash.
 func (n *Node) Publish(ctx context.Context, d intent.Draft, progress intent.Progress) (*intent.SignedIntent, error) {
 	if err := n.alive(); err != nil {
 		return nil, err
@@ -62,12 +62,28 @@ func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys 
 		SigningSeed: keys.Signing.Seed(), ReplySuite: uint16(keys.Reply.Suite()), ReplyKey: keys.Reply.Bytes(),
 		Created: in.Body.CreatedAt(), Expires: in.Body.ExpiresAt(), State: store.IntentOpen,
 	}}
-	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}}); err != nil {
+	n.own.put(own) // before it leaves: it comes back by gossip, and so do offers
+	// Sent while it is stored, not after: the disk sync is off the
+	// intent's way into the network, and the call still returns (the
+	// publish is acknowledged) only once the intent is durable. A crash
+	// in between leaves an intent in the network that this node never
+	// acknowledged and, after its restart, does not know: like one whose
+	// author went silent, it lapses at its expiry, and nothing the node
+	// said is contradicted. Offers and accepts are different: a peer acts
+	// on them as commitments of this node, so they are stored first
+	// (docs/ARCHITECTURE.md, "Durable before acknowledged"). Queued before
+	// the send, so every later write (a received offer, the accept) lands
+	// after this one.
+	stored := n.store.Queue(ctx, store.Batch{Own: []store.OwnIntent{own.rec}})
+	sendErr := n.publish(ctx, in.Body.Category, false, in.Raw)
+	if err := stored(); err != nil {
+		if sendErr == nil {
+			return fmt.Errorf("publish intent %s: sent, but not stored (its offers can be opened only until this node restarts): %w", in.ID.Short(), err)
+		}
 		return fmt.Errorf("publish: store intent: %w", err)
 	}
-	n.own.put(own) // before it leaves: it comes back by gossip, and so do offers
-	if err := n.publish(ctx, in.Body.Category, false, in.Raw); err != nil {
-		return fmt.Errorf("publish intent %s: %w", in.ID.Short(), err)
+	if sendErr != nil {
+		return fmt.Errorf("publish intent %s: %w", in.ID.Short(), sendErr)
 	}
 	n.metrics.published(metricIntent)
 	rec := own.record()

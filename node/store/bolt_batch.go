@@ -15,7 +15,29 @@ func (s *Bolt) Apply(ctx context.Context, b Batch) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: apply batch: %w", err)
 	}
-	return s.group.apply(func(group []*commit) { s.commitGroup(context.WithoutCancel(ctx), group) }, b)
+	c, lead := s.group.enqueue(b)
+	return s.group.finish(s.writer(ctx), c, lead)
+}
+
+// Queue takes b into the write queue before it returns, so that whatever
+// the caller does next (send the message b records, say) cannot be
+// overtaken by a later Apply or Queue, and writes it as Apply would on a
+// goroutine that ends when the batch is written. wait returns Apply's
+// error; the caller must call it once.
+func (s *Bolt) Queue(ctx context.Context, b Batch) (wait func() error) {
+	if err := ctx.Err(); err != nil {
+		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
+	}
+	c, lead := s.group.enqueue(b)
+	done := make(chan error, 1)
+	go func() { done <- s.group.finish(s.writer(ctx), c, lead) }()
+	return func() error { return <-done }
+}
+
+// writer commits a group of queued batches. Not ctx: a batch that has
+// joined a group is written with it, whatever became of its caller.
+func (s *Bolt) writer(ctx context.Context) func([]*commit) {
+	return func(group []*commit) { s.commitGroup(context.WithoutCancel(ctx), group) }
 }
 
 // applyBatch writes b inside tx.
@@ -105,8 +127,9 @@ func (s *Bolt) commitGroup(ctx context.Context, group []*commit) {
 // while one commits queue up, and the next transaction takes them all. A
 // lone caller commits at once, so grouping adds no wait, it only shares a
 // sync among callers that were waiting anyway. The caller that commits
-// (the leader) is one of the callers, not a goroutine of the store: it
-// commits one round and hands the lead to the first caller still queued.
+// (the leader) is one of the callers (for Queue, the goroutine that
+// stands in for its caller), not a goroutine of the store: it commits one
+// round and hands the lead to the first caller still queued.
 type committer struct {
 	mu    sync.Mutex
 	queue []*commit
@@ -120,13 +143,21 @@ type commit struct {
 	wake  chan bool // true: lead the next round; false: done, err is set
 }
 
-func (g *committer) apply(write func([]*commit), b Batch) error {
-	c := &commit{batch: b, wake: make(chan bool, 1)}
+// enqueue puts b at the end of the queue: batches are written in the
+// order they were queued, in one group or in successive ones. lead says
+// whether the caller must commit the next round.
+func (g *committer) enqueue(b Batch) (c *commit, lead bool) {
+	c = &commit{batch: b, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
-	lead := !g.busy
+	lead = !g.busy
 	g.busy = true
 	g.mu.Unlock()
+	return c, lead
+}
+
+// finish waits until c is written, leading rounds when it is c's turn to.
+func (g *committer) finish(write func([]*commit), c *commit, lead bool) error {
 	if !lead && !<-c.wake {
 		return c.err
 	}

@@ -164,3 +164,25 @@ func testSeenEntries(t *testing.T, s store.Store) {
 		t.Errorf("SeenEntries until = %v; want %v", got[0].Until, t0.Add(time.Hour))
 	}
 }
+
+// testQueueOrder checks Queue's promise: its batch is in the write queue
+// when Queue returns, so an Apply made after it is written after it, even
+// before anyone waits. A node queues its intent, sends it, and may store
+// the accept of an offer to it before that wait: written the other way
+// round, the intent's first record would replace the accepted one.
+func testQueueOrder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i := range 20 {
+		own := ownIntent(fmt.Sprintf("queued %d", i), t0)
+		wait := s.Queue(ctx, store.Batch{Own: []store.OwnIntent{own}})
+		accepted := own
+		accepted.State, accepted.AcceptedOffer = store.IntentAccepted, idOf("winner")
+		must(t, s.Apply(ctx, store.Batch{Own: []store.OwnIntent{accepted}}))
+		must(t, wait())
+		got, err := s.OwnIntent(ctx, own.ID)
+		must(t, err)
+		if got.State != store.IntentAccepted {
+			t.Fatalf("round %d: own intent %s after Queue(open) then Apply(accepted); want accepted: the queued batch was written after a later one", i, got.State)
+		}
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApplyStateChange", testApplyStateChange},
 		{"ApplyAtomic", testApplyAtomic},
 		{"ApplyConcurrent", testApplyConcurrent},
+		{"QueueOrder", testQueueOrder},
 		{"SeenEntries", testSeenEntries},
 		{"RelayedOffers", testRelayedOffers},
 		{"ThreadMessages", testThreadMessages},
