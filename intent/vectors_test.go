@@ -367,3 +367,121 @@ func TestVectorSeals(t *testing.T) {
 		t.Fatalf("%d sealed offers with fixed randomness, want one per suite at least", n)
 	}
 }
+
+// TestWrongTopicVectors: every way a message can be on the wrong topic
+// (docs/PROTOCOL.md, Validation: a kind of the other topic, an intent of
+// another category, a cancel, offer or accept naming a known intent of
+// another category) has a Reject wrong-topic vector.
+func TestWrongTopicVectors(t *testing.T) {
+	set := loadVectors(t)
+	intents := map[string]string{} // valid intent vector -> its category
+	for _, v := range set.Vectors {
+		if v.Kind == vectors.KindIntent && v.Verdict == vectors.Valid {
+			in, err := intent.ParseIntent(v.Wire)
+			if err != nil {
+				t.Fatal(err)
+			}
+			intents[v.Name] = in.Body.Category
+		}
+	}
+	got := map[string]bool{}
+	for _, v := range set.Vectors {
+		if v.Error != "wrong-topic" {
+			continue
+		}
+		if v.Verdict != vectors.Reject {
+			t.Errorf("%s: wrong-topic is Reject, the vector says %s", v.Name, v.Verdict)
+		}
+		category, offers, ok := intent.ParseTopic(v.Topic)
+		if !ok {
+			t.Fatalf("%s: topic %q", v.Name, v.Topic)
+		}
+		onOffers := v.Kind == vectors.KindOffer || v.Kind == vectors.KindAccept
+		switch {
+		case onOffers != offers:
+			got[v.Kind+" on the other topic"] = true
+		case v.Kind == vectors.KindIntent:
+			got["intent of another category"] = true
+		case intents[v.Intent] != "" && intents[v.Intent] != category:
+			got[v.Kind+" naming a known intent of another category"] = true
+		}
+	}
+	for _, want := range []string{
+		"intent of another category",
+		vectors.KindCancel + " on the other topic",
+		vectors.KindOffer + " on the other topic",
+		vectors.KindCancel + " naming a known intent of another category",
+		vectors.KindOffer + " naming a known intent of another category",
+		vectors.KindAccept + " naming a known intent of another category",
+	} {
+		if !got[want] {
+			t.Errorf("no wrong-topic vector for: %s", want)
+		}
+	}
+}
+
+// TestVectorNoncesCountFromZero checks what the vectors text says of work
+// nonces: each valid intent, sealed offer and sealed thread message holds
+// the first nonce, counting up from 0, that reaches its work, so minting
+// it again from a zero nonce gives the same bytes.
+func TestVectorNoncesCountFromZero(t *testing.T) {
+	set := loadVectors(t)
+	ctx := t.Context()
+	n := 0
+	for _, v := range set.Vectors {
+		if v.Verdict != vectors.Valid {
+			continue
+		}
+		switch v.Kind {
+		case vectors.KindIntent:
+			in, err := intent.ParseIntent(v.Wire)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := crypto.ParseSign1(v.Wire)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := bytes.Clone(msg.Payload)
+			clear(p[len(p)-intent.NonceSize:])
+			if err := intent.Mint(ctx, p, int(in.Body.Work), nil); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(p, msg.Payload) {
+				t.Errorf("%s: nonce %x, minting from 0 gives %x", v.Name, msg.Payload[len(p)-intent.NonceSize:], p[len(p)-intent.NonceSize:])
+			}
+			n++
+		case vectors.KindOffer:
+			s, err := intent.ParseSealedOffer(bytes.Clone(v.Wire))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Mint(ctx, set.MinOfferWork); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(s.Raw, v.Wire) {
+				t.Errorf("%s: minting from 0 gives other bytes", v.Name)
+			}
+			n++
+		}
+	}
+	for _, v := range set.Threads {
+		if !v.Sealed || v.Error != "" {
+			continue
+		}
+		s, err := intent.ParseSealedThread(bytes.Clone(v.Wire))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Mint(ctx, set.MinOfferWork); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(s.Raw, v.Wire) {
+			t.Errorf("%s: minting from 0 gives other bytes", v.Name)
+		}
+		n++
+	}
+	if n < 5 {
+		t.Fatalf("checked %d nonces: the vectors changed shape", n)
+	}
+}

@@ -15,8 +15,9 @@ import (
 // RatingLimits bound what this node keeps of ratings and vendor profiles
 // (docs/PROTOCOL.md, "What a node keeps of ratings"); the zero value means
 // the defaults. Ratings do not expire, so these bounds are all that stops
-// them growing: past one, new ratings are ignored (not stored, not
-// forwarded), and those held stay.
+// them growing. A full rating bound evicts: a new rating takes the place
+// of one of the vendor key holding the most (decideRating), so whoever
+// fills a bound once cannot shut later ratings out for good.
 type RatingLimits struct {
 	// PerVendor bounds the ratings kept of one vendor key (default 10 000).
 	PerVendor int
@@ -119,27 +120,100 @@ func (b *ratingBook) load(ctx context.Context, s store.Store) error {
 	return nil
 }
 
-// decideRating says whether a valid rating may be kept (nil), and replaces
-// (old, if not nil) the one held of its deal. b.mu must be held.
-func (b *ratingBook) decideRating(id, intentID intent.ID, vendor string, size int) (old *ratingEntry, err error) {
-	if _, ok := b.ratings[id]; ok {
-		return nil, fmt.Errorf("rating %s: %w", id.Short(), errReplay)
+// decideRating says whether a valid rating e may be kept (nil), which
+// rating it replaces (old: the one held of its deal, if any) and which it
+// evicts to stay within the bounds. b.mu must be held.
+//
+// A full bound evicts rather than refuses: ratings never expire, so a bound
+// that only refused would let whoever fills it once shut every later
+// rating out at this node for good. The rating that goes belongs to the
+// newcomer's own vendor key for the per-vendor bound, and to the vendor key
+// holding the most ratings for the others (ties go to the newcomer's key),
+// and is the first of that key's in goesFirst order. The newcomer is
+// refused instead when it would be that rating itself, so a rating evicted
+// here that comes back by sync does not push out a newer one.
+func (b *ratingBook) decideRating(e *ratingEntry) (old *ratingEntry, evict []*ratingEntry, err error) {
+	if _, ok := b.ratings[e.id]; ok {
+		return nil, nil, fmt.Errorf("rating %s: %w", e.id.Short(), errReplay)
 	}
-	if held, ok := b.byIntent[intentID]; ok {
-		if string(held.id[:]) < string(id[:]) {
-			return nil, fmt.Errorf("rating %s: %w (%s)", id.Short(), errRatedAlready, held.id.Short())
+	if held, ok := b.byIntent[e.intentID]; ok {
+		if string(held.id[:]) < string(e.id[:]) {
+			return nil, nil, fmt.Errorf("rating %s: %w (%s)", e.id.Short(), errRatedAlready, held.id.Short())
 		}
-		return held, nil
+		return held, nil, nil
 	}
-	switch l := b.limits; {
-	case len(b.ratings) >= l.Total:
-		return nil, fmt.Errorf("%w: %d ratings", errRatingsFull, l.Total)
-	case len(b.byVendor[vendor]) >= l.PerVendor:
-		return nil, fmt.Errorf("%w: %d ratings of vendor %x", errRatingsFull, l.PerVendor, vendor[:4])
-	case b.bytes+size > l.Bytes:
-		return nil, fmt.Errorf("%w: %d bytes", errRatingsFull, l.Bytes)
+	l := b.limits
+	gone := make(map[intent.ID]bool)
+	held := func(vendor string) int {
+		n := len(b.byVendor[vendor])
+		for _, v := range evict {
+			if v.vendor == vendor {
+				n--
+			}
+		}
+		return n
 	}
-	return nil, nil
+	total, size := len(b.ratings), b.bytes
+	// take plans the eviction of one rating of vendor, or refuses e.
+	take := func(vendor, bound string) error {
+		victim := b.firstToGo(vendor, gone)
+		if vendor == e.vendor && (victim == nil || goesFirst(e, victim)) {
+			return fmt.Errorf("%w: %s, and this rating would go first", errRatingsFull, bound)
+		}
+		gone[victim.id] = true
+		evict = append(evict, victim)
+		total, size = total-1, size-victim.size
+		return nil
+	}
+	if held(e.vendor) >= l.PerVendor {
+		if err := take(e.vendor, fmt.Sprintf("%d ratings of vendor %x", l.PerVendor, e.vendor[:4])); err != nil {
+			return nil, nil, err
+		}
+	}
+	for total >= l.Total || size+e.size > l.Bytes {
+		if err := take(b.mostRated(e.vendor, held), fmt.Sprintf("%d ratings or %d bytes in all", l.Total, l.Bytes)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return nil, evict, nil
+}
+
+// goesFirst reports whether a is evicted before b: a rating of a deal this
+// node did not witness before one it did (a deal staged offline costs no
+// more than one made in the open, but only the open one is seen), then the
+// older created, then the lower ID.
+func goesFirst(a, b *ratingEntry) bool {
+	if a.witnessed != b.witnessed {
+		return !a.witnessed
+	}
+	if !a.created.Equal(b.created) {
+		return a.created.Before(b.created)
+	}
+	return string(a.id[:]) < string(b.id[:])
+}
+
+// firstToGo returns the rating of vendor that goes first, leaving out
+// those in gone; nil if there is none.
+func (b *ratingBook) firstToGo(vendor string, gone map[intent.ID]bool) *ratingEntry {
+	var first *ratingEntry
+	for _, r := range b.byVendor[vendor] {
+		if !gone[r.id] && (first == nil || goesFirst(r, first)) {
+			first = r
+		}
+	}
+	return first
+}
+
+// mostRated returns the vendor key holding the most ratings by held;
+// mine, the newcomer's key, wins ties, then the lower key.
+func (b *ratingBook) mostRated(mine string, held func(string) int) string {
+	best, most := mine, held(mine)
+	for v := range b.byVendor {
+		if n := held(v); n > most || (n == most && best != mine && v < best) {
+			best, most = v, n
+		}
+	}
+	return best
 }
 
 // add puts e in the book, replacing the rating of its deal. b.mu must be

@@ -70,22 +70,34 @@ func (n *Node) keepRating(ctx context.Context, r *intent.SignedRating) (any, err
 	b := n.ratings
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, err := b.decideRating(r.ID, r.IntentID(), string(r.VendorKey()), len(r.Raw)); err != nil {
-		return nil, err
-	}
 	rec := store.Rating{
 		ID: r.ID, IntentID: r.IntentID(), VendorKey: r.VendorKey(), Category: r.Deal.Intent.Body.Category,
 		Score: uint8(r.Body.Score), Raw: r.Raw, Created: r.CreatedAt(), Received: n.now(),
 		Witnessed: n.witnessed(r.IntentID()),
 	}
-	kept, err := n.store.PutRating(ctx, rec)
+	e := entryOf(rec)
+	_, evict, err := b.decideRating(e)
+	if err != nil {
+		return nil, err
+	}
+	gone := make([]store.ID, len(evict))
+	for i, v := range evict {
+		gone[i] = v.id
+	}
+	kept, err := n.store.PutRating(ctx, rec, gone...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errStoreFailure, err)
 	}
 	if !kept { // the store holds a lower one the book did not (cannot happen while mu is held)
 		return nil, fmt.Errorf("rating %s: %w", r.ID.Short(), errRatedAlready)
 	}
-	b.add(entryOf(rec))
+	for _, v := range evict {
+		b.remove(v)
+	}
+	if len(evict) > 0 {
+		n.log.Debug("ratings evicted at the bounds", "rating", r.ID.Short(), "evicted", len(evict))
+	}
+	b.add(e)
 	return &RatingRecord{Rating: r, Received: rec.Received, Witnessed: rec.Witnessed}, nil
 }
 

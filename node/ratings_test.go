@@ -327,26 +327,74 @@ func TestRatingsPenaliseSender(t *testing.T) {
 	}
 }
 
-// TestRatingBounds: past the per-vendor bound a new rating is Ignore and
-// not stored; the ratings held stay.
+// TestRatingBounds: a full bound evicts (docs/PROTOCOL.md, "What a node
+// keeps of ratings"). Past the per-vendor bound a newer rating of the
+// vendor takes the place of its oldest, and one older than all it holds is
+// Ignore; past the bound in all, a rating of another vendor takes the
+// place of the most-rated vendor's oldest. The store holds what the book
+// holds.
 func TestRatingBounds(t *testing.T) {
 	cfg := nodeConfig(t)
-	cfg.RatingLimits = RatingLimits{PerVendor: 1}
+	cfg.RatingLimits = RatingLimits{PerVendor: 2, Total: 3}
 	n := startNode(t, cfg)
-	d := newOfflineDeal(t, testPolicy.MinWork)
-	if _, err := n.checkTrust(t.Context(), d.rate(t, d.keys.Signing, 5, "", testRatingWork).Raw); err != nil {
+	ctx := t.Context()
+	now := time.Now()
+	// rate makes a rating, created at, of a new deal with vendor.
+	rate := func(vendor crypto.Identity, score uint, at time.Time) *intent.SignedRating {
+		t.Helper()
+		d := newOfflineDeal(t, testPolicy.MinWork)
+		d.vendor = vendor
+		d = rebindDeal(t, d)
+		r, err := intent.NewRating(ctx, d.record, d.keys.Signing, intent.RatingDraft{Score: score, Created: at}, testRatingWork)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	keep := func(what string, r *intent.SignedRating) {
+		t.Helper()
+		if _, err := n.checkTrust(ctx, r.Raw); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	vendor := func() crypto.Identity {
+		id, err := crypto.GenerateIdentity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	a, b, c := vendor(), vendor(), vendor()
+	a1 := rate(a, 1, now.Add(-30*time.Minute))
+	keep("a first rating of A", a1)
+	a2 := rate(a, 2, now.Add(-20*time.Minute))
+	keep("a second rating of A", a2)
+	a3 := rate(a, 3, now.Add(-10*time.Minute))
+	keep("a third rating of A, past its bound of 2", a3)
+	if rep := n.Reputation(a.Signing.Public()); rep.Count != 2 || rep.Mean != 2.5 {
+		t.Fatalf("A's reputation: %d ratings, mean %v; want A's oldest evicted (2, 2.5)", rep.Count, rep.Mean)
+	}
+	_, err := n.checkTrust(ctx, rate(a, 5, now.Add(-35*time.Minute)).Raw)
+	if !errors.Is(err, errRatingsFull) || trustVerdict(err) != pubsub.ValidationIgnore {
+		t.Fatalf("a rating of A older than all A's held: %v, want Ignore", err)
+	}
+	b1 := rate(b, 4, now.Add(-5*time.Minute))
+	keep("a rating of B, the third in all", b1)
+	c1 := rate(c, 5, now.Add(-4*time.Minute))
+	keep("a rating of C, past the bound of 3 in all", c1)
+	if rep := n.Reputation(a.Signing.Public()); rep.Count != 1 || rep.Mean != 3 {
+		t.Fatalf("A's reputation: %d ratings, mean %v; want A's oldest evicted for C's (1, 3)", rep.Count, rep.Mean)
+	}
+	list, err := n.store.Ratings(ctx, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	// A second deal with the same vendor key.
-	d2 := newOfflineDeal(t, testPolicy.MinWork)
-	d2.vendor = d.vendor
-	d2 = rebindDeal(t, d2)
-	_, err := n.checkTrust(t.Context(), d2.rate(t, d2.keys.Signing, 1, "", testRatingWork).Raw)
-	if !errors.Is(err, errRatingsFull) || trustVerdict(err) != pubsub.ValidationIgnore {
-		t.Fatalf("a rating past the bound: %v, want Ignore", err)
+	held := map[intent.ID]bool{}
+	for _, r := range list {
+		held[r.ID] = true
 	}
-	if rep := n.Reputation(d.vendor.Signing.Public()); rep.Count != 1 || rep.Mean != 5 {
-		t.Fatalf("reputation: %+v, want the first rating only", rep)
+	if len(list) != 3 || !held[a3.ID] || !held[b1.ID] || !held[c1.ID] {
+		t.Fatalf("the store holds %d ratings, want a3, b1 and c1", len(list))
 	}
 }
 

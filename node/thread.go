@@ -268,16 +268,27 @@ func (n *Node) threadOpen(id intent.ID, role Role) bool {
 }
 
 // rootByHash finds the offer of direction d to an intent whose
-// vendor-signed bytes hash to h: the root a thread message names.
+// vendor-signed bytes hash to h: the root a thread message names. A
+// revised offer is kept as an offer too, under its reply's ID, but it
+// belongs to its reply's thread and never roots one (docs/PROTOCOL.md,
+// "Countering a revised offer").
 func (n *Node) rootByHash(ctx context.Context, intentID intent.ID, h [32]byte, d store.Direction) (store.Offer, error) {
 	offers, err := n.store.Offers(ctx, intentID)
 	if err != nil {
 		return store.Offer{}, err
 	}
 	for _, o := range offers {
-		if o.Direction == d && len(o.Inner) > 0 && intent.OfferHash(o.Inner) == h {
-			return o, nil
+		if o.Direction != d || len(o.Inner) == 0 || intent.OfferHash(o.Inner) != h {
+			continue
 		}
+		_, err := n.store.ThreadMessage(ctx, o.ID)
+		if err == nil {
+			break // a revised offer
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.Offer{}, err
+		}
+		return o, nil
 	}
 	return store.Offer{}, fmt.Errorf("%w: it names an offer this node does not hold", intent.ErrWrongThread)
 }

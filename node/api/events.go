@@ -139,8 +139,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 
 // replay lists the stored state as events, oldest first: own intents
 // (intent-posted), offers received (offer) and sent (offer-sent), deals
-// (accepted on the customer's side, accept on the vendor's) and the live
-// intents that pass the vendor filter (intent).
+// (accepted on the customer's side, accept on the vendor's), the messages
+// of this node's threads (thread) and the live intents that pass the
+// vendor filter (intent).
 func (s *Server) replay(ctx context.Context) ([]client.EventView, error) {
 	type timed struct {
 		at time.Time
@@ -154,6 +155,7 @@ func (s *Server) replay(ctx context.Context) ([]client.EventView, error) {
 		return nil, fmt.Errorf("replay own intents: %w", err)
 	}
 	ownIDs := make(map[intent.ID]bool, len(owns))
+	threaded := make(map[intent.ID]bool) // intents whose threads this node may hold
 	for _, own := range owns {
 		v := recordView(own, now)
 		ownIDs[own.Intent.ID] = true
@@ -170,6 +172,7 @@ func (s *Server) replay(ctx context.Context) ([]client.EventView, error) {
 			kind = node.EventOfferSent
 		}
 		for _, o := range offers {
+			threaded[o.IntentID] = true
 			v := offerView(o)
 			ev := client.EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.ID, Status: string(o.Status), Reason: o.Reason, Offer: &v}
 			out = append(out, timed{o.Received, ev})
@@ -187,6 +190,21 @@ func (s *Server) replay(ctx context.Context) ([]client.EventView, error) {
 			kind = node.EventAccept
 		}
 		out = append(out, timed{d.Closed, client.EventView{Kind: string(kind), IntentID: v.IntentID, OfferID: v.OfferID, Intent: &v.Intent, Offer: &v.Offer}})
+	}
+
+	for id := range threaded {
+		trs, err := s.n.Threads(ctx, id)
+		if isNotFound(err) {
+			continue // its intent is gone from this node, and its threads with it
+		}
+		if err != nil {
+			return nil, fmt.Errorf("replay threads: %w", err)
+		}
+		for _, tr := range trs {
+			for _, ev := range threadEvents(tr) {
+				out = append(out, timed{ev.at, ev.ev})
+			}
+		}
 	}
 
 	feed, err := s.n.Feed(ctx)

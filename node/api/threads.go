@@ -107,6 +107,32 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, req any, role no
 	return nil
 }
 
+// threadEvent is a thread event of the replay, with the time it happened.
+type threadEvent struct {
+	at time.Time
+	ev client.EventView
+}
+
+// threadEvents replays a thread as the events that made it: one per
+// message, each carrying the thread as it stood after that message and
+// named by it, as the live event was (eventView).
+func threadEvents(tr node.ThreadRecord) []threadEvent {
+	full := threadView(tr)
+	out := make([]threadEvent, 0, len(tr.Messages))
+	for i, m := range tr.Messages {
+		v := full
+		v.Messages = full.Messages[: i+1 : i+1]
+		if i < len(tr.Messages)-1 {
+			// It took another message, so it was open, and the turn was
+			// that message's sender's.
+			v.Open, v.Turn = true, string(tr.Messages[i+1].From)
+		}
+		out = append(out, threadEvent{m.Received, client.EventView{Kind: client.KindThread, IntentID: v.IntentID,
+			OfferID: m.ID.String(), Thread: &v}})
+	}
+	return out
+}
+
 // threadView renders a thread.
 func threadView(tr node.ThreadRecord) client.ThreadView {
 	v := client.ThreadView{IntentID: tr.IntentID.String(), Root: tr.Root.String(), Role: string(tr.Role), Open: tr.Open,

@@ -77,6 +77,22 @@ func TestThreadEndpoints(t *testing.T) {
 		tr, err := customer.c.Thread(ctx, revised.ID) // a revised offer names its thread
 		return err == nil && len(tr.Messages) == 2 && tr.Root == o.ID
 	})
+	// A stream opened now replays each side's thread as the events that
+	// made it, one per message, before replay-end.
+	for name, c := range map[string]*client.Client{"customer": customer.c, "vendor": vendor.c} {
+		late, _ := stream(t, c)
+		var got []client.EventView
+		awaitEvent(t, late, name+"'s replay", func(ev client.EventView) bool {
+			if ev.Kind == client.KindThread {
+				got = append(got, ev)
+			}
+			return ev.Kind == client.KindReplayEnd
+		})
+		if len(got) != 2 || got[0].OfferID != tr.Messages[0].ID || got[1].OfferID != tr.Messages[1].ID ||
+			len(got[0].Thread.Messages) != 1 || len(got[1].Thread.Messages) != 2 || got[0].Thread.Turn != "vendor" {
+			t.Fatalf("%s's replay holds %d thread events, want the counter's then the reply's", name, len(got))
+		}
+	}
 	trs, err := customer.c.Threads(ctx, in.ID)
 	if err != nil || len(trs) != 1 || trs[0].Root != o.ID {
 		t.Fatalf("Threads: %+v, %v", trs, err)

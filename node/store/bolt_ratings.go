@@ -87,8 +87,9 @@ func decodeRating(id ID, b []byte) (Rating, error) {
 // PutRating keeps r unless the store holds a rating of the same intent
 // whose ID is lower or equal: of two ratings of one deal every node keeps
 // the lower ID (docs/PROTOCOL.md, "One rating per deal"). A rating it
-// replaces goes, with its reply. It reports whether r was kept.
-func (s *Bolt) PutRating(ctx context.Context, r Rating) (kept bool, err error) {
+// replaces goes, with its reply, and so do the ratings evict names, in the
+// same transaction, if r is kept. It reports whether r was kept.
+func (s *Bolt) PutRating(ctx context.Context, r Rating, evict ...ID) (kept bool, err error) {
 	err = s.update(ctx, "put rating", func(tx *bolt.Tx) error {
 		held, err := ratings.ascend(tx, ratingByIntent, r.IntentID[:], nil)
 		if err != nil {
@@ -101,6 +102,11 @@ func (s *Bolt) PutRating(ctx context.Context, r Rating) (kept bool, err error) {
 		}
 		for _, h := range held {
 			if _, err := ratings.remove(tx, h.ID); err != nil {
+				return err
+			}
+		}
+		for _, id := range evict {
+			if _, err := ratings.remove(tx, id); err != nil {
 				return err
 			}
 		}

@@ -255,8 +255,10 @@ type Store interface {
 
 	// PutRating keeps a rating unless one of the same intent with a lower
 	// or equal ID is held; it replaces (with its reply) one with a higher
-	// ID. It reports whether r was kept. Ratings do not expire.
-	PutRating(ctx context.Context, r Rating) (kept bool, err error)
+	// ID. If r is kept, the ratings evict names go in the same write (an
+	// ID not held is no error): the node's bounds evict. It reports whether
+	// r was kept. Ratings do not expire.
+	PutRating(ctx context.Context, r Rating, evict ...ID) (kept bool, err error)
 	// PutRatingReply keeps a reply to a held rating unless the rating has
 	// one with a lower or equal ID; ErrNotFound if the rating is not held.
 	PutRatingReply(ctx context.Context, ratingID, replyID ID, replyRaw []byte) (kept bool, err error)

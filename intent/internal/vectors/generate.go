@@ -604,6 +604,18 @@ func (g *generator) versions(in *intent.SignedIntent) error {
 	g.add(Vec{Name: "cancel-on-offers-topic", Kind: KindCancel, Intent: "intent", Verdict: Reject, Error: "wrong-topic", Wire: cancel.Wire,
 		Topic:       intent.OfferTopic("electronics"),
 		Description: "The valid cancel received on the offers topic of its category: cancels travel on intents topics."})
+	// Step 10: a message of the right kind for its topic, naming an intent
+	// the node holds under another category.
+	for _, c := range []struct{ name, of, topic string }{
+		{"cancel-other-category", "cancel", intent.IntentTopic("home")},
+		{"sealed-offer-other-category", "sealed-offer", intent.OfferTopic("home")},
+		{"accept-other-category", "accept", intent.OfferTopic("home")},
+	} {
+		v := g.set.Vector(c.of)
+		g.add(Vec{Name: c.name, Kind: v.Kind, Intent: "intent", Verdict: Reject, Error: "wrong-topic", Frozen: v.Frozen, Wire: v.Wire,
+			Topic:       c.topic,
+			Description: fmt.Sprintf("The valid %s received on `%s`, a topic of its kind but of the category home: it names the valid intent, which the node holds under electronics (step 10).", c.of, c.topic)})
+	}
 	return nil
 }
 

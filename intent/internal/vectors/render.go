@@ -110,6 +110,12 @@ func (s *Set) Markdown() (string, error) {
 	w("A sealed offer's verdict is the one the intent's customer reaches ([Opening an\n")
 	w("offer](#opening-an-offer-the-customers-node)); a relay, which cannot open it, passes every\n")
 	w("sealed offer here whose error is not `schema`, `insufficient-work` or `wrong-topic`.\n\n")
+	w("**Work nonces count up from 0.** Every work nonce in the vectors (an intent's key 11, the header\n")
+	w("nonce of a sealed offer or sealed thread message, the last key of a rating, rating reply or\n")
+	w("vendor profile) is an 8-byte big-endian counter, and each holds the first value, counting up from\n")
+	w("0, that gives its message the work it needs (a vector whose work must miss holds the first that\n")
+	w("misses). Minting the same payload the same way gives the same bytes, so the signed and the\n")
+	w("deterministically sealed vectors can be rebuilt byte for byte; a real node may start anywhere.\n\n")
 
 	w("### Keys\n\n")
 	w("Each key is derived from h = SHA-256(\"intentcast/1/vectors/\" || name), for the names\n")

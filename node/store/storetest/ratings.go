@@ -155,3 +155,38 @@ func testRatingInvalid(t *testing.T, s store.Store) {
 		t.Fatalf("after refused puts: %d ratings, %v", len(list), err)
 	}
 }
+
+// testRatingEvict: the ratings PutRating is told to evict go in the same
+// write as the rating kept, and stay when it is not kept.
+func testRatingEvict(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	r1 := rating("r1", "i1", "v", "home", t0)
+	r2 := rating("r2", "i2", "v", "home", t0.Add(time.Minute))
+	for _, r := range []store.Rating{r1, r2} {
+		kept, err := s.PutRating(ctx, r)
+		must(t, err)
+		if !kept {
+			t.Fatalf("PutRating(%s) not kept", nameOf(r.ID))
+		}
+	}
+	r3 := rating("r3", "i3", "v", "home", t0.Add(2*time.Minute))
+	kept, err := s.PutRating(ctx, r3, r1.ID, idOf("not held"))
+	must(t, err)
+	if !kept {
+		t.Fatal("PutRating(r3) evicting r1: not kept")
+	}
+	if _, err := s.Rating(ctx, r1.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the evicted rating: %v, want ErrNotFound", err)
+	}
+	// r2 again is a replay, not kept: what it names to evict stays.
+	kept, err = s.PutRating(ctx, r2, r3.ID)
+	must(t, err)
+	if kept {
+		t.Fatal("a replay of r2 was kept")
+	}
+	list, err := s.RatingsOfVendor(ctx, r2.VendorKey)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != r2.ID || list[1].ID != r3.ID {
+		t.Fatalf("the vendor's ratings: %d, want r2 and r3", len(list))
+	}
+}

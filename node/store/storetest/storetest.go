@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DealsNewestFirst", testDealsNewestFirst},
 		{"RatingPerIntent", testRatingPerIntent},
 		{"RatingReply", testRatingReply},
+		{"RatingEvict", testRatingEvict},
 		{"VendorProfiles", testVendorProfiles},
 		{"RatingInvalid", testRatingInvalid},
 		{"MarkSeen", testMarkSeen},
