@@ -118,10 +118,6 @@ type Config struct {
 	// (ratings.go); the zero value means the defaults.
 	RatingLimits RatingLimits
 
-	// ProfileInterval is how often this node publishes its vendor profile
-	// again, for nodes that joined since. Zero means an hour.
-	ProfileInterval time.Duration
-
 	// OfferTTL is how long an offer stays valid when the vendor does not
 	// say. Zero means 24 hours.
 	OfferTTL time.Duration
@@ -289,7 +285,6 @@ func (c Config) withDefaults() Config {
 	c.MaxLiveIntents = cmp.Or(c.MaxLiveIntents, 100_000)
 	c.RelayLimits = c.RelayLimits.withDefaults()
 	c.RatingLimits = c.RatingLimits.withDefaults()
-	c.ProfileInterval = cmp.Or(c.ProfileInterval, time.Hour)
 	c.OfferTTL = cmp.Or(c.OfferTTL, 24*time.Hour)
 	c.PruneInterval = cmp.Or(c.PruneInterval, time.Minute)
 	c.ValidateConcurrency = cmp.Or(c.ValidateConcurrency, 2*runtime.NumCPU())

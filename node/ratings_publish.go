@@ -20,10 +20,6 @@ func (n *Node) joinRatings() error {
 		n.deliverLoop(ctx, sub, n.deliverTrust)
 		return nil
 	}))
-	n.serve("profile republisher", serviceFunc(func(ctx context.Context) error {
-		n.republishProfile(ctx)
-		return nil
-	}))
 	return nil
 }
 
@@ -104,8 +100,7 @@ func (n *Node) ReplyToRating(ctx context.Context, ratingID intent.ID, text strin
 }
 
 // SetProfile signs and publishes this node's vendor profile. Nodes keep the
-// newest; this node republishes it every Config.ProfileInterval so that
-// nodes that join later get it too.
+// newest, and nodes that join later get it by sync (set 4).
 func (n *Node) SetProfile(ctx context.Context, d intent.ProfileDraft) (*intent.SignedVendorProfile, error) {
 	if err := n.alive(); err != nil {
 		return nil, err
@@ -123,28 +118,6 @@ func (n *Node) SetProfile(ctx context.Context, d intent.ProfileDraft) (*intent.S
 		return nil, err
 	}
 	return v, nil
-}
-
-// republishProfile publishes this node's own profile again every
-// ProfileInterval: the same bytes, so no new work, and nodes that hold it
-// ignore it.
-func (n *Node) republishProfile(ctx context.Context) {
-	t := time.NewTicker(n.cfg.ProfileInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		v := n.ratings.profile(n.identity.Signing.Public())
-		if v == nil {
-			continue
-		}
-		if err := n.publishOn(ctx, intent.RatingsTopic, v.Raw); err != nil && ctx.Err() == nil {
-			n.log.Debug("republishing the vendor profile", "err", err)
-		}
-	}
 }
 
 // publishTrust publishes one of this node's own ratings, replies or

@@ -419,9 +419,10 @@ func rebindDeal(t *testing.T, d offlineDeal) offlineDeal {
 	return d
 }
 
-// TestRatingsLateJoiner: a node that was not there when a rating and its
-// reply were published gets both by sync, and computes the same
-// reputation; after a restart the node still holds them.
+// TestRatingsLateJoiner: a node that was not there when a rating, its
+// reply and the vendor's profile were published gets all three by sync,
+// and computes the same reputation; after a restart the node still holds
+// them.
 func TestRatingsLateJoiner(t *testing.T) {
 	early := startNode(t, nodeConfig(t))
 	ctx := t.Context()
@@ -437,14 +438,21 @@ func TestRatingsLateJoiner(t *testing.T) {
 	if _, err := early.checkTrust(ctx, rep.Raw); err != nil {
 		t.Fatal(err)
 	}
+	prof, err := intent.NewVendorProfile(ctx, d.vendor.Signing, intent.ProfileDraft{Name: "Acme", Created: time.Now()}, testRatingWork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := early.checkTrust(ctx, prof.Raw); err != nil {
+		t.Fatal(err)
+	}
 
 	cfg := nodeConfig(t)
 	cfg.Bootstrap = addrsOf(early)
 	late := startNode(t, cfg)
 	key := d.vendor.Signing.Public()
-	eventually(t, 20*time.Second, "the late joiner has the rating and its reply", func() bool {
+	eventually(t, 20*time.Second, "the late joiner has the rating, its reply and the vendor's profile", func() bool {
 		rep := late.Reputation(key)
-		return rep.Count == 1 && rep.Replies == 1
+		return rep.Count == 1 && rep.Replies == 1 && rep.Profile != nil && rep.Profile.ID == prof.ID
 	})
 	got, err := late.RatingOf(ctx, d.in.ID)
 	if err != nil || got.Rating.ID != r.ID || got.Reply == nil || got.Reply.ID != rep.ID {

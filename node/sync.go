@@ -99,7 +99,7 @@ type SyncStats struct {
 	Intents       int // intents accepted and delivered
 	Tombstones    int // closures (cancels, and by /2 accepts) accepted: tombstones stored
 	Offers        int // sealed offers accepted and delivered (by /2)
-	Ratings       int // ratings and rating replies accepted and kept (by /2)
+	Ratings       int // ratings, rating replies and vendor profiles accepted and kept (by /2)
 	Ignored       int // messages ignored (known, expired, unverifiable cancel...)
 	Rejected      int // invalid messages or frames: each drops the peer from sync for a while
 

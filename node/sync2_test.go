@@ -73,8 +73,8 @@ func TestSyncRequestHidesOwnIntents(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	ra, rb := requests[a.ID()], requests[b.ID()]
-	if len(ra) != 4*len(testCategories) {
-		t.Fatalf("a sent %d requests, want one per set (intents, offers, ratings, replies) and category", len(ra))
+	if len(ra) != 4*len(testCategories)+1 {
+		t.Fatalf("a sent %d requests, want one per set (intents, offers, ratings, replies) and category, and one for the profiles", len(ra))
 	}
 	if !slices.EqualFunc(ra, rb, bytes.Equal) {
 		t.Fatalf("the requests differ with the intents owned:\na: %x\nb: %x", ra, rb)

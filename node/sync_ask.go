@@ -88,8 +88,13 @@ func (ss *syncSession) run(ctx context.Context) error {
 		// Replies after ratings: a reply is checked against its rating.
 		sets = append(sets, syncSetRatings, syncSetReplies)
 	}
-	for _, cat := range ss.s.categoriesFor(ss.st.Conn().RemotePeer()) {
-		for _, set := range sets {
+	for i, cat := range ss.s.categoriesFor(ss.st.Conn().RemotePeer()) {
+		catSets := sets
+		if i == 0 && ss.version == 2 {
+			// Profiles are the same under every category: once a session.
+			catSets = append(slices.Clip(sets), syncSetProfiles)
+		}
+		for _, set := range catSets {
 			if err := ss.runSet(ctx, cat, set); err != nil || ss.rounds == min(ss.s.getLimits().maxRounds, syncMaxRounds) {
 				return err
 			}
@@ -252,7 +257,7 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 	if !kindFits(f.Kind, rs.set) {
 		return fmt.Errorf("%w: a frame of kind %d in answer to a request for set %d", errSyncViolation, f.Kind, rs.set)
 	}
-	if f.Kind == syncKindRating || f.Kind == syncKindReply {
+	if f.Kind == syncKindRating || f.Kind == syncKindReply || f.Kind == syncKindProfile {
 		return ss.takeTrust(ctx, rs, f)
 	}
 	if f.Kind == syncKindIntent {
@@ -389,7 +394,7 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 	if set == syncSetOffers {
 		return s.haveOffers(ctx, cat)
 	}
-	if set == syncSetRatings || set == syncSetReplies {
+	if set == syncSetRatings || set == syncSetReplies || set == syncSetProfiles {
 		return s.haveTrust(ctx, cat, set)
 	}
 	tombs, err := s.store.Tombstones(ctx, cat, s.cfg.Now())

@@ -192,7 +192,7 @@ func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *serveSlot) 
 			switch req.Set {
 			case syncSetOffers:
 				set, err = s.servedOffers(ctx, req.Category)
-			case syncSetRatings, syncSetReplies:
+			case syncSetRatings, syncSetReplies, syncSetProfiles:
 				set, err = s.servedTrust(ctx, req.Category, req.Set)
 			default:
 				set, err = s.servedSet(ctx, req.Category, version)

@@ -707,7 +707,8 @@ func TestSyncFrames(t *testing.T) {
 		version int
 	}{
 		"set by /1":          {syncRequest{Category: "home", Set: 1}, 1},
-		"unknown set":        {syncRequest{Category: "home", Set: 4}, 2},
+		"unknown set":        {syncRequest{Category: "home", Set: 5}, 2},
+		"profiles by /1":     {syncRequest{Category: "home", Set: 4}, 1},
 		"ratings with tombs": {syncRequest{Category: "home", Set: 2, Tombs: packPrefixes([]uint64{1})}, 2},
 		"offers with tombs":  {syncRequest{Category: "home", Set: 1, Tombs: packPrefixes([]uint64{1})}, 2},
 	} {

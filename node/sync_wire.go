@@ -227,7 +227,7 @@ func parseRequest(data []byte, version int) (*parsedRequest, error) {
 	switch {
 	case version == 1 && r.Set != syncSetIntents:
 		return nil, fmt.Errorf("%w: /1 has no key 5", errSyncViolation)
-	case r.Set > syncSetReplies:
+	case r.Set > syncSetProfiles:
 		return nil, fmt.Errorf("%w: unknown set %d", errSyncViolation, r.Set)
 	case r.Set != syncSetIntents && len(r.Tombs) > 0:
 		return nil, fmt.Errorf("%w: a request for set %d lists tombstones", errSyncViolation, r.Set)

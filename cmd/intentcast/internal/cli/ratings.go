@@ -216,7 +216,7 @@ func (a *app) vendorProfileCommand() *ucli.Command {
 		Usage: "show your vendor profile, or sign and publish a new one",
 		Description: `Your profile (name, URL, description) is signed with your vendor key and
 shown next to your offers and your reputation on every node. A newer one
-replaces the older everywhere; your node republishes it every hour.
+replaces the older everywhere; nodes that join later get it by sync.
 
 Examples:
   intentcast vendor profile
