@@ -427,6 +427,12 @@ func TestWrongTopicVectors(t *testing.T) {
 func TestVectorNoncesCountFromZero(t *testing.T) {
 	set := loadVectors(t)
 	ctx := t.Context()
+	type sealedVec struct {
+		name   string
+		wire   []byte
+		thread bool
+	}
+	var sealed []sealedVec
 	n := 0
 	for _, v := range set.Vectors {
 		if v.Verdict != vectors.Valid {
@@ -452,32 +458,38 @@ func TestVectorNoncesCountFromZero(t *testing.T) {
 			}
 			n++
 		case vectors.KindOffer:
-			s, err := intent.ParseSealedOffer(bytes.Clone(v.Wire))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Mint(ctx, set.MinOfferWork); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(s.Raw, v.Wire) {
-				t.Errorf("%s: minting from 0 gives other bytes", v.Name)
-			}
-			n++
+			sealed = append(sealed, sealedVec{v.Name, v.Wire, false})
 		}
 	}
 	for _, v := range set.Threads {
-		if !v.Sealed || v.Error != "" {
-			continue
+		if v.Sealed && v.Error == "" {
+			sealed = append(sealed, sealedVec{v.Name, v.Wire, true})
 		}
-		s, err := intent.ParseSealedThread(bytes.Clone(v.Wire))
-		if err != nil {
-			t.Fatal(err)
+	}
+	for _, v := range sealed {
+		// Both envelopes mint their header nonce the same way.
+		var raw []byte
+		if v.thread {
+			s, err := intent.ParseSealedThread(bytes.Clone(v.wire))
+			if err == nil {
+				err = s.Mint(ctx, set.MinOfferWork)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = s.Raw
+		} else {
+			s, err := intent.ParseSealedOffer(bytes.Clone(v.wire))
+			if err == nil {
+				err = s.Mint(ctx, set.MinOfferWork)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = s.Raw
 		}
-		if err := s.Mint(ctx, set.MinOfferWork); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(s.Raw, v.Wire) {
-			t.Errorf("%s: minting from 0 gives other bytes", v.Name)
+		if !bytes.Equal(raw, v.wire) {
+			t.Errorf("%s: minting from 0 gives other bytes", v.name)
 		}
 		n++
 	}
