@@ -40,6 +40,9 @@ func TestInputRules(t *testing.T) {
 		{"negative quantity", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"1","quantity":-2}`, 400, client.CodeBadQuantity, "quantity", "negative"},
 		{"three decimals", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"10.999"}`, 400, client.CodeBadPrice, "max_price", "10.999 has 3 decimals; EUR has at most 2 decimals"},
 		{"filter region XX", "/v1/vendor/filter", `{"regions":["XX"]}`, 400, client.CodeBadRegion, "region", `"XX" is not a country code`},
+		{"filter min_price 10.999", "/v1/vendor/filter", `{"min_price":10.999}`, 400, client.CodeBadRequest, "min_price", "Give a whole number here; 10.999 is not one."},
+		{"filter min_price -5", "/v1/vendor/filter", `{"min_price":-5}`, 400, client.CodeBadRequest, "min_price", "A negative number is not allowed here (-5)."},
+		{"quantity 1.5", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"1","quantity":1.5}`, 400, client.CodeBadQuantity, "quantity", "Give a whole number here; 1.5 is not one."},
 		{"filter currency XYZ", "/v1/vendor/filter", `{"currencies":["XYZ"]}`, 400, client.CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
 	}
 	for _, tt := range tests {

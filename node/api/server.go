@@ -365,6 +365,10 @@ func decode(r *http.Request, v any, allowEmpty bool) error {
 		// A negative count or amount: say so, in the field's words.
 		f := intent.Field(strings.TrimSuffix(typ.Field, "_minor"))
 		return intent.FieldErrorf(f, "A negative number is not allowed here (%s).", strings.TrimPrefix(typ.Value, "number "))
+	case errors.As(err, &typ) && strings.HasPrefix(typ.Value, "number ") && jsonKind(typ.Type.Kind().String()) == "number":
+		// A fraction where a count or an amount in minor units goes.
+		f := intent.Field(strings.TrimSuffix(typ.Field, "_minor"))
+		return intent.FieldErrorf(f, "Give a whole number here; %s is not one.", strings.TrimPrefix(typ.Value, "number "))
 	case errors.As(err, &typ):
 		return errf(http.StatusBadRequest, client.CodeBadJSON, "request body field %q must be a JSON %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	}

@@ -509,6 +509,8 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 		{"region XX", "XX", "", "", "f-regions-error", `"XX" is not a country code`},
 		{"currency XYZ", "", "XYZ", "", "f-currencies-error", `"XYZ" is not a currency code`},
 		{"ceiling 1,5", "", "", "1,5", "f-min-error", "is not an amount"},
+		{"ceiling 10.999", "", "", "10.999", "f-min-error", "10.999 has 3 decimals; an amount has at most 2 decimals."},
+		{"ceiling 10.5 in JPY", "", "jpy", "10.5", "f-min-error", "10.5 has 1 decimal; JPY has no decimals."},
 	} {
 		vp.do(
 			setValues(map[string]string{"f-regions": tt.regions, "f-currencies": tt.currencies, "f-min": tt.min}),
@@ -530,6 +532,7 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 	id := cp.publish(want, "1200.00",
 		chromedp.SendKeys(chromedp.ID("c-path"), "laptops"),
 		chromedp.SendKeys(chromedp.ID("c-region"), "de"),
+		chromedp.SetValue(chromedp.ID("c-currency"), "eur"),
 		chromedp.SetValue(chromedp.ID("c-deliver"), deliver),
 		chromedp.SetValue(chromedp.ID("c-expires"), "7d"),
 		chromedp.Click(chromedp.CSS(`#c-terms-list input[value="no-marketing"]`)),

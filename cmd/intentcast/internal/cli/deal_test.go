@@ -174,6 +174,22 @@ func (p recordParts) with(t *testing.T, key uint64, b []byte) []byte {
 // offer of 999.90 EUR, the customer's accept.
 func daemonsWithDeal(t *testing.T) (cdir, vdir string, in client.IntentView, offer client.OfferView) {
 	t.Helper()
+	cdir, vdir, in, offer = daemonsWithOffer(t)
+	c := func(args ...string) []string { return append([]string{"--data-dir", cdir}, args...) }
+	v := func(args ...string) []string { return append([]string{"--data-dir", vdir}, args...) }
+	mustRun(t, c("offers", "accept", in.ID, offer.ID, "--details", "ship to: Kiez 1")...)
+	eventually(t, 20*time.Second, "the vendor records the deal", func() bool {
+		return len(decodeJSON[[]client.DealView](t, mustRun(t, v("--json", "deals")...))) == 1
+	})
+	return cdir, vdir, in, offer
+}
+
+// daemonsWithOffer starts a customer's and a vendor's daemon, connected,
+// and through the CLI has the customer publish an intent (electronics,
+// up to 1200 EUR) and the vendor offer 999.90 EUR, which the customer
+// holds.
+func daemonsWithOffer(t *testing.T) (cdir, vdir string, in client.IntentView, offer client.OfferView) {
+	t.Helper()
 	cdir, vdir = t.TempDir(), t.TempDir()
 	startDaemon(t, cdir)
 	c := func(args ...string) []string { return append([]string{"--data-dir", cdir}, args...) }
@@ -195,10 +211,6 @@ func daemonsWithDeal(t *testing.T) (cdir, vdir string, in client.IntentView, off
 	offer = decodeJSON[client.OfferView](t, mustRun(t, v("--json", "vendor", "offer", in.ID, "--price", "999.90", "--text", "ThinkPad")...))
 	eventually(t, 20*time.Second, "the customer has the offer", func() bool {
 		return len(decodeJSON[[]client.OfferView](t, mustRun(t, c("--json", "offers", "list", in.ID)...))) == 1
-	})
-	mustRun(t, c("offers", "accept", in.ID, offer.ID, "--details", "ship to: Kiez 1")...)
-	eventually(t, 20*time.Second, "the vendor records the deal", func() bool {
-		return len(decodeJSON[[]client.DealView](t, mustRun(t, v("--json", "deals")...))) == 1
 	})
 	return cdir, vdir, in, offer
 }

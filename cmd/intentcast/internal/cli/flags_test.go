@@ -235,12 +235,33 @@ func TestInterruptedExits130(t *testing.T) {
 	if r.code != ExitInterrupted {
 		t.Errorf("a client command whose context ended: exit %d (%v), want %d", r.code, r.err, ExitInterrupted)
 	}
-	// A watch stopped by Ctrl-C exits 130 too, and says nothing more.
+	// A watch stopped by Ctrl-C exits 130 too, and says nothing more:
+	// stopped before it reached the daemon, and while it follows the
+	// stream.
 	for _, watch := range [][]string{{"offers", "watch"}, {"vendor", "watch"}} {
 		var stderr bytes.Buffer
 		code := Main(ctx, append([]string{"intentcast", "--data-dir", dir}, watch...), &bytes.Buffer{}, &stderr)
 		if code != ExitInterrupted || strings.Contains(stderr.String(), "intentcast:") {
 			t.Errorf("%v ended by its context: exit %d, stderr %q; want %d and no error message", watch, code, stderr.String(), ExitInterrupted)
+		}
+
+		live, interrupt := context.WithCancel(t.Context())
+		stderrLive := &syncBuffer{}
+		exited := make(chan int, 1)
+		go func() {
+			exited <- Main(live, append([]string{"intentcast", "--data-dir", dir}, watch...), &bytes.Buffer{}, stderrLive)
+		}()
+		eventually(t, 0, strings.Join(watch, " ")+" says what it watches", func() bool {
+			return strings.Contains(stderrLive.String(), "(Ctrl-C to stop)")
+		})
+		select {
+		case code := <-exited:
+			t.Fatalf("%v exited %d before it was interrupted; stderr %q", watch, code, stderrLive)
+		default:
+		}
+		interrupt()
+		if code := <-exited; code != ExitInterrupted || strings.Contains(stderrLive.String(), "intentcast:") {
+			t.Errorf("%v interrupted while watching: exit %d, stderr %q; want %d and no error message", watch, code, stderrLive, ExitInterrupted)
 		}
 	}
 }

@@ -681,13 +681,22 @@ function formatMinor(n, exp) {
   return s.slice(0, -exp) + '.' + s.slice(-exp);
 }
 
-function parseMajor(s, exp) {
+// parseMajor reads an amount in major units of currency ('' for "some
+// currency with 2 decimals"); too many decimals are said as intent's
+// ParseAmount says them (intent/amount.go).
+function parseMajor(s, currency) {
+  const exp = exponent(currency);
   const m = s.match(/^(\d+)(?:\.(\d+))?$/);
   if (!m) throw new Error(`"${s}" is not an amount: use digits and at most one '.', such as 100.00.`);
   const frac = m[2] || '';
-  if (frac.length > exp) throw new Error(`"${s}" has more decimals than the currency (${exp}).`);
+  if (frac.length > exp) {
+    const rule = !currency ? `an amount has at most ${decimals(exp)}` : exp === 0 ? `${currency} has no decimals` : `${currency} has at most ${decimals(exp)}`;
+    throw new Error(`${s} has ${decimals(frac.length)}; ${rule}.`);
+  }
   return Number(m[1] + frac.padEnd(exp, '0'));
 }
+
+const decimals = (n) => (n === 1 ? '1 decimal' : `${n} decimals`);
 
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
@@ -698,8 +707,10 @@ function buildFilterForm() {
     h('input', { type: 'checkbox', name: 'fcat', value: c }), h('span', null, c))));
 }
 
-function minExponent(currencies) {
-  return currencies && currencies.length === 1 ? exponent(currencies[0]) : 2;
+// minCurrency is the currency of the filter's minimum price: the one
+// currency the vendor takes, else none (2 decimals).
+function minCurrency(currencies) {
+  return currencies && currencies.length === 1 ? currencies[0] : '';
 }
 
 function fillFilter(f) {
@@ -708,7 +719,7 @@ function fillFilter(f) {
   $('f-keywords').value = (f.keywords || []).join(', ');
   $('f-regions').value = (f.regions || []).join(', ');
   $('f-currencies').value = (f.currencies || []).join(', ');
-  const exp = minExponent(f.currencies);
+  const exp = exponent(minCurrency(f.currencies));
   $('f-min').value = f.min_price ? formatMinor(f.min_price, exp) : '';
   const parts = [(f.categories && f.categories.length ? f.categories : state.protocol.served || []).join(', ') || 'every category'];
   if (f.path && f.path.length) parts.push(f.path.join(' › '));
@@ -734,7 +745,7 @@ function minPrice(currencies) {
   const min = $('f-min').value.trim();
   if (!min) return 0;
   try {
-    return parseMajor(min, minExponent(currencies));
+    return parseMajor(min, minCurrency(currencies));
   } catch (x) {
     throw fieldError('min_price', x.message);
   }
