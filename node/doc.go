@@ -22,18 +22,20 @@
 // publishes it into gossip, whose validator then checks it again.
 //
 // Long-lived work runs as services with one lifecycle, Serve(ctx) error,
-// started by New and stopped by Close (service.go): the network's own
-// pieces (network.go: discovery with its address book and mDNS dialers,
-// the reachability tracker, DHT advertising), the replay flusher
-// (replay.go), the prune loop, one delivery loop per topic, the profile
-// republisher, late-joiner sync (sync*.go: /intentcast/sync/1 and /2) and
-// the stem relay (stem*.go: /intentcast/stem/1, origin privacy). Sync and
-// the stem share one stream-service skeleton (streamservice.go: bans,
-// per-peer and total stream bounds, rates, drain on close) and one timer
-// queue (timers.go), and see the node through narrow interfaces (syncNode,
-// stemNode), not the Node itself. What runs goroutines outside that
-// lifecycle is go-libp2p's (host, gossipsub router, DHT, relay, AutoNAT,
-// hole punching, mDNS), and Close closes it after the services have ended.
+// started by New and stopped by Close (service.go): the network's own pieces
+// (network.go: discovery with its address book and mDNS dialers, the
+// reachability tracker, DHT advertising), the replay flusher (replay.go),
+// the prune loop, one delivery loop per topic, the profile republisher,
+// late-joiner sync (sync*.go: /intentcast/sync/1 and /2) and the stem relay
+// (stem*.go: /intentcast/stem/1, origin privacy). Sync and the stem share
+// one stream-service skeleton (streamservice.go: bans, stream slots bounded
+// per peer and in all, a newer stream replacing a peer's older and idle ones
+// preempted where the service asks for it, rates, drain on close) and one
+// timer queue (timers.go), and see the node through narrow interfaces
+// (syncNode, stemNode), not the Node itself. What runs goroutines outside
+// that lifecycle is go-libp2p's (host, gossipsub router, DHT, relay,
+// AutoNAT, hole punching, mDNS), and Close closes it after the services have
+// ended.
 //
 // docs/ARCHITECTURE.md has the goroutines, the flow from publish to accept
 // and the store schema; docs/PROTOCOL.md the wire rules.

@@ -23,14 +23,15 @@ import (
 // when the stem stops serving.
 func (s *stemRelay) handle(ctx context.Context, st corenet.Stream) {
 	p := st.Conn().RemotePeer()
-	if !s.streams.admit(p) {
+	ctx, cancel := context.WithTimeout(ctx, stemHandleTimeout)
+	defer cancel()
+	slot, _ := s.streams.admit(p, cancel)
+	if slot == nil {
 		s.count(func(c *StemStats) { c.Refused++ })
 		st.Reset()
 		return
 	}
-	defer s.streams.done(p)
-	ctx, cancel := context.WithTimeout(ctx, stemHandleTimeout)
-	defer cancel()
+	defer s.streams.done(slot)
 	stop := context.AfterFunc(ctx, func() { st.Reset() })
 	st.SetReadDeadline(time.Now().Add(stemFrameTimeout))
 	data, _, err := readFrame(bufio.NewReaderSize(st, 1<<10), stemMaxFrame)

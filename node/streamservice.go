@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -17,10 +18,12 @@ import (
 // streamService is what the stem and sync share of answering a libp2p
 // protocol: taking its streams only while the service serves, a context
 // per stream that ends with the service, bans of peers that sent invalid
-// data, per-peer and total bounds on the streams handled and a per-peer
-// rate, every per-peer map bounded, and on shutdown no new stream taken
-// and those being handled waited for. What a stream means is the
-// service's (stem_relay.go, sync_serve.go).
+// data, the slots of the streams being handled (bounded per peer and in
+// all, a newer stream of a peer taking its oldest's slot, an idle stream
+// giving its slot up to a newcomer), a per-peer rate, every per-peer map
+// bounded, and on shutdown no new stream taken and those being handled
+// waited for. What a stream means is the service's (stem_relay.go,
+// sync_serve.go).
 type streamService struct {
 	name   string // "stem", "sync": for logs
 	host   host.Host
@@ -33,8 +36,9 @@ type streamService struct {
 	closed   bool
 	banned   map[peer.ID]time.Time
 	buckets  map[peer.ID]*tokenBucket
-	active   map[peer.ID]int // streams being handled, by peer
-	handling int             // streams being handled in all
+	slots    map[*streamSlot]struct{} // the streams being handled
+	active   map[peer.ID]int          // slots by peer
+	seq      uint64                   // slots admitted
 	handlers sync.WaitGroup
 	up       chan struct{} // closed once the handlers are set
 }
@@ -48,6 +52,31 @@ type streamLimits struct {
 	rate       float64       // streams a peer may open per second, sustained
 	burst      float64       // and at once
 	maxTracked int           // peers each per-peer map holds at most
+	// replaceOwn: a stream of a peer at its perPeer bound takes the slot of
+	// the peer's oldest stream (whose context is cancelled) instead of
+	// being refused. For a protocol whose honest requester starts its next
+	// session before the responder saw the end of the last.
+	replaceOwn bool
+	// preemptIdle, if set: at the total bound, the stream idle longest
+	// gives its slot up (its context is cancelled) to a newcomer once it
+	// has been idle that long, so peers holding streams open cannot lock
+	// others out.
+	preemptIdle time.Duration
+}
+
+// streamSlot is one stream being handled, from admit to done.
+type streamSlot struct {
+	peer   peer.ID
+	seq    uint64       // admission order, for replaceOwn
+	active atomic.Int64 // unix nanos of its last sign of life (touch)
+	cancel context.CancelFunc
+}
+
+// touch records a sign of life: a frame read or written.
+func (sl *streamSlot) touch() { sl.active.Store(time.Now().UnixNano()) }
+
+func (sl *streamSlot) idle(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, sl.active.Load()))
 }
 
 func newStreamService(name string, h host.Host, lim streamLimits, log *slog.Logger, protos ...protocol.ID) *streamService {
@@ -59,6 +88,7 @@ func newStreamService(name string, h host.Host, lim streamLimits, log *slog.Logg
 		log:     log,
 		banned:  make(map[peer.ID]time.Time),
 		buckets: make(map[peer.ID]*tokenBucket),
+		slots:   make(map[*streamSlot]struct{}),
 		active:  make(map[peer.ID]int),
 		up:      make(chan struct{}),
 	}
@@ -111,49 +141,87 @@ func (s *streamService) enter() (context.Context, bool) {
 	return s.ctx, true
 }
 
-// admit reports whether a stream from p may be handled: p is not banned,
-// is within its rate, and the per-peer and total bounds have room. If so,
-// the stream counts against them until done is called.
-func (s *streamService) admit(p peer.ID) bool {
+// admit gives a stream from p a slot, unless p is banned, the bounds have
+// no room (after replaceOwn and preemptIdle made what room they may) or p
+// is over its rate; cancel ends the stream's handling if another takes its
+// slot. The slot counts until done. preempted reports whether an idle
+// stream of another peer gave its slot up.
+func (s *streamService) admit(p peer.ID, cancel context.CancelFunc) (sl *streamSlot, preempted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	if s.bannedLocked(p, now) {
-		return false
+		return nil, false
 	}
-	if (s.lim.perPeer > 0 && s.active[p] >= s.lim.perPeer) || (s.lim.total > 0 && s.handling >= s.lim.total) {
-		return false
+	var own, idlest *streamSlot // p's oldest; the others' idlest
+	for sl := range s.slots {
+		switch {
+		case sl.peer == p:
+			if own == nil || sl.seq < own.seq {
+				own = sl
+			}
+		case idlest == nil || sl.active.Load() < idlest.active.Load():
+			idlest = sl
+		}
+	}
+	var free []*streamSlot // taken only once admission is certain
+	if s.lim.perPeer > 0 && s.active[p] >= s.lim.perPeer {
+		if !s.lim.replaceOwn {
+			return nil, false
+		}
+		free = append(free, own)
+	}
+	if s.lim.total > 0 && len(s.slots)-len(free) >= s.lim.total {
+		if s.lim.preemptIdle <= 0 || idlest == nil || idlest.idle(now) < s.lim.preemptIdle {
+			return nil, false
+		}
+		free = append(free, idlest)
+		preempted = true
 	}
 	if s.lim.rate > 0 && !s.takeToken(p, now) {
-		return false
+		return nil, false
 	}
+	for _, f := range free {
+		f.cancel()
+		s.removeLocked(f)
+	}
+	s.seq++
+	sl = &streamSlot{peer: p, seq: s.seq, cancel: cancel}
+	sl.touch()
+	s.slots[sl] = struct{}{}
 	s.active[p]++
-	s.handling++
-	return true
+	return sl, preempted
 }
 
-// done ends a stream admit counted.
-func (s *streamService) done(p peer.ID) {
+// done frees a stream's slot, if another has not taken it.
+func (s *streamService) done(sl *streamSlot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handling--
-	if s.active[p]--; s.active[p] <= 0 {
-		delete(s.active, p)
+	s.removeLocked(sl)
+}
+
+func (s *streamService) removeLocked(sl *streamSlot) {
+	if _, ok := s.slots[sl]; !ok {
+		return
+	}
+	delete(s.slots, sl)
+	if s.active[sl.peer]--; s.active[sl.peer] <= 0 {
+		delete(s.active, sl.peer)
 	}
 }
 
-// activeOf is how many streams of p are being handled.
+// activeOf is how many streams of p hold a slot.
 func (s *streamService) activeOf(p peer.ID) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.active[p]
 }
 
-// handlingAll is how many streams admit counted are being handled.
+// handlingAll is how many streams hold a slot.
 func (s *streamService) handlingAll() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.handling
+	return len(s.slots)
 }
 
 // takeToken spends one of p's tokens, if it has one.

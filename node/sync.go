@@ -62,7 +62,8 @@ const (
 	// per peer at most. When all are taken, a new requester takes the
 	// slot of the session idle longest, if it has been idle for
 	// syncPreemptIdle: an honest session sends or reads a frame every few
-	// milliseconds, one that holds its slot does not (sync_serve.go).
+	// milliseconds, one that holds its slot does not (sync_serve.go,
+	// streamservice.go).
 	syncMaxServing  = 8
 	syncPreemptIdle = time.Second
 	// syncReconnectBurst and syncReconnectEvery bound the sessions a peer
@@ -143,7 +144,6 @@ type syncer struct {
 	followUp map[peer.ID]bool        // peers that connected: asked again once after their first sync
 	served   map[peer.ID]*servedPeer // the last session we answered for a peer
 	stats    SyncStats
-	slots    map[*serveSlot]struct{} // the sessions being answered
 }
 
 func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay *replayIndex, cfg Config) *syncer {
@@ -155,15 +155,22 @@ func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay
 		cfg:    cfg,
 		log:    cfg.Logger,
 		host:   h,
-		// Sync bounds sessions itself (sync_serve.go: one per peer, newer
-		// replacing older, idle ones preempted), not by the shared bounds.
-		streams:  newStreamService("sync", h, streamLimits{banFor: syncBanDuration, maxTracked: syncMaxPeersTracked}, cfg.Logger, syncProtocol, syncProtocol2),
+		// One session per peer, a newer one replacing the older, and idle
+		// ones preempted when every slot is taken; sync's per-peer
+		// interval is its own (sync_serve.go), so no rate here.
+		streams: newStreamService("sync", h, streamLimits{
+			banFor:      syncBanDuration,
+			perPeer:     1,
+			replaceOwn:  true,
+			total:       syncMaxServing,
+			preemptIdle: syncPreemptIdle,
+			maxTracked:  syncMaxPeersTracked,
+		}, cfg.Logger, syncProtocol, syncProtocol2),
 		due:      newTimers[peer.ID](syncMaxPeersTracked),
 		limits:   defaultSyncLimits,
 		last:     make(map[peer.ID]time.Time),
 		followUp: make(map[peer.ID]bool),
 		served:   make(map[peer.ID]*servedPeer),
-		slots:    make(map[*serveSlot]struct{}),
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	corenet "github.com/libp2p/go-libp2p/core/network"
@@ -33,7 +32,7 @@ func (s *syncer) handle(ctx context.Context, st corenet.Stream) {
 		st.Close() // no answer: the peer tries again later
 		return
 	}
-	defer s.release(slot)
+	defer s.streams.done(slot)
 	if err := s.serve(ctx, st, slot); err != nil {
 		st.Reset()
 		if errors.Is(err, errSyncViolation) {
@@ -55,33 +54,20 @@ type servedPeer struct {
 	reconnects tokenBucket // sessions on a new connection that skipped the interval
 }
 
-// serveSlot is one session being answered.
-type serveSlot struct {
-	peer   peer.ID
-	active atomic.Int64 // unix nanos of its last frame in either direction
-	cancel context.CancelFunc
-}
-
-// touch records a frame read or written.
-func (sl *serveSlot) touch() { sl.active.Store(time.Now().UnixNano()) }
-
-func (sl *serveSlot) idle(now time.Time) time.Duration {
-	return now.Sub(time.Unix(0, sl.active.Load()))
-}
-
-// admit bounds the sessions answered, per peer and in all: at most one
-// per SyncServeInterval and one at a time for each peer (a newer one
-// replaces the older), none for a dropped peer, and syncMaxServing at
-// once. The first session on a connection new since the peer's last one
-// skips the interval, syncReconnectBurst times and then once per
-// syncReconnectEvery: a node that restarts asks at once for what it
-// missed, and must not wait out the interval its last start spent.
-// When every slot is taken, the
-// session idle longest gives its slot up (its cancel is called) if it has
-// been idle for syncPreemptIdle. So a few peers holding streams open
-// cannot lock requesters out: each holds at most one slot, an idle one,
-// and gets another only after SyncServeInterval (docs/RELIABILITY.md).
-func (s *syncer) admit(p peer.ID, conn string, cancel context.CancelFunc) (*serveSlot, bool) {
+// admit bounds the sessions answered, per peer and in all. Sync's own rule
+// comes first: at most one session per SyncServeInterval for each peer,
+// none for a dropped peer; the first session on a connection new since
+// the peer's last one skips the interval, syncReconnectBurst times and
+// then once per syncReconnectEvery (a node that restarts asks at once for
+// what it missed, and must not wait out the interval its last start
+// spent). Then the stream service's slots (streamservice.go, with sync's
+// limits): one session per peer, a newer one replacing the older, and
+// syncMaxServing at once, where the session idle longest gives its slot
+// up once it has been idle for syncPreemptIdle. So a few peers holding
+// streams open cannot lock requesters out: each holds at most one slot,
+// an idle one, and gets another only after SyncServeInterval
+// (docs/RELIABILITY.md).
+func (s *syncer) admit(p peer.ID, conn string, cancel context.CancelFunc) (*streamSlot, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -93,56 +79,31 @@ func (s *syncer) admit(p peer.ID, conn string, cancel context.CancelFunc) (*serv
 		(sp.conn == conn || !sp.reconnects.take(now, 1/syncReconnectEvery.Seconds(), syncReconnectBurst)) {
 		return nil, false
 	}
-	var idlest *serveSlot
-	for sl := range s.slots {
-		if sl.peer == p {
-			// The peer's newer session replaces its older one: an honest
-			// requester's next sync can arrive before this handler saw the
-			// end of the last one, and a peer still holds one slot at most.
-			sl.cancel()
-			delete(s.slots, sl)
-			continue
+	if !known && len(s.served) >= syncMaxPeersTracked {
+		// Entries past the interval and with their reconnect credit
+		// refilled hold nothing worth keeping.
+		for q, sp := range s.served {
+			if now.Sub(sp.at) >= max(s.cfg.SyncServeInterval, syncReconnectEvery*syncReconnectBurst) {
+				delete(s.served, q)
+			}
 		}
-		if idlest == nil || sl.active.Load() < idlest.active.Load() {
-			idlest = sl
-		}
-	}
-	if len(s.slots) >= syncMaxServing {
-		if idlest.idle(now) < syncPreemptIdle {
+		if len(s.served) >= syncMaxPeersTracked {
 			return nil, false
 		}
-		idlest.cancel()
-		delete(s.slots, idlest)
+	}
+	sl, preempted := s.streams.admit(p, cancel)
+	if sl == nil {
+		return nil, false
+	}
+	if preempted {
 		s.stats.Preempted++
 	}
 	if !known {
-		if len(s.served) >= syncMaxPeersTracked {
-			// Entries past the interval and with their reconnect credit
-			// refilled hold nothing worth keeping.
-			for q, sp := range s.served {
-				if now.Sub(sp.at) >= max(s.cfg.SyncServeInterval, syncReconnectEvery*syncReconnectBurst) {
-					delete(s.served, q)
-				}
-			}
-			if len(s.served) >= syncMaxPeersTracked {
-				return nil, false
-			}
-		}
 		sp = &servedPeer{reconnects: tokenBucket{tokens: syncReconnectBurst, last: now}}
 		s.served[p] = sp
 	}
 	sp.at, sp.conn = now, conn
-	sl := &serveSlot{peer: p, cancel: cancel}
-	sl.touch()
-	s.slots[sl] = struct{}{}
 	return sl, true
-}
-
-// release frees a session's slot (if a newer requester has not taken it).
-func (s *syncer) release(sl *serveSlot) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.slots, sl)
 }
 
 // servedEntry is one message this node serves.
@@ -160,7 +121,7 @@ type servedEntry struct {
 
 // serve answers the requests of one stream until the requester closes its
 // side or a bound is reached.
-func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *serveSlot) error {
+func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *streamSlot) error {
 	lim := s.getLimits()
 	version := syncVersion(st)
 	r := bufio.NewReader(st)
@@ -283,7 +244,7 @@ func (s *syncer) respond(ctx context.Context, w *deadlineWriter, req *parsedRequ
 // completes marks the session active.
 type deadlineWriter struct {
 	st   corenet.Stream
-	slot *serveSlot
+	slot *streamSlot
 }
 
 func (w *deadlineWriter) Write(b []byte) (int, error) {
