@@ -236,7 +236,10 @@ func sealTo(pub crypto.PublicReplyKey, contentType string, intentID ID, info, pl
 	}
 	ct, err := crypto.Seal(pub, info, protected, plaintext)
 	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		// The reply key passed its checks when the intent was parsed, so
+		// the key the customer's node made is what fails here: the
+		// intent's fault, not the vendor's.
+		return nil, fmt.Errorf("seal to the intent's reply key: %w: %w", ErrBadKey, err)
 	}
 	nonce := make([]byte, NonceSize)
 	raw, err := encodeSealed(protected, unprotected(nonce), ct)

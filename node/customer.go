@@ -46,9 +46,9 @@ func (n *Node) Publish(ctx context.Context, d intent.Draft, progress intent.Prog
 // PublishMinted is the second half of Publish for an intent minted ahead of
 // time by intent.NewIntent (by a batch tool, another machine, or a
 // benchmark that keeps minting out of its timed phase): it stores the
-// intent with its keys and broadcasts it. The node's validator checks it
-// like any gossip message, so an intent that breaks the node's Policy is
-// stored but refused.
+// intent with its keys and broadcasts it. The node checks it like any
+// gossip message, so an intent that breaks the node's Policy is stored but
+// refused: its send status says so (SendRefused), and it never leaves.
 func (n *Node) PublishMinted(ctx context.Context, in *intent.SignedIntent, keys intent.Keys) error {
 	if err := n.alive(); err != nil {
 		return err
@@ -72,10 +72,13 @@ func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys 
 	// said is contradicted. Offers and accepts are different: a peer acts
 	// on them as commitments of this node, so they are stored first
 	// (docs/ARCHITECTURE.md, "Durable before acknowledged"). Queued before
-	// the send, so every later write (a received offer, the accept) lands
-	// after this one.
-	stored := n.store.Queue(ctx, store.Batch{Own: []store.OwnIntent{own.rec}})
-	sendErr := n.publish(ctx, in.Body.Category, false, in.Raw)
+	// the send, so every later write (a received offer, the accept, the
+	// outbox's status changes) lands after this one; its outbox row is in
+	// the same batch, so an intent with no peer to take it is queued
+	// durably with it.
+	out := n.queue(MessageIntent, in, intent.ID{}, in.Raw)
+	stored := n.store.Queue(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Outbox: []store.Outgoing{out}})
+	_, sendErr := n.send(ctx, out)
 	if err := stored(); err != nil {
 		if sendErr == nil {
 			return fmt.Errorf("publish intent %s: sent, but not stored (its offers can be opened only until this node restarts): %w", in.ID.Short(), err)
@@ -86,7 +89,7 @@ func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys 
 		return fmt.Errorf("publish intent %s: %w", in.ID.Short(), sendErr)
 	}
 	n.metrics.published(metricIntent)
-	rec := own.record()
+	rec := n.withSends(own.record())
 	n.events.publish(Event{Kind: EventIntentPosted, IntentID: in.ID, Intent: &rec})
 	return nil
 }
@@ -137,12 +140,13 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	own.rec.State, own.rec.CancelRaw = store.IntentCancelled, c.Raw
-	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: lapsed}); err != nil {
+	out := n.queue(MessageCancel, own.in, intent.ID{}, c.Raw)
+	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: lapsed, Outbox: []store.Outgoing{out}}); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	n.own.update(own)
 	unlock()
-	if err := n.publish(ctx, own.in.Body.Category, false, c.Raw); err != nil {
+	if _, err := n.send(ctx, out); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	n.metrics.published(metricCancel)
@@ -190,13 +194,14 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 	own.rec.State, own.rec.AcceptedOffer = store.IntentAccepted, offerID
 	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
 		IntentRaw: own.in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
-	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: append(lapsed, off), Deals: []store.Deal{deal}}); err != nil {
+	out := n.queue(MessageAccept, own.in, offerID, a.Raw)
+	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: append(lapsed, off), Deals: []store.Deal{deal}, Outbox: []store.Outgoing{out}}); err != nil {
 		return DealRecord{}, fmt.Errorf("accept: store the deal: %w", err)
 	}
 	n.own.update(own)
 	rec := n.newDealRecord(deal, own.in, &own, off)
 	unlock()
-	if err := n.publish(ctx, own.in.Body.Category, true, a.Raw); err != nil {
+	if _, err := n.send(ctx, out); err != nil {
 		return rec, fmt.Errorf("accept %s: %w", offerID.Short(), err)
 	}
 	n.metrics.published(metricAccept)

@@ -23,6 +23,7 @@ const (
 	EventRatingReply   EventKind = "rating-reply"   // a vendor's reply to a rating held was kept
 	EventVendorProfile EventKind = "vendor-profile" // a vendor's newer profile was kept
 	EventThread        EventKind = "thread"         // a negotiation thread of ours has a new message, sent or received
+	EventSend          EventKind = "send"           // one of our own messages moved on: queued, sent, seen or refused (Send)
 )
 
 // Event is one thing that happened at this node. It carries the records it
@@ -42,6 +43,7 @@ type Event struct {
 	Rating  *RatingRecord
 	Profile *intent.SignedVendorProfile
 	Thread  *ThreadRecord // the thread after its new message, for thread
+	Send    *SendRecord   // how far an own message got, for send
 }
 
 // eventBufferSize is how far a subscriber may fall behind before it is

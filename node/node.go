@@ -33,6 +33,7 @@ type Node struct {
 	identity crypto.Identity
 	live     *liveSet
 	relay    *relayKeeper    // store-and-forward: what is kept of others' offers
+	outbox   *outbox         // own messages and how far they got
 	own      *ownSet         // own intents still on the network; see lockOwn
 	tombs    *tombSet        // cancelled intents, for the validator
 	pending  *pendingCancels // cancels that overtook their intent
@@ -116,6 +117,11 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	if err := n.replay.seed(ctx, n.store, n.now(), cfg.Policy.Skew()); err != nil {
 		return nil, fmt.Errorf("node: rebuild replay index: %w", err)
 	}
+	n.outbox = newOutbox(n)
+	if err := n.outbox.load(ctx); err != nil {
+		return nil, err
+	}
+	opts = append(opts, pubsub.WithRawTracer(n.outbox))
 	if n.net, err = startNetwork(n.ctx, cfg, cfg.Tracer, opts...); err != nil {
 		return nil, err
 	}
@@ -142,6 +148,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 		return nil, err
 	}
 	n.serve("prune", serviceFunc(n.prune))
+	n.serve("outbox", serviceFunc(n.outbox.run))
 	n.serve("sync", n.sync)
 	n.serve("stem", n.stem)
 	n.log.Info("node started", "peer", n.net.ID(), "addrs", n.net.Addrs(), "categories", cfg.Categories)
@@ -242,6 +249,7 @@ func (n *Node) prune(ctx context.Context) error {
 		n.live.prune(now, n.cfg.Policy.Skew())
 		n.relay.prune(now.Add(-n.cfg.Policy.Skew()))
 		n.own.prune(now, n.cfg.Policy.Skew())
+		n.outbox.prune(now.Add(-n.cfg.Policy.Skew()))
 		n.tombs.prune(now, n.cfg.Policy.Skew())
 		n.replay.prune(now)
 		n.pending.prune(now)

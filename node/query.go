@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
@@ -26,7 +27,7 @@ func (n *Node) OwnIntents(ctx context.Context) ([]IntentRecord, error) {
 	var counts map[intent.ID]*ownIntent // for those no longer in memory
 	for _, rec := range owns {
 		if o, ok := n.own.get(rec.ID); ok {
-			out = append(out, o.record())
+			out = append(out, n.withSends(o.record()))
 			continue
 		}
 		if counts == nil {
@@ -43,9 +44,28 @@ func (n *Node) OwnIntents(ctx context.Context) ([]IntentRecord, error) {
 		if c, ok := counts[rec.ID]; ok {
 			o.offers, o.refused = c.offers, c.refused
 		}
-		out = append(out, o.record())
+		out = append(out, n.withSends(o.record()))
 	}
 	return out, nil
+}
+
+// withSends adds how far the own messages about an own intent got: the
+// intent, and its cancel or accept.
+func (n *Node) withSends(r IntentRecord) IntentRecord {
+	if r.Own {
+		r.Sends = slices.DeleteFunc(n.Sends(r.Intent.ID), func(s SendRecord) bool { return s.Kind == MessageOffer })
+	}
+	return r
+}
+
+// withSend adds how far a sent offer got.
+func (n *Node) withSend(o OfferRecord) OfferRecord {
+	if o.Direction == Sent {
+		if s, ok := n.SendOf(o.ID); ok {
+			o.Send = &s
+		}
+	}
+	return o
 }
 
 // receivedCounts counts the received offers of every own intent.
@@ -76,7 +96,7 @@ func (n *Node) Intent(ctx context.Context, id intent.ID) (IntentRecord, error) {
 	}
 	o, err := n.ownIntent(ctx, id)
 	if err == nil {
-		return o.record(), nil
+		return n.withSends(o.record()), nil
 	}
 	if !errors.Is(err, ErrNotOwn) {
 		return IntentRecord{}, err
@@ -125,7 +145,7 @@ func (n *Node) Offers(ctx context.Context, intentID intent.ID) ([]OfferRecord, e
 	}
 	out := make([]OfferRecord, 0, len(offers))
 	for _, o := range offers {
-		out = append(out, offerRecord(o, in))
+		out = append(out, n.withSend(offerRecord(o, in)))
 	}
 	return out, nil
 }
@@ -139,7 +159,7 @@ func (n *Node) Offer(ctx context.Context, id intent.ID) (OfferRecord, error) {
 	if err != nil {
 		return OfferRecord{}, fmt.Errorf("offer %s: %w", id.Short(), err)
 	}
-	return offerRecord(o, n.signedIntent(ctx, o.IntentID)), nil
+	return n.withSend(offerRecord(o, n.signedIntent(ctx, o.IntentID))), nil
 }
 
 // OffersByDirection returns every offer received or sent, oldest first.
@@ -159,7 +179,7 @@ func (n *Node) OffersByDirection(ctx context.Context, d Direction) ([]OfferRecor
 			in = n.signedIntent(ctx, o.IntentID)
 			intents[o.IntentID] = in
 		}
-		out = append(out, offerRecord(o, in))
+		out = append(out, n.withSend(offerRecord(o, in)))
 	}
 	return out, nil
 }

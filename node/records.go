@@ -56,6 +56,9 @@ type IntentRecord struct {
 	// refused (received ones for own intents, those this node sent
 	// otherwise); Refused those that broke the customer's terms.
 	Offers, Refused int
+	// Sends says how far this node's own messages about an own intent
+	// got: the intent, then its cancel or accept (outbox.go).
+	Sends []SendRecord
 }
 
 // OfferRecord is a sealed offer this node received (to one of its own
@@ -72,6 +75,9 @@ type OfferRecord struct {
 	// TermsOK reports that the offer commits to the hash of its intent's
 	// terms.
 	TermsOK bool
+	// Send says how far an offer this node sent got; nil for received
+	// ones.
+	Send *SendRecord
 }
 
 // DealRecord is an accepted offer: the matching record both sides keep.

@@ -82,6 +82,15 @@ func (r *replayIndex) seen(id intent.ID) bool {
 	return ok
 }
 
+// forget takes id out of the in-memory index: an own message that never
+// left the node (outbox.load), which seed remembered with every message
+// the store holds.
+func (r *replayIndex) forget(id intent.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.mem, id)
+}
+
 // putLive queues a live intent for the next flush.
 func (r *replayIndex) putLive(in store.LiveIntent) {
 	r.mu.Lock()

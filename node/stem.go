@@ -176,6 +176,7 @@ type stemNode interface {
 	publishGossip(ctx context.Context, category string, offers bool, raw []byte) error
 	seen(id intent.ID) bool
 	topicPeers(topic string) []peer.ID
+	handedOn(id intent.ID, p peer.ID) // an own message left by the stem
 }
 
 // stemRelay runs both sides of the stem for one node.
@@ -305,6 +306,7 @@ func (s *stemRelay) publishOwn(ctx context.Context, category string, offers bool
 	if p, ok := s.forward(ctx, e.frame(), ""); ok {
 		e.via = p
 		s.count(func(c *StemStats) { c.Stemmed++ })
+		s.node.handedOn(e.id, p)
 	} else {
 		s.log.Debug("stem: no successor took an own message; holding it for its timer", "id", e.id.Short())
 		s.count(func(c *StemStats) { c.Held++ })
@@ -324,6 +326,7 @@ func (s *stemRelay) expireOwn(ctx context.Context, e *stemEntry) error {
 			if p, ok := s.forward(ctx, e.frame(), ""); ok {
 				e.via = p
 				s.count(func(c *StemStats) { c.Stemmed++ })
+				s.node.handedOn(e.id, p)
 				s.arm(e)
 				return nil
 			}

@@ -121,6 +121,7 @@ type syncNode interface {
 	deliver(ctx context.Context, m any)
 	checkTrust(ctx context.Context, raw []byte) (any, error)
 	deliverTrust(ctx context.Context, m any)
+	listedBy(req *parsedRequest) // a peer's request lists what it holds: own messages it names were seen
 }
 
 // syncer runs both sides of the protocol for one node. It reads what it

@@ -147,6 +147,7 @@ func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *streamSlot)
 		if err != nil {
 			return err
 		}
+		s.node.listedBy(req)
 		key := setKey{req.Category, req.Set}
 		set, ok := sets[key]
 		if !ok {

@@ -101,18 +101,28 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	if err := sealed.Mint(mintCtx, n.cfg.Policy.OfferWork()); err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
+	// Checked as every relay will check it before it is kept: an offer
+	// this node itself refuses (the intent closed while it was minted) is
+	// never stored, so never listed as sent.
+	if _, err := n.checkWith(ctx, "", in.Body.Category, true, sealed.Raw, checkOwn); err != nil {
+		if _, lerr := n.LiveIntent(intentID); lerr != nil {
+			return nil, fmt.Errorf("offer %s: %w", sealed.ID.Short(), lerr)
+		}
+		return nil, fmt.Errorf("offer %s: %w: %w", sealed.ID.Short(), ErrRefused, err)
+	}
 	stored := store.Offer{
 		ID: sealed.ID, IntentID: intentID, Direction: store.Sent, Raw: sealed.Raw, Inner: signed.Raw,
 		Status: store.OfferValid, Received: n.now(),
 	}
-	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{stored}}); err != nil {
+	out := n.queue(MessageOffer, in, sealed.ID, sealed.Raw)
+	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{stored}, Outbox: []store.Outgoing{out}}); err != nil {
 		return nil, fmt.Errorf("offer: store: %w", err)
 	}
 	rec, ok := n.live.countSent(intentID)
 	if !ok {
 		rec = IntentRecord{Intent: in, Offers: 1}
 	}
-	if err := n.publish(ctx, in.Body.Category, true, sealed.Raw); err != nil {
+	if _, err := n.send(ctx, out); err != nil {
 		if _, lerr := n.LiveIntent(intentID); lerr != nil {
 			// Cancelled or expired while the offer was made: the
 			// intent's state, not this node's fault.
@@ -121,7 +131,7 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 		return nil, fmt.Errorf("offer %s: %w", sealed.ID.Short(), err)
 	}
 	n.metrics.published(metricOffer)
-	off := offerRecord(stored, in)
+	off := n.withSend(offerRecord(stored, in))
 	n.events.publish(Event{Kind: EventOfferSent, IntentID: intentID, OfferID: sealed.ID, Intent: &rec, Offer: &off})
 	return sealed, nil
 }

@@ -75,6 +75,11 @@ func errorFrom(err error) *apiError {
 		return e(http.StatusBadRequest, client.CodeBadCategory)
 	case errors.Is(err, node.ErrOwnIntent):
 		return e(http.StatusConflict, client.CodeOwnIntent)
+	case errors.Is(err, node.ErrRefused):
+		// This node's own check refused the message it made: the intent
+		// it names closed or expired meanwhile, or (PublishMinted) the
+		// caller's intent breaks the network's rules. It never left.
+		return e(http.StatusConflict, client.CodeRefused)
 	case errors.Is(err, intent.ErrLifetime):
 		return e(http.StatusBadRequest, client.CodeBadExpiry)
 	case errors.Is(err, intent.ErrOverCeiling):

@@ -259,5 +259,9 @@ func eventView(e node.Event) client.EventView {
 			v.OfferID = tv.Messages[n-1].ID
 		}
 	}
+	if e.Send != nil {
+		sv := sendView(*e.Send)
+		v.Send, v.Message = &sv, string(e.Send.Kind)
+	}
 	return v
 }

@@ -88,7 +88,34 @@ func recordView(r node.IntentRecord, now time.Time) client.IntentView {
 	if !r.AcceptedOffer.IsZero() {
 		v.AcceptedOffer = r.AcceptedOffer.String()
 	}
+	for _, sr := range r.Sends {
+		sv := sendView(sr)
+		switch sr.Kind {
+		case node.MessageIntent:
+			v.Send = &sv
+		case node.MessageCancel:
+			v.CancelSend = &sv
+		case node.MessageAccept:
+			v.AcceptSend = &sv
+		}
+	}
 	return v
+}
+
+// sendView renders how far an own message got.
+func sendView(r node.SendRecord) client.SendView {
+	return client.SendView{
+		Status: string(r.Status), Peers: r.Peers, Reason: r.Reason,
+		Queued: utc(r.Queued), Sent: utc(r.Sent), Seen: utc(r.Seen), Refused: utc(r.Refused),
+	}
+}
+
+// utc is t in UTC, and the zero time for the zero time.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
 }
 
 // intentView renders the intent with that ID, own or live. It returns an
@@ -114,6 +141,10 @@ func offerView(o node.OfferRecord) client.OfferView {
 		Reason:    o.Reason,
 		Received:  o.Received.UTC(),
 		TermsOK:   o.TermsOK,
+	}
+	if o.Send != nil {
+		sv := sendView(*o.Send)
+		v.Send = &sv
 	}
 	if o.Offer == nil {
 		return v // refused before it could be opened: only the reason is known

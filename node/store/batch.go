@@ -29,7 +29,10 @@ type Batch struct {
 	// offers with more work: deleted after Relay is written (an ID that is
 	// not stored is no error).
 	Unrelay []ID
-	Seen    []SeenEntry // as MarkSeen: the later until wins
+	// Outbox are own messages and how far they got, inserted or replaced
+	// by message ID.
+	Outbox []Outgoing
+	Seen   []SeenEntry // as MarkSeen: the later until wins
 	// Threads are thread messages, inserted or replaced by ID.
 	Threads []ThreadMessage
 	Deals   []Deal // as PutDeal, last: whoever sees the deal sees the rest

@@ -78,6 +78,11 @@ func applyBatch(tx *bolt.Tx, b Batch) error {
 			return err
 		}
 	}
+	for _, o := range b.Outbox {
+		if err := outbox.put(tx, o); err != nil {
+			return err
+		}
+	}
 	for _, e := range b.Seen {
 		old, err := replay.get(tx, e.ID)
 		if err == nil && !old.Until.Before(e.Until) {

@@ -20,8 +20,8 @@ func unexpired[R any](tx *bolt.Tx, t *table[R], byCat, byExp index[R], category 
 	return t.ascend(tx, byCat, prefix, appendStamp(bytes.Clone(prefix), now))
 }
 
-// Prune deletes the live intents, tombstones, relayed offers and replay
-// entries that expired
+// Prune deletes the live intents, tombstones, relayed offers, outbox
+// entries and replay entries that expired
 // before now, in one transaction, and returns how many it deleted.
 func (s *Bolt) Prune(ctx context.Context, now time.Time) (n int, err error) {
 	limit := appendStamp(nil, now)
@@ -38,11 +38,15 @@ func (s *Bolt) Prune(ctx context.Context, now time.Time) (n int, err error) {
 		if err != nil {
 			return err
 		}
+		out, err := outbox.removeBefore(tx, outByExp, limit)
+		if err != nil {
+			return err
+		}
 		seen, err := replay.removeBefore(tx, seenByUntil, limit)
 		if err != nil {
 			return err
 		}
-		n = live + tombs + relays + seen
+		n = live + tombs + relays + out + seen
 		return nil
 	})
 	if err != nil {

@@ -23,6 +23,8 @@ package store
 //	relay            offer ID                     -> relayRec
 //	relay_by_cat     text(Category)|stamp(Expires)|offer ID  -> ∅   RelayedOffers(category)
 //	relay_by_exp     stamp(Expires)|offer ID      -> ∅   RelayedOffers(""), Prune
+//	outbox           message ID                   -> outRec (an own message and how far it got)
+//	outbox_by_exp    stamp(Expires)|message ID    -> ∅   Outbox, Prune
 //	seen             message ID                   -> stamp(until)
 //	seen_by_until    stamp(until)|message ID      -> ∅   Prune
 //	rating           rating ID                    -> ratingRec (with its reply)
@@ -60,6 +62,8 @@ var (
 	bucketRelay         = []byte("relay")
 	bucketRelayByCat    = []byte("relay_by_cat")
 	bucketRelayByExp    = []byte("relay_by_exp")
+	bucketOut           = []byte("outbox")
+	bucketOutByExp      = []byte("outbox_by_exp")
 	bucketSeen          = []byte("seen")
 	bucketSeenByUntil   = []byte("seen_by_until")
 
@@ -81,6 +85,7 @@ var allBuckets = [][]byte{
 	bucketOffer, bucketOfferByIntent, bucketOfferByDir,
 	bucketDeal, bucketDealByClosed,
 	bucketRelay, bucketRelayByCat, bucketRelayByExp,
+	bucketOut, bucketOutByExp,
 	bucketSeen, bucketSeenByUntil,
 	bucketRating, bucketRatingByIntent, bucketRatingByVendor, bucketRatingByCat,
 	bucketProfile,

@@ -66,6 +66,75 @@ type Tombstone struct {
 	Expires   time.Time
 }
 
+// Outgoing is one of this node's own messages (an intent, a sealed offer,
+// an accept or a cancel) and how far it got: the node's outbox. A message
+// is queued in the same transaction as the state change that made it, so
+// one made with no peer to send it to survives a restart and is sent when a
+// peer appears.
+type Outgoing struct {
+	ID       ID // the message ID
+	Kind     MessageKind
+	IntentID ID
+	OfferID  ID // the offer an offer or accept is, or names
+	Category string
+	Raw      []byte // wire bytes
+	Status   SendStatus
+	Peers    int    // how many peers it was handed to
+	Reason   string // why it was refused
+	// When it reached each status; zero for one it has not reached.
+	Queued, Sent, Seen, Refused time.Time
+	Expires                     time.Time // pruned after (its intent's expiry plus skew)
+}
+
+// MessageKind is the kind of an Outgoing message.
+type MessageKind string
+
+// The kinds of own messages.
+const (
+	MessageIntent MessageKind = "intent"
+	MessageOffer  MessageKind = "offer"
+	MessageAccept MessageKind = "accept"
+	MessageCancel MessageKind = "cancel"
+)
+
+// Valid reports whether k is one of the kinds above.
+func (k MessageKind) Valid() bool {
+	switch k {
+	case MessageIntent, MessageOffer, MessageAccept, MessageCancel:
+		return true
+	}
+	return false
+}
+
+// SendStatus is how far an own message got. It only moves forward:
+// queued, then sent, then seen; or queued, then refused.
+type SendStatus string
+
+// The send statuses.
+const (
+	// SendQueued: stored, and no peer has it yet (the node had none on
+	// the message's topic, or none took it yet).
+	SendQueued SendStatus = "queued"
+	// SendSent: handed to at least one peer (a stem successor took it, or
+	// gossip wrote it to a peer's stream).
+	SendSent SendStatus = "sent"
+	// SendSeen: a peer showed it holds the message: a copy or an IHAVE of
+	// it came back from the network.
+	SendSeen SendStatus = "seen"
+	// SendRefused: this node's own check refused it when it was to be
+	// sent (the intent closed or expired meanwhile): it never left.
+	SendRefused SendStatus = "refused"
+)
+
+// Valid reports whether s is one of the statuses above.
+func (s SendStatus) Valid() bool {
+	switch s {
+	case SendQueued, SendSent, SendSeen, SendRefused:
+		return true
+	}
+	return false
+}
+
 // RelayedOffer is a sealed offer this node relayed, kept (store-and-forward)
 // so that late-joiner sync can hand it to the intent's customer if their
 // node was offline when it passed. It is sealed: a relay can read nothing
@@ -230,6 +299,11 @@ type Store interface {
 	// written by Apply.
 	RelayedOffers(ctx context.Context, category string, now time.Time) ([]RelayedOffer, error)
 
+	// Outbox returns this node's own messages with how far they got,
+	// unexpired or not yet pruned, soonest Expires first. They are written
+	// by Apply.
+	Outbox(ctx context.Context) ([]Outgoing, error)
+
 	// PutOffer inserts or replaces an offer by its ID.
 	PutOffer(ctx context.Context, o Offer) error
 	// Offer returns the offer with that ID.
@@ -292,8 +366,8 @@ type Store interface {
 	// before?" from memory.
 	SeenEntries(ctx context.Context, now time.Time) ([]SeenEntry, error)
 
-	// Prune deletes expired live intents, tombstones, relayed offers and
-	// replay entries (expiry < now) and returns how many records it deleted
+	// Prune deletes expired live intents, tombstones, relayed offers,
+	// outbox entries and replay entries (expiry < now) and returns how many records it deleted
 	// in all.
 	Prune(ctx context.Context, now time.Time) (int, error)
 

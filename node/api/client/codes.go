@@ -39,6 +39,7 @@ const (
 	CodeMintingCancelled   = "minting_cancelled"
 	CodeNodeClosed         = "node_closed"
 	CodeNotBroadcast       = "not_broadcast"
+	CodeRefused            = "refused"
 	CodeDealUnverifiable   = "deal_unverifiable"
 	CodeTooManyWebhooks    = "too_many_webhooks"
 	CodeClientClosed       = "client_closed"

@@ -80,7 +80,37 @@ type IntentView struct {
 	RefusedOffers int  `json:"refused_offers,omitempty"`
 	Work          uint `json:"work"`
 	PostQuantum   bool `json:"post_quantum,omitempty"`
+	// Send says how far an own intent got on its way to the network;
+	// CancelSend and AcceptSend the same for its cancel or accept.
+	Send       *SendView `json:"send,omitempty"`
+	CancelSend *SendView `json:"cancel_send,omitempty"`
+	AcceptSend *SendView `json:"accept_send,omitempty"`
 }
+
+// SendView says how far one of this node's own messages (an intent, an
+// offer, an accept, a cancel) got. Status is queued (no peer has it yet:
+// the node had none to send it to, keeps it across restarts and sends it
+// when one connects), sent (handed to Peers peers), seen (a peer showed
+// the network has it: it came back by gossip) or refused (this node's own
+// check refused it, Reason says why; it never left). Each time is when it
+// reached that status.
+type SendView struct {
+	Status  string    `json:"status"`
+	Peers   int       `json:"peers,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Queued  time.Time `json:"queued,omitzero"`
+	Sent    time.Time `json:"sent,omitzero"`
+	Seen    time.Time `json:"seen,omitzero"`
+	Refused time.Time `json:"refused,omitzero"`
+}
+
+// The statuses of a SendView.
+const (
+	SendQueued  = "queued"
+	SendSent    = "sent"
+	SendSeen    = "seen"
+	SendRefused = "refused"
+)
 
 // The states of an IntentView.
 const (
@@ -125,6 +155,8 @@ type OfferView struct {
 	// VendorReputation is this node's record of the offer's vendor key,
 	// from the ratings it verified (opened offers only).
 	VendorReputation *ReputationView `json:"vendor_reputation,omitempty"`
+	// Send says how far an offer this node sent got.
+	Send *SendView `json:"send,omitempty"`
 }
 
 // DealView is an accepted offer: the record both sides keep.
@@ -142,7 +174,9 @@ type DealView struct {
 
 // EventView is one event of GET /v1/events and of webhook deliveries. Kind
 // is one of the event kinds (kinds.go). Intent and Offer are filled in
-// where the node still holds them.
+// where the node still holds them. A send event reports that one of this
+// node's own messages moved on (Send; Message names its kind: intent,
+// offer, accept or cancel; Status repeats its status).
 type EventView struct {
 	Kind     string      `json:"kind"`
 	IntentID string      `json:"intent_id,omitempty"`
@@ -156,6 +190,8 @@ type EventView struct {
 	Rating  *RatingView  `json:"rating,omitempty"`
 	Profile *ProfileView `json:"profile,omitempty"`
 	Thread  *ThreadView  `json:"thread,omitempty"` // for thread
+	Message string       `json:"message,omitempty"`
+	Send    *SendView    `json:"send,omitempty"`
 }
 
 // NodeInfo answers GET /v1/node.

@@ -59,6 +59,7 @@ func everyMethod(s store.Store) []method {
 			return s.Apply(ctx, store.Batch{Own: []store.OwnIntent{ownIntent("any", t0)}})
 		}},
 		{"RelayedOffers", func(ctx context.Context) error { _, err := s.RelayedOffers(ctx, "home", t0); return err }},
+		{"Outbox", func(ctx context.Context) error { _, err := s.Outbox(ctx); return err }},
 		{"Prune", func(ctx context.Context) error { _, err := s.Prune(ctx, t0); return err }},
 		{"ThreadMessage", func(ctx context.Context) error { _, err := s.ThreadMessage(ctx, id); return err }},
 		{"ThreadMessages", func(ctx context.Context) error { _, err := s.ThreadMessages(ctx, id); return err }},

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SeenEntries", testSeenEntries},
 		{"RelayedOffers", testRelayedOffers},
 		{"ThreadMessages", testThreadMessages},
+		{"Outbox", testOutbox},
 		{"Prune", testPrune},
 		{"ConcurrentUse", testConcurrentUse},
 		{"Closed", testClosed},

@@ -210,6 +210,7 @@ func (a *app) intentPublish(ctx context.Context, cmd *ucli.Command) error {
 		return in, err
 	}, func(_ *conn, in client.IntentView) error {
 		printIntent(a.stdout, in)
+		warnQueued(a.stderr, "intent", in.Send)
 		fmt.Fprintf(a.stdout, "\nWatch offers arrive with: intentcast offers watch %s\n", short(in.ID))
 		return nil
 	})
@@ -283,6 +284,15 @@ func printIntent(w io.Writer, in client.IntentView) {
 		work += ", offers sealed post-quantum"
 	}
 	t.row("work", work)
+	if st := sendStatus(in.Send); st != "" {
+		t.row("sent", st)
+	}
+	if st := sendStatus(in.CancelSend); st != "" {
+		t.row("cancel", st)
+	}
+	if st := sendStatus(in.AcceptSend); st != "" {
+		t.row("accept", st)
+	}
 	t.flush()
 }
 
@@ -321,6 +331,10 @@ func (a *app) intentCancel(ctx context.Context, cmd *ucli.Command) error {
 	}
 	return callAPI(ctx, a, cmd, ownIntent(cmd, args[0], (*conn).CancelIntent), func(_ *conn, in client.IntentView) error {
 		fmt.Fprintf(a.stdout, "cancelled intent %s\n", in.ID)
+		if st := sendStatus(in.CancelSend); st != "" {
+			fmt.Fprintf(a.stdout, "cancel      %s\n", st)
+		}
+		warnQueued(a.stderr, "cancel", in.CancelSend)
 		return nil
 	})
 }

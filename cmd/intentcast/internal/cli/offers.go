@@ -191,6 +191,10 @@ func (a *app) offersAccept(ctx context.Context, cmd *ucli.Command) error {
 		return c.Accept(ctx, intentID, offerID, cmd.String("details"))
 	}, func(_ *conn, deal client.DealView) error {
 		fmt.Fprintf(a.stdout, "accepted offer %s from %s for %s\n", short(deal.OfferID), vendorName(deal.Offer.Vendor), price(deal.Offer.Price, deal.Offer.Currency))
+		if st := sendStatus(deal.Intent.AcceptSend); st != "" {
+			fmt.Fprintf(a.stdout, "accept: %s\n", st)
+		}
+		warnQueued(a.stderr, "accept", deal.Intent.AcceptSend)
 		printDeal(a.stdout, deal)
 		return nil
 	})

@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"github.com/intentcast/intentcast/node/api/client"
 )
 
 // printJSON writes v as indented JSON.
@@ -119,4 +121,34 @@ func fmtDuration(d time.Duration) string {
 		return d.Round(time.Millisecond).String()
 	}
 	return d.Round(10 * time.Millisecond).String()
+}
+
+// sendStatus says in words how far an own message got (client.SendView);
+// "" if the node did not say.
+func sendStatus(s *client.SendView) string {
+	if s == nil {
+		return ""
+	}
+	switch s.Status {
+	case client.SendQueued:
+		return "queued: no peers — will send when a peer connects"
+	case client.SendSent:
+		if s.Peers == 1 {
+			return "sent to 1 peer"
+		}
+		return fmt.Sprintf("sent to %d peers", s.Peers)
+	case client.SendSeen:
+		return "seen by the network"
+	case client.SendRefused:
+		return "refused by this node, never sent: " + s.Reason
+	}
+	return s.Status
+}
+
+// warnQueued tells the user on stderr that a message is queued for want
+// of peers; the command still succeeds (the node sends it later).
+func warnQueued(w io.Writer, what string, s *client.SendView) {
+	if s != nil && s.Status == client.SendQueued {
+		fmt.Fprintf(w, "warning: this node has no peers: the %s is queued and will be sent when a peer connects (intentcast peers connect ADDR, or check bootstrap in config.toml)\n", what)
+	}
 }

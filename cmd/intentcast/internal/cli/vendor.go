@@ -311,8 +311,16 @@ func (a *app) vendorOffer(ctx context.Context, cmd *ucli.Command) error {
 		}
 		return c.SendOffer(ctx, req)
 	}, func(_ *conn, o client.OfferView) error {
-		fmt.Fprintf(a.stdout, "sent offer %s to intent %s: %s, valid until %s\n",
-			o.ID, short(o.IntentID), price(o.Price, o.Currency), when(o.ValidUntil, time.Now()))
+		verb := "sent"
+		if o.Send != nil && o.Send.Status == client.SendQueued {
+			verb = "queued"
+		}
+		fmt.Fprintf(a.stdout, "%s offer %s to intent %s: %s, valid until %s\n",
+			verb, o.ID, short(o.IntentID), price(o.Price, o.Currency), when(o.ValidUntil, time.Now()))
+		if st := sendStatus(o.Send); st != "" {
+			fmt.Fprintf(a.stdout, "status: %s\n", st)
+		}
+		warnQueued(a.stderr, "offer", o.Send)
 		return nil
 	})
 }

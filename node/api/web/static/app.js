@@ -139,6 +139,7 @@ function renderNode() {
   const n = state.node;
   if (!n) return;
   const el = $('node-info');
+  $('no-peers').hidden = state.peers !== 0;
   replace(el,
     h('span', { id: 'node-peer', title: 'Peer ID ' + n.peer_id + '\n' + (n.addrs || []).join('\n') }, 'node ' + short(n.peer_id)),
     ' · ',
@@ -146,6 +147,26 @@ function renderNode() {
     ' · ',
     reachability(state.network),
     n.version ? ' · ' + n.version : '');
+}
+
+// sendText says how far an own message got (the API's send status).
+function sendText(s) {
+  if (!s) return '';
+  switch (s.status) {
+    case 'queued': return 'queued: no peers — will send when a peer connects';
+    case 'sent': return s.peers === 1 ? 'sent to 1 peer' : `sent to ${s.peers} peers`;
+    case 'seen': return 'seen by the network';
+    case 'refused': return 'refused by this node, never sent: ' + (s.reason || '');
+  }
+  return s.status;
+}
+
+// sendBadge shows a send status, its time in the title.
+function sendBadge(s, what) {
+  if (!s) return null;
+  const at = s[s.status] || s.queued;
+  return h('span', { class: 'send send-' + s.status, dataset: { send: s.status, what }, title: at ? s.status + ' ' + when(at) : '' },
+    what + ' ' + sendText(s));
 }
 
 // reachability says how others reach the node; the title lists the
@@ -213,6 +234,16 @@ function onEvent(kind, ev) {
     case 'offer':
       if (ev.intent && ev.intent.own) upsertOwn(ev.intent, false);
       if (ev.offer) upsertOffer(ev.offer);
+      break;
+    case 'send': // one of our own messages moved on
+      if (!ev.send) break;
+      if (ev.message === 'offer' && state.sent.has(ev.offer_id)) {
+        state.sent.get(ev.offer_id).send = ev.send;
+        renderSent();
+      } else if (state.own.has(ev.intent_id)) {
+        const key = { intent: 'send', cancel: 'cancel_send', accept: 'accept_send' }[ev.message];
+        if (key) upsertOwn({ id: ev.intent_id, [key]: ev.send });
+      }
       break;
     case 'offer-sent':
       if (ev.offer) upsertSent(ev.offer);
@@ -522,7 +553,9 @@ function updateOwnCard(card, v) {
   card.cancel.hidden = st !== 'open';
   if (st !== 'open') card.panel.hidden = true;
   replace(card.foot, `Published ${when(v.created)} · ${v.work}-bit proof of work · `,
-    h('span', { title: v.id }, 'id ' + short(v.id)), v.post_quantum ? ' · post-quantum' : '');
+    h('span', { title: v.id }, 'id ' + short(v.id)), v.post_quantum ? ' · post-quantum' : '',
+    ...[[v.send, 'intent'], [v.cancel_send, 'cancel'], [v.accept_send, 'accept']]
+      .filter(([x]) => x).map(([x, what]) => [' · ', sendBadge(x, what)]).flat());
 }
 
 function renderOffers(card, v, st) {
@@ -953,7 +986,8 @@ function renderSent() {
       h('td', { 'data-label': 'Price' }, money(o.price, o.currency)),
       h('td', { 'data-label': 'Sent' }, when(o.created || o.received)),
       h('td', { 'data-label': 'Valid until' }, when(o.valid_until)),
-      h('td', { 'data-label': 'Status' }, h('span', { class: 'badge state-' + status }, status)));
+      h('td', { 'data-label': 'Status' }, h('span', { class: 'badge state-' + status }, status),
+        o.send ? [' ', sendBadge(o.send, 'offer')] : null));
   }));
 }
 

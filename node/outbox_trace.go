@@ -1,0 +1,102 @@
+package node
+
+import (
+	"crypto/sha256"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/intentcast/intentcast/intent"
+)
+
+// The outbox learns from the router's trace when an own message leaves
+// and when the network shows it has it. These run on the router's event
+// loop: they only look up memory (hashing a message only if an own message
+// not yet seen has its length) and kick the outbox loop.
+
+// SendRPCCompleted: the router wrote an RPC to peer p's stream; own
+// messages in it were handed to p. (Not SendRPC: that is only the
+// router's queue for p, which a slow peer may never drain.)
+func (o *outbox) SendRPCCompleted(rpc *pubsub.RPC, p peer.ID, _ time.Duration) {
+	for _, m := range rpc.GetPublish() {
+		if id, ok := o.candidate(m.GetData()); ok {
+			o.handed(id, p)
+		}
+	}
+}
+
+// RecvRPC: a peer sent an RPC. A copy of an own message in it, or an
+// IHAVE naming one, shows that the network has it.
+func (o *outbox) RecvRPC(rpc *pubsub.RPC) {
+	for _, m := range rpc.GetPublish() {
+		if id, ok := o.candidate(m.GetData()); ok {
+			o.seenBy(id)
+		}
+	}
+	for _, ih := range rpc.GetControl().GetIhave() {
+		for _, mid := range ih.GetMessageIDs() {
+			if len(mid) == len(intent.ID{}) {
+				o.seenBy(intent.ID([]byte(mid)))
+			}
+		}
+	}
+}
+
+// Graft: p joined this node's mesh for a topic: queued messages may go.
+func (o *outbox) Graft(p peer.ID, topic string) {
+	o.mu.Lock()
+	if o.mesh[topic] == nil {
+		o.mesh[topic] = make(map[peer.ID]bool)
+	}
+	o.mesh[topic][p] = true
+	o.mu.Unlock()
+	o.wake()
+}
+
+// Prune: p left this node's mesh for a topic.
+func (o *outbox) Prune(p peer.ID, topic string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.mesh[topic], p)
+}
+
+// RemovePeer: p is gone, from every mesh.
+func (o *outbox) RemovePeer(p peer.ID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range o.mesh {
+		delete(m, p)
+	}
+}
+
+// candidate returns the ID of data if an own message not yet seen has its
+// length (the ID is then looked up by handed and seenBy).
+func (o *outbox) candidate(data []byte) (intent.ID, bool) {
+	o.mu.Lock()
+	n := o.lengths[len(data)]
+	o.mu.Unlock()
+	if n == 0 {
+		return intent.ID{}, false
+	}
+	return intent.ID(sha256.Sum256(data)), true
+}
+
+// The rest of pubsub.RawTracer: nothing to learn there.
+
+func (o *outbox) AddPeer(peer.ID, protocol.ID)             {}
+func (o *outbox) OnNewOutboundStream(peer.ID, protocol.ID) {}
+func (o *outbox) OnClosedOutboundStream(peer.ID)           {}
+func (o *outbox) Join(string)                              {}
+func (o *outbox) Leave(string)                             {}
+func (o *outbox) ValidateMessage(*pubsub.Message)          {}
+func (o *outbox) DeliverMessage(*pubsub.Message)           {}
+func (o *outbox) RejectMessage(*pubsub.Message, string)    {}
+func (o *outbox) DuplicateMessage(*pubsub.Message)         {}
+func (o *outbox) ThrottlePeer(peer.ID)                     {}
+func (o *outbox) SendRPC(*pubsub.RPC, peer.ID)             {}
+func (o *outbox) DropRPC(*pubsub.RPC, peer.ID)             {}
+func (o *outbox) UndeliverableMessage(*pubsub.Message)     {}
+
+var _ pubsub.RawTracer = (*outbox)(nil)
