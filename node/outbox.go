@@ -110,7 +110,9 @@ func newOutbox(n *Node) *outbox {
 // load rebuilds the outbox from the store at start. A queued message
 // never left the node, so the replay index (seeded with every message the
 // store holds) must not count it as seen, or this node's own check would
-// refuse it as a replay when it is sent.
+// refuse it as a replay when it is sent. Its first copy from a peer is
+// then taken as it coming back, as in a run with no restart (a peer can
+// only hold it if it left: its status write was lost to a crash).
 func (o *outbox) load(ctx context.Context) error {
 	list, err := o.n.store.Outbox(ctx)
 	if err != nil {
@@ -392,6 +394,11 @@ func (o *outbox) listed(req *parsedRequest) {
 
 // run is the outbox loop: it sends queued messages when their topic has a
 // peer, and stores and reports status changes, until the node closes.
+// A graft wakes it (outbox_trace.go): the router grafts only peers on the
+// topic, and grafts one whenever its mesh for the topic is short, so a
+// topic that had no peer (for the stem) or no mesh peer (for gossip) gets
+// a graft when it gets one. Each message is handed to the router at most
+// once per run (try), so a wake never publishes one twice.
 func (o *outbox) run(ctx context.Context) error {
 	o.wake() // messages queued before a restart
 	for {

@@ -131,3 +131,21 @@ func TestSendStatusRefused(t *testing.T) {
 		t.Errorf("refused intent's status moved on to %s", st.Status)
 	}
 }
+
+// TestOutboxMeshForgetsGonePeer: a mesh peer that goes away leaves the
+// outbox's view of the mesh. Were it kept, a sealed offer queued while
+// the node's only other peers on the topic are not yet in its mesh would
+// be published into an empty mesh, reach no one, and stay queued for the
+// rest of the run (each message is handed to the router once).
+func TestOutboxMeshForgetsGonePeer(t *testing.T) {
+	customer := startNode(t, syncTestConfig(t, true))
+	vcfg := syncTestConfig(t, true)
+	vcfg.Bootstrap = addrsOf(customer)
+	vendor := startNode(t, vcfg)
+	topic := intent.OfferTopic("electronics")
+	eventually(t, 30*time.Second, "the vendor's outbox sees the customer in its offers mesh", func() bool { return vendor.outbox.meshed(topic) })
+	if err := customer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the vendor's outbox forgets the customer gone", func() bool { return !vendor.outbox.meshed(topic) })
+}

@@ -62,8 +62,10 @@ func (o *outbox) Prune(p peer.ID, topic string) {
 	delete(o.mesh[topic], p)
 }
 
-// RemovePeer: p is gone, from every mesh.
-func (o *outbox) RemovePeer(p peer.ID) {
+// OnClosedOutboundStream: the router lost p, and with it every mesh
+// link to p. Without this a peer gone would still count as meshed, and a
+// queued message would be published into an empty mesh.
+func (o *outbox) OnClosedOutboundStream(p peer.ID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, m := range o.mesh {
@@ -85,9 +87,7 @@ func (o *outbox) candidate(data []byte) (intent.ID, bool) {
 
 // The rest of pubsub.RawTracer: nothing to learn there.
 
-func (o *outbox) AddPeer(peer.ID, protocol.ID)             {}
 func (o *outbox) OnNewOutboundStream(peer.ID, protocol.ID) {}
-func (o *outbox) OnClosedOutboundStream(peer.ID)           {}
 func (o *outbox) Join(string)                              {}
 func (o *outbox) Leave(string)                             {}
 func (o *outbox) ValidateMessage(*pubsub.Message)          {}
