@@ -484,7 +484,7 @@ func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 	run()
 	before := runtime.NumGoroutine()
 	run()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for runtime.NumGoroutine() > before {

@@ -427,7 +427,7 @@ func TestNodeCloseLeavesNoGoroutine(t *testing.T) {
 	run()
 	before := runtime.NumGoroutine()
 	run()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
 			var dump strings.Builder

@@ -504,14 +504,14 @@ func rawPeer(t *testing.T, n *Node) host.Host {
 // acknowledged (closed the stream) rather than reset it.
 func sendRaw(t *testing.T, h host.Host, n *Node, b []byte) bool {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
 	st, err := h.NewStream(ctx, n.ID(), stemProtocol)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	st.SetDeadline(time.Now().Add(5 * time.Second))
+	st.SetDeadline(time.Now().Add(patience))
 	if _, err := st.Write(b); err != nil {
 		return false
 	}
