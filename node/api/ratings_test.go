@@ -16,13 +16,6 @@ func TestRatingsThroughTheAPI(t *testing.T) {
 	customer, vendor := connected(t)
 	ctx := t.Context()
 
-	prof, err := vendor.c.SetProfile(ctx, client.ProfileRequest{Name: "Acme Laptops", URL: "https://acme.example", Description: "Refurbished laptops"})
-	if err != nil {
-		t.Fatalf("SetProfile: %v", err)
-	}
-	if _, err := vendor.c.SetProfile(ctx, client.ProfileRequest{Name: "x", URL: "javascript:alert(1)"}); client.ErrorCode(err) != client.CodeBadURL {
-		t.Errorf("a javascript: URL: %v, want %s", err, client.CodeBadURL)
-	}
 	in, err := customer.c.PublishIntent(ctx, laptop(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +27,21 @@ func TestRatingsThroughTheAPI(t *testing.T) {
 	offer, err := vendor.c.SendOffer(ctx, client.OfferRequest{IntentID: in.ID, Price: "999.00", Text: "ThinkPad X1"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The profile once the offer came through: by then the nodes know each
+	// other's subscriptions, the ratings topic's included, so the profile
+	// goes by gossip, not by the next periodic sync (minutes away). Set
+	// before, it could go out before either node knew the other was there.
+	eventually(t, 15*time.Second, "the customer sees the offer", func() bool {
+		offers, err := customer.c.Offers(ctx, in.ID)
+		return err == nil && len(offers) == 1
+	})
+	prof, err := vendor.c.SetProfile(ctx, client.ProfileRequest{Name: "Acme Laptops", URL: "https://acme.example", Description: "Refurbished laptops"})
+	if err != nil {
+		t.Fatalf("SetProfile: %v", err)
+	}
+	if _, err := vendor.c.SetProfile(ctx, client.ProfileRequest{Name: "x", URL: "javascript:alert(1)"}); client.ErrorCode(err) != client.CodeBadURL {
+		t.Errorf("a javascript: URL: %v, want %s", err, client.CodeBadURL)
 	}
 	var offers []client.OfferView
 	eventually(t, 15*time.Second, "the customer sees the offer and the vendor's profile", func() bool {
