@@ -348,7 +348,29 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 		{d("vendor", "filter", "--min-price", "10.999"), []string{`--min-price "10.999"`, "10.999 has 3 decimals; an amount has at most 2 decimals"}},
 		{d("vendor", "filter", "--region", "XX"), []string{`--region "XX"`, `"XX" is not a country code`}},
 		{d("vendor", "filter", "--currency", "XYZ"), []string{`--currency "XYZ"`, `"XYZ" is not a currency code`}},
+		{d("vendor", "filter", "--currency", "jpy", "--min-price", "10.5"), []string{`--min-price "10.5"`, "10.5 has 1 decimal; JPY has no decimals."}},
 	}
+	// The minimum price is in the one currency's major units, else with 2
+	// decimals, as the web page reads it.
+	for _, tt := range []struct {
+		currencies, min string
+		minor           uint64
+		shown           string
+	}{
+		{"jpy", "1050", 1050, "1050 JPY"},
+		{"eur", "10.5", 1050, "10.50 EUR"},
+		{"jpy,eur", "10.5", 1050, "10.50"},
+	} {
+		f := decodeJSON[client.Filter](t, mustRun(t, d("--json", "vendor", "filter", "--currency", tt.currencies, "--min-price", tt.min)...))
+		if f.MinPrice != tt.minor {
+			t.Errorf("--currency %s --min-price %s: min price %d, want %d", tt.currencies, tt.min, f.MinPrice, tt.minor)
+		}
+		if r := mustRun(t, d("vendor", "filter")...); !regexp.MustCompile(`(?m)^min price +` + regexp.QuoteMeta(tt.shown) + `$`).MatchString(r.stdout) {
+			t.Errorf("--currency %s --min-price %s: the filter shows\n%s\nwant min price %s", tt.currencies, tt.min, r.stdout, tt.shown)
+		}
+	}
+	mustRun(t, d("vendor", "filter", "--clear")...)
+
 	for _, tt := range tests {
 		r := run(t, tt.args...)
 		if r.code != ExitUsage {

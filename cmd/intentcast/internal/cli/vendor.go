@@ -45,7 +45,7 @@ Examples:
 					&ucli.StringFlag{Name: "path", Usage: "sub-category prefix, e.g. laptops"},
 					&ucli.StringSliceFlag{Name: "keyword", Usage: "words of which any must appear in the text or path"},
 					&ucli.StringSliceFlag{Name: "region", Usage: "regions you serve (DE serves DE-BY); intents without a region always match"},
-					&ucli.StringFlag{Name: "min-price", Usage: "ignore intents whose ceiling is below this (major units of --currency, else 2 decimals)"},
+					&ucli.StringFlag{Name: "min-price", Usage: "ignore intents whose ceiling is below this (in major units: of the one --currency, else with 2 decimals)"},
 					&ucli.StringSliceFlag{Name: "currency", Usage: "currencies you take (empty: any)"},
 					&ucli.BoolFlag{Name: "clear", Usage: "start from the empty filter"},
 				},
@@ -61,7 +61,8 @@ Examples:
 				Name:  "watch",
 				Usage: "print the intents that pass your filter as they arrive, until Ctrl-C",
 				Description: `Prints the live intents first, then each new one (and cancels) as it
-arrives. With --json, one JSON event per line.
+arrives. With --json, one JSON intent per line (as vendor feed --json shows
+it); cancels are left out.
 
 Examples:
   intentcast vendor watch
@@ -181,9 +182,10 @@ func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) 
 }
 
 // filterCurrency is the currency whose decimals the filter's minimum price
-// is given in: the first one the vendor takes, else "" (2 decimals).
+// is given in: the one currency the vendor takes, else "" (2 decimals), as
+// the web page reads it (minCurrency in web/static/app.js).
 func filterCurrency(f client.Filter) string {
-	if len(f.Currencies) > 0 {
+	if len(f.Currencies) == 1 {
 		return f.Currencies[0]
 	}
 	return ""
@@ -204,10 +206,7 @@ func printFilter(w io.Writer, f client.Filter) {
 	t.row("currencies", all(f.Currencies, "currency"))
 	minPrice := "none"
 	if f.MinPrice > 0 {
-		minPrice = intent.FormatAmount(f.MinPrice, filterCurrency(f))
-		if len(f.Currencies) > 0 {
-			minPrice += " " + f.Currencies[0]
-		}
+		minPrice = price(intent.FormatAmount(f.MinPrice, filterCurrency(f)), filterCurrency(f))
 	}
 	t.row("min price", minPrice)
 	t.flush()
