@@ -75,11 +75,26 @@ func (n *Node) Closure(ctx context.Context, id intent.ID) (Closure, error) {
 	if err := n.alive(); err != nil {
 		return Closure{}, err
 	}
-	t, err := n.store.Tombstone(ctx, id)
+	t, err := n.tombstone(ctx, id)
 	if err != nil {
 		return Closure{}, fmt.Errorf("closure of %s: %w", id.Short(), err)
 	}
 	return closureOf(t)
+}
+
+// tombstone returns the tombstone of an intent, stored or still in the
+// write-behind queue (closeIntent), or an error wrapping
+// store.ErrNotFound.
+func (n *Node) tombstone(ctx context.Context, id intent.ID) (store.Tombstone, error) {
+	t, err := n.store.Tombstone(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		for _, p := range n.replay.pendingTombstones("") {
+			if p.IntentID == id {
+				return p, nil
+			}
+		}
+	}
+	return t, err
 }
 
 // closeIntent applies a validated closure (raw, a cancel or an accept) of
@@ -93,6 +108,17 @@ func (n *Node) closeIntent(ctx context.Context, in *intent.SignedIntent, raw []b
 		return err
 	}
 	t := store.Tombstone{IntentID: in.ID, Category: in.Body.Category, Raw: raw, IntentRaw: in.Raw, Expires: in.Body.ExpiresAt()}
+	if len(extra.Offers) == 0 && len(extra.Deals) == 0 && len(lapsed) == 0 && !n.isOwn(in.ID) {
+		// Only relayed here: the tombstone is written behind, like the
+		// live record it replaces, instead of a disk sync on this node's
+		// delivery path for every closure on the network. A crash before
+		// the flush leaves this node as one that missed the closure
+		// (sync brings it back); it acknowledged nothing about it.
+		n.replay.putTombstone(t)
+		n.live.remove(in.ID)
+		n.tombs.add(in.ID, t.Expires)
+		return nil
+	}
 	extra.Tombstones = append(extra.Tombstones, t)
 	extra.Offers = append(extra.Offers, lapsed...)
 	if err := n.store.Apply(ctx, extra); err != nil {

@@ -107,3 +107,47 @@ func TestAcceptClosesEverywhere(t *testing.T) {
 		t.Fatalf("a restarted relay takes the accepted intent again: %v", err)
 	}
 }
+
+// TestRelayClosureWrittenBehind: a node that only relayed an intent keeps
+// its closure's tombstone in the write-behind queue (closeIntent), and
+// still shows it at once: Closure and the sync set it serves have it as
+// soon as the node reports the closure, before any flush, and a restart
+// after Close (which flushes) keeps the intent closed.
+func TestRelayClosureWrittenBehind(t *testing.T) {
+	nodes := sparseSwarm(t, 3, 5)
+	customer, relay := nodes[0], nodes[2]
+	in, err := customer.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range nodes {
+		eventually(t, 15*time.Second, fmt.Sprintf("node %d knows the intent", i), func() bool { return isLive(n, in.ID) })
+	}
+	relaySub := relay.Subscribe()
+	if err := customer.Cancel(t.Context(), in.ID); err != nil {
+		t.Fatal(err)
+	}
+	awaitEvent(t, relaySub, "the relay reports the closure", func(e Event) bool { return e.Kind == EventCancel && e.IntentID == in.ID })
+	// The flush loop runs once a second: a tombstone still queued is the
+	// case under test, and whether the flush came first, both must hold.
+	c, err := relay.Closure(t.Context(), in.ID)
+	if err != nil || c.Kind != ClosedCancelled {
+		t.Fatalf("relay's closure right after the event: %+v, %v", c, err)
+	}
+	served, err := relay.sync.servedSet(t.Context(), "electronics", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(served, func(e servedEntry) bool { return e.id == in.ID }); i < 0 || !served[i].tomb {
+		t.Fatalf("relay's sync set right after the closure does not serve it as a tombstone (index %d)", i)
+	}
+	cfg := relay.cfg
+	if err := relay.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bootstrap = nil
+	again := startNode(t, cfg)
+	if c, err := again.Closure(t.Context(), in.ID); err != nil || c.Kind != ClosedCancelled {
+		t.Fatalf("restarted relay's closure: %+v, %v", c, err)
+	}
+}

@@ -278,7 +278,7 @@ func TestSwarmIntentOfferAccept(t *testing.T) {
 	}
 	for i, n := range nodes {
 		eventually(t, 10*time.Second, fmt.Sprintf("node %d drops the cancelled intent", i), func() bool {
-			_, err := n.store.Tombstone(t.Context(), second.ID)
+			_, err := n.tombstone(t.Context(), second.ID)
 			return err == nil && !isLive(n, second.ID)
 		})
 	}

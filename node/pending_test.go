@@ -38,7 +38,7 @@ func TestCancelOvertakesIntent(t *testing.T) {
 	if isLive(n, in.ID) {
 		t.Fatal("a cancelled intent became live")
 	}
-	tomb, err := n.store.Tombstone(t.Context(), in.ID)
+	tomb, err := n.tombstone(t.Context(), in.ID)
 	if err != nil || !bytes.Equal(tomb.Raw, c.Raw) || !bytes.Equal(tomb.IntentRaw, in.Raw) {
 		t.Fatalf("tombstone: %+v, %v", tomb, err)
 	}

@@ -97,7 +97,7 @@ func TestPendingCancelsHoldAgainstJunk(t *testing.T) {
 
 	honest.send(t.Context(), topic, in.Raw)
 	eventually(t, 10*time.Second, "the genuine cancel withdraws its intent", func() bool { return hasTombstone(n, in.ID) })
-	tomb, err := n.store.Tombstone(t.Context(), in.ID)
+	tomb, err := n.tombstone(t.Context(), in.ID)
 	if err != nil || !bytes.Equal(tomb.Raw, genuine.Raw) {
 		t.Fatalf("tombstone %v, %v: not the genuine cancel", tomb.Raw, err)
 	}

@@ -35,7 +35,8 @@ type replayIndex struct {
 	pending []store.SeenEntry
 	live    []store.LiveIntent
 	relayed []store.RelayedOffer
-	unrelay []store.ID // relayed offers displaced from store-and-forward
+	unrelay []store.ID        // relayed offers displaced from store-and-forward
+	tombs   []store.Tombstone // closures of intents this node only relayed
 	kick    chan struct{}
 }
 
@@ -118,6 +119,29 @@ func (r *replayIndex) dropRelayed(id store.ID) {
 	r.signal(len(r.unrelay))
 }
 
+// putTombstone queues the tombstone of an intent this node only relayed
+// (closeIntent) for the next flush.
+func (r *replayIndex) putTombstone(t store.Tombstone) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tombs = append(r.tombs, t)
+	r.signal(len(r.tombs))
+}
+
+// pendingTombstones returns the tombstones of a category ("" for all) not
+// yet flushed.
+func (r *replayIndex) pendingTombstones(category string) []store.Tombstone {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []store.Tombstone
+	for _, t := range r.tombs {
+		if category == "" || t.Category == category {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // pendingRelayed returns the relayed offers of a category not yet flushed.
 func (r *replayIndex) pendingRelayed(category string) []store.RelayedOffer {
 	r.mu.Lock()
@@ -162,14 +186,14 @@ func (r *replayIndex) Serve(ctx context.Context) error {
 // flush writes what is pending in one transaction.
 func (r *replayIndex) flush(ctx context.Context) {
 	r.mu.Lock()
-	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed, Unrelay: r.unrelay}
-	r.pending, r.live, r.relayed, r.unrelay = nil, nil, nil, nil
+	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed, Unrelay: r.unrelay, Tombstones: r.tombs}
+	r.pending, r.live, r.relayed, r.unrelay, r.tombs = nil, nil, nil, nil, nil
 	r.mu.Unlock()
-	if len(b.Seen) == 0 && len(b.Live) == 0 && len(b.Relay) == 0 && len(b.Unrelay) == 0 {
+	if len(b.Seen) == 0 && len(b.Live) == 0 && len(b.Relay) == 0 && len(b.Unrelay) == 0 && len(b.Tombstones) == 0 {
 		return
 	}
 	if err := r.store.Apply(ctx, b); err != nil {
-		r.log.Error("store: write replay index and live intents", "entries", len(b.Seen), "intents", len(b.Live), "err", err)
+		r.log.Error("store: write replay index and live intents", "entries", len(b.Seen), "intents", len(b.Live), "tombstones", len(b.Tombstones), "err", err)
 	}
 }
 

@@ -136,7 +136,7 @@ func TestClockSkew(t *testing.T) {
 	}
 	for j := range inside {
 		eventually(t, skewWait, fmt.Sprintf("node %d (clock %+v) drops the cancelled intent", j, offsets[j]), func() bool {
-			_, err := nodes[j].store.Tombstone(t.Context(), last.ID)
+			_, err := nodes[j].tombstone(t.Context(), last.ID)
 			return err == nil && !isLive(nodes[j], last.ID)
 		})
 	}

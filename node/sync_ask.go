@@ -401,6 +401,7 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
+	tombs = append(tombs, s.replay.pendingTombstones(cat)...)
 	kinds := make(map[uint64]bool)
 	for _, id := range s.live.idsIn(cat) {
 		kinds[prefixOf(id)] = false

@@ -275,6 +275,7 @@ func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]serv
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
+	tombs = append(tombs, s.replay.pendingTombstones(cat)...)
 	own, err := s.store.OwnIntents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sync: own intents: %w", err)
