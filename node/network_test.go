@@ -233,6 +233,14 @@ func (tr *testTracer) Prune(p peer.ID, topic string) {
 	}
 }
 
+// OnClosedOutboundStream is how the router drops a peer whose stream
+// closed from its mesh: it traces no Prune.
+func (tr *testTracer) OnClosedOutboundStream(p peer.ID) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	delete(tr.mesh, p)
+}
+
 // received returns the received messages carrying data.
 func (tr *testTracer) received(data []byte) []*pb.Message {
 	tr.mu.Lock()
@@ -257,7 +265,6 @@ func (tr *testTracer) meshPeers() []peer.ID {
 }
 
 func (*testTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*testTracer) OnClosedOutboundStream(peer.ID)                       {}
 func (*testTracer) Join(string)                                          {}
 func (*testTracer) Leave(string)                                         {}
 func (*testTracer) ValidateMessage(*pubsub.Message)                      {}

@@ -58,6 +58,17 @@ func (tr *meshTracer) Prune(p peer.ID, topic string) {
 	delete(tr.meshs[topic], p)
 }
 
+// OnClosedOutboundStream: the router drops the peer from every mesh
+// without tracing a Prune; a mesh that still listed it would let
+// awaitNodeMeshes pass on peers the router no longer sends to.
+func (tr *meshTracer) OnClosedOutboundStream(p peer.ID) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, mesh := range tr.meshs {
+		delete(mesh, p)
+	}
+}
+
 func (tr *meshTracer) size(topic string) int {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
