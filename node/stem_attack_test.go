@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
 	corenet "github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -211,15 +212,16 @@ func TestStemNeverBackToSender(t *testing.T) {
 	eventually(t, 10*time.Second, "the relay counts one forward", func() bool { return relay.StemStats().Forwarded == 1 })
 }
 
-// slotHolder is an attacker that keeps a node's stem stream slots taken:
-// peers fresh peer IDs, each holding stemMaxPerPeer streams with half a
-// length prefix written, opening a new one whenever the node resets one.
+// slotHolder is an attacker that keeps nodes' stem stream slots taken:
+// peers fresh peer IDs, each holding stemMaxPerPeer streams on every target
+// with half a length prefix written, opening a new one whenever a target
+// resets one.
 type slotHolder struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-func holdStemSlots(t *testing.T, target *Node, peers int) *slotHolder {
+func holdStemSlots(t *testing.T, peers int, targets ...*Node) *slotHolder {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	a := &slotHolder{cancel: cancel}
@@ -230,34 +232,44 @@ func holdStemSlots(t *testing.T, target *Node, peers int) *slotHolder {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { h.Close() })
-		if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.net.host.Addrs()}); err != nil {
-			t.Fatal(err)
-		}
-		for range stemMaxPerPeer {
-			a.wg.Go(func() {
-				for ctx.Err() == nil {
-					st, err := h.NewStream(ctx, target.ID(), stemProtocol)
-					if err != nil {
-						select {
-						case <-ctx.Done():
-						case <-time.After(50 * time.Millisecond): // pace the attack's retries
-						}
-						continue
-					}
-					stop := context.AfterFunc(ctx, func() { st.Reset() })
-					if _, err := st.Write([]byte{0x80}); err == nil {
-						st.Read(make([]byte, 1)) // until the target resets it
-					}
-					stop()
-					st.Reset()
-				}
-			})
+		for _, target := range targets {
+			if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.net.host.Addrs()}); err != nil {
+				t.Fatal(err)
+			}
+			for range stemMaxPerPeer {
+				a.wg.Go(func() { holdStemStream(ctx, h, target.ID()) })
+			}
 		}
 	}
 	eventually(t, 20*time.Second, "the attacker holds every stem slot", func() bool {
-		return target.stem.streams.handlingAll() == stemMaxHandling
+		for _, target := range targets {
+			if target.stem.streams.handlingAll() != stemMaxHandling {
+				return false
+			}
+		}
+		return true
 	})
 	return a
+}
+
+// holdStemStream keeps one stem stream to target open until ctx ends.
+func holdStemStream(ctx context.Context, h host.Host, target peer.ID) {
+	for ctx.Err() == nil {
+		st, err := h.NewStream(ctx, target, stemProtocol)
+		if err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond): // pace the attack's retries
+			}
+			continue
+		}
+		stop := context.AfterFunc(ctx, func() { st.Reset() })
+		if _, err := st.Write([]byte{0x80}); err == nil {
+			st.Read(make([]byte, 1)) // until the target resets it
+		}
+		stop()
+		st.Reset()
+	}
 }
 
 // stop resets the attacker's streams and waits for its goroutines.
@@ -283,7 +295,7 @@ func TestStemSlotExhaustion(t *testing.T) {
 	attackers := stemMaxHandling / stemMaxPerPeer
 
 	// The best successor is full: the next one takes the intent.
-	holdStemSlots(t, s1, attackers)
+	holdStemSlots(t, attackers, s1)
 	first, err := origin.Publish(t.Context(), laptopDraft(time.Now()), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +314,7 @@ func TestStemSlotExhaustion(t *testing.T) {
 	}
 
 	// Both are full: the origin holds the intent, and does not publish it.
-	a2 := holdStemSlots(t, s2, attackers)
+	a2 := holdStemSlots(t, attackers, s2)
 	second, err := origin.Publish(t.Context(), laptopDraft(time.Now()), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -344,5 +356,59 @@ func TestStemFailSafeDelay(t *testing.T) {
 	// Median: t/2 + ln 2 * t/2 = 0.847 t; its standard error here is ~0.5%.
 	if med := float64(d[draws/2]) / float64(timeout); med < 0.80 || med > 0.90 {
 		t.Fatalf("median delay %.3f × the timeout, want 0.847", med)
+	}
+}
+
+// TestStemTriesFourSuccessors: a node whose first three successors have
+// every stem slot held (by 32 peers, each holding 2 streams on all three)
+// hands its own message, and one it relays, to the fourth, and publishes
+// neither itself. The fourth is its only inbound peer, so it is ranked last
+// whatever the epoch's seed. Before, a node offered a message to 2
+// successors and then held it (an origin, publishing it at its timer) or
+// fluffed it (a relay): a few peers filling two nodes' slots made it show
+// its gossip neighbours what it sent.
+func TestStemTriesFourSuccessors(t *testing.T) {
+	s1, s2, s3 := startNode(t, nodeConfig(t)), startNode(t, nodeConfig(t)), startNode(t, nodeConfig(t))
+	n := startDialling(t, []*Node{s1, s2, s3}, func(c *Config) {
+		c.StemFluffProbability = 1e-12 // a relay, never a diffuser
+		c.StemTimeout = time.Minute    // no timer fires while the test runs
+	})
+	s4 := startDialling(t, []*Node{n}, nil)
+	all := []*Node{s1, s2, s3, s4, n}
+	awaitStemReady(t, all...)
+	eventually(t, 10*time.Second, "the node ranks all four successors, the inbound one last", func() bool {
+		got := n.stem.successors("electronics", false, "", 4)
+		return len(got) == 4 && got[3] == s4.ID()
+	})
+	holdStemSlots(t, stemMaxHandling/stemMaxPerPeer, s1, s2, s3)
+
+	own, err := n.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := n.StemStats(); st.Stemmed != 1 || st.Held+st.Direct != 0 {
+		t.Fatalf("node stats %+v: want its intent handed to the fourth successor at once", st)
+	}
+	foreign, _ := mintIntent(t, "electronics", 1, time.Now())
+	pred := rawPeer(t, n)
+	if !sendRaw(t, pred, n, stemFrameBytes(t, stemFrame{Category: "electronics", Kind: stemKindIntents, Msg: foreign.Raw})) {
+		t.Fatal("the node did not take the predecessor's frame")
+	}
+	eventually(t, 10*time.Second, "the node forwards the relayed intent", func() bool { return n.StemStats().Forwarded == 1 })
+	for _, id := range []intent.ID{own.ID, foreign.ID} {
+		for i, m := range all {
+			eventually(t, 10*time.Second, fmt.Sprintf("node %d has intent %s", i, id.Short()), func() bool { return isLive(m, id) })
+		}
+	}
+	if st := s4.StemStats(); st.Received != 2 {
+		t.Errorf("the fourth successor's stats %+v: want both intents taken", st)
+	}
+	if st := n.StemStats(); st.Fluffed+st.Held+st.Direct+st.FailSafe != 0 {
+		t.Errorf("node stats %+v: the node published a message itself", st)
+	}
+	for i, s := range []*Node{s1, s2, s3} {
+		if st := s.StemStats(); st.Received != 0 || st.Refused == 0 {
+			t.Errorf("successor %d stats %+v: want every hand-over refused", i+1, st)
+		}
 	}
 }

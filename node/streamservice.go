@@ -20,7 +20,7 @@ import (
 // per stream that ends with the service, bans of peers that sent invalid
 // data, the slots of the streams being handled (bounded per peer and in
 // all, a newer stream of a peer taking its oldest's slot, an idle stream
-// giving its slot up to a newcomer), a per-peer rate, every per-peer map
+// giving its slot up to a newcomer, or else the one held longest), a per-peer rate, every per-peer map
 // bounded, and on shutdown no new stream taken and those being handled
 // waited for. What a stream means is the service's (stem_relay.go,
 // sync_serve.go).
@@ -62,12 +62,18 @@ type streamLimits struct {
 	// has been idle that long, so peers holding streams open cannot lock
 	// others out.
 	preemptIdle time.Duration
+	// preemptAge, if set: at the total bound, when no stream has been
+	// idle for preemptIdle, the one admitted first gives its slot up once
+	// it has held it that long, so peers keeping their streams busy cannot
+	// lock others out either.
+	preemptAge time.Duration
 }
 
 // streamSlot is one stream being handled, from admit to done.
 type streamSlot struct {
 	peer   peer.ID
-	seq    uint64       // admission order, for replaceOwn
+	seq    uint64       // admission order, for replaceOwn and preemptAge
+	start  time.Time    // when it was admitted
 	active atomic.Int64 // unix nanos of its last sign of life (touch)
 	cancel context.CancelFunc
 }
@@ -153,15 +159,19 @@ func (s *streamService) admit(p peer.ID, cancel context.CancelFunc) (sl *streamS
 	if s.bannedLocked(p, now) {
 		return nil, false
 	}
-	var own, idlest *streamSlot // p's oldest; the others' idlest
+	var own, idlest, oldest *streamSlot // p's oldest; the others' idlest and oldest
 	for sl := range s.slots {
-		switch {
-		case sl.peer == p:
+		if sl.peer == p {
 			if own == nil || sl.seq < own.seq {
 				own = sl
 			}
-		case idlest == nil || sl.active.Load() < idlest.active.Load():
+			continue
+		}
+		if idlest == nil || sl.active.Load() < idlest.active.Load() {
 			idlest = sl
+		}
+		if oldest == nil || sl.seq < oldest.seq {
+			oldest = sl
 		}
 	}
 	var free []*streamSlot // taken only once admission is certain
@@ -172,10 +182,11 @@ func (s *streamService) admit(p peer.ID, cancel context.CancelFunc) (sl *streamS
 		free = append(free, own)
 	}
 	if s.lim.total > 0 && len(s.slots)-len(free) >= s.lim.total {
-		if s.lim.preemptIdle <= 0 || idlest == nil || idlest.idle(now) < s.lim.preemptIdle {
+		out := s.preemptable(idlest, oldest, now)
+		if out == nil {
 			return nil, false
 		}
-		free = append(free, idlest)
+		free = append(free, out)
 		preempted = true
 	}
 	if s.lim.rate > 0 && !s.takeToken(p, now) {
@@ -186,11 +197,26 @@ func (s *streamService) admit(p peer.ID, cancel context.CancelFunc) (sl *streamS
 		s.removeLocked(f)
 	}
 	s.seq++
-	sl = &streamSlot{peer: p, seq: s.seq, cancel: cancel}
+	sl = &streamSlot{peer: p, seq: s.seq, start: now, cancel: cancel}
 	sl.touch()
 	s.slots[sl] = struct{}{}
 	s.active[p]++
 	return sl, preempted
+}
+
+// preemptable is the slot that gives way to a newcomer at the total
+// bound, if any: the idlest once idle for preemptIdle, or else the oldest
+// once it has held its slot for preemptAge.
+func (s *streamService) preemptable(idlest, oldest *streamSlot, now time.Time) *streamSlot {
+	switch {
+	case idlest == nil:
+		return nil
+	case s.lim.preemptIdle > 0 && idlest.idle(now) >= s.lim.preemptIdle:
+		return idlest
+	case s.lim.preemptAge > 0 && now.Sub(oldest.start) >= s.lim.preemptAge:
+		return oldest
+	}
+	return nil
 }
 
 // done frees a stream's slot, if another has not taken it.

@@ -62,10 +62,14 @@ const (
 	// per peer at most. When all are taken, a new requester takes the
 	// slot of the session idle longest, if it has been idle for
 	// syncPreemptIdle: an honest session sends or reads a frame every few
-	// milliseconds, one that holds its slot does not (sync_serve.go,
-	// streamservice.go).
+	// milliseconds, one that holds its slot does not; or, if none is, that
+	// of the session begun first, if it has run for syncPreemptAge: a
+	// requester that keeps its session busy (a request every half second,
+	// answers read) is never idle, and would hold its slot for all its
+	// syncMaxRounds rounds (sync_serve.go, streamservice.go).
 	syncMaxServing  = 8
 	syncPreemptIdle = time.Second
+	syncPreemptAge  = 2 * time.Second
 	// syncReconnectBurst and syncReconnectEvery bound the sessions a peer
 	// gets on a new connection within SyncServeInterval of its last one:
 	// a node that restarted is answered at once, a peer that reconnects
@@ -157,7 +161,7 @@ func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay
 		log:    cfg.Logger,
 		host:   h,
 		// One session per peer, a newer one replacing the older, and idle
-		// ones preempted when every slot is taken; sync's per-peer
+		// (or else long) ones preempted when every slot is taken; sync's per-peer
 		// interval is its own (sync_serve.go), so no rate here.
 		streams: newStreamService("sync", h, streamLimits{
 			banFor:      syncBanDuration,
@@ -165,6 +169,7 @@ func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay
 			replaceOwn:  true,
 			total:       syncMaxServing,
 			preemptIdle: syncPreemptIdle,
+			preemptAge:  syncPreemptAge,
 			maxTracked:  syncMaxPeersTracked,
 		}, cfg.Logger, syncProtocol, syncProtocol2),
 		due:      newTimers[peer.ID](syncMaxPeersTracked),

@@ -63,10 +63,11 @@ type servedPeer struct {
 // spent). Then the stream service's slots (streamservice.go, with sync's
 // limits): one session per peer, a newer one replacing the older, and
 // syncMaxServing at once, where the session idle longest gives its slot
-// up once it has been idle for syncPreemptIdle. So a few peers holding
-// streams open cannot lock requesters out: each holds at most one slot,
-// an idle one, and gets another only after SyncServeInterval
-// (docs/RELIABILITY.md).
+// up once it has been idle for syncPreemptIdle, or else the one begun
+// first once it has run for syncPreemptAge. So a few peers holding streams
+// open, idle or busy, cannot lock requesters out: each holds at most one
+// slot, for a second idle or two busy once a newcomer asks, and gets
+// another only after SyncServeInterval (docs/RELIABILITY.md).
 func (s *syncer) admit(p peer.ID, conn string, cancel context.CancelFunc) (*streamSlot, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
