@@ -25,7 +25,8 @@
 // started by New and stopped by Close (service.go): the network's own pieces
 // (network.go: discovery with its address book and mDNS dialers, the
 // reachability tracker, DHT advertising), the replay flusher (replay.go),
-// the prune loop, one delivery loop per topic, the profile republisher,
+// the prune loop, one delivery loop per topic, the outbox (outbox.go: own
+// messages queued until a peer takes them, and their send status),
 // late-joiner sync (sync*.go: /intentcast/sync/1 and /2) and the stem relay
 // (stem*.go: /intentcast/stem/1, origin privacy). Sync and the stem share
 // one stream-service skeleton (streamservice.go: bans, stream slots bounded
