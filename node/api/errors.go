@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
+	"github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 	"github.com/intentcast/intentcast/node/api/client"
@@ -92,6 +94,12 @@ func errorFrom(err error) *apiError {
 		// A key in a remote party's message is broken (e.g. the intent's
 		// reply key, which no offer can be sealed to): not our fault.
 		return e(http.StatusUnprocessableEntity, client.CodeBadKey)
+	case errors.As(err, new(*intent.DealError)):
+		// The deal's parts, one of them the other party's, do not make a
+		// verifiable record (node.Rate, ExportDeal).
+		return e(http.StatusConflict, client.CodeDealUnverifiable)
+	case isRemoteBroken(err):
+		return e(http.StatusUnprocessableEntity, client.CodeRemoteInvalid)
 	case errors.Is(err, intent.ErrSchema), errors.Is(err, intent.ErrTooLarge):
 		return e(http.StatusBadRequest, client.CodeBadRequest)
 	case errors.Is(err, node.ErrNotFound):
@@ -101,6 +109,24 @@ func errorFrom(err error) *apiError {
 		return e(499, client.CodeClientClosed)
 	}
 	return e(http.StatusInternalServerError, client.CodeInternal)
+}
+
+// remoteBroken are the errors of a message from another party (an offer
+// or thread message a vendor sealed, a rating, the parts of a deal) that
+// a request had to open or check and found broken. No input of the caller
+// makes them, and nothing on this node is broken: 422, not 500. They come
+// after ErrRefused in errorFrom, which wraps the same checks for messages
+// this node made itself.
+var remoteBroken = []error{
+	crypto.ErrOpen, crypto.ErrUnknownSuite, intent.ErrBadSignature, intent.ErrMalformed, intent.ErrNonCanonical,
+	intent.ErrVersion, intent.ErrInsufficientWork, intent.ErrWrongTopic,
+	intent.ErrWrongIntent, intent.ErrTermsMismatch, intent.ErrOfferMalformed,
+	intent.ErrNotChained, intent.ErrWrongThread, intent.ErrThreadReplay, intent.ErrThreadMalformed,
+	intent.ErrNotBound, intent.ErrNoDeal, intent.ErrWrongVendor,
+}
+
+func isRemoteBroken(err error) bool {
+	return slices.ContainsFunc(remoteBroken, func(target error) bool { return errors.Is(err, target) })
 }
 
 // writeJSON writes v as the response with status.

@@ -32,6 +32,32 @@ func TestErrorFrom(t *testing.T) {
 		{fmt.Errorf("publish: %w after 3 tries: %w", intent.ErrMintCancelled, context.Canceled), http.StatusServiceUnavailable, client.CodeMintingCancelled},
 		{wrap(node.ErrClosed), http.StatusServiceUnavailable, client.CodeNodeClosed},
 		{wrap(intent.ErrDetailsTooLarge), http.StatusBadRequest, client.CodeBadDetails},
+		// A remote party's fault is never a 500: a message of the other
+		// party's that a request opens or checks is broken.
+		{wrap(crypto.ErrOpen), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(crypto.ErrUnknownSuite), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrBadSignature), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrMalformed), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrNonCanonical), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrVersion), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrInsufficientWork), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrWrongTopic), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrWrongIntent), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrTermsMismatch), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrOfferMalformed), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrNotChained), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrWrongThread), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrThreadReplay), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrThreadMalformed), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrNotBound), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrNoDeal), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrWrongVendor), http.StatusUnprocessableEntity, client.CodeRemoteInvalid},
+		{wrap(intent.ErrBadKey), http.StatusUnprocessableEntity, client.CodeBadKey},
+		{wrap(&intent.DealError{Check: intent.DealCheck("accept"), Err: intent.ErrNotBound}), http.StatusConflict, client.CodeDealUnverifiable},
+		// This node's own check refusing its own message is a conflict
+		// with the network's state, whichever rule it broke.
+		{wrap(fmt.Errorf("%w: %w", node.ErrRefused, intent.ErrBadSignature)), http.StatusConflict, client.CodeRefused},
+		{wrap(fmt.Errorf("%w: %w", node.ErrRefused, intent.ErrExpired)), http.StatusConflict, client.CodeRefused},
 		{errors.New("disk on fire"), http.StatusInternalServerError, client.CodeInternal},
 		{fmt.Errorf("outer: %w", errf(http.StatusTeapot, "tea", "short and stout")), http.StatusTeapot, "tea"},
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -223,8 +224,10 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err != nil {
-		// The deal is recorded but the accept did not leave the node.
-		return errf(http.StatusBadGateway, client.CodeNotBroadcast, "the deal is recorded, but the accept could not be broadcast (%v); the vendor learns of it only once it is", err)
+		// The deal is recorded, but this node's own check refused the
+		// accept (409 refused): it never left, and accept_send says so.
+		// An accept with no peer to take it is no error: it is queued.
+		return fmt.Errorf("the deal is recorded, but the accept was not sent: %w", err)
 	}
 	writeJSON(w, http.StatusCreated, dealView(deal, time.Now()))
 	return nil
