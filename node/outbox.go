@@ -123,13 +123,23 @@ func (o *outbox) load(ctx context.Context) error {
 	for _, rec := range list {
 		e := &outEntry{rec: rec, peers: make(map[peer.ID]bool), moved: make(chan struct{})}
 		if rec.Status == SendQueued {
-			o.n.replay.forget(rec.ID)
+			o.n.replay.forget(replayID(&rec))
 		} else {
 			close(e.moved)
 		}
 		o.add(e)
 	}
 	return nil
+}
+
+// replayID is the ID the replay index knows an own message by: a sealed
+// offer's sealed ID, which leaves its work nonce out; any other message's
+// wire ID.
+func replayID(rec *store.Outgoing) intent.ID {
+	if rec.Kind == MessageOffer {
+		return rec.OfferID
+	}
+	return rec.ID
 }
 
 // add puts e into memory; o.mu is held.
@@ -166,7 +176,9 @@ func (n *Node) send(ctx context.Context, rec store.Outgoing) (SendRecord, error)
 		// Checked now, peers or not: one this node refuses is refused
 		// now, not when a peer comes. (A cancel or accept may name an own
 		// intent still queued, so they are checked when they leave.)
-		if _, err := n.checkWith(ctx, "", rec.Category, rec.Kind == MessageOffer, rec.Raw, checkOwn); err != nil {
+		// A replay here is not a refusal: the entry is in, so the outbox
+		// loop (woken by a graft) may have published it already.
+		if _, err := n.checkWith(ctx, "", rec.Category, rec.Kind == MessageOffer, rec.Raw, checkOwn); err != nil && !errors.Is(err, errReplay) {
 			if o.refuse(rec.ID, err) {
 				return o.record(e), fmt.Errorf("%w: %w", ErrRefused, err)
 			}
@@ -232,6 +244,13 @@ func (o *outbox) try(ctx context.Context, e *outEntry) error {
 	o.mu.Unlock()
 	err := n.publish(ctx, rec.Category, offers, rec.Raw)
 	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errReplay) {
+		// load took a queued message out of the replay index, so only a
+		// peer's copy (by gossip or sync) put it back: it left before a
+		// crash lost its status write, and the network has it.
+		o.seenBy(rec.ID)
 		return nil
 	}
 	if o.refuse(rec.ID, err) {

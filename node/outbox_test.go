@@ -149,3 +149,58 @@ func TestOutboxMeshForgetsGonePeer(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "the vendor's outbox forgets the customer gone", func() bool { return !vendor.outbox.meshed(topic) })
 }
+
+// TestQueuedOwnMessageBackFromAPeer: an own offer still queued when its
+// node restarts, whose copy a peer then hands it (it had left before a
+// crash lost its status write), is seen, not refused as a replay, and
+// reaches the customer.
+func TestQueuedOwnMessageBackFromAPeer(t *testing.T) {
+	ccfg := syncTestConfig(t, true)
+	customer := startNode(t, ccfg)
+	vcfg := syncTestConfig(t, true)
+	vcfg.Bootstrap = addrsOf(customer)
+	vendor := startNode(t, vcfg)
+	in, err := customer.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, patience, "the vendor holds the intent", func() bool { return isLive(vendor, in.ID) })
+
+	// The customer goes away; the vendor's offer, with no peer, is queued.
+	if err := customer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, patience, "the vendor has no peer", func() bool { return len(vendor.net.host.Network().Peers()) == 0 })
+	off, err := vendor.SendOffer(t.Context(), in.ID, intent.OfferDraft{Price: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := sendStatus(vendor, off.ID); st.Status != SendQueued {
+		t.Fatalf("with no peer the offer's send status is %+v, want queued", st)
+	}
+
+	// Restarted, the vendor gets its offer from a peer before the outbox
+	// sends it.
+	if err := vendor.Close(); err != nil {
+		t.Fatal(err)
+	}
+	vcfg.Bootstrap = nil
+	vendor = startNode(t, vcfg)
+	m, err := vendor.check(t.Context(), in.Body.Category, true, off.Raw)
+	if err != nil {
+		t.Fatalf("the peer's copy: %v", err)
+	}
+	vendor.deliver(t.Context(), m)
+	ccfg.Bootstrap = addrsOf(vendor)
+	customer = startNode(t, ccfg)
+	eventually(t, patience, "the offer's send status moves on from queued", func() bool {
+		return sendStatus(vendor, off.ID).Status != SendQueued
+	})
+	if st := sendStatus(vendor, off.ID); st.Status != SendSeen {
+		t.Errorf("the offer's send status is %+v, want seen", st)
+	}
+	eventually(t, patience, "the customer holds the offer", func() bool {
+		offers, err := customer.Offers(t.Context(), in.ID)
+		return err == nil && len(offers) == 1
+	})
+}
