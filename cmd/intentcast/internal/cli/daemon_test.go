@@ -183,6 +183,42 @@ func TestDaemonLoop(t *testing.T) {
 			got.code, got.err, short(first.ID), short(second.ID), got.stdout)
 	}
 
+	// A vendor's watch goes on past the intents it showed: it says when
+	// one closes, in a line of text or, with --json, as the intent again
+	// in its new state. Ctrl-C ends it with 130.
+	watchCtx, stopWatches := context.WithCancel(t.Context())
+	defer stopWatches()
+	type watching struct {
+		out  *syncBuffer
+		code chan int
+	}
+	text, asJSON := watching{&syncBuffer{}, make(chan int, 1)}, watching{&syncBuffer{}, make(chan int, 1)}
+	for w, args := range map[watching][]string{text: v("vendor", "watch"), asJSON: v("--json", "vendor", "watch")} {
+		go func() { w.code <- ExitCode(Run(watchCtx, append([]string{"intentcast"}, args...), w.out, io.Discard)) }()
+	}
+	in3 := decodeJSON[client.IntentView](t, mustRun(t, c("--json", "intent", "publish", "--category", "electronics",
+		"--text", "a third laptop", "--max-price", "800", "--currency", "EUR")...))
+	for _, w := range []watching{text, asJSON} {
+		eventually(t, 20*time.Second, "the vendor's watches show the third intent", func() bool {
+			return strings.Contains(w.out.String(), short(in3.ID))
+		})
+	}
+	mustRun(t, c("intent", "cancel", short(in3.ID))...)
+	eventually(t, 20*time.Second, "the vendor's text watch says the third intent was cancelled", func() bool {
+		return strings.Contains(text.out.String(), "cancelled "+short(in3.ID))
+	})
+	eventually(t, 20*time.Second, "the vendor's JSON watch shows the third intent cancelled", func() bool {
+		return slices.ContainsFunc(decodeLines[client.IntentView](t, asJSON.out.String()), func(in client.IntentView) bool {
+			return in.ID == in3.ID && in.State == client.StateCancelled
+		})
+	})
+	stopWatches()
+	for _, w := range []watching{text, asJSON} {
+		if code := <-w.code; code != ExitInterrupted {
+			t.Errorf("vendor watch stopped by Ctrl-C: exit %d, want %d", code, ExitInterrupted)
+		}
+	}
+
 	// Human output.
 	if r := mustRun(t, c("intent", "show", short(in.ID))...); !strings.Contains(r.stdout, "accepted") || !strings.Contains(r.stdout, offer.ID) {
 		t.Errorf("intent show:\n%s", r.stdout)

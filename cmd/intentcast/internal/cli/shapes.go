@@ -79,9 +79,14 @@ type watch[T any] struct {
 	// counts reports whether a thing counts toward --until.
 	counts func(T) bool
 	line   func(io.Writer, T)
-	// other prints, without --json, a line for an event pick passed over
-	// (the vendor's watch: a cancel of an intent it showed); may be nil.
-	other func(ev client.EventView, shown map[string]bool)
+	// update returns the new state of a thing an event changes (the
+	// vendor's watch: an intent cancelled or accepted), shown as update
+	// says without --json, as its JSON object again with it, and only if
+	// the thing was shown; may be nil. Such a change never counts toward
+	// --until.
+	update func(client.EventView) (id string, v T, ok bool)
+	// updateLine prints an update without --json.
+	updateLine func(io.Writer, T)
 }
 
 // watchAPI is the shape of the watch commands: check --until, connect,
@@ -111,8 +116,11 @@ func watchAPI[T any](ctx context.Context, a *app, cmd *ucli.Command, noun string
 	err = c.follow(ctx, func(ev client.EventView) error {
 		id, v, ok := w.pick(ev)
 		if !ok {
-			if w.other != nil && !jsonOut {
-				w.other(ev, shown)
+			if w.update == nil {
+				return nil
+			}
+			if id, v, ok := w.update(ev); ok && shown[id] {
+				return printWatched(a.stdout, jsonOut, v, w.updateLine)
 			}
 			return nil
 		}
@@ -120,14 +128,8 @@ func watchAPI[T any](ctx context.Context, a *app, cmd *ucli.Command, noun string
 			return nil
 		}
 		shown[id] = true
-		if jsonOut {
-			b, err := json.Marshal(v)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "%s\n", b)
-		} else {
-			w.line(a.stdout, v)
+		if err := printWatched(a.stdout, jsonOut, v, w.line); err != nil {
+			return err
 		}
 		if w.counts(v) {
 			n++
@@ -141,6 +143,21 @@ func watchAPI[T any](ctx context.Context, a *app, cmd *ucli.Command, noun string
 		return nil
 	}
 	return err // errWatchInterrupted when Ctrl-C ended the watch
+}
+
+// printWatched prints what a watch shows: one JSON object a line with
+// --json, else line's text.
+func printWatched[T any](w io.Writer, jsonOut bool, v T, line func(io.Writer, T)) error {
+	if !jsonOut {
+		line(w, v)
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
 
 // errStopWatch ends an event stream from its callback.

@@ -60,9 +60,11 @@ Examples:
 			{
 				Name:  "watch",
 				Usage: "print the intents that pass your filter as they arrive, until Ctrl-C",
-				Description: `Prints the live intents first, then each new one (and cancels) as it
-arrives. With --json, one JSON intent per line (as vendor feed --json shows
-it); cancels are left out.
+				Description: `Prints the live intents first, then each new one as it arrives, and a line
+when one shown closes ("cancelled ID", or "accepted ID  offer ID": it takes
+no more offers). With --json, one JSON intent per line (as vendor feed --json
+shows it); a closed one comes again with its new state. Closures do not count
+toward --until.
 
 Examples:
   intentcast vendor watch
@@ -234,13 +236,26 @@ func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
 			},
 			counts: func(client.IntentView) bool { return true },
 			line:   printIntentLine,
-			other: func(ev client.EventView, shown map[string]bool) {
-				if ev.Kind == client.KindCancel && shown[ev.IntentID] {
-					fmt.Fprintf(a.stdout, "cancelled %s\n", short(ev.IntentID))
+			// A closed intent takes no more offers: the vendor hears of
+			// it as of the intent itself.
+			update: func(ev client.EventView) (string, client.IntentView, bool) {
+				if !slices.Contains([]string{client.KindCancel, client.KindClosed, client.KindAccept}, ev.Kind) || ev.Intent == nil {
+					return "", client.IntentView{}, false
 				}
+				return ev.IntentID, *ev.Intent, true
 			},
+			updateLine: printClosedLine,
 		}, nil
 	})
+}
+
+// printClosedLine prints how an intent shown earlier closed.
+func printClosedLine(w io.Writer, in client.IntentView) {
+	line := in.State + " " + short(in.ID)
+	if in.AcceptedOffer != "" {
+		line += "  offer " + short(in.AcceptedOffer)
+	}
+	fmt.Fprintln(w, line)
 }
 
 // printIntentLine prints one intent as it arrives.
