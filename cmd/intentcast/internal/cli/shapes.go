@@ -80,10 +80,10 @@ type watch[T any] struct {
 	counts func(T) bool
 	line   func(io.Writer, T)
 	// update returns the new state of a thing an event changes (the
-	// vendor's watch: an intent cancelled or accepted), shown as update
-	// says without --json, as its JSON object again with it, and only if
-	// the thing was shown; may be nil. Such a change never counts toward
-	// --until.
+	// vendor's watch: an intent cancelled or accepted); it is printed only
+	// if the thing was shown, by updateLine or, with --json, as the
+	// thing's JSON object again, and never counts toward --until. May be
+	// nil.
 	update func(client.EventView) (id string, v T, ok bool)
 	// updateLine prints an update without --json.
 	updateLine func(io.Writer, T)
