@@ -236,13 +236,16 @@ func (a *app) vendorWatch(ctx context.Context, cmd *ucli.Command) error {
 			},
 			counts: func(client.IntentView) bool { return true },
 			line:   printIntentLine,
-			// A closed intent takes no more offers: the vendor hears of
-			// it as of the intent itself.
+			// A closed intent takes no more offers: a cancel, another
+			// vendor's offer accepted (closed) or ours (accept).
 			update: func(ev client.EventView) (string, client.IntentView, bool) {
-				if !slices.Contains([]string{client.KindCancel, client.KindClosed, client.KindAccept}, ev.Kind) || ev.Intent == nil {
-					return "", client.IntentView{}, false
+				switch ev.Kind {
+				case client.KindCancel, client.KindClosed, client.KindAccept:
+					if ev.Intent != nil {
+						return ev.IntentID, *ev.Intent, true
+					}
 				}
-				return ev.IntentID, *ev.Intent, true
+				return "", client.IntentView{}, false
 			},
 			updateLine: printClosedLine,
 		}, nil
