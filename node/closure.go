@@ -119,11 +119,15 @@ func (n *Node) closeIntent(ctx context.Context, in *intent.SignedIntent, raw []b
 		n.tombs.add(in.ID, t.Expires)
 		return nil
 	}
+	// Written behind too, but in the store's queue, which reads see: the
+	// event that reports it (a vendor's deal, above all) goes out while it
+	// is written. A crash before it is written leaves this node as one
+	// that missed the closure; sync brings the closure back from the
+	// relays (their tombstones), and with it the deal
+	// (docs/ARCHITECTURE.md, "Durable before acknowledged").
 	extra.Tombstones = append(extra.Tombstones, t)
 	extra.Offers = append(extra.Offers, lapsed...)
-	if err := n.store.Apply(ctx, extra); err != nil {
-		return fmt.Errorf("close %s: %w", in.ID.Short(), err)
-	}
+	n.storeBehind(ctx, "closure of "+in.ID.Short(), extra)
 	n.live.remove(in.ID)
 	n.tombs.add(in.ID, t.Expires)
 	return nil

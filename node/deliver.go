@@ -66,11 +66,12 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 // was only relayed.
 func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	n.metrics.delivered(metricOffer)
-	if in, ok := n.live.get(s.IntentID); ok {
-		n.keepOffer(s, in) // every node keeps it alike, the customer's too
-	}
 	own, ok := n.own.get(s.IntentID)
+	in, live := n.live.get(s.IntentID)
 	if !ok {
+		if live {
+			n.keepOffer(s, in) // every node keeps it alike
+		}
 		return nil
 	}
 	rec := store.Offer{ID: s.ID, IntentID: s.IntentID, Direction: store.Received, Raw: s.Raw, Status: store.OfferValid, Received: n.now()}
@@ -80,7 +81,20 @@ func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 		// cannot tell them from an offer: such junk proves nothing about
 		// anyone, so it is counted and dropped, not kept or shown.
 		n.log.Debug("sealed junk dropped", "offer", s.ID.Short(), "intent", s.IntentID.Short(), "reason", err)
+		if live {
+			n.keepOffer(s, in) // relays cannot tell it from an offer either
+		}
 		return nil
+	}
+	// The customer keeps it too, but in the transaction of its received
+	// offer: a kept copy written before it (by the next flush) would be
+	// listed as held when sync asks peers for offers after a crash, and
+	// the offer would never come back.
+	var kept []store.RelayedOffer
+	if live {
+		if r, ok := n.admitOffer(s, in); ok {
+			kept = append(kept, r)
+		}
 	}
 	if opened != nil {
 		rec.Inner = opened.Raw
@@ -93,15 +107,17 @@ func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	} else if own.rec.State != store.IntentOpen {
 		rec.Status, rec.Reason = store.OfferLapsed, fmt.Sprintf("came after the intent was %s", own.rec.State)
 	}
-	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{rec}}); err != nil {
-		return fmt.Errorf("offer %s: %w", s.ID.Short(), err)
-	}
-	in, ok := n.own.countOffer(s.IntentID, rec.Status)
+	// Reported while it is written (docs/ARCHITECTURE.md, "Durable before
+	// acknowledged"): an accept of it is written after it, and a crash
+	// before it is written leaves it with the relays, whose sync brings it
+	// back.
+	n.storeBehind(ctx, "offer "+s.ID.Short(), store.Batch{Offers: []store.Offer{rec}, Relay: kept})
+	ir, ok := n.own.countOffer(s.IntentID, rec.Status)
 	if !ok {
-		in = own.record()
+		ir = own.record()
 	}
 	off := offerRecord(rec, own.in)
-	n.events.publish(Event{Kind: EventOffer, IntentID: s.IntentID, OfferID: s.ID, Status: string(rec.Status), Reason: rec.Reason, Intent: &in, Offer: &off})
+	n.events.publish(Event{Kind: EventOffer, IntentID: s.IntentID, OfferID: s.ID, Status: string(rec.Status), Reason: rec.Reason, Intent: &ir, Offer: &off})
 	return nil
 }
 

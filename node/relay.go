@@ -135,21 +135,38 @@ func (k *relayKeeper) prune(now time.Time) {
 // allow: written behind with the replay index, in its next flush, with
 // the deletion of the offer it displaced, if any.
 func (n *Node) keepOffer(s *intent.SealedOffer, in *intent.SignedIntent) {
-	n.keep(store.RelayedOffer{ID: s.ID, IntentID: in.ID, Category: in.Body.Category, Raw: s.Raw,
-		Expires: in.Body.ExpiresAt().Add(n.cfg.Policy.Skew()), Kept: n.now()}, s.Work())
+	if o, ok := n.admitOffer(s, in); ok {
+		n.replay.putRelayed(o)
+	}
+}
+
+// admitOffer is keepOffer for a caller that writes the kept copy itself:
+// it returns the record to write, if the limits keep it.
+func (n *Node) admitOffer(s *intent.SealedOffer, in *intent.SignedIntent) (store.RelayedOffer, bool) {
+	o := store.RelayedOffer{ID: s.ID, IntentID: in.ID, Category: in.Body.Category, Raw: s.Raw,
+		Expires: in.Body.ExpiresAt().Add(n.cfg.Policy.Skew()), Kept: n.now()}
+	return o, n.admit(o, s.Work())
 }
 
 func (n *Node) keep(o store.RelayedOffer, work int) {
+	if n.admit(o, work) {
+		n.replay.putRelayed(o)
+	}
+}
+
+// admit applies the store-and-forward limits to o and reports whether o
+// is to be kept; the offer it displaces, if any, is dropped.
+func (n *Node) admit(o store.RelayedOffer, work int) bool {
 	keep, displaced, ok := n.relay.admit(o.IntentID, o.Category, keptOffer{id: o.ID, work: work, size: len(o.Raw)}, o.Expires)
 	if !keep {
 		n.log.Debug("store-and-forward is full: offer relayed, not kept", "offer", intent.ID(o.ID).Short(), "intent", intent.ID(o.IntentID).Short(), "work", work)
-		return
+		return false
 	}
 	if ok {
 		n.log.Debug("store-and-forward: offer with more work displaces one", "offer", intent.ID(o.ID).Short(), "displaced", displaced.Short(), "intent", intent.ID(o.IntentID).Short())
 		n.replay.dropRelayed(displaced)
 	}
-	n.replay.putRelayed(o)
+	return true
 }
 
 // loadRelayed counts the offers the store keeps, at start, oldest first,

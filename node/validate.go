@@ -149,7 +149,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.Validate(in, now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark); err != nil {
+		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark, !n.hasStake(m.IntentID)); err != nil {
 			return nil, err
 		}
 	case *intent.SealedOffer:
@@ -160,7 +160,9 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.CheckWork(n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.checkSealed(m.IntentID, m.ID, category, mode); err != nil {
+		// An offer to an own intent is stored as received (deliverOffer),
+		// which is its durable replay entry (replayIndex.seed).
+		if err := n.checkSealed(m.IntentID, m.ID, category, mode, !n.isOwn(m.IntentID)); err != nil {
 			return nil, err
 		}
 	case *intent.SealedThread:
@@ -170,7 +172,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.CheckWork(n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.checkSealed(m.IntentID, m.ID, category, mode); err != nil {
+		if err := n.checkSealed(m.IntentID, m.ID, category, mode, true); err != nil {
 			return nil, err
 		}
 	case *intent.SignedAccept:
@@ -181,7 +183,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 		if err := m.Validate(in, now, n.cfg.Policy); err != nil {
 			return nil, err
 		}
-		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark); err != nil {
+		if err := n.seenCheck(m.ID, in.Body.ExpiresAt(), mark, !n.hasStake(m.IntentID)); err != nil {
 			return nil, err
 		}
 	}
@@ -190,13 +192,13 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 
 // checkSealed is what a relay checks of a sealed message after its work:
 // the intent it names is live here, under the topic's category, and the
-// message is new.
-func (n *Node) checkSealed(intentID, id intent.ID, category string, mode checkMode) error {
+// message is new. persist is seenCheck's.
+func (n *Node) checkSealed(intentID, id intent.ID, category string, mode checkMode, persist bool) error {
 	in, err := n.knownFor(intentID, category, mode)
 	if err != nil {
 		return err
 	}
-	return n.seenCheck(id, in.Body.ExpiresAt(), mode == checkGossip)
+	return n.seenCheck(id, in.Body.ExpiresAt(), mode == checkGossip, persist)
 }
 
 // overtaken returns the first held cancel of in that is valid for it, if
@@ -228,12 +230,28 @@ func (n *Node) knownFor(id intent.ID, category string, mode checkMode) (*intent.
 	return in, err
 }
 
-// seenCheck marks id seen (mark) or only reports whether it was.
-func (n *Node) seenCheck(id intent.ID, until time.Time, mark bool) error {
+// seenCheck marks id seen (mark) or only reports whether it was. persist
+// is markSeen's: false for a message whose delivery stores a record of it
+// through the store's queue (storeBehind), which then is its durable
+// entry. Its entry written by the replay flusher could be written before
+// that record, and a crash between the two would leave a node that
+// refuses the message when sync brings it back, after it reported it.
+func (n *Node) seenCheck(id intent.ID, until time.Time, mark, persist bool) error {
 	if mark {
-		return n.markSeen(id, until, true)
+		return n.markSeen(id, until, persist)
 	}
 	return n.notSeen(id)
+}
+
+// hasStake reports whether a closure of the intent is stored by
+// closeIntent's own transaction, not by the replay flusher: the intent is
+// this node's own, or this node sent offers to it.
+func (n *Node) hasStake(intentID intent.ID) bool {
+	if n.isOwn(intentID) {
+		return true
+	}
+	live, ok := n.live.lookup(intentID)
+	return ok && live.Offers > 0
 }
 
 // notSeen is markSeen's question without its answer's side effect: an error
@@ -262,7 +280,8 @@ func (n *Node) knownIntent(id intent.ID, category string) (*intent.SignedIntent,
 // markSeen is the replay index: a message passes once, also across
 // restarts, and is remembered until the intent it belongs to expires (plus
 // the allowed skew, so a replay cannot slip in as the clocks disagree).
-// persist is false for intents, whose live record is their durable entry.
+// persist is false for intents, whose live record is their durable entry,
+// and for the messages seenCheck names.
 func (n *Node) markSeen(id intent.ID, until time.Time, persist bool) error {
 	if !n.replay.markSeen(id, until.Add(n.cfg.Policy.Skew()), persist) {
 		return fmt.Errorf("%s: %w", id.Short(), errReplay)

@@ -115,7 +115,12 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 		Status: store.OfferValid, Received: n.now(),
 	}
 	out := n.queue(MessageOffer, in, sealed.ID, sealed.Raw)
-	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{stored}, Outbox: []store.Outgoing{out}}); err != nil {
+	// The intent goes with it (its live record is otherwise written
+	// behind): a node restarted after a crash must know the intent it
+	// offered on, with the offer counted, to make the deal when sync
+	// brings the accept back (deliverAccept).
+	live := store.LiveIntent{ID: in.ID, Category: in.Body.Category, Raw: in.Raw, Expires: in.Body.ExpiresAt(), Received: n.now()}
+	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{stored}, Outbox: []store.Outgoing{out}, Live: []store.LiveIntent{live}}); err != nil {
 		return nil, fmt.Errorf("offer: store: %w", err)
 	}
 	rec, ok := n.live.countSent(intentID)

@@ -111,6 +111,9 @@ func restrictMode(path string) error {
 // Close closes the file. Later calls return nil; other methods return
 // ErrClosed.
 func (s *Bolt) Close() error {
+	// What Queue took is written first: its callers may have told others
+	// about it (docs/ARCHITECTURE.md, "Durable before acknowledged").
+	s.group.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {

@@ -15,20 +15,27 @@ func (s *Bolt) Apply(ctx context.Context, b Batch) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: apply batch: %w", err)
 	}
-	c, lead := s.group.enqueue(b)
+	c, lead, err := s.group.enqueue(b)
+	if err != nil {
+		return err
+	}
 	return s.group.finish(s.writer(ctx), c, lead)
 }
 
 // Queue takes b into the write queue before it returns, so that whatever
 // the caller does next (send the message b records, say) cannot be
 // overtaken by a later Apply or Queue, and writes it as Apply would on a
-// goroutine that ends when the batch is written. wait returns Apply's
-// error; the caller must call it once.
+// goroutine that ends when the batch is written. Reads see it from the
+// moment it is queued (queuedView), and Close writes it before it closes.
+// wait returns Apply's error; the caller must call it once.
 func (s *Bolt) Queue(ctx context.Context, b Batch) (wait func() error) {
 	if err := ctx.Err(); err != nil {
 		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
 	}
-	c, lead := s.group.enqueue(b)
+	c, lead, err := s.group.enqueue(b)
+	if err != nil {
+		return func() error { return err }
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.group.finish(s.writer(ctx), c, lead) }()
 	return func() error { return <-done }
@@ -135,10 +142,17 @@ func (s *Bolt) commitGroup(ctx context.Context, group []*commit) {
 // (the leader) is one of the callers (for Queue, the goroutine that
 // stands in for its caller), not a goroutine of the store: it commits one
 // round and hands the lead to the first caller still queued.
+//
+// The batches queued and the group being written are also what reads add
+// to the stored records (queuedView): a batch is visible from enqueue on,
+// and leaves the lists only once its transaction is over.
 type committer struct {
-	mu    sync.Mutex
-	queue []*commit
-	busy  bool // a leader is committing or handing over
+	mu      sync.Mutex
+	queue   []*commit
+	writing []*commit     // the group the leader is writing
+	busy    bool          // a leader is committing or handing over
+	closed  bool          // Close came: nothing more joins the queue
+	idle    chan struct{} // closed when busy ends after close
 }
 
 // commit is one Apply call in the queue.
@@ -151,14 +165,47 @@ type commit struct {
 // enqueue puts b at the end of the queue: batches are written in the
 // order they were queued, in one group or in successive ones. lead says
 // whether the caller must commit the next round.
-func (g *committer) enqueue(b Batch) (c *commit, lead bool) {
+func (g *committer) enqueue(b Batch) (c *commit, lead bool, err error) {
 	c = &commit{batch: b, wake: make(chan bool, 1)}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, false, fmt.Errorf("store: apply batch: %w", ErrClosed)
+	}
 	g.queue = append(g.queue, c)
 	lead = !g.busy
 	g.busy = true
+	return c, lead, nil
+}
+
+// close stops the queue and waits until every batch in it is written.
+func (g *committer) close() {
+	g.mu.Lock()
+	g.closed = true
+	var idle chan struct{}
+	if g.busy {
+		if g.idle == nil {
+			g.idle = make(chan struct{})
+		}
+		idle = g.idle
+	}
 	g.mu.Unlock()
-	return c, lead
+	if idle != nil {
+		<-idle
+	}
+}
+
+// pending returns the batches not yet known written, oldest first; g.mu
+// is held.
+func (g *committer) pending() []Batch {
+	out := make([]Batch, 0, len(g.writing)+len(g.queue))
+	for _, c := range g.writing {
+		out = append(out, c.batch)
+	}
+	for _, c := range g.queue {
+		out = append(out, c.batch)
+	}
+	return out
 }
 
 // finish waits until c is written, leading rounds when it is c's turn to.
@@ -168,7 +215,7 @@ func (g *committer) finish(write func([]*commit), c *commit, lead bool) error {
 	}
 	g.mu.Lock()
 	group := g.queue
-	g.queue = nil
+	g.queue, g.writing = nil, group
 	g.mu.Unlock()
 	write(group)
 	for _, o := range group {
@@ -177,10 +224,15 @@ func (g *committer) finish(write func([]*commit), c *commit, lead bool) error {
 		}
 	}
 	g.mu.Lock()
+	g.writing = nil
 	if len(g.queue) > 0 {
 		g.queue[0].wake <- true
 	} else {
 		g.busy = false
+		if g.idle != nil {
+			close(g.idle)
+			g.idle = nil
+		}
 	}
 	g.mu.Unlock()
 	return c.err

@@ -71,10 +71,18 @@ func (s *Bolt) PutDeal(ctx context.Context, d Deal) error {
 	})
 }
 
-// Deal returns the deal for an intent, or ErrNotFound.
+// Deal returns the deal for an intent, or ErrNotFound; a queued write of
+// it counts (queuedView).
 func (s *Bolt) Deal(ctx context.Context, intentID ID) (d Deal, err error) {
-	err = s.view(ctx, "get deal", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "get deal", func(tx *bolt.Tx, queued []Batch) error {
 		d, err = deals.get(tx, intentID)
+		for _, b := range queued {
+			for _, q := range b.Deals {
+				if q.IntentID == intentID {
+					d, err = q, nil
+				}
+			}
+		}
 		return err
 	})
 	return d, err
@@ -82,8 +90,9 @@ func (s *Bolt) Deal(ctx context.Context, intentID ID) (d Deal, err error) {
 
 // Deals returns all deals, newest Closed first.
 func (s *Bolt) Deals(ctx context.Context) (list []Deal, err error) {
-	err = s.view(ctx, "list deals", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "list deals", func(tx *bolt.Tx, queued []Batch) error {
 		list, err = deals.descend(tx, dealByClosed)
+		list = queuedDeals(list, queued)
 		return err
 	})
 	return list, err

@@ -89,29 +89,40 @@ func (s *Bolt) PutOffer(ctx context.Context, o Offer) error {
 	})
 }
 
-// Offer returns the offer with that ID, or ErrNotFound.
+// Offer returns the offer with that ID, or ErrNotFound; a queued write
+// of it counts (queuedView).
 func (s *Bolt) Offer(ctx context.Context, id ID) (o Offer, err error) {
-	err = s.view(ctx, "get offer", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "get offer", func(tx *bolt.Tx, queued []Batch) error {
 		o, err = offers.get(tx, id)
+		for _, b := range queued {
+			for _, q := range b.Offers {
+				if q.ID == id {
+					o, err = q, nil
+				}
+			}
+		}
 		return err
 	})
 	return o, err
 }
 
-// Offers returns the offers for an intent, oldest Received first.
+// Offers returns the offers for an intent, oldest Received first, queued
+// writes included.
 func (s *Bolt) Offers(ctx context.Context, intentID ID) (list []Offer, err error) {
-	err = s.view(ctx, "list offers", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "list offers", func(tx *bolt.Tx, queued []Batch) error {
 		list, err = offers.ascend(tx, offerByIntent, intentID[:], nil)
+		list = queuedOffers(list, queued, func(o Offer) bool { return o.IntentID == intentID })
 		return err
 	})
 	return list, err
 }
 
 // OffersByDirection returns the offers received or sent, oldest Received
-// first.
+// first, queued writes included.
 func (s *Bolt) OffersByDirection(ctx context.Context, d Direction) (list []Offer, err error) {
-	err = s.view(ctx, "list offers by direction", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "list offers by direction", func(tx *bolt.Tx, queued []Batch) error {
 		list, err = offers.ascend(tx, offerByDir, appendText(nil, string(d)), nil)
+		list = queuedOffers(list, queued, func(o Offer) bool { return o.Direction == d })
 		return err
 	})
 	return list, err

@@ -77,8 +77,15 @@ func putTombstone(tx *bolt.Tx, t Tombstone) error {
 
 // Tombstone returns the tombstone of that intent, or ErrNotFound.
 func (s *Bolt) Tombstone(ctx context.Context, intentID ID) (t Tombstone, err error) {
-	err = s.view(ctx, "get tombstone", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "get tombstone", func(tx *bolt.Tx, queued []Batch) error {
 		t, err = tombstones.get(tx, intentID)
+		for _, b := range queued {
+			for _, q := range b.Tombstones {
+				if q.IntentID == intentID {
+					t, err = q, nil
+				}
+			}
+		}
 		return err
 	})
 	return t, err
