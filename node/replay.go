@@ -48,36 +48,37 @@ type replayIndex struct {
 // one flush a second instead of ten cut a relay's CPU per delivered intent
 // by about a fifth under load (docs/BENCHMARKS.md, "Node").
 //
-// Under load the wait grows (flushWait): after a flush of flushBusy
-// entries or more it doubles, up to flushEveryMax, and a smaller flush
-// brings it back to flushEvery. At 100 nodes on one disk, each relaying
-// 100 intents a second, a flush a second was 100 commits a second of
-// mostly the same leaf pages, queued with the publishers' own commits on
-// the shared disk (docs/BENCHMARKS.md, "The relay's flush under load").
-// A longer wait writes more entries per page and per sync. flushBatch
-// still caps what the queues hold: whoever fills them (every entry is a
-// message that passed the validator: proof of work and a signature) only
-// brings the next flush forward.
+// Under load the wait grows (flushWait): after a wait in which flushBusy
+// entries a second or more came it doubles, up to flushEveryMax, and a
+// wait with fewer brings it back to flushEvery, so a quiet node keeps
+// its one-second window. With a flush a second, the flushes were 12.6% of
+// the CPU of 100 nodes relaying 150 intents a second, and store commits
+// 39% of it at 10 nodes and 25 a second (docs/BENCHMARKS.md, "The relay's
+// flush under load"): each commit costs two disk syncs and a rewrite of
+// the pages it touches, which a longer wait shares among more entries.
+// flushBatch still caps what the queues hold: whoever fills them (every
+// entry is a message that passed the validator: proof of work and a
+// signature) only brings the next flush forward.
 //
-// What a crash can lose is the last wait's entries, at most flushEveryMax
-// of them: relayed state only, never an acknowledged operation (own
-// messages, received offers, deals and the closures of intents with a
-// stake are written at once; docs/ARCHITECTURE.md, "Durable before
-// acknowledged"). A lost replay entry lets the message pass once more
+// What a crash can lose is the last wait's entries (at most flushEveryMax
+// of them, and at most flushBatch a queue): relayed state only, never an
+// acknowledged operation (own messages, received offers, deals and the
+// closures of intents with a stake are written at once;
+// docs/ARCHITECTURE.md, "Durable before acknowledged"). A lost replay entry lets the message pass once more
 // after the restart, as gossip's own seen cache also forgets it; a lost
 // live intent or tombstone is one the node missed, which sync brings
 // back.
 const (
 	flushEvery    = time.Second
 	flushEveryMax = 4 * time.Second
-	flushBusy     = 64
+	flushBusy     = 16 // entries a second
 	flushBatch    = 1024
 )
 
 // flushWait is the wait before the next flush, after one of flushed
 // entries that followed a wait of prev.
 func flushWait(prev time.Duration, flushed int) time.Duration {
-	if flushed < flushBusy {
+	if float64(flushed) < flushBusy*prev.Seconds() {
 		return flushEvery
 	}
 	return min(2*prev, flushEveryMax)
