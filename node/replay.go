@@ -51,23 +51,24 @@ type replayIndex struct {
 // Under load the wait grows (flushWait): after a wait in which flushBusy
 // entries a second or more came it doubles, up to flushEveryMax, and a
 // wait with fewer brings it back to flushEvery, so a quiet node keeps
-// its one-second window. With a flush a second, the flushes were 12.6% of
-// the CPU of 100 nodes relaying 150 intents a second, and store commits
-// 39% of it at 10 nodes and 25 a second (docs/BENCHMARKS.md, "The relay's
-// flush under load"): each commit costs two disk syncs and a rewrite of
-// the pages it touches, which a longer wait shares among more entries.
-// flushBatch still caps what the queues hold: whoever fills them (every
-// entry is a message that passed the validator: proof of work and a
-// signature) only brings the next flush forward.
+// its one-second window. With a flush a second, the flushes were 10 to
+// 13% of the CPU of 100 nodes relaying 150 intents a second, and store
+// commits 39% of it at 10 nodes and 25 a second (docs/BENCHMARKS.md, "The
+// relay's flush under load"): each commit costs two disk syncs and a
+// rewrite of the pages it touches, which a longer wait shares among more
+// entries (at 10 nodes commits fell to 10% of the CPU; at 100 the flush's
+// per-entry puts into random-ID B+trees remain). flushBatch still caps what the queues hold: whoever fills them
+// (every entry is a message that passed the validator: proof of work and
+// a signature) only brings the next flush forward.
 //
-// What a crash can lose is the last wait's entries (at most flushEveryMax
-// of them, and at most flushBatch a queue): relayed state only, never an
+// What a crash can lose is the last wait's entries (flushEveryMax's worth
+// at most, and at most flushBatch a queue): relayed state only, never an
 // acknowledged operation (own messages, received offers, deals and the
 // closures of intents with a stake are written at once;
-// docs/ARCHITECTURE.md, "Durable before acknowledged"). A lost replay entry lets the message pass once more
-// after the restart, as gossip's own seen cache also forgets it; a lost
-// live intent or tombstone is one the node missed, which sync brings
-// back.
+// docs/ARCHITECTURE.md, "Durable before acknowledged"). A lost replay
+// entry lets the message pass once more after the restart, as gossip's
+// own seen cache also forgets it; a lost live intent or tombstone is one
+// the node missed, which sync brings back.
 const (
 	flushEvery    = time.Second
 	flushEveryMax = 4 * time.Second
