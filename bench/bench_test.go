@@ -119,11 +119,15 @@ func TestSpreadAndRatios(t *testing.T) {
 		t.Errorf("ratios = %v, want %v", got, want)
 	}
 	s := spreadOf([]float64{3, 1, 2})
-	if s != (spread{Med: 2, Min: 1, Max: 3}) || s.String() != "2.00 (1.00–3.00)" {
+	if s != (spread{Med: 2, Min: 1, Max: 3, Count: 3}) || s.String() != "2.00 (1.00–3.00)" {
 		t.Errorf("spreadOf(3, 1, 2) = %+v, %q", s, s)
 	}
 	if got := spreadOf([]float64{1.5}).String(); got != "1.50" {
 		t.Errorf("one repeat = %q, want the value alone", got)
+	}
+	// A system not run (Options.Systems) has no ratio, not a ratio of 0.
+	if got := spreadOf(ratios(ic, nil, resultP99)).String(); got != "–" {
+		t.Errorf("ratio against a system not run = %q, want –", got)
 	}
 }
 

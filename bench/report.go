@@ -80,6 +80,9 @@ func (rep *Report) Markdown(w io.Writer) {
 		p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range rep.Table {
 			for _, x := range []Result{r.Raw, r.RawPolicy, r.IC, r.Stem} {
+				if x.System == "" {
+					continue // not run (Options.Systems)
+				}
 				runs := r.Runs[x.System]
 				p99 := spreadOf(figures(runs, func(y Result) float64 { return float64(y.P99) / 1e6 }))
 				cpu := spreadOf(figures(runs, func(y Result) float64 { return float64(y.CPUPerDelivery) / 1e3 }))

@@ -7,18 +7,25 @@ import (
 
 // spread is a figure over a run's repeats: its median and its range. The
 // targets are judged on the median; the range says how far one repeat can
-// be trusted on this machine.
-type spread struct{ Med, Min, Max float64 }
+// be trusted on this machine. Count is how many figures it has: none for a
+// system that was not run (Options.Systems), which prints as "–".
+type spread struct {
+	Med, Min, Max float64
+	Count         int
+}
 
 func spreadOf(xs []float64) spread {
 	if len(xs) == 0 {
 		return spread{}
 	}
-	return spread{Med: median(xs), Min: slices.Min(xs), Max: slices.Max(xs)}
+	return spread{Med: median(xs), Min: slices.Min(xs), Max: slices.Max(xs), Count: len(xs)}
 }
 
 // String formats a ratio: "1.23 (1.10–1.40)", or the value alone for one repeat.
 func (s spread) String() string {
+	if s.Count == 0 {
+		return "–"
+	}
 	if s.Min == s.Max {
 		return fmt.Sprintf("%.2f", s.Med)
 	}
@@ -27,6 +34,9 @@ func (s spread) String() string {
 
 // format formats a figure with f, e.g. msf for milliseconds.
 func (s spread) format(f func(float64) string) string {
+	if s.Count == 0 {
+		return "–"
+	}
 	if s.Min == s.Max {
 		return f(s.Med)
 	}

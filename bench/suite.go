@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,6 +37,12 @@ type Options struct {
 	RoundTrip  RoundTripOptions
 
 	ValidationPool int // distinct intents per validation measurement (0: skip)
+
+	// Systems, if set, limits the table, the sustained-rate search and the
+	// round trip to these systems (Raw, RawPolicy, IntentcastNoStem,
+	// Intentcast): an A/B run of one change needs only raw and the system
+	// it changes, in half the time.
+	Systems []string
 
 	Seed uint64
 	Log  io.Writer // progress; nil means os.Stderr
@@ -195,7 +202,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 
 	// The side-by-side table: every size, every system, rotating which goes
 	// first.
-	systems := []string{Raw, RawPolicy, IntentcastNoStem, Intentcast}
+	systems := o.systemsOf(Raw, RawPolicy, IntentcastNoStem, Intentcast)
 	var mints []time.Duration
 	for _, n := range o.Sizes {
 		row := Row{N: n}
@@ -253,7 +260,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 	// The highest sustained rate: one swarm per system and size, searched
 	// once per repeat.
 	for _, n := range o.MaxRateSizes {
-		for _, system := range []string{Raw, RawPolicy, IntentcastNoStem} {
+		for _, system := range o.systemsOf(Raw, RawPolicy, IntentcastNoStem) {
 			sw, err := build(system, n, 1, o.Seed)
 			if err != nil {
 				return nil, err
@@ -332,6 +339,15 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 	rep.Machine.LoadAfter = loadavg()
 	rep.Elapsed = time.Since(rep.Started)
 	return rep, nil
+}
+
+// systemsOf returns those of all that o.Systems names, in all's order; all
+// of them if o.Systems is empty.
+func (o Options) systemsOf(all ...string) []string {
+	if len(o.Systems) == 0 {
+		return all
+	}
+	return slices.DeleteFunc(all, func(s string) bool { return !slices.Contains(o.Systems, s) })
 }
 
 func passFail(ok bool) string {

@@ -411,8 +411,22 @@ func (o *outbox) listed(req *parsedRequest) {
 	}
 }
 
+// statusWait is how long a status change waits in memory before the
+// outbox loop stores it, so that the changes after it share its commit:
+// an own intent is sent and then seen within milliseconds, and a busy
+// node publishes several a second. One commit (two disk syncs) per change
+// was two of a publish's three (docs/BENCHMARKS.md, "The relay's flush
+// under load"). A status records what already happened, not an
+// acknowledged operation (the message itself was stored, queued, in the
+// transaction that made it): a crash that loses a change leaves the
+// message queued in the store, and the restarted node sends it again,
+// which peers drop as a duplicate and which then counts as seen (load).
+// EventSend follows the write, so it comes up to statusWait late.
+const statusWait = time.Second
+
 // run is the outbox loop: it sends queued messages when their topic has a
-// peer, and stores and reports status changes, until the node closes.
+// peer, and stores and reports status changes (statusWait after the first
+// one not yet stored), until the node closes.
 // A graft wakes it (outbox_trace.go): the router grafts only peers on the
 // topic, and grafts one whenever its mesh for the topic is short, so a
 // topic that had no peer (for the stem) or no mesh peer (for gossip) gets
@@ -420,11 +434,18 @@ func (o *outbox) listed(req *parsedRequest) {
 // once per run (try), so a wake never publishes one twice.
 func (o *outbox) run(ctx context.Context) error {
 	o.wake() // messages queued before a restart
+	store := time.NewTimer(statusWait)
+	store.Stop()
+	armed := false
 	for {
 		select {
 		case <-ctx.Done():
 			o.flush(context.WithoutCancel(ctx))
 			return nil
+		case <-store.C:
+			armed = false
+			o.flush(ctx)
+			continue
 		case <-o.kick:
 		}
 		for _, e := range o.queued() {
@@ -432,8 +453,18 @@ func (o *outbox) run(ctx context.Context) error {
 				o.n.log.Info("queued own message refused", "id", intent.ID(e.rec.ID).Short(), "err", err)
 			}
 		}
-		o.flush(ctx)
+		if !armed && o.changes() {
+			store.Reset(statusWait)
+			armed = true
+		}
 	}
+}
+
+// changes reports whether a status change waits to be stored.
+func (o *outbox) changes() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.changed) > 0
 }
 
 // queued returns the queued entries not yet tried, oldest first, so that

@@ -1,11 +1,18 @@
 package node
 
 import (
+	"context"
 	"errors"
+	"log/slog"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node/store"
 )
 
 // sendStatus returns how far message id got at n (its zero value if n
@@ -202,5 +209,86 @@ func TestQueuedOwnMessageBackFromAPeer(t *testing.T) {
 	eventually(t, patience, "the customer holds the offer", func() bool {
 		offers, err := customer.Offers(t.Context(), in.ID)
 		return err == nil && len(offers) == 1
+	})
+}
+
+// statusLog is a store that only records the outbox's writes: when, and
+// how many statuses each held.
+type statusLog struct {
+	store.Store
+	mu     sync.Mutex
+	writes []time.Time
+	rows   int
+}
+
+func (s *statusLog) Apply(_ context.Context, b store.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes = append(s.writes, time.Now())
+	s.rows += len(b.Outbox)
+	return nil
+}
+
+// TestSendStatusesShareACommit runs the outbox loop in virtual time: three
+// own messages each sent and then seen within milliseconds (six status
+// changes) are stored in one commit, statusWait after the first change,
+// and each change is reported (EventSend) only once it is stored.
+func TestSendStatusesShareACommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &statusLog{}
+		n := &Node{cfg: Config{Now: time.Now}, store: log, log: slog.New(slog.DiscardHandler)}
+		n.outbox = newOutbox(n)
+		o := n.outbox
+		var ids []intent.ID
+		for i := range 3 {
+			id := intent.ID{byte(i + 1)}
+			o.mu.Lock()
+			o.add(&outEntry{rec: store.Outgoing{ID: id, Kind: MessageIntent, IntentID: id, Raw: []byte{byte(i)}, Status: SendQueued},
+				peers: make(map[peer.ID]bool), attempted: true, moved: make(chan struct{})})
+			o.mu.Unlock()
+			ids = append(ids, id)
+		}
+		events := n.Subscribe()
+		defer events.Close()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			o.run(ctx)
+		}()
+		start := time.Now()
+		for _, id := range ids {
+			o.handed(id, peer.ID("a"))
+			time.Sleep(5 * time.Millisecond)
+			o.seenBy(id)
+			time.Sleep(5 * time.Millisecond)
+		}
+		synctest.Wait()
+		log.mu.Lock()
+		early := len(log.writes)
+		log.mu.Unlock()
+		if early != 0 || len(events.C) != 0 {
+			t.Errorf("%d writes and %d events %s after the first change; want none before %s", early, len(events.C), time.Since(start), statusWait)
+		}
+		time.Sleep(statusWait)
+		synctest.Wait()
+		log.mu.Lock()
+		writes, rows := log.writes, log.rows
+		log.mu.Unlock()
+		if len(writes) != 1 || rows != len(ids) || writes[0].Sub(start) != statusWait {
+			t.Errorf("%d writes of %d statuses, at %v after the first change; want 1 write of %d at %s", len(writes), rows, writes, len(ids), statusWait)
+		}
+		for _, id := range ids {
+			select {
+			case ev := <-events.C:
+				if ev.Kind != EventSend || ev.Send.Status != SendSeen {
+					t.Errorf("event %s %+v; want send: seen", ev.Kind, ev.Send)
+				}
+			default:
+				t.Errorf("no event for message %s", id.Short())
+			}
+		}
+		cancel()
+		<-done
 	})
 }

@@ -1,9 +1,13 @@
 package node
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/intentcast/intentcast/intent"
@@ -84,4 +88,119 @@ func TestValidatorReadsOnlyMemory(t *testing.T) {
 	if _, err := n.check(t.Context(), "electronics", false, cancelled.Raw); !errors.Is(err, errClosed) {
 		t.Fatalf("a tombstoned intent with the store closed: %v; want errClosed", err)
 	}
+}
+
+// flushLog is a store that only records the replay index's flushes: when,
+// how many live intents, and the oldest one's age then.
+type flushLog struct {
+	store.Store
+	mu      sync.Mutex
+	flushes []flushed
+}
+
+type flushed struct {
+	at      time.Time
+	intents int
+	oldest  time.Duration
+}
+
+func (f *flushLog) Apply(_ context.Context, b store.Batch) error {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl := flushed{at: now, intents: len(b.Live)}
+	for _, in := range b.Live {
+		fl.oldest = max(fl.oldest, now.Sub(in.Received))
+	}
+	f.flushes = append(f.flushes, fl)
+	return nil
+}
+
+func (f *flushLog) since(t time.Time) []flushed {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []flushed
+	for _, fl := range f.flushes {
+		if !fl.at.Before(t) {
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+// TestFlushWaitGrowsUnderLoad runs the replay flusher in virtual time: at
+// 100 relayed intents a second it flushes less and less often, up to
+// flushEveryMax apart (one commit per flushEvery would be 30 in 30 s), no
+// intent waits in memory longer than flushEveryMax, everything is written
+// in the end, once traffic is quiet it flushes every flushEvery again, and
+// a full queue (flushBatch) is still flushed at once.
+func TestFlushWaitGrowsUnderLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &flushLog{}
+		r := newReplayIndex(log, slog.New(slog.DiscardHandler))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.Serve(ctx)
+		}()
+		put := func(k int) {
+			r.putLive(store.LiveIntent{ID: intent.ID{byte(k), byte(k >> 8), byte(k >> 16)}, Category: "electronics", Received: time.Now()})
+		}
+		start := time.Now()
+		const loaded, rate = 30 * time.Second, 100
+		k := 0
+		for time.Since(start) < loaded {
+			put(k)
+			k++
+			time.Sleep(time.Second / rate)
+		}
+		busy := log.since(start)
+		if len(busy) > 12 {
+			t.Errorf("%d flushes in %s at %d intents/s; want at most 12 (the wait grows to %s)", len(busy), loaded, rate, flushEveryMax)
+		}
+		for _, fl := range busy {
+			if fl.oldest > flushEveryMax {
+				t.Errorf("flush at %s wrote an intent held %s; want at most %s", fl.at.Sub(start), fl.oldest, flushEveryMax)
+			}
+		}
+		// Quiet: 5 intents a second. Within one long wait the flusher is
+		// back at flushEvery.
+		quiet := time.Now()
+		for time.Since(quiet) < 10*time.Second {
+			put(k)
+			k++
+			time.Sleep(200 * time.Millisecond)
+		}
+		calm := log.since(quiet.Add(flushEveryMax + flushEvery))
+		if len(calm) < 4 {
+			t.Fatalf("%d flushes in the last %s of quiet traffic; want one every %s", len(calm), 10*time.Second-flushEveryMax-flushEvery, flushEvery)
+		}
+		for i := 1; i < len(calm); i++ {
+			if gap := calm[i].at.Sub(calm[i-1].at); gap > flushEvery {
+				t.Errorf("quiet flushes %s apart; want %s", gap, flushEvery)
+			}
+		}
+		// A flood fills a queue to flushBatch: that is flushed at once,
+		// whatever the wait, so the queue holds no more.
+		synctest.Wait() // the flusher waits, its timer not due
+		flood := time.Now()
+		for range flushBatch {
+			put(k)
+			k++
+		}
+		synctest.Wait()
+		if got := log.since(flood); len(got) == 0 || got[len(got)-1].intents < flushBatch {
+			t.Errorf("a queue of %d intents was not flushed at once (flushes since: %v)", flushBatch, got)
+		}
+		cancel()
+		<-done
+		written := 0
+		for _, fl := range log.since(start) {
+			written += fl.intents
+		}
+		if written != k {
+			t.Errorf("%d intents written, %d queued", written, k)
+		}
+	})
 }

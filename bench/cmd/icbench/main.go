@@ -38,6 +38,8 @@ func run() error {
 	repeats := flag.Int("repeats", 0, "override the repeats of every part (table runs per system and size, rate searches, round trips, validation)")
 	rate := flag.Float64("rate", 0, "override the table's rate, messages/s")
 	count := flag.Int("count", 0, "override the table's messages per run")
+	maxRateSizes := flag.String("maxrate-sizes", "", "override the swarm sizes of the sustained-rate search, e.g. 100")
+	systems := flag.String("systems", "", "run only these systems in the table, the sustained-rate search and the round trip: comma-separated raw, raw-policy, intentcast-nostem, intentcast")
 	skip := flag.String("skip", "", "comma-separated parts to skip: table, ram, maxrate, roundtrip, validation")
 	profile := flag.String("cpuprofile", "", "instead of the suite, write a CPU profile of one intentcast load run to this file")
 	profN := flag.Int("profile-n", 25, "with -cpuprofile: swarm size")
@@ -54,19 +56,30 @@ func run() error {
 		return profileRun(ctx, *profile, *blockProfile, *profSystem, *profN, *profRate, *profCount)
 	}
 
+	var err error
 	o := bench.FullOptions()
 	if *quick {
 		o = bench.QuickOptions()
 	}
 	if *sizes != "" {
-		o.Sizes = nil
-		for _, s := range strings.Split(*sizes, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || n < 2 {
-				return fmt.Errorf("-sizes: %q is not a swarm size", s)
-			}
-			o.Sizes = append(o.Sizes, n)
+		if o.Sizes, err = parseSizes("-sizes", *sizes); err != nil {
+			return err
 		}
+	}
+	if *maxRateSizes != "" {
+		if o.MaxRateSizes, err = parseSizes("-maxrate-sizes", *maxRateSizes); err != nil {
+			return err
+		}
+	}
+	for _, s := range strings.Split(*systems, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		system, ok := systemNames[s]
+		if !ok {
+			return fmt.Errorf("-systems: unknown system %q", s)
+		}
+		o.Systems = append(o.Systems, system)
 	}
 	if *repeats > 0 {
 		o.Repeats = *repeats
@@ -121,6 +134,24 @@ func run() error {
 	}
 	fmt.Fprintf(os.Stderr, "icbench: wrote %s\n", filepath.Join(*out, "{results.md,results.json,swarm.svg}"))
 	return nil
+}
+
+// systemNames are -systems' names of the systems.
+var systemNames = map[string]string{
+	"raw": bench.Raw, "raw-policy": bench.RawPolicy, "intentcast-nostem": bench.IntentcastNoStem, "intentcast": bench.Intentcast,
+}
+
+// parseSizes parses a comma-separated list of swarm sizes given to flag.
+func parseSizes(flag, list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 2 {
+			return nil, fmt.Errorf("%s: %q is not a swarm size", flag, s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // profileRun profiles one load run of one system.
