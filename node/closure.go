@@ -86,15 +86,12 @@ func (n *Node) Closure(ctx context.Context, id intent.ID) (Closure, error) {
 // write-behind queue (closeIntent), or an error wrapping
 // store.ErrNotFound.
 func (n *Node) tombstone(ctx context.Context, id intent.ID) (store.Tombstone, error) {
-	t, err := n.store.Tombstone(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		for _, p := range n.replay.pendingTombstones("") {
-			if p.IntentID == id {
-				return p, nil
-			}
+	for _, p := range n.replay.pendingTombstones("") {
+		if p.IntentID == id {
+			return p, nil
 		}
 	}
-	return t, err
+	return n.store.Tombstone(ctx, id)
 }
 
 // closeIntent applies a validated closure (raw, a cancel or an accept) of

@@ -37,7 +37,10 @@ type replayIndex struct {
 	relayed []store.RelayedOffer
 	unrelay []store.ID        // relayed offers displaced from store-and-forward
 	tombs   []store.Tombstone // closures of intents this node only relayed
-	kick    chan struct{}
+	// flushing is the batch being written: the pending* readers still see
+	// it until it has committed, so an entry is never in neither place.
+	flushing store.Batch
+	kick     chan struct{}
 }
 
 // flushEvery bounds how long a replay entry or live intent stays only in
@@ -160,12 +163,13 @@ func (r *replayIndex) putTombstone(t store.Tombstone) {
 }
 
 // pendingTombstones returns the tombstones of a category ("" for all) not
-// yet flushed.
+// yet committed. Read them before the store: an entry leaves them only
+// once it is in the store.
 func (r *replayIndex) pendingTombstones(category string) []store.Tombstone {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []store.Tombstone
-	for _, t := range r.tombs {
+	for _, t := range slices.Concat(r.flushing.Tombstones, r.tombs) {
 		if category == "" || t.Category == category {
 			out = append(out, t)
 		}
@@ -173,12 +177,13 @@ func (r *replayIndex) pendingTombstones(category string) []store.Tombstone {
 	return out
 }
 
-// pendingRelayed returns the relayed offers of a category not yet flushed.
+// pendingRelayed returns the relayed offers of a category not yet
+// committed; like pendingTombstones, read before the store.
 func (r *replayIndex) pendingRelayed(category string) []store.RelayedOffer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []store.RelayedOffer
-	for _, o := range r.relayed {
+	for _, o := range slices.Concat(r.flushing.Relay, r.relayed) {
 		if o.Category == category {
 			out = append(out, o)
 		}
@@ -223,6 +228,7 @@ func (r *replayIndex) flush(ctx context.Context) int {
 	r.mu.Lock()
 	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed, Unrelay: r.unrelay, Tombstones: r.tombs}
 	r.pending, r.live, r.relayed, r.unrelay, r.tombs = nil, nil, nil, nil, nil
+	r.flushing = b
 	r.mu.Unlock()
 	entries := len(b.Seen) + len(b.Live) + len(b.Relay) + len(b.Unrelay) + len(b.Tombstones)
 	if entries == 0 {
@@ -231,6 +237,9 @@ func (r *replayIndex) flush(ctx context.Context) int {
 	if err := r.store.Apply(ctx, b); err != nil {
 		r.log.Error("store: write replay index and live intents", "entries", len(b.Seen), "intents", len(b.Live), "tombstones", len(b.Tombstones), "err", err)
 	}
+	r.mu.Lock()
+	r.flushing = store.Batch{}
+	r.mu.Unlock()
 	return entries
 }
 

@@ -204,3 +204,37 @@ func TestFlushWaitGrowsUnderLoad(t *testing.T) {
 		}
 	})
 }
+
+// TestFlushingEntriesStayReadable holds a flush's write: while it waits for
+// the disk, the tombstone and relayed offer it carries are no longer
+// pending and not yet stored, and the readers (the validator's tombstone
+// lookup, sync's served sets) must still find them.
+func TestFlushingEntriesStayReadable(t *testing.T) {
+	bolt, err := store.Open(filepath.Join(t.TempDir(), StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bolt.Close() })
+	s := newCrashStore(bolt, func(b store.Batch) bool { return len(b.Tombstones) > 0 })
+	r := newReplayIndex(s, slog.New(slog.DiscardHandler))
+	in, _ := mintIntent(t, "electronics", 0, time.Now())
+	tomb := store.Tombstone{IntentID: in.ID, Category: "electronics", Raw: []byte("closure"), IntentRaw: in.Raw, Expires: in.Body.ExpiresAt()}
+	offer := store.RelayedOffer{ID: store.ID{1}, IntentID: in.ID, Category: "electronics", Raw: []byte("sealed"), Expires: in.Body.ExpiresAt()}
+	r.putTombstone(tomb)
+	r.putRelayed(offer)
+
+	done := make(chan struct{})
+	go func() { defer close(done); r.flush(context.Background()) }()
+	eventually(t, 10*time.Second, "the flush's write is held", func() bool { return s.heldCount() == 1 })
+	if got := r.pendingTombstones("electronics"); len(got) != 1 || got[0].IntentID != in.ID {
+		t.Errorf("during the flush's write, pending tombstones = %v; want the flushing one", got)
+	}
+	if got := r.pendingRelayed("electronics"); len(got) != 1 || got[0].ID != offer.ID {
+		t.Errorf("during the flush's write, pending relayed offers = %v; want the flushing one", got)
+	}
+	s.crash()
+	<-done
+	if got := r.pendingTombstones(""); len(got) != 0 {
+		t.Errorf("after the flush, pending tombstones = %v; want none", got)
+	}
+}

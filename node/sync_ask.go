@@ -397,11 +397,12 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 	if set == syncSetRatings || set == syncSetReplies || set == syncSetProfiles {
 		return s.haveTrust(ctx, cat, set)
 	}
-	tombs, err := s.store.Tombstones(ctx, cat, s.cfg.Now())
+	pending := s.replay.pendingTombstones(cat) // before the store: see replayIndex.flushing
+	stored, err := s.store.Tombstones(ctx, cat, s.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
-	tombs = append(tombs, s.replay.pendingTombstones(cat)...)
+	tombs := append(pending, stored...)
 	kinds := make(map[uint64]bool)
 	for _, id := range s.live.idsIn(cat) {
 		kinds[prefixOf(id)] = false
@@ -419,11 +420,12 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 
 // haveOffers lists the offers this node keeps for a category.
 func (s *syncer) haveOffers(ctx context.Context, cat string) ([]haveEntry, error) {
-	kept, err := s.store.RelayedOffers(ctx, cat, s.cfg.Now())
+	pending := s.replay.pendingRelayed(cat) // before the store: see replayIndex.flushing
+	stored, err := s.store.RelayedOffers(ctx, cat, s.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sync: relayed offers: %w", err)
 	}
-	kept = append(kept, s.replay.pendingRelayed(cat)...)
+	kept := append(pending, stored...)
 	seen := make(map[uint64]bool, len(kept))
 	out := make([]haveEntry, 0, len(kept))
 	for _, o := range kept {

@@ -272,11 +272,12 @@ func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]serv
 	if err != nil {
 		return nil, fmt.Errorf("sync: live intents: %w", err)
 	}
-	tombs, err := s.store.Tombstones(ctx, cat, now)
+	pending := s.replay.pendingTombstones(cat) // before the store: see replayIndex.flushing
+	stored, err := s.store.Tombstones(ctx, cat, now)
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
-	tombs = append(tombs, s.replay.pendingTombstones(cat)...)
+	tombs := append(pending, stored...)
 	own, err := s.store.OwnIntents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sync: own intents: %w", err)
@@ -340,11 +341,12 @@ func (s *syncer) servedOffers(ctx context.Context, cat string) ([]servedEntry, e
 	if !slices.Contains(s.cfg.Categories, cat) {
 		return nil, nil
 	}
-	kept, err := s.store.RelayedOffers(ctx, cat, s.cfg.Now())
+	pending := s.replay.pendingRelayed(cat) // before the store: see replayIndex.flushing
+	stored, err := s.store.RelayedOffers(ctx, cat, s.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sync: relayed offers: %w", err)
 	}
-	kept = append(kept, s.replay.pendingRelayed(cat)...)
+	kept := append(pending, stored...)
 	byID := make(map[intent.ID]servedEntry, len(kept))
 	for _, o := range kept {
 		if _, live := s.live.get(o.IntentID); live {
