@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,6 +101,7 @@ func TestPartitionHeals(t *testing.T) {
 	}
 	nodes := make([]*Node, len(keys))
 	meshes := make([]*survMesh, len(keys))
+	rejects := make([]*survRejects, len(keys))
 	leaf := len(nodes) - 1
 	side := func(i int) int { return cut.side[ids[i]] }
 	var cross [][2]int // links across the cut
@@ -126,8 +128,8 @@ func TestPartitionHeals(t *testing.T) {
 				cross = append(cross, [2]int{i, i - half})
 			}
 		}
-		meshes[i] = &survMesh{}
-		nodes[i] = startNode(t, cfg, pubsub.WithRawTracer(meshes[i]))
+		meshes[i], rejects[i] = &survMesh{}, &survRejects{}
+		nodes[i] = startNode(t, cfg, pubsub.WithRawTracer(meshes[i]), pubsub.WithRawTracer(rejects[i]))
 	}
 	survAwaitFullMeshes(t, nodes, meshes, 20*time.Second)
 
@@ -189,10 +191,38 @@ func TestPartitionHeals(t *testing.T) {
 	// that of the intent keeps the cancel pending and drops the intent,
 	// forwarding neither, so the nodes behind it never see either until
 	// they sync.)
+	// What each node did with an intent that did not come everywhere: its
+	// drop reason (the router's, or "outbound queue full" at a sender),
+	// whether it has it, and its mesh on the intent's topic.
+	explain := func(p published) string {
+		topic := intent.IntentTopic(p.in.Body.Category)
+		var b strings.Builder
+		for i, n := range nodes {
+			if side(i) != p.side {
+				continue
+			}
+			var mesh []int
+			for j, m := range nodes {
+				if meshes[i].has(topic, m.ID()) {
+					mesh = append(mesh, j)
+				}
+			}
+			fmt.Fprintf(&b, "\n  node %d: live %v, dropped %q, mesh %v, peers %d, drops %v", i, isLive(n, p.in.ID),
+				rejects[i].reason(p.in.ID), mesh, len(n.Peers()), rejects[i].snapshot())
+		}
+		return b.String()
+	}
 	for _, p := range during {
 		for i, n := range nodes {
 			if side(i) != p.side || isCancelled(p) {
 				continue
+			}
+			if !isLive(n, p.in.ID) {
+				defer func() {
+					if t.Failed() {
+						t.Logf("intent %s of side %d:%s", p.in.ID.Short(), p.side, explain(p))
+					}
+				}()
 			}
 			eventually(t, 10*time.Second, fmt.Sprintf("node %d (side %d) has its side's intent %s", i, side(i), p.in.ID.Short()), func() bool {
 				return isLive(n, p.in.ID)

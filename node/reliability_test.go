@@ -287,6 +287,9 @@ func (r *survRejects) DropRPC(rpc *pubsub.RPC, _ peer.ID) {
 		r.reasons, r.byID = map[string]int{}, map[intent.ID]string{}
 	}
 	r.reasons["outbound queue full"] += max(1, len(rpc.GetPublish()))
+	for _, m := range rpc.GetPublish() {
+		r.byID[intent.IDOf(m.GetData())] = "outbound queue full"
+	}
 }
 
 func (r *survRejects) count(reason string) int {
