@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/intentcast/intentcast/node"
@@ -21,6 +22,9 @@ type APIServer struct {
 	ln     net.Listener
 	served chan error // receives Serve's result, once
 	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	fresh map[net.Conn]bool // connections that have not sent a request yet
 }
 
 // ListenAPI opens the API's listener first, so a busy port fails before the
@@ -57,7 +61,10 @@ func ServeAPI(n *node.Node, ln net.Listener, cfg api.ServerConfig) (*APIServer, 
 		ln:     ln,
 		served: make(chan error, 1),
 		cancel: cancel,
+		fresh:  make(map[net.Conn]bool),
 	}
+	s.hs.ConnState = s.track
+	s.hs.RegisterOnShutdown(s.closeFresh)
 	go func() { s.served <- s.hs.Serve(ln) }()
 	return s, nil
 }
@@ -67,6 +74,32 @@ func (s *APIServer) Addr() string { return s.ln.Addr().String() }
 
 // URL returns the API's base URL.
 func (s *APIServer) URL() string { return "http://" + s.Addr() }
+
+// track follows which connections have not sent a request yet, for
+// closeFresh.
+func (s *APIServer) track(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st == http.StateNew {
+		s.fresh[c] = true
+	} else {
+		delete(s.fresh, c)
+	}
+}
+
+// closeFresh closes the connections that have not sent a request: nothing
+// is in flight on them, yet http.Server.Shutdown counts such a connection
+// as active for its first 5 seconds, so one a browser opened ahead of time
+// (or a client whose request was cancelled as it dialed) held every stop
+// for the whole grace and made it fail. Shutdown calls it once its
+// listeners are closed, so no new one comes.
+func (s *APIServer) closeFresh() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.fresh {
+		c.Close()
+	}
+}
 
 // Close stops the API: event streams and webhooks end, requests in flight
 // get up to grace to finish, then the listener's goroutine is gone.
