@@ -411,6 +411,14 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 	if r := run(t, d("vendor", "filter", "--currency", "eur,usd")...); r.code != ExitUsage || !strings.Contains(r.err.Error(), "--min-price needs exactly one --currency (the filter would take EUR, USD)") {
 		t.Errorf("--currency eur,usd over a minimum price in EUR: exit %d (%v), want %d naming --min-price and --currency", r.code, r.err, ExitUsage)
 	}
+	// Another currency alone would read the minimum price's minor units
+	// in it: 10.50 EUR as 1050 JPY.
+	if r := run(t, d("vendor", "filter", "--currency", "jpy")...); r.code != ExitUsage || !strings.Contains(r.err.Error(), "--currency JPY would turn the minimum price of 10.50 EUR into 1050 JPY: give --min-price again") {
+		t.Errorf("--currency jpy over a minimum price in EUR: exit %d (%v), want %d asking for --min-price", r.code, r.err, ExitUsage)
+	}
+	if f := decodeJSON[client.Filter](t, mustRun(t, d("--json", "vendor", "filter", "--currency", "jpy", "--min-price", "1500")...)); f.MinPrice != 1500 {
+		t.Errorf("--currency jpy --min-price 1500 over a minimum price in EUR: min price %d, want 1500", f.MinPrice)
+	}
 	mustRun(t, d("vendor", "filter", "--clear")...)
 
 	for _, tt := range tests {

@@ -131,6 +131,7 @@ func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) 
 	if cmd.Bool("clear") {
 		f = client.Filter{}
 	}
+	was := filterCurrency(f)
 	if cmd.IsSet("category") {
 		f.Categories = nil
 		for _, cat := range splitList(cmd.StringSlice("category")) {
@@ -187,6 +188,12 @@ func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) 
 			takes = strings.Join(f.Currencies, ", ")
 		}
 		return f, usagef(cmd, "--min-price needs exactly one --currency (the filter would take %s): amounts in different currencies cannot be compared", takes)
+	}
+	// The minimum price is kept in minor units: under another currency the
+	// same number is another amount (300.00 EUR would become 30000 JPY).
+	if now := filterCurrency(f); f.MinPrice > 0 && !cmd.IsSet("min-price") && now != was {
+		return f, usagef(cmd, "--currency %s would turn the minimum price of %s into %s: give --min-price again, in %s (or --min-price 0)",
+			now, price(intent.FormatAmount(f.MinPrice, was), was), price(intent.FormatAmount(f.MinPrice, now), now), now)
 	}
 	return f, nil
 }
