@@ -21,7 +21,8 @@ var ErrInput = errors.New("bad input")
 // Field names one input of a draft. The values are the API's JSON names.
 type Field string
 
-// The fields of an intent draft and of an offer draft.
+// The fields of an intent draft, of an offer draft and of a vendor's
+// filter.
 const (
 	FieldCategory    Field = "category"
 	FieldPath        Field = "path"
@@ -39,6 +40,8 @@ const (
 	FieldValidFor   Field = "valid_for"
 	FieldVendorName Field = "vendor_name"
 	FieldVendorURL  Field = "vendor_url"
+
+	FieldMinPrice Field = "min_price"
 )
 
 // FieldError is a problem with one input, said in a plain sentence for the
@@ -201,6 +204,17 @@ func CheckCurrencyInput(code string) error {
 		return FieldErrorf(FieldCurrency, "Give a currency: a three-letter code such as EUR or USD.")
 	case !KnownCurrency(code):
 		return FieldErrorf(FieldCurrency, "%q is not a currency code; use one from ISO 4217, such as EUR, USD or JPY.", code)
+	}
+	return nil
+}
+
+// CheckMinPriceInput holds a filter's minimum price (in minor units) to
+// the currencies the filter takes: a minimum price is in one currency, as
+// amounts in different currencies (10 EUR, 10 USD, 1000 JPY) cannot be
+// compared, nor even their minor units (JPY has none, BHD three).
+func CheckMinPriceInput(minPrice uint64, currencies []string) error {
+	if minPrice > 0 && len(currencies) != 1 {
+		return FieldErrorf(FieldMinPrice, "A minimum price needs exactly one currency to go with it: amounts in different currencies cannot be compared.")
 	}
 	return nil
 }

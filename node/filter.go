@@ -16,7 +16,11 @@ type Filter struct {
 	Path       []string `json:"path,omitempty"`       // sub-category prefix, e.g. ["laptops"]
 	Regions    []string `json:"regions,omitempty"`    // regions served; an intent without a region matches any
 	Keywords   []string `json:"keywords,omitempty"`   // any of them, case-insensitive, in the text or path
-	MinPrice   uint64   `json:"min_price,omitempty"`  // ignore intents whose ceiling is below this
+	// MinPrice ignores intents whose ceiling is below it, in minor units of
+	// the filter's one currency: a filter with a MinPrice takes exactly one
+	// currency (intent.CheckMinPriceInput), as amounts in different
+	// currencies cannot be compared.
+	MinPrice   uint64   `json:"min_price,omitempty"`
 	Currencies []string `json:"currencies,omitempty"` // empty: any
 }
 
@@ -34,10 +38,12 @@ func (f Filter) Match(in *intent.Intent) bool {
 	}) {
 		return false
 	}
-	if in.Want.MaxPrice < f.MinPrice {
+	if len(f.Currencies) > 0 && !slices.Contains(f.Currencies, in.Want.Currency) {
 		return false
 	}
-	if len(f.Currencies) > 0 && !slices.Contains(f.Currencies, in.Want.Currency) {
+	// Only intents in the one currency of a MinPrice are left to compare
+	// with it.
+	if in.Want.MaxPrice < f.MinPrice {
 		return false
 	}
 	if len(f.Keywords) > 0 {

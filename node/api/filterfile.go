@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node"
 )
 
@@ -19,7 +20,10 @@ const FilterFile = "filter.json"
 
 // loadFilter applies the stored filter to the node, if one is stored. A
 // stored filter the node can no longer take (a category it no longer
-// serves) is dropped, with a warning: the vendor sets a new one.
+// serves) is dropped, with a warning: the vendor sets a new one. A minimum
+// price in no single currency, which older versions took, means nothing:
+// only it is dropped, with a warning, and the rest of the filter applies,
+// which is nearer what the vendor asked for than no filter at all.
 func (s *Server) loadFilter() error {
 	if s.cfg.DataDir == "" {
 		return nil
@@ -35,6 +39,10 @@ func (s *Server) loadFilter() error {
 	var f node.Filter
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("load vendor filter %s: %w (fix or remove the file)", path, err)
+	}
+	if err := intent.CheckMinPriceInput(f.MinPrice, f.Currencies); err != nil {
+		s.log.Warn("the stored vendor filter's minimum price is in no single currency; the filter applies without it until one is set", "path", path, "min_price", f.MinPrice, "currencies", f.Currencies)
+		f.MinPrice = 0
 	}
 	if f, err = checkFilter(f, s.n.Categories()); err != nil {
 		s.log.Warn("the stored vendor filter no longer fits this node; no filter applies until one is set", "path", path, "err", err)

@@ -11,7 +11,8 @@ import (
 
 // TestFilterKeptAcrossRestarts: a filter set through the API is there
 // again for a new Server on the same data dir (the daemon's restart); a
-// stored filter the node cannot take is dropped, and a torn file is an
+// stored filter the node cannot take is dropped, one whose minimum price
+// is in no single currency applies without it, and a torn file is an
 // error that names it.
 func TestFilterKeptAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
@@ -39,6 +40,21 @@ func TestFilterKeptAcrossRestarts(t *testing.T) {
 	}
 	if got, err := startAPI(t, nodeOpts{dataDir: dir}).c.Filter(t.Context()); err != nil || len(got.Categories) != 0 {
 		t.Errorf("filter from a file naming a category not served = %+v, %v; want none", got, err)
+	}
+
+	// A minimum price in no single currency (older versions took one):
+	// the filter applies without it.
+	for _, stored := range []string{
+		`{"categories":["electronics"],"min_price":1000}`,
+		`{"categories":["electronics"],"min_price":1000,"currencies":["EUR","JPY"]}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, FilterFile), []byte(stored), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := startAPI(t, nodeOpts{dataDir: dir}).c.Filter(t.Context())
+		if err != nil || got.MinPrice != 0 || !slices.Equal(got.Categories, []string{"electronics"}) {
+			t.Errorf("filter from %s = %+v, %v; want its categories, no min price", stored, got, err)
+		}
 	}
 
 	// A torn file stops the Server with an error naming it.

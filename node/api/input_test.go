@@ -44,6 +44,12 @@ func TestInputRules(t *testing.T) {
 		{"filter min_price -5", "/v1/vendor/filter", `{"min_price":-5}`, 400, client.CodeBadRequest, "min_price", "A negative number is not allowed here (-5)."},
 		{"quantity 1.5", "/v1/intents", `{` + base + `,"text":"a laptop","max_price":"1","quantity":1.5}`, 400, client.CodeBadQuantity, "quantity", "Give a whole number here; 1.5 is not one."},
 		{"filter currency XYZ", "/v1/vendor/filter", `{"currencies":["XYZ"]}`, 400, client.CodeBadCurrency, "currency", `"XYZ" is not a currency code`},
+		// A minimum price is in one currency: amounts in several, or in
+		// none named, cannot be compared with an intent's ceiling.
+		{"filter min_price, no currency", "/v1/vendor/filter", `{"min_price":1000}`, 400, client.CodeBadRequest, "min_price", "A minimum price needs exactly one currency"},
+		{"filter min_price, two currencies", "/v1/vendor/filter", `{"min_price":1000,"currencies":["EUR","JPY"]}`, 400, client.CodeBadRequest, "min_price", "amounts in different currencies cannot be compared"},
+		{"filter min_price in eur", "/v1/vendor/filter", `{"min_price":1000,"currencies":["eur"]}`, 200, "", "", ""},
+		{"filter two currencies, no min_price", "/v1/vendor/filter", `{"currencies":["EUR","JPY"]}`, 200, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,6 +52,9 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 			return node.Filter{}, err
 		}
 	}
+	if err := intent.CheckMinPriceInput(f.MinPrice, f.Currencies); err != nil {
+		return node.Filter{}, err
+	}
 	kw := f.Keywords[:0:0]
 	for _, k := range f.Keywords {
 		if k = strings.TrimSpace(k); k == "" {

@@ -313,7 +313,11 @@ type Filter struct {
 	Path       []string `json:"path,omitempty"`       // sub-category prefix, e.g. ["laptops"]
 	Regions    []string `json:"regions,omitempty"`    // regions served; an intent without a region matches any
 	Keywords   []string `json:"keywords,omitempty"`   // any of them, case-insensitive, in the text or path
-	MinPrice   uint64   `json:"min_price,omitempty"`  // ignore intents whose ceiling is below this, in minor units
+	// MinPrice: ignore intents whose ceiling is below this, in minor units
+	// of the one currency in Currencies; a filter with a minimum price
+	// names exactly one currency (400 otherwise, field min_price), as
+	// amounts in different currencies cannot be compared.
+	MinPrice   uint64   `json:"min_price,omitempty"`
 	Currencies []string `json:"currencies,omitempty"` // empty: any
 }
 

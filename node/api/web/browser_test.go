@@ -514,7 +514,7 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 
 	// The vendor's filter form says what is wrong next to the field too,
 	// for the page's own check (an amount) and the API's (a region, a
-	// currency), and nowhere else.
+	// currency, a minimum price in no single currency), and nowhere else.
 	vp.do(chromedp.Click(chromedp.CSS(`#filter-box summary`)), chromedp.WaitVisible(chromedp.ID("f-regions")))
 	for _, tt := range []struct{ name, regions, currencies, min, at, says string }{
 		{"region XX", "XX", "", "", "f-regions-error", `"XX" is not a country code`},
@@ -522,6 +522,8 @@ func testLoop(t *testing.T, cp, vp, rp *page, customer, rival *peer) {
 		{"ceiling 1,5", "", "", "1,5", "f-min-error", "is not an amount"},
 		{"ceiling 10.999", "", "", "10.999", "f-min-error", "10.999 has 3 decimals; an amount has at most 2 decimals."},
 		{"ceiling 10.5 in JPY", "", "jpy", "10.5", "f-min-error", "10.5 has 1 decimal; JPY has no decimals."},
+		{"ceiling 10 in no currency", "", "", "10", "f-min-error", "A minimum price needs exactly one currency"},
+		{"ceiling 10 in EUR, JPY", "", "eur, jpy", "10", "f-min-error", "amounts in different currencies cannot be compared"},
 	} {
 		vp.do(
 			setValues(map[string]string{"f-regions": tt.regions, "f-currencies": tt.currencies, "f-min": tt.min}),

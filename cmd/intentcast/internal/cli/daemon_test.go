@@ -385,9 +385,12 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 		{d("vendor", "filter", "--region", "XX"), []string{`--region "XX"`, `"XX" is not a country code`}},
 		{d("vendor", "filter", "--currency", "XYZ"), []string{`--currency "XYZ"`, `"XYZ" is not a currency code`}},
 		{d("vendor", "filter", "--currency", "jpy", "--min-price", "10.5"), []string{`--min-price "10.5"`, "10.5 has 1 decimal; JPY has no decimals."}},
+		// A minimum price is in one currency, which the flags must name.
+		{d("vendor", "filter", "--min-price", "10"), []string{"--min-price needs exactly one --currency (the filter would take any currency)", "cannot be compared"}},
+		{d("vendor", "filter", "--currency", "jpy,eur", "--min-price", "10"), []string{"--min-price needs exactly one --currency (the filter would take JPY, EUR)"}},
 	}
-	// The minimum price is in the one currency's major units, else with 2
-	// decimals, as the web page reads it.
+	// The minimum price is in the one currency's major units, as the web
+	// page reads it.
 	for _, tt := range []struct {
 		currencies, min string
 		minor           uint64
@@ -395,7 +398,6 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 	}{
 		{"jpy", "1050", 1050, "1050 JPY"},
 		{"eur", "10.5", 1050, "10.50 EUR"},
-		{"jpy,eur", "10.5", 1050, "10.50"},
 	} {
 		f := decodeJSON[client.Filter](t, mustRun(t, d("--json", "vendor", "filter", "--currency", tt.currencies, "--min-price", tt.min)...))
 		if f.MinPrice != tt.minor {
@@ -404,6 +406,18 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 		if r := mustRun(t, d("vendor", "filter")...); !regexp.MustCompile(`(?m)^min price +` + regexp.QuoteMeta(tt.shown) + `$`).MatchString(r.stdout) {
 			t.Errorf("--currency %s --min-price %s: the filter shows\n%s\nwant min price %s", tt.currencies, tt.min, r.stdout, tt.shown)
 		}
+	}
+	// A second currency would leave the stored minimum price in none.
+	if r := run(t, d("vendor", "filter", "--currency", "eur,usd")...); r.code != ExitUsage || !strings.Contains(r.err.Error(), "--min-price needs exactly one --currency (the filter would take EUR, USD)") {
+		t.Errorf("--currency eur,usd over a minimum price in EUR: exit %d (%v), want %d naming --min-price and --currency", r.code, r.err, ExitUsage)
+	}
+	// Another currency alone would read the minimum price's minor units
+	// in it: 10.50 EUR as 1050 JPY.
+	if r := run(t, d("vendor", "filter", "--currency", "jpy")...); r.code != ExitUsage || !strings.Contains(r.err.Error(), "--currency JPY would turn the minimum price of 10.50 EUR into 1050 JPY: give --min-price again") {
+		t.Errorf("--currency jpy over a minimum price in EUR: exit %d (%v), want %d asking for --min-price", r.code, r.err, ExitUsage)
+	}
+	if f := decodeJSON[client.Filter](t, mustRun(t, d("--json", "vendor", "filter", "--currency", "jpy", "--min-price", "1500")...)); f.MinPrice != 1500 {
+		t.Errorf("--currency jpy --min-price 1500 over a minimum price in EUR: min price %d, want 1500", f.MinPrice)
 	}
 	mustRun(t, d("vendor", "filter", "--clear")...)
 

@@ -45,7 +45,7 @@ Examples:
 					&ucli.StringFlag{Name: "path", Usage: "sub-category prefix, e.g. laptops"},
 					&ucli.StringSliceFlag{Name: "keyword", Usage: "words of which any must appear in the text or path"},
 					&ucli.StringSliceFlag{Name: "region", Usage: "regions you serve (DE serves DE-BY); intents without a region always match"},
-					&ucli.StringFlag{Name: "min-price", Usage: "ignore intents whose ceiling is below this (in major units: of the one --currency, else with 2 decimals)"},
+					&ucli.StringFlag{Name: "min-price", Usage: "ignore intents whose ceiling is below this (in major units of the one --currency it needs)"},
 					&ucli.StringSliceFlag{Name: "currency", Usage: "currencies you take (empty: any)"},
 					&ucli.BoolFlag{Name: "clear", Usage: "start from the empty filter"},
 				},
@@ -131,6 +131,7 @@ func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) 
 	if cmd.Bool("clear") {
 		f = client.Filter{}
 	}
+	was := filterCurrency(f)
 	if cmd.IsSet("category") {
 		f.Categories = nil
 		for _, cat := range splitList(cmd.StringSlice("category")) {
@@ -180,12 +181,28 @@ func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) 
 			f.MinPrice = v
 		}
 	}
+	// The daemon would refuse it too; said here, the error names the flags.
+	if intent.CheckMinPriceInput(f.MinPrice, f.Currencies) != nil {
+		takes := "any currency"
+		if len(f.Currencies) > 0 {
+			takes = strings.Join(f.Currencies, ", ")
+		}
+		return f, usagef(cmd, "--min-price needs exactly one --currency (the filter would take %s): amounts in different currencies cannot be compared", takes)
+	}
+	// The minimum price is kept in minor units: under another currency the
+	// same number is another amount (300.00 EUR would become 30000 JPY).
+	if now := filterCurrency(f); f.MinPrice > 0 && !cmd.IsSet("min-price") && now != was {
+		return f, usagef(cmd, "--currency %s would turn the minimum price of %s into %s: give --min-price again, in %s (or --min-price 0)",
+			now, price(intent.FormatAmount(f.MinPrice, was), was), price(intent.FormatAmount(f.MinPrice, now), now), now)
+	}
 	return f, nil
 }
 
 // filterCurrency is the currency whose decimals the filter's minimum price
-// is given in: the one currency the vendor takes, else "" (2 decimals), as
-// the web page reads it (minCurrency in web/static/app.js).
+// is given in: the one currency the vendor takes. A filter with a minimum
+// price has exactly one; else "" reads an amount with 2 decimals, as the
+// web page does (minCurrency in web/static/app.js), so that a mistyped
+// amount is told before the missing currency.
 func filterCurrency(f client.Filter) string {
 	if len(f.Currencies) == 1 {
 		return f.Currencies[0]

@@ -741,7 +741,9 @@ function buildFilterForm() {
 }
 
 // minCurrency is the currency of the filter's minimum price: the one
-// currency the vendor takes, else none (2 decimals).
+// currency the vendor takes. A minimum price needs exactly one, which the
+// API says next to the field; else '' reads the amount with 2 decimals, so
+// that a mistyped amount is told first, as the CLI does.
 function minCurrency(currencies) {
   return currencies && currencies.length === 1 ? currencies[0] : '';
 }
