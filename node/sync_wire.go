@@ -68,11 +68,11 @@ const (
 func setsOf(version int) uint {
 	switch version {
 	case 1:
-		return syncSetOffers // intents only
+		return 1 // intents
 	case 2:
-		return syncSetRatings // and offers
+		return 2 // and offers
 	}
-	return syncSetProfiles + 1 // and ratings, replies and profiles
+	return 5 // and ratings, replies and profiles
 }
 
 // maxItemFrame is the largest response frame of a version.
