@@ -27,7 +27,7 @@
 // reachability tracker, DHT advertising), the replay flusher (replay.go),
 // the prune loop, one delivery loop per topic, the outbox (outbox.go: own
 // messages queued until a peer takes them, and their send status),
-// late-joiner sync (sync*.go: /intentcast/sync/1 and /2) and the stem relay
+// late-joiner sync (sync*.go: /intentcast/sync/1, /2 and /3) and the stem relay
 // (stem*.go: /intentcast/stem/1, origin privacy). Sync and the stem share
 // one stream-service skeleton (streamservice.go: bans, stream slots bounded
 // per peer and in all, a newer stream replacing a peer's older and idle ones

@@ -14,7 +14,7 @@ import (
 // passes; a customer whose laptop slept misses it for good. So every node
 // keeps the sealed offers it relays for the live intents of its
 // categories, until the intent expires plus the allowed skew, and serves
-// them by /intentcast/sync/2 (sync*.go) to nodes that come back. They are
+// them by /intentcast/sync/2 and /3 (sync*.go) to nodes that come back. They are
 // sealed to the intent's reply key: a relay learns nothing by keeping them
 // but what it saw relaying them. Accepts and cancels are kept as the
 // intents' tombstones (closure.go) and served the same way.

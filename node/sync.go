@@ -34,17 +34,26 @@ import (
 // sync.go scheduling, sync_ask.go asking, sync_serve.go answering,
 // sync_wire.go the frames.
 
-// Two versions: /1 carries intents and cancels; /2 (store-and-forward,
-// relay.go) also carries accepts, as closures, and sealed offers. A node
-// asks by /2 first and falls back to /1, and answers both.
+// Three versions, each carrying the sets of the one before and more
+// (setsOf): /1 intents and cancels; /2 (store-and-forward, relay.go) also
+// accepts, as closures, and sealed offers; /3 also ratings, replies and
+// vendor profiles. A set is only ever added with a new version: a node
+// that speaks an older one does not know it, and nodes of before /3 drop
+// a peer that asks for it. A node proposes the newest first, so
+// multistream-select picks the newest the peer speaks, and answers all
+// three.
 const (
 	syncProtocol  = protocol.ID("/intentcast/sync/1")
 	syncProtocol2 = protocol.ID("/intentcast/sync/2")
+	syncProtocol3 = protocol.ID("/intentcast/sync/3")
 )
 
 // syncVersion returns the version of sync a stream speaks.
 func syncVersion(st corenet.Stream) int {
-	if st.Protocol() == syncProtocol2 {
+	switch st.Protocol() {
+	case syncProtocol3:
+		return 3
+	case syncProtocol2:
 		return 2
 	}
 	return 1
@@ -104,7 +113,7 @@ type SyncStats struct {
 	Intents       int // intents accepted and delivered
 	Tombstones    int // closures (cancels, and by /2 accepts) accepted: tombstones stored
 	Offers        int // sealed offers accepted and delivered (by /2)
-	Ratings       int // ratings, rating replies and vendor profiles accepted and kept (by /2)
+	Ratings       int // ratings, rating replies and vendor profiles accepted and kept (by /3)
 	Ignored       int // messages ignored (known, expired, unverifiable cancel...)
 	Rejected      int // invalid messages or frames: each drops the peer from sync for a while
 
@@ -171,7 +180,7 @@ func newSyncer(node syncNode, h host.Host, st store.Store, live *liveSet, replay
 			preemptIdle: syncPreemptIdle,
 			preemptAge:  syncPreemptAge,
 			maxTracked:  syncMaxPeersTracked,
-		}, cfg.Logger, syncProtocol, syncProtocol2),
+		}, cfg.Logger, syncProtocol, syncProtocol2, syncProtocol3),
 		due:      newTimers[peer.ID](syncMaxPeersTracked),
 		limits:   defaultSyncLimits,
 		last:     make(map[peer.ID]time.Time),

@@ -17,7 +17,7 @@ import (
 
 // TestSyncRequestHidesOwnIntents: two customers' nodes that saw the same
 // traffic, each the author of one of the two intents (and the receiver of
-// its offers), send byte-identical /intentcast/sync/2 requests: a
+// its offers), send byte-identical /intentcast/sync/3 requests: a
 // responder cannot tell which intents a requester owns.
 func TestSyncRequestHidesOwnIntents(t *testing.T) {
 	relay := startNode(t, syncTestConfig(t, false))
@@ -56,7 +56,7 @@ func TestSyncRequestHidesOwnIntents(t *testing.T) {
 
 	var mu sync.Mutex
 	requests := map[peer.ID][][]byte{}
-	rec := rawSyncPeer(t, syncProtocol2, func(st corenet.Stream, data []byte) []byte {
+	rec := rawSyncPeer(t, syncProtocol3, func(st corenet.Stream, data []byte) []byte {
 		mu.Lock()
 		requests[st.Conn().RemotePeer()] = append(requests[st.Conn().RemotePeer()], data)
 		mu.Unlock()
@@ -82,7 +82,7 @@ func TestSyncRequestHidesOwnIntents(t *testing.T) {
 	// And they list both intents and both offers: the whole live set.
 	var offersReq *parsedRequest
 	for _, data := range ra {
-		r, err := parseRequest(data, 2)
+		r, err := parseRequest(data, 3)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/intentcast/intentcast/intent"
 )
 
-// The asking side of /intentcast/sync/1.
+// The asking side of /intentcast/sync/1, /2 and /3.
 
 // errSyncClosed is a responder closing the stream before answering a
 // request: it refused (rate limit, load) or ended the session at its bound.
@@ -29,7 +29,7 @@ var errSyncClosed = errors.New("sync peer closed the stream")
 func (s *syncer) syncPeer(ctx context.Context, p peer.ID) error {
 	ctx, cancel := context.WithTimeout(ctx, syncSessionTimeout)
 	defer cancel()
-	st, err := s.host.NewStream(ctx, p, syncProtocol2, syncProtocol)
+	st, err := s.host.NewStream(ctx, p, syncProtocol3, syncProtocol2, syncProtocol)
 	if err != nil {
 		s.count(func(c *SyncStats) { c.Failed++ })
 		return fmt.Errorf("sync with %s: %w", p, err)
@@ -78,23 +78,17 @@ type haveEntry struct {
 	tomb   bool
 }
 
+// run asks, category by category, for the sets the stream's version
+// carries and no other: a responder of an older version drops a peer that
+// asks it for a set it does not know. Sets go in ascending order: offers
+// after intents (an offer is checked against its intent), replies after
+// ratings (a reply is checked against its rating).
 func (ss *syncSession) run(ctx context.Context) error {
-	sets := []uint{syncSetIntents}
-	if ss.version == 2 {
-		// Offers after intents: an offer is checked against its intent.
-		sets = append(sets, syncSetOffers)
-	}
-	if ss.version == 2 {
-		// Replies after ratings: a reply is checked against its rating.
-		sets = append(sets, syncSetRatings, syncSetReplies)
-	}
 	for i, cat := range ss.s.categoriesFor(ss.st.Conn().RemotePeer()) {
-		catSets := sets
-		if i == 0 && ss.version == 2 {
-			// Profiles are the same under every category: once a session.
-			catSets = append(slices.Clip(sets), syncSetProfiles)
-		}
-		for _, set := range catSets {
+		for set := range setsOf(ss.version) {
+			if set == syncSetProfiles && i > 0 {
+				continue // the same under every category: once a session
+			}
 			if err := ss.runSet(ctx, cat, set); err != nil || ss.rounds == min(ss.s.getLimits().maxRounds, syncMaxRounds) {
 				return err
 			}

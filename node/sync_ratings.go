@@ -9,7 +9,7 @@ import (
 	"github.com/intentcast/intentcast/intent"
 )
 
-// Ratings, replies and profiles in /intentcast/sync/2 (docs/PROTOCOL.md,
+// Ratings, replies and profiles in /intentcast/sync/3 (docs/PROTOCOL.md,
 // "Ratings by sync"): sets 2 and 3 of a category are the ratings of its
 // intents and the replies to them, listed and served by rating ID and by
 // reply ID; set 4 is every vendor profile held, by profile ID, whatever
@@ -29,7 +29,7 @@ const (
 	syncKindReply   = 6 // Msg is a rating reply
 	syncKindProfile = 7 // Msg is a vendor profile
 
-	// syncMaxRatingFrame is the largest frame of /2: a rating and the
+	// syncMaxRatingFrame is the largest frame of /3: a rating and the
 	// frame's keys.
 	syncMaxRatingFrame = intent.MaxRatingSize + 64
 )
@@ -66,7 +66,7 @@ func ratingFrameBad(f *syncFrame, version int) (bad, known bool) {
 	default:
 		return false, false
 	}
-	return version != 2 || len(f.Msg) == 0 || len(f.Msg) > max || f.Intent != nil || f.Next != 0 || f.More, true
+	return version < 3 || len(f.Msg) == 0 || len(f.Msg) > max || f.Intent != nil || f.Next != 0 || f.More, true
 }
 
 // haveTrust lists the rating IDs (set 2) or reply IDs (set 3) this node

@@ -16,8 +16,8 @@ import (
 	"github.com/intentcast/intentcast/intent"
 )
 
-// The answering side of /intentcast/sync/1 and /2, and the closed intents
-// it serves with their tombstones.
+// The answering side of /intentcast/sync/1, /2 and /3, and the closed
+// intents it serves with their tombstones.
 
 // handle answers one sync stream. ctx ends when sync stops serving.
 func (s *syncer) handle(ctx context.Context, st corenet.Stream) {
@@ -114,8 +114,8 @@ type servedEntry struct {
 	raw    []byte    // the intent, or the cancel
 	tomb   bool
 	offer  bool // a sealed offer (/2, set 1); id is the offer's ID
-	// frameKind, if set, is the frame's kind (/2, sets 2 and 3: a rating
-	// or a reply; id is its ID).
+	// frameKind, if set, is the frame's kind (/3, sets 2 to 4: a rating,
+	// a reply or a profile; id is its ID).
 	frameKind uint
 	intent    []byte // a tombstone's intent, if known
 }
@@ -148,17 +148,23 @@ func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *streamSlot)
 		if err != nil {
 			return err
 		}
-		s.node.listedBy(req)
+		known := req.Set < setsOf(version)
+		if known {
+			s.node.listedBy(req) // of another set, what the prefixes name is unknown
+		}
 		key := setKey{req.Category, req.Set}
 		set, ok := sets[key]
 		if !ok {
-			switch req.Set {
-			case syncSetOffers:
-				set, err = s.servedOffers(ctx, req.Category)
-			case syncSetRatings, syncSetReplies, syncSetProfiles:
-				set, err = s.servedTrust(ctx, req.Category, req.Set)
-			default:
+			switch {
+			case !known:
+				// Not a set of this version (setsOf): served as empty, End
+				// alone, and the request took one of the session's rounds.
+			case req.Set == syncSetIntents:
 				set, err = s.servedSet(ctx, req.Category, version)
+			case req.Set == syncSetOffers:
+				set, err = s.servedOffers(ctx, req.Category)
+			default:
+				set, err = s.servedTrust(ctx, req.Category, req.Set)
 			}
 			if err != nil {
 				return err

@@ -693,12 +693,17 @@ func TestSyncFrames(t *testing.T) {
 		"oversized offer by /2":        {syncFrame{Kind: syncKindOffer, Msg: make([]byte, intent.MaxOfferSize+1)}, 2, false},
 		"offer with intent by /2":      {syncFrame{Kind: syncKindOffer, Msg: []byte{1}, Intent: []byte{1}}, 2, false},
 		"offer by /1":                  {syncFrame{Kind: syncKindOffer, Msg: []byte{1}}, 1, false},
-		"rating by /2":                 {syncFrame{Kind: syncKindRating, Msg: make([]byte, intent.MaxRatingSize)}, 2, true},
-		"oversized rating by /2":       {syncFrame{Kind: syncKindRating, Msg: make([]byte, intent.MaxRatingSize+1)}, 2, false},
+		"offer by /3":                  {syncFrame{Kind: syncKindOffer, Msg: make([]byte, intent.MaxOfferSize)}, 3, true},
+		"accept-sized tombstone by /3": {syncFrame{Kind: syncKindTombstone, Msg: make([]byte, intent.MaxAcceptSize)}, 3, true},
+		"rating by /3":                 {syncFrame{Kind: syncKindRating, Msg: make([]byte, intent.MaxRatingSize)}, 3, true},
+		"oversized rating by /3":       {syncFrame{Kind: syncKindRating, Msg: make([]byte, intent.MaxRatingSize+1)}, 3, false},
+		"rating by /2":                 {syncFrame{Kind: syncKindRating, Msg: []byte{1}}, 2, false},
 		"rating by /1":                 {syncFrame{Kind: syncKindRating, Msg: []byte{1}}, 1, false},
-		"reply by /2":                  {syncFrame{Kind: syncKindReply, Msg: make([]byte, intent.MaxReplySize)}, 2, true},
-		"oversized reply by /2":        {syncFrame{Kind: syncKindReply, Msg: make([]byte, intent.MaxReplySize+1)}, 2, false},
-		"reply with intent by /2":      {syncFrame{Kind: syncKindReply, Msg: []byte{1}, Intent: []byte{1}}, 2, false},
+		"reply by /3":                  {syncFrame{Kind: syncKindReply, Msg: make([]byte, intent.MaxReplySize)}, 3, true},
+		"oversized reply by /3":        {syncFrame{Kind: syncKindReply, Msg: make([]byte, intent.MaxReplySize+1)}, 3, false},
+		"reply with intent by /3":      {syncFrame{Kind: syncKindReply, Msg: []byte{1}, Intent: []byte{1}}, 3, false},
+		"profile by /3":                {syncFrame{Kind: syncKindProfile, Msg: make([]byte, intent.MaxProfileSize)}, 3, true},
+		"profile by /2":                {syncFrame{Kind: syncKindProfile, Msg: []byte{1}}, 2, false},
 	} {
 		_, err := parseFrame(mustMarshal(t, tt.f), tt.version)
 		if got := err == nil; got != tt.ok || (err != nil && !errors.Is(err, errSyncViolation)) {
@@ -709,14 +714,31 @@ func TestSyncFrames(t *testing.T) {
 		r       syncRequest
 		version int
 	}{
-		"set by /1":          {syncRequest{Category: "home", Set: 1}, 1},
-		"unknown set":        {syncRequest{Category: "home", Set: 5}, 2},
-		"profiles by /1":     {syncRequest{Category: "home", Set: 4}, 1},
-		"ratings with tombs": {syncRequest{Category: "home", Set: 2, Tombs: packPrefixes([]uint64{1})}, 2},
-		"offers with tombs":  {syncRequest{Category: "home", Set: 1, Tombs: packPrefixes([]uint64{1})}, 2},
+		"set by /1":                          {syncRequest{Category: "home", Set: 1}, 1},
+		"profiles by /1":                     {syncRequest{Category: "home", Set: 4}, 1},
+		"ratings with tombs":                 {syncRequest{Category: "home", Set: 2, Tombs: packPrefixes([]uint64{1})}, 3},
+		"offers with tombs":                  {syncRequest{Category: "home", Set: 1, Tombs: packPrefixes([]uint64{1})}, 2},
+		"unknown set, category off roster":   {syncRequest{Category: "nope", Set: 9}, 3},
+		"unknown set, prefixes out of order": {syncRequest{Category: "home", Set: 9, Live: packPrefixes([]uint64{7, 6})}, 3},
 	} {
 		if _, err := parseRequest(mustMarshal(t, tt.r), tt.version); !errors.Is(err, errSyncViolation) {
 			t.Errorf("%s: parseRequest = %v, want a violation", name, err)
+		}
+	}
+	// A set the version does not carry is no violation (the responder
+	// answers End alone: TestSyncUnknownSet); its tombs are only checked
+	// for form.
+	for name, tt := range map[string]struct {
+		r       syncRequest
+		version int
+	}{
+		"profiles by /2":        {syncRequest{Category: "home", Set: 4}, 2},
+		"ratings by /2, tombs":  {syncRequest{Category: "home", Set: 2, Tombs: packPrefixes([]uint64{1})}, 2},
+		"set 5 by /3":           {syncRequest{Category: "home", Set: 5, Live: packPrefixes([]uint64{6, 7})}, 3},
+		"set 2^32 by /3, tombs": {syncRequest{Category: "home", Set: 1 << 32, Tombs: packPrefixes([]uint64{1})}, 3},
+	} {
+		if _, err := parseRequest(mustMarshal(t, tt.r), tt.version); err != nil {
+			t.Errorf("%s: parseRequest = %v, want no violation", name, err)
 		}
 	}
 

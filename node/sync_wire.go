@@ -11,7 +11,8 @@ import (
 	"github.com/intentcast/intentcast/intent"
 )
 
-// The frames of /intentcast/sync/1 (docs/PROTOCOL.md, "Late-joiner sync").
+// The frames of /intentcast/sync/1, /2 and /3 (docs/PROTOCOL.md,
+// "Late-joiner sync", "Store-and-forward sync" and "Sync versions").
 // Every frame is an unsigned varint length followed by that many bytes of
 // canonical CBOR: a map with small integer keys, decoded as strictly as the
 // wire messages it carries (and refused when its re-encoding differs).
@@ -37,7 +38,7 @@ const (
 	syncMaxRequestFrame = syncMaxIDs*syncPrefixLen + 128
 	// syncMaxItemFrame is the largest response frame of /1: a tombstone
 	// with its intent, plus the keys. Of /2, syncMaxItemFrame2: a tombstone
-	// holding an accept, with its intent.
+	// holding an accept, with its intent. /3's is syncMaxRatingFrame.
 	syncMaxItemFrame  = intent.MaxIntentSize + intent.MaxCancelSize + 64
 	syncMaxItemFrame2 = intent.MaxIntentSize + intent.MaxAcceptSize + 64
 
@@ -47,23 +48,42 @@ const (
 // Kinds of response frame.
 const (
 	syncKindIntent    = 1 // Msg is a live intent
-	syncKindTombstone = 2 // Msg is a cancel (by /2 also an accept); Intent, if set, the intent it closes
+	syncKindTombstone = 2 // Msg is a cancel (from /2 also an accept); Intent, if set, the intent it closes
 	syncKindEnd       = 3 // the response to one request is complete
-	syncKindOffer     = 4 // /2 only: Msg is a sealed offer to a live intent
+	syncKindOffer     = 4 // from /2: Msg is a sealed offer to a live intent
 )
 
-// The sets a /2 request asks for (key 5); /1 has set 0 only.
+// The sets a request asks for (key 5, from /2); sets 2 to 4 are in
+// sync_ratings.go.
 const (
 	syncSetIntents = 0 // live intents and tombstones, by intent ID
 	syncSetOffers  = 1 // sealed offers to live intents, by offer ID
 )
 
+// setsOf is the number of sets a version carries: sets 0 to setsOf-1. A
+// responder answers a request for any other set with End alone, as for a
+// set it holds nothing of: a requester that asks more than the version
+// carries is not dropped, and the request still takes one of the
+// session's rounds, so it costs the responder no more than any other.
+func setsOf(version int) uint {
+	switch version {
+	case 1:
+		return 1 // intents
+	case 2:
+		return 2 // and offers
+	}
+	return 5 // and ratings, replies and profiles
+}
+
 // maxItemFrame is the largest response frame of a version.
 func maxItemFrame(version int) int {
-	if version == 2 {
-		return max(syncMaxItemFrame2, syncMaxRatingFrame)
+	switch version {
+	case 1:
+		return syncMaxItemFrame
+	case 2:
+		return syncMaxItemFrame2
 	}
-	return syncMaxItemFrame
+	return max(syncMaxItemFrame2, syncMaxRatingFrame)
 }
 
 // syncRequest asks for what the requester lacks of one category, in the
@@ -77,7 +97,7 @@ type syncRequest struct {
 	To       uint64 `cbor:"2,keyasint,omitempty"`
 	Live     []byte `cbor:"3,keyasint,omitempty"`
 	Tombs    []byte `cbor:"4,keyasint,omitempty"`
-	Set      uint   `cbor:"5,keyasint,omitempty"` // /2 only
+	Set      uint   `cbor:"5,keyasint,omitempty"` // from /2
 }
 
 // syncFrame is one frame of a response.
@@ -224,12 +244,12 @@ func parseRequest(data []byte, version int) (*parsedRequest, error) {
 	if err := decodeSyncCBOR(data, &r.syncRequest); err != nil {
 		return nil, err
 	}
+	// A set the version does not carry is no violation (setsOf); what
+	// its keys 3 and 4 mean is unknown, so only their form is checked.
 	switch {
 	case version == 1 && r.Set != syncSetIntents:
 		return nil, fmt.Errorf("%w: /1 has no key 5", errSyncViolation)
-	case r.Set > syncSetProfiles:
-		return nil, fmt.Errorf("%w: unknown set %d", errSyncViolation, r.Set)
-	case r.Set != syncSetIntents && len(r.Tombs) > 0:
+	case r.Set != syncSetIntents && r.Set < setsOf(version) && len(r.Tombs) > 0:
 		return nil, fmt.Errorf("%w: a request for set %d lists tombstones", errSyncViolation, r.Set)
 	}
 	if err := intent.CheckCategory(r.Category); err != nil {
@@ -263,12 +283,12 @@ func parseFrame(data []byte, version int) (*syncFrame, error) {
 		bad = len(f.Msg) == 0 || len(f.Msg) > intent.MaxIntentSize || f.Intent != nil || f.Next != 0 || f.More
 	case syncKindTombstone:
 		maxClosure := intent.MaxCancelSize
-		if version == 2 {
+		if version >= 2 {
 			maxClosure = intent.MaxAcceptSize
 		}
 		bad = len(f.Msg) == 0 || len(f.Msg) > maxClosure || len(f.Intent) > intent.MaxIntentSize || f.Next != 0 || f.More
 	case syncKindOffer:
-		bad = version != 2 || len(f.Msg) == 0 || len(f.Msg) > intent.MaxOfferSize || f.Intent != nil || f.Next != 0 || f.More
+		bad = version < 2 || len(f.Msg) == 0 || len(f.Msg) > intent.MaxOfferSize || f.Intent != nil || f.Next != 0 || f.More
 	case syncKindEnd:
 		bad = f.Msg != nil || f.Intent != nil || (f.Next != 0 && !f.More)
 	default:
