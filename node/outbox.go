@@ -395,9 +395,9 @@ func (o *outbox) listed(req *parsedRequest) {
 		var ok bool
 		switch e.rec.Kind {
 		case MessageIntent:
-			ok = req.Set != syncSetOffers && (req.hasLive(prefixOf(id)) || req.hasTomb(prefixOf(id)))
+			ok = req.Set == syncSetIntents && (req.hasLive(prefixOf(id)) || req.hasTomb(prefixOf(id)))
 		case MessageCancel, MessageAccept:
-			ok = req.Set != syncSetOffers && req.hasTomb(prefixOf(e.rec.IntentID))
+			ok = req.Set == syncSetIntents && req.hasTomb(prefixOf(e.rec.IntentID))
 		case MessageOffer:
 			ok = req.Set == syncSetOffers && req.hasLive(prefixOf(e.rec.OfferID)) // set 1 lists offer IDs
 		}
