@@ -19,7 +19,7 @@ func newStatsCollector(n *Node) *statsCollector {
 	return &statsCollector{
 		n: n,
 		sync: prometheus.NewDesc("intentcast_sync_total",
-			"Late-joiner sync (/intentcast/sync/1) counters, as SyncStats names them.", []string{"counter"}, nil),
+			"Sync (/intentcast/sync/1, /2 and /3) counters, as SyncStats names them.", []string{"counter"}, nil),
 		stem: prometheus.NewDesc("intentcast_stem_total",
 			"Stem relay (/intentcast/stem/1) counters, as StemStats names them.", []string{"counter"}, nil),
 	}
