@@ -33,6 +33,7 @@ type network struct {
 	scoresC *scoreCollector // registered with Config.Registerer, or nil
 	reg     prometheus.Registerer
 	reachT  *reachTracker
+	rehello *rehello
 	log     *slog.Logger
 
 	stopPubSub context.CancelFunc
@@ -85,10 +86,12 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		}
 		return nil, err
 	}
-	ps, err := newPubSub(life, h, cfg, tracer, append([]pubsub.Option{scores.option(cfg.ScoreInterval)}, opts...)...)
+	rh := newRehello(h, cfg.Logger)
+	ps, err := newPubSub(life, h, cfg, tracer, append([]pubsub.Option{scores.option(cfg.ScoreInterval), pubsub.WithRawTracer(rh)}, opts...)...)
 	if err != nil {
 		return fail(err)
 	}
+	rh.ps = ps
 	d, err := newDHT(h, cfg, boot)
 	if err != nil {
 		return fail(err)
@@ -105,6 +108,7 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		dht:        d,
 		scores:     scores,
 		reachT:     &reachTracker{h: h},
+		rehello:    rh,
 		log:        cfg.Logger,
 		stopPubSub: stop,
 		stopGuard:  stopGuard,
@@ -124,18 +128,20 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 
 // Serve runs the network's own pieces until ctx ends, each on a goroutine
 // it waits for: discovery (discovery.go), the reachability tracker
-// (reach.go) and, with the DHT on, advertising (dht.go). It returns once
-// they all have ended; what each returned, joined.
+// (reach.go), the router's repair (rehello.go) and, with the DHT on,
+// advertising (dht.go). It returns once they all have ended; what each
+// returned, joined.
 func (n *network) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
-	var disc, reach, adv error
+	var disc, reach, rh, adv error
 	wg.Go(func() { disc = n.disc.Serve(ctx) })
 	wg.Go(func() { reach = n.reachT.Serve(ctx) })
+	wg.Go(func() { rh = n.rehello.Serve(ctx) })
 	if n.dht != nil {
 		wg.Go(func() { adv = n.dht.Serve(ctx) })
 	}
 	wg.Wait()
-	return errors.Join(disc, reach, adv)
+	return errors.Join(disc, reach, rh, adv)
 }
 
 // close stops the router, the DHT and the host (unless Config.Host
