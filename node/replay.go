@@ -119,7 +119,7 @@ func (r *replayIndex) seen(id intent.ID) bool {
 
 // forget takes id out of the in-memory index: an own message that never
 // left the node (outbox.load), which seed remembered with every message
-// the store holds.
+// the store holds, or an intent the live set had no room for.
 func (r *replayIndex) forget(id intent.ID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

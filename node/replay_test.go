@@ -238,3 +238,34 @@ func TestFlushingEntriesStayReadable(t *testing.T) {
 		t.Errorf("after the flush, pending tombstones = %v; want none", got)
 	}
 }
+
+// TestIntentRefusedForRoomComesAgain fills a node's live set: an intent
+// refused for want of room is not marked seen, so once a cancel makes
+// room, the same intent (by gossip again, or by sync) is taken.
+func TestIntentRefusedForRoomComesAgain(t *testing.T) {
+	cfg := nodeConfig(t)
+	cfg.MaxLiveIntents = 1
+	n := startNode(t, cfg)
+	first, keys := mintIntent(t, "electronics", 0, time.Now())
+	m, err := n.check(t.Context(), "electronics", false, first.Raw)
+	if err != nil {
+		t.Fatalf("check the first intent: %v", err)
+	}
+	n.deliver(t.Context(), m)
+	second, _ := mintIntent(t, "electronics", 0, time.Now())
+	if _, err := n.check(t.Context(), "electronics", false, second.Raw); !errors.Is(err, errLiveSetFull) {
+		t.Fatalf("the second intent with the live set full: %v; want errLiveSetFull", err)
+	}
+	c, err := intent.NewCancel(first, keys, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = n.check(t.Context(), "electronics", false, c.Raw)
+	if err != nil {
+		t.Fatalf("check the cancel: %v", err)
+	}
+	n.deliver(t.Context(), m)
+	if _, err := n.check(t.Context(), "electronics", false, second.Raw); err != nil {
+		t.Fatalf("the second intent again, with room: %v; want it taken", err)
+	}
+}

@@ -136,6 +136,9 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 			return nil, err
 		}
 		if !n.live.add(m, now) {
+			// Not taken, so not seen: it may come again (gossip, sync)
+			// once the set has room.
+			n.replay.forget(m.ID)
 			return nil, errLiveSetFull
 		}
 	case *intent.SignedCancel:
