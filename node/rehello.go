@@ -75,8 +75,17 @@ func (r *rehello) Serve(ctx context.Context) error {
 			return nil
 		case p = <-r.kick:
 		}
+		// A peer whose last repair is older than rehelloWaitMax starts
+		// over at rehelloWait; forgetting it keeps the maps to the peers
+		// repaired in the last rehelloWaitMax.
+		for q, t := range last {
+			if time.Since(t) >= rehelloWaitMax {
+				delete(last, q)
+				delete(wait, q)
+			}
+		}
 		w := rehelloWait
-		if time.Since(last[p]) < rehelloWaitMax {
+		if _, ok := last[p]; ok {
 			w = min(2*wait[p], rehelloWaitMax)
 		}
 		last[p], wait[p] = time.Now(), w
