@@ -155,6 +155,9 @@ func TestThreadClosedIntent(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 15*time.Second, "the vendor sees the intent closed", func() bool { return !isLive(p.vendor, p.in.ID) })
+	// The relay's verdict below needs the accept there too: it may come
+	// after the vendor's.
+	eventually(t, 15*time.Second, "the relay sees the intent closed", func() bool { return !isLive(p.relay, p.in.ID) })
 	if _, err := p.customer.Counter(ctx, p.offer, intent.CounterDraft{Text: "one more"}); !errors.Is(err, ErrThreadClosed) {
 		t.Fatalf("a counter on a closed intent: %v, want ErrThreadClosed", err)
 	}
