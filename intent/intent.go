@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/intentcast/intentcast/crypto"
@@ -298,6 +299,11 @@ type SignedIntent struct {
 	// (zero otherwise): its own signature and those of its cancel and
 	// accepts are verified under it without decoding the key again.
 	key crypto.VerifyingKey
+	// verified says Validate has verified the signature: a node checks
+	// its own intent before it sends it and its router checks it again
+	// as it publishes it (the same parsed message), and one Ed25519
+	// verification is most of a check.
+	verified atomic.Bool
 }
 
 // verifySigned verifies msg under the intent's signing key.
@@ -355,8 +361,11 @@ func (s *SignedIntent) Validate(now time.Time, p Policy) error {
 	if !CheckWork(s.msg.Payload, int(b.Work)) {
 		return fmt.Errorf("intent %s: %w: hash has fewer than the %d bits it commits to", s.ID.Short(), ErrInsufficientWork, b.Work)
 	}
-	if err := s.verifySigned(s.msg); err != nil {
-		return fmt.Errorf("intent %s: %w", s.ID.Short(), err)
+	if !s.verified.Load() {
+		if err := s.verifySigned(s.msg); err != nil {
+			return fmt.Errorf("intent %s: %w", s.ID.Short(), err)
+		}
+		s.verified.Store(true)
 	}
 	if err := checkVersion(b.Version); err != nil {
 		return fmt.Errorf("intent %s: %w", s.ID.Short(), err)

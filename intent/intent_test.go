@@ -264,3 +264,32 @@ func TestNewIntentMintCancels(t *testing.T) {
 		t.Fatalf("got %v, want ErrMintCancelled wrapping context.Canceled", err)
 	}
 }
+
+// TestValidateVerifiesOnce: a parsed intent that passed Validate does not
+// verify its signature again (a node checks its own intent before sending
+// it and its router checks it again), but every other check still runs, and
+// a fresh parse of the same bytes verifies anew.
+func TestValidateVerifiesOnce(t *testing.T) {
+	s, _ := newTestIntent(t, nil)
+	in, err := ParseIntent(s.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Validate(t0, testPolicy); err != nil {
+		t.Fatal(err)
+	}
+	// Spoil the signature the parsed message holds: a second Validate
+	// that verified again would fail.
+	in.msg.Signature = bytes.Clone(in.msg.Signature)
+	in.msg.Signature[0] ^= 1
+	if err := in.Validate(t0, testPolicy); err != nil {
+		t.Fatalf("second Validate of a verified intent: %v, want the signature taken as verified", err)
+	}
+	if err := in.Validate(t0.Add(MaxLifetime+time.Hour), testPolicy); !errors.Is(err, ErrExpired) {
+		t.Fatalf("second Validate after expiry: %v, want ErrExpired: only the signature is remembered", err)
+	}
+	spoiled := &SignedIntent{Raw: in.Raw, ID: in.ID, Body: in.Body, msg: in.msg, key: in.key}
+	if err := spoiled.Validate(t0, testPolicy); !errors.Is(err, crypto.ErrBadSignature) {
+		t.Fatalf("a message not yet verified with a bad signature: %v, want ErrBadSignature", err)
+	}
+}

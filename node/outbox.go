@@ -100,6 +100,9 @@ type outEntry struct {
 	peers     map[peer.ID]bool
 	attempted bool          // handed to the stem or the router in this run: not again
 	moved     chan struct{} // closed when the status first leaves queued
+	// checked is the intent as send's own check parsed and validated it,
+	// for the router's validator when this node publishes it (ownChecked).
+	checked *intent.SignedIntent
 }
 
 func newOutbox(n *Node) *outbox {
@@ -178,10 +181,16 @@ func (n *Node) send(ctx context.Context, rec store.Outgoing) (SendRecord, error)
 		// intent still queued, so they are checked when they leave.)
 		// A replay here is not a refusal: the entry is in, so the outbox
 		// loop (woken by a graft) may have published it already.
-		if _, err := n.checkWith(ctx, "", rec.Category, rec.Kind == MessageOffer, rec.Raw, checkOwn); err != nil && !errors.Is(err, errReplay) {
+		m, err := n.checkWith(ctx, "", rec.Category, rec.Kind == MessageOffer, rec.Raw, checkOwn)
+		if err != nil && !errors.Is(err, errReplay) {
 			if o.refuse(rec.ID, err) {
 				return o.record(e), fmt.Errorf("%w: %w", ErrRefused, err)
 			}
+		}
+		if in, ok := m.(*intent.SignedIntent); ok {
+			o.mu.Lock()
+			e.checked = in
+			o.mu.Unlock()
 		}
 	}
 	if err := o.try(ctx, e); err != nil {
@@ -196,6 +205,20 @@ func (n *Node) send(ctx context.Context, rec store.Outgoing) (SendRecord, error)
 		}
 	}
 	return o.record(e), nil
+}
+
+// ownChecked returns the parsed intent of an own message that send's
+// check validated, if data is one still in the outbox. The router's
+// validator checks what this node publishes as it checks a peer's
+// message; given this, it verifies no signature a second time
+// (intent.SignedIntent.Validate remembers it verified one).
+func (o *outbox) ownChecked(data []byte) *intent.SignedIntent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if e, ok := o.msgs[intent.IDOf(data)]; ok {
+		return e.checked
+	}
+	return nil
 }
 
 // sendWait bounds how long send waits for the router to hand a message to

@@ -292,3 +292,44 @@ func TestSendStatusesShareACommit(t *testing.T) {
 		<-done
 	})
 }
+
+// TestOwnIntentVerifiedOnce: with the stem off, an own intent goes from
+// send's check straight to the router, whose validator checks it as it
+// checks a peer's message. It gets the intent send's check parsed, whose
+// signature is verified (intent.SignedIntent remembers), so the intent's
+// signature is verified once, not twice; a peer's copy of the same bytes
+// is parsed anew, and the router's check still did its state changes (the
+// intent is live and seen here).
+func TestOwnIntentVerifiedOnce(t *testing.T) {
+	ccfg := syncTestConfig(t, true)
+	ccfg.DisableStem = true
+	customer := startNode(t, ccfg)
+	vcfg := syncTestConfig(t, true)
+	vcfg.DisableStem = true
+	vcfg.Bootstrap = addrsOf(customer)
+	vendor := startNode(t, vcfg)
+	in, err := customer.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the vendor holds the intent", func() bool { return isLive(vendor, in.ID) })
+
+	checked := customer.outbox.ownChecked(in.Raw)
+	if checked == nil {
+		t.Fatal("the outbox kept no checked intent for the router's validator")
+	}
+	m, err := customer.parse(customer.ID(), in.Raw)
+	if err != nil || m != any(checked) {
+		t.Fatalf("the router's validator parses the own intent anew (%v): want the one send checked", err)
+	}
+	if err := checked.Validate(time.Now(), customer.cfg.Policy); err != nil {
+		t.Fatal(err)
+	}
+	m, err = customer.parse(vendor.ID(), in.Raw)
+	if err != nil || m == any(checked) {
+		t.Fatalf("a peer's copy of an own intent is taken as checked (%v): it must be parsed and verified anew", err)
+	}
+	if !isLive(customer, in.ID) || !customer.seen(in.ID) {
+		t.Fatal("the router's check of the own intent did not make it live and seen at its own node")
+	}
+}
