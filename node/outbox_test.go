@@ -293,43 +293,45 @@ func TestSendStatusesShareACommit(t *testing.T) {
 	})
 }
 
-// TestOwnIntentVerifiedOnce: with the stem off, an own intent goes from
-// send's check straight to the router, whose validator checks it as it
-// checks a peer's message. It gets the intent send's check parsed, whose
-// signature is verified (intent.SignedIntent remembers), so the intent's
-// signature is verified once, not twice; a peer's copy of the same bytes
-// is parsed anew, and the router's check still did its state changes (the
-// intent is live and seen here).
+// TestOwnIntentVerifiedOnce: an own intent is checked by send, and again
+// as it leaves (the stem's checkOwn, or, stem off, the router's validator
+// as this node publishes it). Those later checks get the intent send's
+// check parsed, whose signature is verified (intent.SignedIntent
+// remembers), so the signature is verified once; the same bytes from a
+// peer are parsed anew. The node has no peer, so the intent stays queued
+// and unseen, and the checks below run every rule.
 func TestOwnIntentVerifiedOnce(t *testing.T) {
-	ccfg := syncTestConfig(t, true)
-	ccfg.DisableStem = true
-	customer := startNode(t, ccfg)
-	vcfg := syncTestConfig(t, true)
-	vcfg.DisableStem = true
-	vcfg.Bootstrap = addrsOf(customer)
-	vendor := startNode(t, vcfg)
-	in, err := customer.Publish(t.Context(), laptopDraft(time.Now()), nil)
+	cfg := syncTestConfig(t, true)
+	cfg.DisableStem = true
+	n := startNode(t, cfg)
+	in, err := n.Publish(t.Context(), laptopDraft(time.Now()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the vendor holds the intent", func() bool { return isLive(vendor, in.ID) })
-
-	checked := customer.outbox.ownChecked(in.Raw)
+	checked := n.outbox.ownChecked(in.Raw)
 	if checked == nil {
-		t.Fatal("the outbox kept no checked intent for the router's validator")
+		t.Fatal("the outbox kept no checked intent for the later checks")
 	}
-	m, err := customer.parse(customer.ID(), in.Raw)
-	if err != nil || m != any(checked) {
-		t.Fatalf("the router's validator parses the own intent anew (%v): want the one send checked", err)
-	}
-	if err := checked.Validate(time.Now(), customer.cfg.Policy); err != nil {
+	if err := checked.Validate(time.Now(), n.cfg.Policy); err != nil {
 		t.Fatal(err)
 	}
-	m, err = customer.parse(vendor.ID(), in.Raw)
-	if err != nil || m == any(checked) {
-		t.Fatalf("a peer's copy of an own intent is taken as checked (%v): it must be parsed and verified anew", err)
-	}
-	if !isLive(customer, in.ID) || !customer.seen(in.ID) {
-		t.Fatal("the router's check of the own intent did not make it live and seen at its own node")
+	ctx, cat := t.Context(), in.Body.Category
+	for _, c := range []struct {
+		what string
+		from peer.ID
+		mode checkMode
+		same bool
+	}{
+		{"the router's validator, as this node publishes it", n.ID(), checkStem, true},
+		{"the stem, as it leaves", "", checkOwn, true},
+		{"a peer's copy", peer.ID("someone else"), checkStem, false},
+	} {
+		m, err := n.checkWith(ctx, c.from, cat, false, in.Raw, c.mode)
+		if err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if got := m == any(checked); got != c.same {
+			t.Errorf("%s: took the intent send checked = %v, want %v", c.what, got, c.same)
+		}
 	}
 }

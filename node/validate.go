@@ -101,7 +101,7 @@ const (
 
 func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, offers bool, data []byte, mode checkMode) (any, error) {
 	mark := mode == checkGossip
-	m, err := n.parse(from, data)
+	m, err := n.parse(from == n.ID() || mode == checkOwn, data)
 	if err != nil {
 		return nil, err
 	}
@@ -193,12 +193,15 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 	return m, nil
 }
 
-// parse is intent.Parse, but for this node's own intent as it publishes
-// it (from is this node only then): the router's validator gets the
-// message send's check parsed and validated, so its signature is
-// verified once (outbox.ownChecked). Every other rule runs again.
-func (n *Node) parse(from peer.ID, data []byte) (any, error) {
-	if from == n.ID() {
+// parse is intent.Parse, but an own intent that send's check validated
+// (outbox.ownChecked) is taken as that check parsed it, so its signature
+// is verified once however often it is checked again: by the stem as it
+// leaves (checkOwn), and by the router's validator as this node publishes
+// it into gossip (the only messages "from" this node). Every other rule
+// runs again. own says the message is one of this node's: data is looked
+// up by its hash, so only the very bytes send checked match.
+func (n *Node) parse(own bool, data []byte) (any, error) {
+	if own {
 		if in := n.outbox.ownChecked(data); in != nil {
 			return in, nil
 		}
