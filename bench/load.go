@@ -139,6 +139,10 @@ type Result struct {
 	// durable write of the intent and its keys, the local validation and,
 	// with the stem on, the stem).
 	NetP50, NetP99 time.Duration
+	// SchedP99 is the 99th percentile of how long runnable goroutines
+	// waited for a P over the run (schedlat.go): the whole process's, so
+	// the harness's own goroutines are in it, the same for every system.
+	SchedP99 time.Duration
 	// Late is the share of messages some peer delivered more than 1 s
 	// after publication.
 	Late float64
@@ -186,7 +190,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 
 	runtime.GC()
 	mem := startMemSampler()
-	c0, cpu0 := sw.counters(), cpuTime()
+	c0, cpu0, sched0 := sw.counters(), cpuTime(), readSched()
 	if load.Profile != nil {
 		if err := pprof.StartCPUProfile(load.Profile); err != nil {
 			return res, err
@@ -227,7 +231,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 		return res, ctx.Err()
 	}
 	end := now()
-	cpu1 := cpuTime()
+	cpu1, sched1 := cpuTime(), readSched()
 	if load.Profile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -273,6 +277,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 	slices.Sort(net)
 	res.NetP50 = time.Duration(percentile(net, 50))
 	res.NetP99 = time.Duration(percentile(net, 99))
+	res.SchedP99 = sched1.percentile(sched0, 99)
 	slices.Sort(calls)
 	res.PublishCallP50 = time.Duration(percentile(calls, 50))
 	res.PublishCallP99 = time.Duration(percentile(calls, 99))
@@ -333,7 +338,7 @@ func quiesce(ctx context.Context, sw Swarm, limit time.Duration) {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%s N=%d rate=%.0f/s: delivered %.4f (on time %.4f), p50 %s p99 %s max %s (from gossip start p50 %s p99 %s), %.0f msg/s, %s CPU/delivery (%.2f cores), %.0f B/delivery (%.2f RPCs), heap %s/node",
-		r.System, r.N, r.Rate, r.DeliveryRatio, r.OnTimeRatio, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.NetP50), ms(r.NetP99), r.Throughput,
+	return fmt.Sprintf("%s N=%d rate=%.0f/s: delivered %.4f (on time %.4f), p50 %s p99 %s max %s (from gossip start p50 %s p99 %s; waits for a P p99 %s), %.0f msg/s, %s CPU/delivery (%.2f cores), %.0f B/delivery (%.2f RPCs), heap %s/node",
+		r.System, r.N, r.Rate, r.DeliveryRatio, r.OnTimeRatio, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.NetP50), ms(r.NetP99), us(r.SchedP99), r.Throughput,
 		us(r.CPUPerDelivery), r.CoresUsed, r.GossipBytesPerDelivery, r.RPCsPerDelivery, mib(r.PeakHeapPerNode))
 }
