@@ -26,25 +26,26 @@ var ErrClosed = errors.New("node is closed")
 // protocol's validators, the node's store, and the customer and vendor roles
 // on top. Every node relays; which roles it plays is up to its user.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	net      *network
-	store    store.Store
-	identity crypto.Identity
-	live     *liveSet
-	relay    *relayKeeper    // store-and-forward: what is kept of others' offers
-	outbox   *outbox         // own messages and how far they got
-	own      *ownSet         // own intents still on the network; see lockOwn
-	tombs    *tombSet        // cancelled intents, for the validator
-	pending  *pendingCancels // cancels that overtook their intent
-	replay   *replayIndex
-	events   broker
-	metrics  *metrics
-	rejects  *rejectLog      // rate-limits the log of refused gossip
-	stats    *statsCollector // registered sync and stem counters, if any
-	sync     *syncer         // late-joiner sync, both sides
-	stem     *stemRelay      // origin privacy: the stem phase, both sides
-	ratings  *ratingBook     // verified ratings and vendor profiles
+	cfg       Config
+	log       *slog.Logger
+	net       *network
+	store     store.Store
+	identity  crypto.Identity
+	live      *liveSet
+	relay     *relayKeeper    // store-and-forward: what is kept of others' offers
+	outbox    *outbox         // own messages and how far they got
+	own       *ownSet         // own intents still on the network; see lockOwn
+	tombs     *tombSet        // cancelled intents, for the validator
+	pending   *pendingCancels // cancels that overtook their intent
+	replay    *replayIndex
+	events    broker
+	metrics   *metrics
+	rejects   *rejectLog      // rate-limits the log of refused gossip
+	stats     *statsCollector // registered sync and stem counters, if any
+	sync      *syncer         // late-joiner sync, both sides
+	forwarder *forwarder      // gossips on what sync took
+	stem      *stemRelay      // origin privacy: the stem phase, both sides
+	ratings   *ratingBook     // verified ratings and vendor profiles
 
 	topics map[string]*pubsub.Topic // joined topics by name
 
@@ -131,6 +132,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	// soon as the host listens.
 	n.serve("network", n.net)
 	n.sync = newSyncer(n, n.net.host, n.store, n.live, n.replay, n.cfg)
+	n.forwarder = newForwarder(n)
 	n.stem = newStemRelay(n, n.net.host, n.cfg)
 	if cfg.Registerer != nil {
 		// Only the first node on a registry shows its sync and stem
@@ -150,6 +152,7 @@ func newNode(ctx context.Context, cfg Config, opts ...pubsub.Option) (n *Node, e
 	n.serve("prune", serviceFunc(n.prune))
 	n.serve("outbox", serviceFunc(n.outbox.run))
 	n.serve("sync", n.sync)
+	n.serve("forwarder", n.forwarder)
 	n.serve("stem", n.stem)
 	n.log.Info("node started", "peer", n.net.ID(), "addrs", n.net.Addrs(), "categories", cfg.Categories)
 	return n, nil

@@ -116,6 +116,10 @@ type SyncStats struct {
 	Ratings       int // ratings, rating replies and vendor profiles accepted and kept (by /3)
 	Ignored       int // messages ignored (known, expired, unverifiable cancel...)
 	Rejected      int // invalid messages or frames: each drops the peer from sync for a while
+	// Intents and closures taken, gossiped on (forward.go), and those
+	// not, the forward queue being full.
+	Forwarded      int
+	ForwardDropped int
 
 	// As the answering side.
 	Served         int // sessions answered
@@ -132,6 +136,7 @@ type SyncStats struct {
 type syncNode interface {
 	checkFrom(ctx context.Context, from peer.ID, category string, offers bool, raw []byte) (any, error)
 	deliver(ctx context.Context, m any)
+	forward(category string, offers bool, m any) // gossip on what it took
 	checkTrust(ctx context.Context, raw []byte) (any, error)
 	deliverTrust(ctx context.Context, m any)
 	listedBy(req *parsedRequest) // a peer's request lists what it holds: own messages it names were seen

@@ -245,6 +245,7 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 	ignored := func() { ss.s.count(func(c *SyncStats) { c.Ignored++ }) }
 	deliverIntent := func(m any) {
 		n.deliver(ctx, m)
+		n.forward(rs.cat, false, m)
 		ss.intents++
 		ss.s.count(func(c *SyncStats) { c.Intents++ })
 	}
@@ -328,6 +329,7 @@ func (ss *syncSession) take(ctx context.Context, rs *syncRound, f *syncFrame) er
 	switch verdict(err) {
 	case pubsub.ValidationAccept:
 		n.deliver(ctx, m)
+		n.forward(rs.cat, offersTopic, m)
 		ss.tombs++
 		ss.s.count(func(c *SyncStats) { c.Tombstones++ })
 		return nil

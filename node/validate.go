@@ -41,9 +41,17 @@ func verdict(err error) pubsub.ValidationResult {
 
 // validator returns the pubsub validator of one category topic.
 func (n *Node) validator(category string, offers bool) pubsub.ValidatorEx {
-	return n.validatorOf(func(ctx context.Context, from peer.ID, data []byte) (any, error) {
+	check := n.validatorOf(func(ctx context.Context, from peer.ID, data []byte) (any, error) {
 		return n.checkFrom(ctx, from, category, offers, data)
 	}, verdict)
+	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+		if from == n.ID() && n.forwarder.passes(msg.Data) {
+			// This node's forward of what sync took: checked and
+			// delivered then, so nothing to deliver now (forwarder).
+			return pubsub.ValidationAccept
+		}
+		return check(ctx, from, msg)
+	}
 }
 
 // validatorOf makes a pubsub validator of a check and its verdicts: an
