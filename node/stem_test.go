@@ -317,16 +317,18 @@ func TestStemHidesOrigin(t *testing.T) {
 	})
 }
 
-// injector returns the index of the node that put id into gossip (-1 if
-// none, or several).
+// injector returns the index of the node that first put id into gossip
+// (-1 if none did): of the nodes that sent it before any peer delivered
+// it to them, the one that sent it first. Others after it are nodes that
+// took it by sync and forwarded it (forward.go).
 func injector(trs []*originTracer, id intent.ID) int {
-	found := -1
+	found, first := -1, time.Time{}
 	for i, tr := range trs {
-		if tr.injected(id) {
-			if found >= 0 {
-				return -1
-			}
-			found = i
+		if !tr.injected(id) {
+			continue
+		}
+		if _, _, sent, _ := tr.first(id); found < 0 || sent.Before(first) {
+			found, first = i, sent
 		}
 	}
 	return found
