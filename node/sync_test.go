@@ -780,14 +780,16 @@ func FuzzSyncFrames(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if r, err := parseRequest(data, 2); err == nil {
-			if again, _ := intent.Marshal(r.syncRequest); !bytes.Equal(again, data) {
-				t.Fatalf("accepted a non-canonical request %x", data)
+		for version := 1; version <= 3; version++ {
+			if r, err := parseRequest(data, version); err == nil {
+				if again, _ := intent.Marshal(r.syncRequest); !bytes.Equal(again, data) {
+					t.Fatalf("/%d accepted a non-canonical request %x", version, data)
+				}
 			}
-		}
-		if fr, err := parseFrame(data, 2); err == nil {
-			if again, _ := intent.Marshal(fr); !bytes.Equal(again, data) {
-				t.Fatalf("accepted a non-canonical frame %x", data)
+			if fr, err := parseFrame(data, version); err == nil {
+				if again, _ := intent.Marshal(fr); !bytes.Equal(again, data) {
+					t.Fatalf("/%d accepted a non-canonical frame %x", version, data)
+				}
 			}
 		}
 		readFrame(bufio.NewReader(bytes.NewReader(data)), 64)
