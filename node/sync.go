@@ -128,6 +128,10 @@ type SyncStats struct {
 	ServedBytesIn  int // request bytes received
 	ServedBytesOut int // response bytes sent
 	ServedMessages int // intents and tombstones sent
+	// Requests for a set the session's version does not carry (setsOf),
+	// answered with End alone: how many peers ask for more than they
+	// agreed, an older or newer implementation among them.
+	ServedUnknownSets int
 }
 
 // syncNode is what sync needs of its node: the gossip validators' checks

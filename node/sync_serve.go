@@ -151,6 +151,8 @@ func (s *syncer) serve(ctx context.Context, st corenet.Stream, slot *streamSlot)
 		known := req.Set < setsOf(version)
 		if known {
 			s.node.listedBy(req) // of another set, what the prefixes name is unknown
+		} else {
+			s.count(func(c *SyncStats) { c.ServedUnknownSets++ })
 		}
 		key := setKey{req.Category, req.Set}
 		set, ok := sets[key]

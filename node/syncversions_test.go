@@ -179,6 +179,12 @@ func TestSyncUnknownSet(t *testing.T) {
 	if s := n.SyncStats(); s.Refused != 0 {
 		t.Fatalf("the node refused %d sessions", s.Refused)
 	}
+	// Two sessions, each asking the unknown set twice (the fourth
+	// request went unanswered); a set asked again within a session is
+	// still counted, as the rounds it takes are.
+	if s := n.SyncStats(); s.ServedUnknownSets != 4 {
+		t.Fatalf("ServedUnknownSets = %d, want 4", s.ServedUnknownSets)
+	}
 }
 
 // askSync writes req on st and reads the response from r, up to its End.
