@@ -49,6 +49,7 @@ func TestInputRules(t *testing.T) {
 		{"filter min_price, no currency", "/v1/vendor/filter", `{"min_price":1000}`, 400, client.CodeBadRequest, "min_price", "A minimum price needs exactly one currency"},
 		{"filter min_price, two currencies", "/v1/vendor/filter", `{"min_price":1000,"currencies":["EUR","JPY"]}`, 400, client.CodeBadRequest, "min_price", "amounts in different currencies cannot be compared"},
 		{"filter min_price in eur", "/v1/vendor/filter", `{"min_price":1000,"currencies":["eur"]}`, 200, "", "", ""},
+		{"filter min_price, one currency twice", "/v1/vendor/filter", `{"min_price":1000,"currencies":["EUR","eur"]}`, 200, "", "", ""},
 		{"filter two currencies, no min_price", "/v1/vendor/filter", `{"currencies":["EUR","JPY"]}`, 200, "", "", ""},
 	}
 	for _, tt := range tests {

@@ -52,6 +52,9 @@ func checkFilter(f node.Filter, served []string) (node.Filter, error) {
 			return node.Filter{}, err
 		}
 	}
+	// One currency named twice ("eur", "EUR") is one: a minimum price
+	// needs exactly one, and the stored filter lists each once.
+	f.Regions, f.Currencies = distinct(f.Regions), distinct(f.Currencies)
 	if err := intent.CheckMinPriceInput(f.MinPrice, f.Currencies); err != nil {
 		return node.Filter{}, err
 	}
@@ -175,4 +178,15 @@ func nodeVendor(n *node.Node) (intent.Vendor, bool) {
 		return v.Vendor(), true
 	}
 	return intent.Vendor{}, false
+}
+
+// distinct is list without repeats, in first-seen order; nil stays nil.
+func distinct(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

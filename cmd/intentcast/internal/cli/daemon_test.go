@@ -398,6 +398,7 @@ func TestInputRulesThroughTheDaemon(t *testing.T) {
 	}{
 		{"jpy", "1050", 1050, "1050 JPY"},
 		{"eur", "10.5", 1050, "10.50 EUR"},
+		{"eur,EUR", "10.5", 1050, "10.50 EUR"}, // one currency, named twice
 	} {
 		f := decodeJSON[client.Filter](t, mustRun(t, d("--json", "vendor", "filter", "--currency", tt.currencies, "--min-price", tt.min)...))
 		if f.MinPrice != tt.minor {

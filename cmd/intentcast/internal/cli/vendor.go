@@ -157,7 +157,9 @@ func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) 
 			if err := intent.CheckRegionInput(intent.FieldRegion, r); err != nil {
 				return f, inputError(cmd, err)
 			}
-			f.Regions = append(f.Regions, r)
+			if !slices.Contains(f.Regions, r) {
+				f.Regions = append(f.Regions, r)
+			}
 		}
 	}
 	if cmd.IsSet("currency") {
@@ -167,7 +169,9 @@ func filterFromFlags(cmd *ucli.Command, f client.Filter) (client.Filter, error) 
 			if err := intent.CheckCurrencyInput(cur); err != nil {
 				return f, inputError(cmd, err)
 			}
-			f.Currencies = append(f.Currencies, cur)
+			if !slices.Contains(f.Currencies, cur) { // --currency eur,EUR is one currency
+				f.Currencies = append(f.Currencies, cur)
+			}
 		}
 	}
 	if cmd.IsSet("min-price") {
