@@ -161,8 +161,11 @@ func TestWrittenBehindComesBackAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []intent.ID{offerA.ID, offerB.ID} {
-		awaitEvent(t, csub, "the customer reports the offer", func(e Event) bool { return e.Kind == EventOffer && e.OfferID == o })
+	// In either order: the two offers take different paths, and an event
+	// read while awaiting the other would be lost to the wait.
+	for want := map[intent.ID]bool{offerA.ID: true, offerB.ID: true}; len(want) > 0; {
+		e := awaitEvent(t, csub, "the customer reports both offers", func(e Event) bool { return e.Kind == EventOffer && want[e.OfferID] })
+		delete(want, e.OfferID)
 	}
 	if got := cstore.heldCount(); got != 2 {
 		t.Fatalf("%d received offers held in the write queue when reported, want 2", got)
