@@ -101,7 +101,8 @@ type outEntry struct {
 	attempted bool          // handed to the stem or the router in this run: not again
 	moved     chan struct{} // closed when the status first leaves queued
 	// checked is the intent as send's own check parsed and validated it,
-	// for the router's validator when this node publishes it (ownChecked).
+	// for the checks it meets as it leaves: the stem's, and the router's
+	// validator's when this node publishes it (ownChecked).
 	checked *intent.SignedIntent
 }
 
@@ -208,10 +209,10 @@ func (n *Node) send(ctx context.Context, rec store.Outgoing) (SendRecord, error)
 }
 
 // ownChecked returns the parsed intent of an own message that send's
-// check validated, if data is one still in the outbox. The router's
-// validator checks what this node publishes as it checks a peer's
-// message; given this, it verifies no signature a second time
-// (intent.SignedIntent.Validate remembers it verified one).
+// check validated, if data is one still in the outbox. The stem, and the
+// router's validator as this node publishes it, check an own intent again
+// as they check a peer's; given this, they verify no signature a second
+// time (intent.SignedIntent.Validate remembers it verified one).
 func (o *outbox) ownChecked(data []byte) *intent.SignedIntent {
 	o.mu.Lock()
 	defer o.mu.Unlock()
