@@ -64,10 +64,13 @@ func TestSendStatusQueuedThenSent(t *testing.T) {
 	// the copy the peer published comes back by gossip, or the peer's
 	// sync lists it; with one peer whose mesh may still be empty when it
 	// publishes, that can wait for the peer's next sync, so only the
-	// order of the times is asserted here.
-	eventually(t, 30*time.Second, "the intent's send status is sent to a peer", func() bool {
+	// order of the times is asserted here. Seen may also come with no
+	// peer counted: the peer took the stem frame and fluffed it, but its
+	// acknowledgment came after the hand-over's timeout (a loaded
+	// machine), and the copy back says the network has it.
+	eventually(t, 30*time.Second, "the intent's send status is sent to a peer, or seen", func() bool {
 		st := sendStatus(customer, in.ID)
-		return (st.Status == SendSent || st.Status == SendSeen) && st.Peers >= 1
+		return (st.Status == SendSent && st.Peers >= 1) || st.Status == SendSeen
 	})
 	st := sendStatus(customer, in.ID)
 	if st.Sent.Before(st.Queued) || (st.Status == SendSeen && st.Seen.Before(st.Sent)) {
