@@ -32,7 +32,9 @@ import (
 //     is the message back by gossip after its stem: some node published it
 //     into gossip), or a peer's sync request listed it among what it holds
 //     (listed). It proves the network has it; not that the customer's or
-//     the vendor's node does.
+//     the vendor's node does. Peers may be 0: a stem successor that took
+//     the message and fluffed it, but acknowledged it after the hand-over's
+//     timeout, is not counted.
 //   - refused: this node's own check refused it when it was to leave (the
 //     intent closed or expired while it was queued). It never left, and is
 //     never shown as sent.
