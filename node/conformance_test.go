@@ -318,6 +318,7 @@ func leadingZeroBits(h []byte) int {
 
 // specTracer records the spec peer's grafts.
 type specTracer struct {
+	noTrace
 	mu   sync.Mutex
 	mesh map[string]map[peer.ID]bool
 }
@@ -345,21 +346,6 @@ func (tr *specTracer) grafted(p peer.ID, topic string) bool {
 	defer tr.mu.Unlock()
 	return tr.mesh[topic][p]
 }
-
-func (*specTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*specTracer) OnClosedOutboundStream(peer.ID)                       {}
-func (*specTracer) Join(string)                                          {}
-func (*specTracer) Leave(string)                                         {}
-func (*specTracer) ValidateMessage(*pubsub.Message)                      {}
-func (*specTracer) DeliverMessage(*pubsub.Message)                       {}
-func (*specTracer) RejectMessage(*pubsub.Message, string)                {}
-func (*specTracer) DuplicateMessage(*pubsub.Message)                     {}
-func (*specTracer) ThrottlePeer(peer.ID)                                 {}
-func (*specTracer) RecvRPC(*pubsub.RPC)                                  {}
-func (*specTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (*specTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (*specTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (*specTracer) UndeliverableMessage(*pubsub.Message)                 {}
 
 // verdictTracer records, on the live node, why each message was rejected
 // or ignored (pubsub.RejectValidationFailed, RejectValidationIgnored), by

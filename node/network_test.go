@@ -194,6 +194,7 @@ func TestConfigRejectsBadAddresses(t *testing.T) {
 // testTracer is a RawTracer that keeps the messages a node receives on the
 // wire and its mesh on testTopic.
 type testTracer struct {
+	noTrace
 	mu   sync.Mutex
 	msgs []*pb.Message
 	mesh map[peer.ID]bool
@@ -263,19 +264,6 @@ func (tr *testTracer) meshPeers() []peer.ID {
 	}
 	return out
 }
-
-func (*testTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*testTracer) Join(string)                                          {}
-func (*testTracer) Leave(string)                                         {}
-func (*testTracer) ValidateMessage(*pubsub.Message)                      {}
-func (*testTracer) DeliverMessage(*pubsub.Message)                       {}
-func (*testTracer) RejectMessage(*pubsub.Message, string)                {}
-func (*testTracer) DuplicateMessage(*pubsub.Message)                     {}
-func (*testTracer) ThrottlePeer(peer.ID)                                 {}
-func (*testTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (*testTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (*testTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (*testTracer) UndeliverableMessage(*pubsub.Message)                 {}
 
 // awaitMeshes waits until the testTopic meshes of nodes (traced by tracers)
 // have settled: every peer of every node is a known subscriber, each node

@@ -10,7 +10,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	corenet "github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // rehello repairs a race in go-libp2p-pubsub (v0.19.0). When the router's
@@ -36,6 +35,7 @@ import (
 // up to rehelloWaitMax, while it keeps happening), and the queue holds at
 // most rehelloQueue peers, further ones waiting for their next trigger.
 type rehello struct {
+	noTrace
 	h    host.Host
 	ps   *pubsub.PubSub // set once the router is made, before Serve
 	log  *slog.Logger
@@ -132,23 +132,5 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
-
-// The rest of pubsub.RawTracer: nothing to learn there.
-
-func (*rehello) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*rehello) Join(string)                                          {}
-func (*rehello) Leave(string)                                         {}
-func (*rehello) Graft(peer.ID, string)                                {}
-func (*rehello) Prune(peer.ID, string)                                {}
-func (*rehello) ValidateMessage(*pubsub.Message)                      {}
-func (*rehello) DeliverMessage(*pubsub.Message)                       {}
-func (*rehello) RejectMessage(*pubsub.Message, string)                {}
-func (*rehello) DuplicateMessage(*pubsub.Message)                     {}
-func (*rehello) ThrottlePeer(peer.ID)                                 {}
-func (*rehello) RecvRPC(*pubsub.RPC)                                  {}
-func (*rehello) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (*rehello) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (*rehello) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (*rehello) UndeliverableMessage(*pubsub.Message)                 {}
 
 var _ pubsub.RawTracer = (*rehello)(nil)

@@ -19,7 +19,6 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	icrypto "github.com/intentcast/intentcast/crypto"
 	"github.com/intentcast/intentcast/intent"
@@ -240,6 +239,7 @@ func survQuietLogger(t testing.TB) *slog.Logger {
 // router dropped messages (pubsub.RejectValidationThrottled,
 // RejectValidationQueueFull, ...) and remembers the reason per message.
 type survRejects struct {
+	noTrace
 	mu      sync.Mutex
 	reasons map[string]int
 	byID    map[intent.ID]string // message ID -> reason
@@ -262,21 +262,6 @@ func (r *survRejects) reason(id intent.ID) string {
 	defer r.mu.Unlock()
 	return r.byID[id]
 }
-
-func (*survRejects) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*survRejects) OnClosedOutboundStream(peer.ID)                       {}
-func (*survRejects) Join(string)                                          {}
-func (*survRejects) Leave(string)                                         {}
-func (*survRejects) ValidateMessage(*pubsub.Message)                      {}
-func (*survRejects) DeliverMessage(*pubsub.Message)                       {}
-func (*survRejects) DuplicateMessage(*pubsub.Message)                     {}
-func (*survRejects) ThrottlePeer(peer.ID)                                 {}
-func (*survRejects) RecvRPC(*pubsub.RPC)                                  {}
-func (*survRejects) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (*survRejects) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (*survRejects) UndeliverableMessage(*pubsub.Message)                 {}
-func (*survRejects) Graft(peer.ID, string)                                {}
-func (*survRejects) Prune(peer.ID, string)                                {}
 
 // DropRPC counts RPCs the router dropped because a peer's outbound queue
 // was full, under the reason "outbound queue full".
@@ -309,6 +294,7 @@ func (r *survRejects) snapshot() map[string]int {
 // connection closes (it traces no Prune for those; node_test.go's
 // meshTracer misses them, which is enough for a network that only grows).
 type survMesh struct {
+	noTrace
 	mu   sync.Mutex
 	mesh map[string]map[peer.ID]bool
 }
@@ -344,20 +330,6 @@ func (m *survMesh) has(topic string, p peer.ID) bool {
 	defer m.mu.Unlock()
 	return m.mesh[topic][p]
 }
-
-func (*survMesh) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (*survMesh) Join(string)                                          {}
-func (*survMesh) Leave(string)                                         {}
-func (*survMesh) ValidateMessage(*pubsub.Message)                      {}
-func (*survMesh) DeliverMessage(*pubsub.Message)                       {}
-func (*survMesh) RejectMessage(*pubsub.Message, string)                {}
-func (*survMesh) DuplicateMessage(*pubsub.Message)                     {}
-func (*survMesh) ThrottlePeer(peer.ID)                                 {}
-func (*survMesh) RecvRPC(*pubsub.RPC)                                  {}
-func (*survMesh) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (*survMesh) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (*survMesh) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (*survMesh) UndeliverableMessage(*pubsub.Message)                 {}
 
 // survAwaitFullMeshes waits until every node has every connected
 // subscriber of every topic in its mesh, and is in theirs: in a network
