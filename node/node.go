@@ -283,6 +283,12 @@ func (n *Node) Close() error {
 		// Every service; the delivery loops end with the router, and
 		// discovery saves the address book while the host is still up.
 		n.wg.Wait()
+		if n.replay != nil {
+			// What was queued behind after the flusher's last flush (a
+			// send status from the router's last trace, a delivery that
+			// was under way): every service has ended, so this is the last.
+			n.replay.flush(context.Background())
+		}
 		if n.net != nil {
 			errs = append(errs, n.net.close())
 		}

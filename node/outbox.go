@@ -41,8 +41,8 @@ import (
 //
 // The status only moves forward. Sent and seen are learnt from the
 // router's trace (outbox_trace.go) on the router's goroutines, which must
-// not block: they change memory and kick the outbox loop, which writes the
-// changes (one transaction per round) and emits EventSend for each.
+// not block: they change memory, emit EventSend, and queue the record for
+// the store's next write-behind flush (statuses, below).
 
 // MessageKind and SendStatus are the store's: one spelling on disk, in the
 // node and in the API.
@@ -93,7 +93,6 @@ type outbox struct {
 	msgs    map[intent.ID]*outEntry
 	lengths map[int]int                 // lengths of the messages not yet seen: the trace hashes only those
 	mesh    map[string]map[peer.ID]bool // this node's gossip mesh, by topic (from the trace)
-	changed map[intent.ID]bool
 	kick    chan struct{}
 }
 
@@ -110,7 +109,7 @@ type outEntry struct {
 
 func newOutbox(n *Node) *outbox {
 	return &outbox{n: n, msgs: make(map[intent.ID]*outEntry), lengths: make(map[int]int),
-		mesh: make(map[string]map[peer.ID]bool), changed: make(map[intent.ID]bool), kick: make(chan struct{}, 1)}
+		mesh: make(map[string]map[peer.ID]bool), kick: make(chan struct{}, 1)}
 }
 
 // load rebuilds the outbox from the store at start. A queued message
@@ -333,7 +332,9 @@ func (o *outbox) meshed(topic string) bool {
 var ErrRefused = errors.New("refused by this node's own check")
 
 // update changes an entry's record with f (which reports whether it
-// changed it) and marks it for the loop to store.
+// changed it), reports the change and queues it for the store. Both under
+// o.mu, so that the events and the queued records of one message come in
+// the order of its changes.
 func (o *outbox) update(id intent.ID, f func(*store.Outgoing, *outEntry) bool) {
 	o.mu.Lock()
 	e, ok := o.msgs[id]
@@ -354,9 +355,9 @@ func (o *outbox) update(id intent.ID, f func(*store.Outgoing, *outEntry) bool) {
 			delete(o.lengths, len(e.rec.Raw))
 		}
 	}
-	o.changed[id] = true
+	o.n.replay.putStatus(e.rec)
+	o.n.events.publish(Event{Kind: EventSend, IntentID: e.rec.IntentID, OfferID: e.rec.OfferID, Status: string(e.rec.Status), Reason: e.rec.Reason, Send: ptr(sendRecord(&e.rec))})
 	o.mu.Unlock()
-	o.wake()
 }
 
 func (o *outbox) wake() {
@@ -437,22 +438,20 @@ func (o *outbox) listed(req *parsedRequest) {
 	}
 }
 
-// statusWait is how long a status change waits in memory before the
-// outbox loop stores it, so that the changes after it share its commit:
-// an own intent is sent and then seen within milliseconds, and a busy
-// node publishes several a second. One commit (two disk syncs) per change
-// was two of a publish's three (docs/BENCHMARKS.md, "The relay's flush
-// under load"). A status records what already happened, not an
+// Statuses are written behind, with the replay index's flush
+// (replayIndex.putStatus): a status records what already happened, not an
 // acknowledged operation (the message itself was stored, queued, in the
-// transaction that made it): a crash that loses a change leaves the
-// message queued in the store, and the restarted node sends it again,
-// which peers drop as a duplicate and which then counts as seen (load).
-// EventSend follows the write, so it comes up to statusWait late.
-const statusWait = time.Second
+// transaction that made it). An own intent is sent and then seen within
+// milliseconds; one commit (two disk syncs) per change was two of a
+// publish's three, and a commit of their own each second after that was
+// still a fifth of a busy node's store writes (docs/BENCHMARKS.md). A
+// crash that loses a change leaves the message queued in the store, and
+// the restarted node sends it again, which peers drop as a duplicate and
+// which then counts as seen (load). The change is in memory, and so in
+// every query and EventSend, at once.
 
 // run is the outbox loop: it sends queued messages when their topic has a
-// peer, and stores and reports status changes (statusWait after the first
-// one not yet stored), until the node closes.
+// peer, until the node closes.
 // A graft wakes it (outbox_trace.go): the router grafts only peers on the
 // topic, and grafts one whenever its mesh for the topic is short, so a
 // topic that had no peer (for the stem) or no mesh peer (for gossip) gets
@@ -460,18 +459,10 @@ const statusWait = time.Second
 // once per run (try), so a wake never publishes one twice.
 func (o *outbox) run(ctx context.Context) error {
 	o.wake() // messages queued before a restart
-	store := time.NewTimer(statusWait)
-	store.Stop()
-	armed := false
 	for {
 		select {
 		case <-ctx.Done():
-			o.flush(context.WithoutCancel(ctx))
 			return nil
-		case <-store.C:
-			armed = false
-			o.flush(ctx)
-			continue
 		case <-o.kick:
 		}
 		for _, e := range o.queued() {
@@ -479,18 +470,7 @@ func (o *outbox) run(ctx context.Context) error {
 				o.n.log.Info("queued own message refused", "id", intent.ID(e.rec.ID).Short(), "err", err)
 			}
 		}
-		if !armed && o.changes() {
-			store.Reset(statusWait)
-			armed = true
-		}
 	}
-}
-
-// changes reports whether a status change waits to be stored.
-func (o *outbox) changes() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.changed) > 0
 }
 
 // queued returns the queued entries not yet tried, oldest first, so that
@@ -506,29 +486,6 @@ func (o *outbox) queued() []*outEntry {
 	}
 	slices.SortFunc(out, func(a, b *outEntry) int { return a.rec.Queued.Compare(b.rec.Queued) })
 	return out
-}
-
-// flush stores the changed entries in one transaction, then reports them.
-func (o *outbox) flush(ctx context.Context) {
-	o.mu.Lock()
-	var b store.Batch
-	for id := range o.changed {
-		if e, ok := o.msgs[id]; ok {
-			b.Outbox = append(b.Outbox, e.rec)
-		}
-	}
-	clear(o.changed)
-	o.mu.Unlock()
-	if len(b.Outbox) == 0 {
-		return
-	}
-	if err := o.n.store.Apply(ctx, b); err != nil {
-		o.n.log.Error("store: send status", "messages", len(b.Outbox), "err", err)
-		return
-	}
-	for _, r := range b.Outbox {
-		o.n.events.publish(Event{Kind: EventSend, IntentID: r.IntentID, OfferID: r.OfferID, Status: string(r.Status), Reason: r.Reason, Send: ptr(sendRecord(&r))})
-	}
 }
 
 // prune forgets the entries that expired before now; the store prunes

@@ -215,13 +215,14 @@ func TestQueuedOwnMessageBackFromAPeer(t *testing.T) {
 	})
 }
 
-// statusLog is a store that only records the outbox's writes: when, and
+// statusLog is a store that only records the flusher's writes: when, and
 // how many statuses each held.
 type statusLog struct {
 	store.Store
 	mu     sync.Mutex
 	writes []time.Time
 	rows   int
+	latest map[intent.ID]SendStatus
 }
 
 func (s *statusLog) Apply(_ context.Context, b store.Batch) error {
@@ -229,17 +230,22 @@ func (s *statusLog) Apply(_ context.Context, b store.Batch) error {
 	defer s.mu.Unlock()
 	s.writes = append(s.writes, time.Now())
 	s.rows += len(b.Outbox)
+	for _, o := range b.Outbox {
+		s.latest[o.ID] = o.Status
+	}
 	return nil
 }
 
-// TestSendStatusesShareACommit runs the outbox loop in virtual time: three
-// own messages each sent and then seen within milliseconds (six status
-// changes) are stored in one commit, statusWait after the first change,
-// and each change is reported (EventSend) only once it is stored.
-func TestSendStatusesShareACommit(t *testing.T) {
+// TestSendStatusesWrittenBehind runs the outbox and the replay flusher in
+// virtual time: three own messages each sent and then seen within
+// milliseconds (six status changes) are each reported at once (EventSend,
+// in order), and stored in one commit, the flusher's next (flushEvery
+// after it started), holding each message's latest status.
+func TestSendStatusesWrittenBehind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log := &statusLog{}
+		log := &statusLog{latest: make(map[intent.ID]SendStatus)}
 		n := &Node{cfg: Config{Now: time.Now}, store: log, log: slog.New(slog.DiscardHandler)}
+		n.replay = newReplayIndex(log, n.log)
 		n.outbox = newOutbox(n)
 		o := n.outbox
 		var ids []intent.ID
@@ -255,11 +261,11 @@ func TestSendStatusesShareACommit(t *testing.T) {
 		defer events.Close()
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
+		start := time.Now()
 		go func() {
 			defer close(done)
-			o.run(ctx)
+			n.replay.Serve(ctx)
 		}()
-		start := time.Now()
 		for _, id := range ids {
 			o.handed(id, peer.ID("a"))
 			time.Sleep(5 * time.Millisecond)
@@ -270,25 +276,32 @@ func TestSendStatusesShareACommit(t *testing.T) {
 		log.mu.Lock()
 		early := len(log.writes)
 		log.mu.Unlock()
-		if early != 0 || len(events.C) != 0 {
-			t.Errorf("%d writes and %d events %s after the first change; want none before %s", early, len(events.C), time.Since(start), statusWait)
+		if early != 0 {
+			t.Errorf("%d writes %s after the first change; want none before %s", early, time.Since(start), flushEvery)
 		}
-		time.Sleep(statusWait)
+		for _, id := range ids {
+			for _, want := range []SendStatus{SendSent, SendSeen} {
+				select {
+				case ev := <-events.C:
+					if ev.Kind != EventSend || ev.Send.ID != id || ev.Send.Status != want {
+						t.Errorf("event %s %+v; want send %s: %s", ev.Kind, ev.Send, id.Short(), want)
+					}
+				default:
+					t.Errorf("no %s event for message %s before the write", want, id.Short())
+				}
+			}
+		}
+		time.Sleep(flushEvery - time.Since(start))
 		synctest.Wait()
 		log.mu.Lock()
 		writes, rows := log.writes, log.rows
 		log.mu.Unlock()
-		if len(writes) != 1 || rows != len(ids) || writes[0].Sub(start) != statusWait {
-			t.Errorf("%d writes of %d statuses, at %v after the first change; want 1 write of %d at %s", len(writes), rows, writes, len(ids), statusWait)
+		if len(writes) != 1 || rows != len(ids) || writes[0].Sub(start) != flushEvery {
+			t.Errorf("%d writes of %d statuses, at %v after the start; want 1 write of %d at %s", len(writes), rows, writes, len(ids), flushEvery)
 		}
 		for _, id := range ids {
-			select {
-			case ev := <-events.C:
-				if ev.Kind != EventSend || ev.Send.Status != SendSeen {
-					t.Errorf("event %s %+v; want send: seen", ev.Kind, ev.Send)
-				}
-			default:
-				t.Errorf("no event for message %s", id.Short())
+			if st := log.latest[id]; st != SendSeen {
+				t.Errorf("message %s stored as %q; want seen", id.Short(), st)
 			}
 		}
 		cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -26,6 +27,10 @@ import (
 // intent until its expiry plus skew, which is what the entry would say,
 // and a tombstone keeps a cancelled one out), so a relayed intent costs one
 // record, not two.
+//
+// The flush also carries the outbox's send statuses (outbox.go,
+// "Statuses are written behind"): one commit per wait for everything the
+// node writes behind.
 type replayIndex struct {
 	store store.Store
 	log   *slog.Logger
@@ -37,6 +42,8 @@ type replayIndex struct {
 	relayed []store.RelayedOffer
 	unrelay []store.ID        // relayed offers displaced from store-and-forward
 	tombs   []store.Tombstone // closures of intents this node only relayed
+	// statuses are own messages' send statuses, the latest of each.
+	statuses map[intent.ID]store.Outgoing
 	// flushing is the batch being written: the pending* readers still see
 	// it until it has committed, so an entry is never in neither place.
 	flushing store.Batch
@@ -89,7 +96,8 @@ func flushWait(prev time.Duration, flushed int) time.Duration {
 }
 
 func newReplayIndex(s store.Store, log *slog.Logger) *replayIndex {
-	return &replayIndex{store: s, log: log, mem: make(map[intent.ID]time.Time), kick: make(chan struct{}, 1)}
+	return &replayIndex{store: s, log: log, mem: make(map[intent.ID]time.Time), statuses: make(map[intent.ID]store.Outgoing),
+		kick: make(chan struct{}, 1)}
 }
 
 // markSeen records id until `until` and reports whether it is new: true for
@@ -132,6 +140,15 @@ func (r *replayIndex) putLive(in store.LiveIntent) {
 	defer r.mu.Unlock()
 	r.live = append(r.live, in)
 	r.signal(len(r.live))
+}
+
+// putStatus queues an own message's send status for the next flush, in
+// place of one queued for it before.
+func (r *replayIndex) putStatus(o store.Outgoing) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.statuses[o.ID] = o
+	r.signal(len(r.statuses))
 }
 
 // putRelayed queues a relayed offer (store-and-forward) for the next flush.
@@ -226,16 +243,19 @@ func (r *replayIndex) Serve(ctx context.Context) error {
 // entries that was.
 func (r *replayIndex) flush(ctx context.Context) int {
 	r.mu.Lock()
-	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed, Unrelay: r.unrelay, Tombstones: r.tombs}
+	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed, Unrelay: r.unrelay, Tombstones: r.tombs,
+		Outbox: slices.Collect(maps.Values(r.statuses))}
 	r.pending, r.live, r.relayed, r.unrelay, r.tombs = nil, nil, nil, nil, nil
+	clear(r.statuses)
 	r.flushing = b
 	r.mu.Unlock()
-	entries := len(b.Seen) + len(b.Live) + len(b.Relay) + len(b.Unrelay) + len(b.Tombstones)
+	entries := len(b.Seen) + len(b.Live) + len(b.Relay) + len(b.Unrelay) + len(b.Tombstones) + len(b.Outbox)
 	if entries == 0 {
 		return 0
 	}
 	if err := r.store.Apply(ctx, b); err != nil {
-		r.log.Error("store: write replay index and live intents", "entries", len(b.Seen), "intents", len(b.Live), "tombstones", len(b.Tombstones), "err", err)
+		r.log.Error("store: write replay index, live intents and send statuses", "entries", len(b.Seen), "intents", len(b.Live),
+			"tombstones", len(b.Tombstones), "statuses", len(b.Outbox), "err", err)
 	}
 	r.mu.Lock()
 	r.flushing = store.Batch{}

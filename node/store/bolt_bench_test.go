@@ -148,6 +148,27 @@ func BenchmarkApply(b *testing.B) {
 				OfferInner: raw, AcceptRaw: raw[:200], Closed: now}},
 		}
 	}
+	b.Run("publish", func(b *testing.B) {
+		s := openBolt(b, filepath.Join(b.TempDir(), "store.db"))
+		raw := raw[:350]
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		for b.Loop() {
+			i := n.Add(1)
+			id := counterID(i)
+			err := s.Apply(ctx, store.Batch{
+				Own: []store.OwnIntent{{ID: id, Category: "electronics", Raw: raw, SigningSeed: make([]byte, 32),
+					ReplyKey: make([]byte, 32), Created: now, Expires: now.Add(time.Hour), State: store.IntentOpen}},
+				Outbox: []store.Outgoing{{ID: id, Kind: store.MessageIntent, IntentID: id, Category: "electronics", Raw: raw,
+					Status: store.SendQueued, Queued: now, Expires: now.Add(time.Hour)}},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		b.ReportMetric(float64(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano())/float64(b.N), "cpu-ns/op")
+	})
 	b.Run("accept", func(b *testing.B) {
 		s := openBolt(b, filepath.Join(b.TempDir(), "store.db"))
 		for b.Loop() {
