@@ -141,7 +141,7 @@ func (rep *Report) Markdown(w io.Writer) {
 	if len(rep.MaxRates) > 0 {
 		p("#### Highest sustained rate")
 		p("")
-		p("A rate is sustained when %.0f%% of (message, peer) pairs are delivered within 2 s of publication and the publisher keeps up (95%% of the offered rate). The rate starts at %.0f/s × 25 / N (later searches: at the first search's result), doubles until it fails, then %d geometric bisection steps; each step offers %s of traffic. One swarm per system and size, searched %d times: medians (range); the ratios are per search, paired by repeat. Every step is in results.json.", SustainedOnTime*100, o.MaxRate.Start, o.MaxRate.Refine, o.MaxRate.Step, max(o.Repeats, 1))
+		p("A rate is sustained when %.0f%% of (message, peer) pairs are delivered within 2 s of publication and the publisher keeps up (95%% of the offered rate). The rate starts at %.0f/s × 25 / N (later searches: at the first search's result), doubles until it fails, then %d geometric bisection steps (the rate within a factor %.3f); each step offers %s of traffic. One swarm per system and size, searched %d times: medians (range); the ratios are per search, paired by repeat. Every step is in results.json.", SustainedOnTime*100, o.MaxRate.Start, o.MaxRate.Refine, math.Pow(o.MaxRate.Factor, 1/math.Pow(2, float64(o.MaxRate.Refine))), o.MaxRate.Step, max(o.Repeats, 1))
 		p("")
 		p("| N | raw gossipsub msg/s | raw, intentcast's policy msg/s | intentcast (stem off) msg/s | ratio / raw | target ≥ %.2f | ratio / policy raw |", TargetRate)
 		p("|---:|---:|---:|---:|---:|---|---:|")
