@@ -30,7 +30,8 @@ func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := ServeAPI(n, ln, api.ServerConfig{Token: "t", Logger: slog.New(slog.DiscardHandler)})
+	watch := &acceptWatch{Listener: ln, calls: make(chan struct{}, 2)}
+	srv, err := ServeAPI(n, watch, api.ServerConfig{Token: "t", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,20 +40,37 @@ func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		srv.mu.Lock()
-		seen := len(srv.fresh) == 1
-		srv.mu.Unlock()
-		if seen {
-			break
+	// http.Server marks an accepted connection new (ConnState, which
+	// tracks it) before it accepts the next: the second Accept call means
+	// the server saw this one.
+	for range 2 {
+		select {
+		case <-watch.calls:
+		case <-t.Context().Done():
+			t.Fatal("the server never accepted the silent connection")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server never saw the silent connection")
-		}
-		time.Sleep(10 * time.Millisecond) // polling for a condition
+	}
+	srv.mu.Lock()
+	fresh := len(srv.fresh)
+	srv.mu.Unlock()
+	if fresh != 1 {
+		t.Fatalf("%d connections tracked as not having sent a request; want the silent one", fresh)
 	}
 	if err := srv.Close(3 * time.Second); err != nil {
 		t.Fatalf("Close with a silent connection open: %v", err)
 	}
+}
+
+// acceptWatch is a listener that tells each call of Accept.
+type acceptWatch struct {
+	net.Listener
+	calls chan struct{}
+}
+
+func (l *acceptWatch) Accept() (net.Conn, error) {
+	select {
+	case l.calls <- struct{}{}:
+	default:
+	}
+	return l.Listener.Accept()
 }
