@@ -64,7 +64,7 @@ func QuickOptions() Options {
 }
 
 // FullOptions is the run docs/BENCHMARKS.md reports: every figure of the
-// targets, each over 3 repeats, in about 30 minutes on 2 idle cores.
+// targets, each over 3 repeats, in about 25 minutes on 2 idle cores.
 func FullOptions() Options {
 	return Options{
 		Sizes: []int{10, 25, 50, 100}, Repeats: 3, Rate: 25, Count: 100, Drain: 10 * time.Second, MinWork: DefaultMinWork,
