@@ -87,7 +87,8 @@ func sendRecord(o *store.Outgoing) SendRecord {
 // outbox holds the own messages in memory, from the store at start, until
 // they expire.
 type outbox struct {
-	n *Node
+	noTrace // the router's events it follows are in outbox_trace.go
+	n       *Node
 
 	mu      sync.Mutex
 	msgs    map[intent.ID]*outEntry

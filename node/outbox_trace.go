@@ -6,15 +6,15 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/intentcast/intentcast/intent"
 )
 
 // The outbox learns from the router's trace when an own message leaves
 // and when the network shows it has it. These run on the router's event
-// loop: they only look up memory (hashing a message only if an own message
-// not yet seen has its length) and kick the outbox loop.
+// loop, so they never block: they change memory (hashing a message only if
+// an own message not yet seen has its length), report and queue a status
+// change (outbox.update), and a graft kicks the outbox loop.
 
 // SendRPCCompleted: the router wrote an RPC to peer p's stream; own
 // messages in it were handed to p. (Not SendRPC: that is only the
@@ -84,19 +84,5 @@ func (o *outbox) candidate(data []byte) (intent.ID, bool) {
 	}
 	return intent.ID(sha256.Sum256(data)), true
 }
-
-// The rest of pubsub.RawTracer: nothing to learn there.
-
-func (o *outbox) OnNewOutboundStream(peer.ID, protocol.ID) {}
-func (o *outbox) Join(string)                              {}
-func (o *outbox) Leave(string)                             {}
-func (o *outbox) ValidateMessage(*pubsub.Message)          {}
-func (o *outbox) DeliverMessage(*pubsub.Message)           {}
-func (o *outbox) RejectMessage(*pubsub.Message, string)    {}
-func (o *outbox) DuplicateMessage(*pubsub.Message)         {}
-func (o *outbox) ThrottlePeer(peer.ID)                     {}
-func (o *outbox) SendRPC(*pubsub.RPC, peer.ID)             {}
-func (o *outbox) DropRPC(*pubsub.RPC, peer.ID)             {}
-func (o *outbox) UndeliverableMessage(*pubsub.Message)     {}
 
 var _ pubsub.RawTracer = (*outbox)(nil)
