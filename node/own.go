@@ -82,6 +82,15 @@ func (s *ownSet) get(id intent.ID) (ownIntent, bool) {
 	return *o, true
 }
 
+// ownRaw is the wire form of the own intent with that ID, nil if it is
+// not one in memory.
+func (n *Node) ownRaw(id intent.ID) []byte {
+	if o, ok := n.own.get(id); ok {
+		return o.in.Raw
+	}
+	return nil
+}
+
 func (s *ownSet) has(id intent.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

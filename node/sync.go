@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 
+	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
 )
 
@@ -144,6 +145,7 @@ type syncNode interface {
 	checkTrust(ctx context.Context, raw []byte) (any, error)
 	deliverTrust(ctx context.Context, m any)
 	listedBy(req *parsedRequest) // a peer's request lists what it holds: own messages it names were seen
+	ownRaw(id intent.ID) []byte  // an own intent's wire bytes, nil if it is not one in memory
 }
 
 // syncer runs both sides of the protocol for one node. It reads what it

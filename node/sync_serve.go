@@ -267,47 +267,29 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 }
 
 // servedSet is what this node serves of a category, by ascending prefix:
-// the unexpired live intents of its store and of its in-memory live set
-// (which holds what arrived since the store's last write-behind flush, and
-// its own intents once published), and the unexpired tombstones of its store, which
-// override both. A category the node does not serve has nothing.
+// the unexpired intents of its live set, which holds every live intent of
+// its store (loaded at start, and each added before it is written behind)
+// and its own intents once published, and the unexpired tombstones of
+// its store and its write-behind queue, which override them. All but the
+// tombstones come from memory: a session's request, which any peer may
+// send once per SyncServeInterval, costs no read of the live records. A
+// category the node does not serve has nothing.
 func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]servedEntry, error) {
 	if !slices.Contains(s.cfg.Categories, cat) {
 		return nil, nil
 	}
 	now := s.cfg.Now()
-	live, err := s.store.LiveIntents(ctx, cat, now)
-	if err != nil {
-		return nil, fmt.Errorf("sync: live intents: %w", err)
-	}
 	pending := s.replay.pendingTombstones(cat) // before the store: see replayIndex.flushing
 	stored, err := s.store.Tombstones(ctx, cat, now)
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
 	tombs := append(pending, stored...)
-	own, err := s.store.OwnIntents(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sync: own intents: %w", err)
-	}
-	byID := make(map[intent.ID]servedEntry, len(live)+len(tombs))
-	ownRaw := make(map[intent.ID][]byte)
-	for _, l := range live {
-		byID[l.ID] = servedEntry{id: l.ID, raw: l.Raw}
-	}
+	byID := make(map[intent.ID]servedEntry, len(tombs))
 	for _, in := range s.live.inCategory(cat) {
 		if !in.Body.ExpiresAt().Before(now) {
 			byID[in.ID] = servedEntry{id: in.ID, raw: in.Raw}
 		}
-	}
-	for _, o := range own {
-		if o.Category != cat || o.Expires.Before(now) {
-			continue
-		}
-		// Own intents are served like any other once published (they are
-		// then in the live set), never before: an intent served by sync
-		// before gossip carried it would name this node as its origin.
-		ownRaw[o.ID] = o.Raw
 	}
 	for _, t := range tombs {
 		if c, err := closureOf(t); err != nil || (version == 1 && c.Kind != ClosedCancelled) {
@@ -319,7 +301,10 @@ func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]serv
 		}
 		e := servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, intent: t.IntentRaw}
 		if e.intent == nil {
-			e.intent = ownRaw[t.IntentID]
+			// Tombstones stored before they kept their intent: an own
+			// intent is in memory until it expires, and so is its
+			// tombstone.
+			e.intent = s.node.ownRaw(t.IntentID)
 		}
 		byID[t.IntentID] = e
 	}
