@@ -78,7 +78,7 @@ func (n *Node) publishMinted(ctx context.Context, in *intent.SignedIntent, keys 
 	// durably with it.
 	out := n.queue(MessageIntent, in, intent.ID{}, in.Raw)
 	stored := n.store.Queue(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Outbox: []store.Outgoing{out}})
-	_, sendErr := n.send(ctx, out)
+	_, sendErr := n.send(ctx, out, in)
 	if err := stored(); err != nil {
 		if sendErr == nil {
 			return fmt.Errorf("publish intent %s: sent, but not stored (its offers can be opened only until this node restarts): %w", in.ID.Short(), err)
@@ -146,7 +146,7 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 	}
 	n.own.update(own)
 	unlock()
-	if _, err := n.send(ctx, out); err != nil {
+	if _, err := n.send(ctx, out, nil); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	n.metrics.published(metricCancel)
@@ -201,7 +201,7 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 	n.own.update(own)
 	rec := n.newDealRecord(deal, own.in, &own, off)
 	unlock()
-	if _, err := n.send(ctx, out); err != nil {
+	if _, err := n.send(ctx, out, nil); err != nil {
 		return rec, fmt.Errorf("accept %s: %w", offerID.Short(), err)
 	}
 	n.metrics.published(metricAccept)

@@ -102,9 +102,11 @@ type outEntry struct {
 	peers     map[peer.ID]bool
 	attempted bool          // handed to the stem or the router in this run: not again
 	moved     chan struct{} // closed when the status first leaves queued
-	// checked is the intent as send's own check parsed and validated it,
-	// for the checks it meets as it leaves: the stem's, and the router's
-	// validator's when this node publishes it (ownChecked).
+	// checked is the parsed intent of an own intent message (as the node
+	// made it, or as send's own check parsed it), for the checks it meets
+	// as it leaves: send's, the stem's, and the router's validator's when
+	// this node publishes it (ownChecked). Each still validates it; none
+	// decodes it again, and its signature is verified once.
 	checked *intent.SignedIntent
 }
 
@@ -167,13 +169,15 @@ func (n *Node) queue(kind MessageKind, in *intent.SignedIntent, offerID intent.I
 }
 
 // send enters a stored own message and sends it if the node has a peer on
-// its topic; otherwise it stays queued and goes when one joins. It returns
+// its topic; otherwise it stays queued and goes when one joins. parsed is
+// the intent of an own intent message as the node made it (nil for the
+// other kinds), so that its checks do not decode it again. It returns
 // the message's status once it has moved on from queued, or after a short
 // wait (the router hands a published message to its peers on its own
 // goroutine), or at once if it stays queued.
-func (n *Node) send(ctx context.Context, rec store.Outgoing) (SendRecord, error) {
+func (n *Node) send(ctx context.Context, rec store.Outgoing, parsed *intent.SignedIntent) (SendRecord, error) {
 	o := n.outbox
-	e := &outEntry{rec: rec, peers: make(map[peer.ID]bool), moved: make(chan struct{})}
+	e := &outEntry{rec: rec, checked: parsed, peers: make(map[peer.ID]bool), moved: make(chan struct{})}
 	o.mu.Lock()
 	o.add(e)
 	o.mu.Unlock()

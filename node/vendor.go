@@ -127,7 +127,7 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	if !ok {
 		rec = IntentRecord{Intent: in, Offers: 1}
 	}
-	if _, err := n.send(ctx, out); err != nil {
+	if _, err := n.send(ctx, out, nil); err != nil {
 		if _, lerr := n.LiveIntent(intentID); lerr != nil {
 			// Cancelled or expired while the offer was made: the
 			// intent's state, not this node's fault.
