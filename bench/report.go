@@ -242,12 +242,18 @@ func (rep *Report) targets(w io.Writer) {
 	for _, n := range rep.maxRateSizes() {
 		by := rep.maxRatesBy(n)
 		a, b := spreadOf(ratios(by[IntentcastNoStem], by[Raw], maxRate)), spreadOf(ratios(by[IntentcastNoStem], by[RawPolicy], maxRate))
+		if a.Count == 0 {
+			continue // a system was not run (-systems): no verdict
+		}
 		p("| sustained rate (stem off) ≥ %.2f × raw (N = %d) | %s (%s vs %s msg/s) | %s | %s |", TargetRate, n, a,
 			maxRateSpread(by[IntentcastNoStem]), maxRateSpread(by[Raw]), b, metMissed(a.Med >= TargetRate))
 	}
 	if by := rep.roundTripsBy(); len(by[Raw]) > 0 {
 		for _, system := range []string{IntentcastNoStem, Intentcast} {
 			a := spreadOf(ratios(by[system], by[Raw], acceptP50))
+			if a.Count == 0 {
+				continue // not run (-systems): no verdict
+			}
 			p("| %s: intent → first offer → accept ≤ %.2f × raw (p50) | %s | %s | %s |", system, TargetRoundTrip, a,
 				spreadOf(ratios(by[system], by[RawPolicy], acceptP50)), metMissed(a.Med <= TargetRoundTrip))
 		}
