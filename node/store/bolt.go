@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,8 +45,22 @@ type Bolt struct {
 	mu sync.RWMutex
 	db *bolt.DB // nil once closed
 
-	group committer // Apply's group commit
+	group   committer      // Apply's group commit
+	journal *journal       // Queue's write-ahead log
+	written atomic.Uint64  // the highest journal sequence number the tree holds
+	logging sync.WaitGroup // Queue's appends
+	kick    chan struct{}  // brings the next checkpoint forward
+	stop    context.CancelFunc
+	stopped sync.WaitGroup // the checkpoint loop
 }
+
+// checkpointEvery is how long at most a batch Queue took waits in the
+// journal before a transaction writes it into the tree. Any transaction
+// meanwhile takes it along (a node's write-behind flush comes every one to
+// four seconds), and the checkpoint then only empties the journal: a
+// shorter wait would cost a transaction of its own more often, and a
+// longer one more queued batches for reads to lay over (queuedView).
+const checkpointEvery = 4 * time.Second
 
 var _ Store = (*Bolt)(nil)
 
@@ -87,7 +102,81 @@ func Open(path string) (*Bolt, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return &Bolt{path: path, db: db}, nil
+	s := &Bolt{path: path, db: db, kick: make(chan struct{}, 1)}
+	if err := s.openJournal(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.stopped.Go(func() { s.checkpoints(ctx) })
+	return s, nil
+}
+
+// openJournal opens the journal beside the file and writes into the tree
+// what it holds that the tree does not (a crash came before the
+// checkpoint), then empties it.
+func (s *Bolt) openJournal() error {
+	j, recs, err := openJournal(journalPath(s.path))
+	if err != nil {
+		return err
+	}
+	last, err := replayJournal(s.db, recs)
+	if err == nil {
+		j.mu.Lock()
+		err = j.truncateUpTo(last)
+		j.mu.Unlock()
+	}
+	if err != nil {
+		_ = j.close()
+		return err
+	}
+	s.journal, s.group.seq = j, last
+	s.written.Store(last)
+	return nil
+}
+
+// checkpoints runs checkpoint every checkpointEvery, or sooner when the
+// journal fills, until ctx ends.
+func (s *Bolt) checkpoints(ctx context.Context) {
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		// A failure leaves the batches queued and the journal as it is:
+		// the next round tries again, and wait already told each caller.
+		_ = s.checkpoint()
+	}
+}
+
+func (s *Bolt) kickCheckpoint() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// checkpoint writes into the tree the journal's batches it does not hold
+// yet, and empties the journal. Appends wait meanwhile: every record in
+// the journal was queued before it was appended, so the round that Apply
+// leads, or waits its turn for, writes them all.
+func (s *Bolt) checkpoint() error {
+	s.journal.mu.Lock()
+	defer s.journal.mu.Unlock()
+	if s.journal.size == 0 {
+		return nil
+	}
+	if s.journal.last > s.written.Load() {
+		if err := s.Apply(context.Background(), Batch{}); err != nil {
+			return err
+		}
+	}
+	return s.journal.truncateUpTo(s.written.Load())
 }
 
 // restrictMode sets the file at path to fileMode if it has any other mode.
@@ -111,18 +200,30 @@ func restrictMode(path string) error {
 // Close closes the file. Later calls return nil; other methods return
 // ErrClosed.
 func (s *Bolt) Close() error {
-	// What Queue took is written first: its callers may have told others
-	// about it (docs/ARCHITECTURE.md, "Durable before acknowledged").
+	s.stop()
+	s.stopped.Wait()
+	// What Queue took is written into the tree first, and the journal
+	// emptied: the next Open, perhaps of an older build, finds it all in
+	// the file.
 	s.group.close()
+	s.group.drain(s.writer(context.Background()))
+	s.logging.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
 		return nil
 	}
+	s.journal.mu.Lock()
+	err := s.journal.truncateUpTo(s.written.Load())
+	s.journal.mu.Unlock()
 	db := s.db
 	s.db = nil
-	if err := db.Close(); err != nil {
-		return fmt.Errorf("store: close %s: %w", s.path, err)
+	return errors.Join(err, s.journal.close(), wrapClose(s.path, db.Close()))
+}
+
+func wrapClose(path string, err error) error {
+	if err != nil {
+		return fmt.Errorf("store: close %s: %w", path, err)
 	}
 	return nil
 }

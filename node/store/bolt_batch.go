@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,21 +26,63 @@ func (s *Bolt) Apply(ctx context.Context, b Batch) error {
 
 // Queue takes b into the write queue before it returns, so that whatever
 // the caller does next (send the message b records, say) cannot be
-// overtaken by a later Apply or Queue, and writes it as Apply would on a
-// goroutine that ends when the batch is written. Reads see it from the
-// moment it is queued (queuedView), and Close writes it before it closes.
-// wait returns Apply's error; the caller must call it once.
+// overtaken by a later Apply or Queue; reads see it from then on
+// (queuedView). wait returns once b is durable: appended to the journal
+// and synced (bolt_journal.go), one disk sync where a transaction costs
+// two and a rewrite of the pages it touches. b reaches the B+tree with
+// the next transaction, a later Apply's or the checkpoint's (within
+// checkpointEvery), and Close writes it before it closes. wait returns
+// what Apply would (b is checked as Apply would check it before it is
+// taken); the caller must call it once.
 func (s *Bolt) Queue(ctx context.Context, b Batch) (wait func() error) {
 	if err := ctx.Err(); err != nil {
 		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
 	}
-	c, lead, err := s.group.enqueue(b)
-	if err != nil {
-		return func() error { return err }
+	if err := checkBatch(b); err != nil {
+		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.group.finish(s.writer(ctx), c, lead) }()
+	if err := s.group.enqueueLogged(b, func(c *commit) { s.logging.Go(func() { done <- s.log(c) }) }); err != nil {
+		return func() error { return err }
+	}
 	return func() error { return <-done }
+}
+
+// log appends c's batch to the journal. If that fails, the batch is
+// written into the tree now instead, and log returns how that went.
+func (s *Bolt) log(c *commit) error {
+	full, err := s.journal.append(c.seq, c.batch)
+	if full {
+		s.kickCheckpoint()
+	}
+	if err == nil {
+		return nil
+	}
+	// A round that Apply leads, or waits its turn for, writes every batch
+	// queued before it; c's wake says when c's round is over (or Close
+	// wrote it).
+	_ = s.Apply(context.Background(), Batch{})
+	<-c.wake
+	return c.err
+}
+
+// checkBatch encodes every record of b as applyBatch will: a record the
+// store would refuse (ErrInvalid) is refused before Queue takes it, not
+// found by a transaction after wait said it was durable.
+func checkBatch(b Batch) error {
+	return errors.Join(
+		checkAll(ownIntents, b.Own), checkAll(offers, b.Offers), checkAll(tombstones, b.Tombstones),
+		checkAll(liveIntents, b.Live), checkAll(relayed, b.Relay), checkAll(outbox, b.Outbox),
+		checkAll(threads, b.Threads), checkAll(deals, b.Deals))
+}
+
+func checkAll[R any](t *table[R], rs []R) error {
+	for _, r := range rs {
+		if _, err := t.encode(r); err != nil {
+			return fmt.Errorf("%s: %w", shortID(t.id(r)), err)
+		}
+	}
+	return nil
 }
 
 // writer commits a group of queued batches. Not ctx: a batch that has
@@ -112,25 +156,53 @@ func applyBatch(tx *bolt.Tx, b Batch) error {
 	return nil
 }
 
-// commitGroup writes the batches of a group in one transaction. If that
-// fails, each is written alone, so one caller's bad batch (ErrInvalid) does
-// not fail the others'.
+// commitGroup writes the batches of a group in one transaction, with the
+// highest journal sequence number among them. If that fails, each is
+// written alone, so one caller's bad batch (ErrInvalid) does not fail the
+// others'.
 func (s *Bolt) commitGroup(ctx context.Context, group []*commit) {
 	if len(group) > 1 {
+		var seq uint64
 		err := s.update(ctx, "apply batches", func(tx *bolt.Tx) error {
 			for _, c := range group {
 				if err := applyBatch(tx, c.batch); err != nil {
 					return err
 				}
+				seq = max(seq, c.seq)
 			}
-			return nil
+			return setJournalSeq(tx, seq)
 		})
 		if err == nil {
+			s.wrote(seq)
 			return
 		}
 	}
+	// Once a journaled batch fails, the tree must not claim the journal
+	// past it: replay at the next Open would skip it.
+	lost := false
 	for _, c := range group {
-		c.err = s.update(ctx, "apply batch", func(tx *bolt.Tx) error { return applyBatch(tx, c.batch) })
+		c.err = s.update(ctx, "apply batch", func(tx *bolt.Tx) error {
+			if err := applyBatch(tx, c.batch); err != nil || lost {
+				return err
+			}
+			return setJournalSeq(tx, c.seq)
+		})
+		switch {
+		case c.err != nil && c.seq != 0:
+			lost = true
+		case c.err == nil && !lost:
+			s.wrote(c.seq)
+		}
+	}
+}
+
+// wrote notes that the tree holds the journal up to seq.
+func (s *Bolt) wrote(seq uint64) {
+	for {
+		old := s.written.Load()
+		if seq <= old || s.written.CompareAndSwap(old, seq) {
+			return
+		}
 	}
 }
 
@@ -139,9 +211,10 @@ func (s *Bolt) commitGroup(ctx context.Context, group []*commit) {
 // while one commits queue up, and the next transaction takes them all. A
 // lone caller commits at once, so grouping adds no wait, it only shares a
 // sync among callers that were waiting anyway. The caller that commits
-// (the leader) is one of the callers (for Queue, the goroutine that
-// stands in for its caller), not a goroutine of the store: it commits one
-// round and hands the lead to the first caller still queued.
+// (the leader) is one of Apply's callers, not a goroutine of the store: it
+// commits one round and hands the lead to the first Apply still queued.
+// Queue's batches never lead: durable by the journal, they ride the next
+// round (an Apply's, or the checkpoint's).
 //
 // The batches queued and the group being written are also what reads add
 // to the stored records (queuedView): a batch is visible from enqueue on,
@@ -151,15 +224,17 @@ type committer struct {
 	queue   []*commit
 	writing []*commit     // the group the leader is writing
 	busy    bool          // a leader is committing or handing over
+	seq     uint64        // the last journal sequence number given (enqueueLogged)
 	closed  bool          // Close came: nothing more joins the queue
 	idle    chan struct{} // closed when busy ends after close
 }
 
-// commit is one Apply call in the queue.
+// commit is one Apply or Queue call in the queue.
 type commit struct {
 	batch Batch
+	seq   uint64 // Queue's: the batch's journal sequence number; 0 for Apply's
 	err   error
-	wake  chan bool // true: lead the next round; false: done, err is set
+	wake  chan bool // true: lead the next round (Apply's only); false: done, err is set
 }
 
 // enqueue puts b at the end of the queue: batches are written in the
@@ -178,6 +253,25 @@ func (g *committer) enqueue(b Batch) (c *commit, lead bool, err error) {
 	return c, lead, nil
 }
 
+// enqueueLogged puts b at the end of the queue for Queue, with the next
+// journal sequence number, and calls start with it before close can
+// return (Close then waits for what start began). It leads no round: the
+// batch is durable by the journal, and waits for the next round to reach
+// the tree.
+func (g *committer) enqueueLogged(b Batch, start func(*commit)) error {
+	c := &commit{batch: b, wake: make(chan bool, 1)}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return fmt.Errorf("store: apply batch: %w", ErrClosed)
+	}
+	g.seq++
+	c.seq = g.seq
+	g.queue = append(g.queue, c)
+	start(c)
+	return nil
+}
+
 // close stops the queue and waits until every batch in it is written.
 func (g *committer) close() {
 	g.mu.Lock()
@@ -193,6 +287,26 @@ func (g *committer) close() {
 	if idle != nil {
 		<-idle
 	}
+}
+
+// drain writes what is left in the queue after close (Queue's batches:
+// an Apply still queued would be leading a round) and wakes their
+// callers.
+func (g *committer) drain(write func([]*commit)) {
+	g.mu.Lock()
+	group := g.queue
+	g.queue, g.writing = nil, group
+	g.mu.Unlock()
+	if len(group) == 0 {
+		return
+	}
+	write(group)
+	for _, c := range group {
+		c.wake <- false
+	}
+	g.mu.Lock()
+	g.writing = nil
+	g.mu.Unlock()
 }
 
 // pending returns the batches not yet known written, oldest first; g.mu
@@ -225,8 +339,10 @@ func (g *committer) finish(write func([]*commit), c *commit, lead bool) error {
 	}
 	g.mu.Lock()
 	g.writing = nil
-	if len(g.queue) > 0 {
-		g.queue[0].wake <- true
+	// The lead goes to the first Apply still queued; Queue's batches
+	// ahead of it are in its round. Queue's alone wait for the next one.
+	if i := slices.IndexFunc(g.queue, func(c *commit) bool { return c.seq == 0 }); i >= 0 {
+		g.queue[i].wake <- true
 	} else {
 		g.busy = false
 		if g.idle != nil {

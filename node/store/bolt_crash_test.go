@@ -42,9 +42,15 @@ func TestBoltCrash(t *testing.T) {
 
 // ack is one write the child reported as committed.
 type ack struct {
-	kind string // "offer" or "seen"
+	kind string // one of knownAck
 	id   store.ID
 }
+
+// knownAck are the kinds of write the child acknowledges: an offer put, a
+// replay entry, an offer through Queue (durable by the journal), and an
+// offer queued as valid then accepted by Apply (which no replay of the
+// journal may take back to valid).
+var knownAck = map[string]bool{"offer": true, "seen": true, "queued": true, "accepted": true}
 
 // crashWriter starts the child writer on path, kills it with SIGKILL once it
 // has acknowledged killAfter writes, and returns every write it acknowledged,
@@ -71,7 +77,7 @@ func crashWriter(t *testing.T, path string, killAfter int) []ack {
 	for lines.Scan() {
 		kind, hexID, ok := strings.Cut(lines.Text(), " ")
 		b, err := hex.DecodeString(hexID)
-		if !ok || (kind != "offer" && kind != "seen") || err != nil || len(b) != len(store.ID{}) {
+		if !ok || !knownAck[kind] || err != nil || len(b) != len(store.ID{}) {
 			continue // not ours: whatever else the test binary prints
 		}
 		acked = append(acked, ack{kind, store.ID(b)})
@@ -110,6 +116,14 @@ func checkAcked(t *testing.T, path string, acked []ack) {
 		case "seen":
 			if seen, err := s.Seen(ctx, a.id); err != nil || !seen {
 				t.Errorf("acknowledged replay entry %x lost: seen %v, %v", a.id[:8], seen, err)
+			}
+		case "queued":
+			if _, err := s.Offer(ctx, a.id); err != nil {
+				t.Errorf("acknowledged queued offer lost: %v", err)
+			}
+		case "accepted":
+			if o, err := s.Offer(ctx, a.id); err != nil || o.Status != store.OfferAccepted {
+				t.Errorf("acknowledged accept of offer %x: status %s, %v; want accepted", a.id[:8], o.Status, err)
 			}
 		}
 	}
@@ -162,6 +176,25 @@ func TestBoltCrashWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Printf("seen %x\n", seen)
+		q := store.Offer{ID: randomID(), IntentID: intent, Direction: store.Received, Status: store.OfferValid,
+			Raw: make([]byte, mathrand.IntN(4096)), Received: time.Now()}
+		if err := s.Queue(ctx, store.Batch{Offers: []store.Offer{q}})(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("queued %x\n", q.ID)
+		q.Status = store.OfferAccepted
+		if err := s.Apply(ctx, store.Batch{Offers: []store.Offer{q}}); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("accepted %x\n", q.ID)
+		// Queued alone too, so that the kill also finds batches that only
+		// the journal holds, and checkpoints.
+		alone := store.Offer{ID: randomID(), IntentID: intent, Direction: store.Received, Status: store.OfferValid,
+			Raw: make([]byte, mathrand.IntN(4096)), Received: time.Now()}
+		if err := s.Queue(ctx, store.Batch{Offers: []store.Offer{alone}})(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("queued %x\n", alone.ID)
 	}
 }
 

@@ -7,6 +7,7 @@ package store
 // of the record it points at, so a scan needs no value lookups to find it.
 //
 //	meta             "schema"                     -> uint32 big-endian, currently 1
+//	                 "journal"                    -> uint64 big-endian: the journal's last record in the tree (bolt_journal.go)
 //	own              intent ID                    -> ownIntentRec
 //	own_by_created   stamp(Created)|intent ID     -> ∅   OwnIntents, read backwards
 //	live             intent ID                    -> liveIntentRec

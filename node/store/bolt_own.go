@@ -83,19 +83,29 @@ func (s *Bolt) PutOwnIntent(ctx context.Context, in OwnIntent) error {
 	})
 }
 
-// OwnIntent returns the own intent with that ID, or ErrNotFound.
+// OwnIntent returns the own intent with that ID, or ErrNotFound; a queued
+// write of it counts (queuedView).
 func (s *Bolt) OwnIntent(ctx context.Context, id ID) (in OwnIntent, err error) {
-	err = s.view(ctx, "get own intent", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "get own intent", func(tx *bolt.Tx, queued []Batch) error {
 		in, err = ownIntents.get(tx, id)
+		for _, b := range queued {
+			for _, q := range b.Own {
+				if q.ID == id {
+					in, err = q, nil
+				}
+			}
+		}
 		return err
 	})
 	return in, err
 }
 
-// OwnIntents returns all own intents, newest Created first.
+// OwnIntents returns all own intents, newest Created first, queued writes
+// included.
 func (s *Bolt) OwnIntents(ctx context.Context) (list []OwnIntent, err error) {
-	err = s.view(ctx, "list own intents", func(tx *bolt.Tx) error {
+	err = s.queuedView(ctx, "list own intents", func(tx *bolt.Tx, queued []Batch) error {
 		list, err = ownIntents.descend(tx, ownByCreated)
+		list = queuedOwn(list, queued)
 		return err
 	})
 	return list, err

@@ -92,3 +92,28 @@ func queuedDeals(list []Deal, queued []Batch) []Deal {
 	}
 	return list
 }
+
+// queuedOwn lays the queued own intents over list (newest Created first)
+// and keeps that order.
+func queuedOwn(list []OwnIntent, queued []Batch) []OwnIntent {
+	changed := false
+	for _, b := range queued {
+		for _, q := range b.Own {
+			changed = true
+			if i := slices.IndexFunc(list, func(o OwnIntent) bool { return o.ID == q.ID }); i >= 0 {
+				list[i] = q
+			} else {
+				list = append(list, q)
+			}
+		}
+	}
+	if changed {
+		slices.SortStableFunc(list, func(a, b OwnIntent) int {
+			if c := b.Created.Compare(a.Created); c != 0 {
+				return c
+			}
+			return bytes.Compare(b.ID[:], a.ID[:])
+		})
+	}
+	return list
+}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+	bolt "go.etcd.io/bbolt"
+)
+
+// journal is the store's write-ahead log for Queue. A bbolt commit costs
+// a rewrite of every page it touches and two disk syncs; a batch Queue
+// takes is durable instead once its record is appended here and synced
+// (one write, one fdatasync), and reaches the B+tree with a later
+// transaction that writes it with whatever else is queued by then
+// (commitGroup; at most checkpointEvery later). Each record has a
+// sequence number, and the transaction that writes batches of the journal
+// also stores the highest it wrote (meta key journalKey): replay at Open
+// skips what the tree already holds, so a crash between a commit and the
+// journal's truncation cannot put back an older state over a newer one.
+// The journal is emptied once the tree holds all of it (checkpoint).
+//
+// A record is a uint32 big-endian payload length, the payload's CRC-32C
+// (Castagnoli), and the payload: the CBOR of journalRec. A crash during an
+// append leaves a torn last record, which was never acknowledged: replay
+// stops there.
+//
+// Who can fill it: only what the node itself queues (its own publishes,
+// offers it received, closures and deals), and the checkpoint empties it
+// within checkpointEvery, or at once when it holds journalMax bytes.
+type journal struct {
+	mu   sync.Mutex
+	f    *os.File
+	size int64  // bytes in the file
+	last uint64 // highest sequence number appended
+}
+
+// journalRec is one record's payload.
+type journalRec struct {
+	Seq   uint64 `cbor:"1,keyasint"`
+	Batch Batch  `cbor:"2,keyasint"`
+}
+
+// journalPath is the journal's file, beside the store's.
+func journalPath(storePath string) string { return storePath + "-journal" }
+
+// journalMax is the size at which an append brings the next checkpoint
+// forward.
+const journalMax = 1 << 20
+
+var (
+	journalKey   = []byte("journal") // meta: highest journal sequence number in the tree
+	journalTable = crc32.MakeTable(crc32.Castagnoli)
+	// Times keep their nanoseconds: records hold them as stamps.
+	journalEnc, _ = cbor.EncOptions{Time: cbor.TimeRFC3339Nano}.EncMode()
+)
+
+// openJournal opens (or creates) the journal at path and returns it with
+// the records it holds, in order, up to the first torn one.
+func openJournal(path string) (*journal, []journalRec, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open journal: %w", err)
+	}
+	// It holds what the store does, own intents' private keys among it.
+	if err := restrictMode(path); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	recs, good, err := readJournal(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	// A new file's name must survive a crash as its records do.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	j := &journal{f: f, size: good}
+	if len(recs) > 0 {
+		j.last = recs[len(recs)-1].Seq
+	}
+	return j, recs, nil
+}
+
+// readJournal reads f's records from the start, and returns them with the
+// length of the file they fill.
+func readJournal(f *os.File) (recs []journalRec, good int64, err error) {
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read journal: %w", err)
+	}
+	for len(data) >= 8 {
+		n, sum := binary.BigEndian.Uint32(data), binary.BigEndian.Uint32(data[4:])
+		if uint64(n) > uint64(len(data)-8) || crc32.Checksum(data[8:8+n], journalTable) != sum {
+			break // torn: never acknowledged
+		}
+		var r journalRec
+		if err := cbor.Unmarshal(data[8:8+n], &r); err != nil {
+			return nil, 0, fmt.Errorf("journal record %d: %w: %w", len(recs), ErrCorrupt, err)
+		}
+		recs = append(recs, r)
+		data = data[8+n:]
+		good += int64(8 + n)
+	}
+	return recs, good, nil
+}
+
+// append writes b as record seq and syncs it. It reports whether the
+// journal has reached journalMax.
+func (j *journal) append(seq uint64, b Batch) (full bool, err error) {
+	payload, err := journalEnc.Marshal(journalRec{Seq: seq, Batch: b})
+	if err != nil {
+		return false, fmt.Errorf("journal: encode batch: %w", err)
+	}
+	rec := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
+	rec = binary.BigEndian.AppendUint32(rec, crc32.Checksum(payload, journalTable))
+	rec = append(rec, payload...)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return false, fmt.Errorf("journal: %w", ErrClosed)
+	}
+	if _, err := j.f.WriteAt(rec, j.size); err != nil {
+		return false, fmt.Errorf("journal: write: %w", err)
+	}
+	if err := fdatasync(j.f); err != nil {
+		return false, fmt.Errorf("journal: sync: %w", err)
+	}
+	j.size += int64(len(rec))
+	j.last = max(j.last, seq)
+	return j.size >= journalMax, nil
+}
+
+// truncate empties the journal if the tree holds every record in it
+// (written, the highest sequence number the tree holds); j.mu is held.
+func (j *journal) truncateUpTo(written uint64) error {
+	if j.f == nil || j.size == 0 || j.last > written {
+		return nil
+	}
+	// No sync: if the truncation is lost, replay skips what it finds
+	// (journalKey).
+	if err := j.f.Truncate(0); err != nil {
+		return fmt.Errorf("journal: truncate: %w", err)
+	}
+	j.size = 0
+	return nil
+}
+
+func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+// replayJournal writes into the tree the records it does not hold yet, in
+// order, each in its own transaction with the sequence number (a record
+// the store refuses is logged by its error and skipped, as Apply would
+// have refused it), and returns the highest sequence number seen.
+func replayJournal(db *bolt.DB, recs []journalRec) (uint64, error) {
+	var held uint64
+	if err := db.View(func(tx *bolt.Tx) error {
+		held = journalSeq(tx)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	last := held
+	for _, r := range recs {
+		last = max(last, r.Seq)
+		if r.Seq <= held {
+			continue
+		}
+		err := db.Update(func(tx *bolt.Tx) error {
+			if err := applyBatch(tx, r.Batch); err != nil {
+				return err
+			}
+			return setJournalSeq(tx, r.Seq)
+		})
+		if errors.Is(err, ErrInvalid) {
+			if err := db.Update(func(tx *bolt.Tx) error { return setJournalSeq(tx, r.Seq) }); err != nil {
+				return 0, fmt.Errorf("journal record %d: %w", r.Seq, err)
+			}
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("journal record %d: %w", r.Seq, err)
+		}
+	}
+	return last, nil
+}
+
+// journalSeq is the highest journal sequence number the tree holds.
+func journalSeq(tx *bolt.Tx) uint64 {
+	if v := tx.Bucket(bucketMeta).Get(journalKey); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func setJournalSeq(tx *bolt.Tx, seq uint64) error {
+	if seq <= journalSeq(tx) {
+		return nil
+	}
+	if err := tx.Bucket(bucketMeta).Put(journalKey, binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+		return fmt.Errorf("write journal position: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
