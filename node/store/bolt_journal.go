@@ -166,9 +166,11 @@ func (j *journal) close() error {
 }
 
 // replayJournal writes into the tree the records it does not hold yet, in
-// order, each in its own transaction with the sequence number (a record
-// the store refuses is logged by its error and skipped, as Apply would
-// have refused it), and returns the highest sequence number seen.
+// order, each in its own transaction with the sequence number, and
+// returns the highest sequence number seen. A record the store refuses
+// (ErrInvalid) is skipped, as Apply would have refused it: Queue checks
+// every record before it journals it, so only a build with other rules
+// can have written one.
 func replayJournal(db *bolt.DB, recs []journalRec) (uint64, error) {
 	var held uint64
 	if err := db.View(func(tx *bolt.Tx) error {
