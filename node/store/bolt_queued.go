@@ -43,64 +43,55 @@ func (s *Bolt) queuedView(ctx context.Context, op string, fn func(*bolt.Tx, []Ba
 // queuedOffers lays the queued offers that keep selects over list (stored
 // offers in the index's order, oldest Received first) and keeps that order.
 func queuedOffers(list []Offer, queued []Batch, keep func(Offer) bool) []Offer {
-	changed := false
-	for _, b := range queued {
-		for _, q := range b.Offers {
-			if !keep(q) {
-				continue
-			}
-			changed = true
-			if i := slices.IndexFunc(list, func(o Offer) bool { return o.ID == q.ID }); i >= 0 {
-				list[i] = q
-			} else {
-				list = append(list, q)
-			}
-		}
-	}
-	if changed {
-		slices.SortStableFunc(list, func(a, b Offer) int {
+	return layOver(list, queued, func(b Batch) []Offer { return b.Offers }, keep,
+		func(o Offer) ID { return o.ID },
+		func(a, b Offer) int {
 			if c := a.Received.Compare(b.Received); c != 0 {
 				return c
 			}
 			return bytes.Compare(a.ID[:], b.ID[:])
 		})
-	}
-	return list
 }
 
 // queuedDeals lays the queued deals over list (newest Closed first) and
 // keeps that order.
 func queuedDeals(list []Deal, queued []Batch) []Deal {
-	changed := false
-	for _, b := range queued {
-		for _, q := range b.Deals {
-			changed = true
-			if i := slices.IndexFunc(list, func(d Deal) bool { return d.IntentID == q.IntentID }); i >= 0 {
-				list[i] = q
-			} else {
-				list = append(list, q)
-			}
-		}
-	}
-	if changed {
-		slices.SortStableFunc(list, func(a, b Deal) int {
+	return layOver(list, queued, func(b Batch) []Deal { return b.Deals }, nil,
+		func(d Deal) ID { return d.IntentID },
+		func(a, b Deal) int {
 			if c := b.Closed.Compare(a.Closed); c != 0 {
 				return c
 			}
 			return bytes.Compare(b.IntentID[:], a.IntentID[:])
 		})
-	}
-	return list
 }
 
 // queuedOwn lays the queued own intents over list (newest Created first)
 // and keeps that order.
 func queuedOwn(list []OwnIntent, queued []Batch) []OwnIntent {
+	return layOver(list, queued, func(b Batch) []OwnIntent { return b.Own }, nil,
+		func(o OwnIntent) ID { return o.ID },
+		func(a, b OwnIntent) int {
+			if c := b.Created.Compare(a.Created); c != 0 {
+				return c
+			}
+			return bytes.Compare(b.ID[:], a.ID[:])
+		})
+}
+
+// layOver lays the records of the queued batches (field picks them; keep,
+// if not nil, selects) over list, oldest batch first: one with the key of
+// a listed record replaces it, others join. If any did, list is sorted
+// again by order, the order of the index it was read in.
+func layOver[R any](list []R, queued []Batch, field func(Batch) []R, keep func(R) bool, key func(R) ID, order func(a, b R) int) []R {
 	changed := false
 	for _, b := range queued {
-		for _, q := range b.Own {
+		for _, q := range field(b) {
+			if keep != nil && !keep(q) {
+				continue
+			}
 			changed = true
-			if i := slices.IndexFunc(list, func(o OwnIntent) bool { return o.ID == q.ID }); i >= 0 {
+			if i := slices.IndexFunc(list, func(r R) bool { return key(r) == key(q) }); i >= 0 {
 				list[i] = q
 			} else {
 				list = append(list, q)
@@ -108,12 +99,7 @@ func queuedOwn(list []OwnIntent, queued []Batch) []OwnIntent {
 		}
 	}
 	if changed {
-		slices.SortStableFunc(list, func(a, b OwnIntent) int {
-			if c := b.Created.Compare(a.Created); c != 0 {
-				return c
-			}
-			return bytes.Compare(b.ID[:], a.ID[:])
-		})
+		slices.SortStableFunc(list, order)
 	}
 	return list
 }

@@ -280,9 +280,11 @@ type Store interface {
 	// sync (group commit), but each succeeds or fails for its own batch.
 	Apply(ctx context.Context, b Batch) error
 	// Queue is Apply in two halves: b joins the write queue before Queue
-	// returns (no later Apply or Queue is written before it), and wait
-	// blocks until it is written and returns what Apply would. The caller
-	// must call wait.
+	// returns (no later Apply or Queue is written before it; reads that
+	// lay queued batches over the stored records see it), and wait blocks
+	// until it is durable (Bolt: in its journal; in the file with a later
+	// transaction) and returns what Apply would. The caller must call
+	// wait.
 	Queue(ctx context.Context, b Batch) (wait func() error)
 
 	// PutTombstone inserts or replaces a tombstone and, in the same atomic
