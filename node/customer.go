@@ -141,7 +141,7 @@ func (n *Node) Cancel(ctx context.Context, id intent.ID) error {
 	}
 	own.rec.State, own.rec.CancelRaw = store.IntentCancelled, c.Raw
 	out := n.queue(MessageCancel, own.in, intent.ID{}, c.Raw)
-	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: lapsed, Outbox: []store.Outgoing{out}}); err != nil {
+	if err := n.storeFirst(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: lapsed, Outbox: []store.Outgoing{out}}); err != nil {
 		return fmt.Errorf("cancel %s: %w", id.Short(), err)
 	}
 	n.own.update(own)
@@ -195,7 +195,7 @@ func (n *Node) Accept(ctx context.Context, intentID, offerID intent.ID, details 
 	deal := store.Deal{IntentID: intentID, OfferID: offerID, Role: store.RoleCustomer,
 		IntentRaw: own.in.Raw, OfferInner: off.Inner, AcceptRaw: a.Raw, Closed: n.now()}
 	out := n.queue(MessageAccept, own.in, offerID, a.Raw)
-	if err := n.store.Apply(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: append(lapsed, off), Deals: []store.Deal{deal}, Outbox: []store.Outgoing{out}}); err != nil {
+	if err := n.storeFirst(ctx, store.Batch{Own: []store.OwnIntent{own.rec}, Offers: append(lapsed, off), Deals: []store.Deal{deal}, Outbox: []store.Outgoing{out}}); err != nil {
 		return DealRecord{}, fmt.Errorf("accept: store the deal: %w", err)
 	}
 	n.own.update(own)

@@ -21,3 +21,15 @@ func (n *Node) storeBehind(ctx context.Context, what string, b store.Batch) {
 		}
 	})
 }
+
+// storeFirst returns once b is durable, for a change the node must hold
+// before it sends the message b records (an offer, an accept, a cancel: a
+// peer acts on them as this node's commitments). Queued and waited for,
+// not applied: the store's journal makes it durable with one append and
+// sync, where a transaction of its own costs two syncs and waits behind
+// the write-behind round in progress; reads see it at once. Only for
+// changes whose records reads lay queued batches over (offers, deals,
+// own intents; store.Bolt's queuedView).
+func (n *Node) storeFirst(ctx context.Context, b store.Batch) error {
+	return n.store.Queue(ctx, b)()
+}

@@ -120,7 +120,7 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	// offered on, with the offer counted, to make the deal when sync
 	// brings the accept back (deliverAccept).
 	live := store.LiveIntent{ID: in.ID, Category: in.Body.Category, Raw: in.Raw, Expires: in.Body.ExpiresAt(), Received: n.now()}
-	if err := n.store.Apply(ctx, store.Batch{Offers: []store.Offer{stored}, Outbox: []store.Outgoing{out}, Live: []store.LiveIntent{live}}); err != nil {
+	if err := n.storeFirst(ctx, store.Batch{Offers: []store.Offer{stored}, Outbox: []store.Outgoing{out}, Live: []store.LiveIntent{live}}); err != nil {
 		return nil, fmt.Errorf("offer: store: %w", err)
 	}
 	rec, ok := n.live.countSent(intentID)
