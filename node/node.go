@@ -58,6 +58,7 @@ type Node struct {
 	ctx     context.Context // ends at Close; parent of every goroutine the node starts
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	behind  sync.WaitGroup // storeBehind's waits for their batches' transaction
 	closing sync.Once
 	tmpDir  string // removed at Close when the zero Config made one
 }
@@ -288,6 +289,14 @@ func (n *Node) Close() error {
 			// send status from the router's last trace, a delivery that
 			// was under way): every service has ended, so this is the last.
 			n.replay.flush(context.Background())
+		}
+		if n.store != nil {
+			// What deliveries stored behind rides the next transaction:
+			// this one, so Close waits for no checkpoint.
+			if err := n.store.Apply(context.Background(), store.Batch{}); err != nil {
+				n.log.Error("store: write what was stored behind", "err", err)
+			}
+			n.behind.Wait()
 		}
 		if n.net != nil {
 			errs = append(errs, n.net.close())

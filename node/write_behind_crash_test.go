@@ -78,6 +78,13 @@ func (s *crashStore) Queue(ctx context.Context, b store.Batch) func() error {
 	return s.Store.Queue(ctx, b)
 }
 
+func (s *crashStore) Behind(ctx context.Context, b store.Batch) func() error {
+	if ok, wait := s.admit(b); !ok {
+		return wait
+	}
+	return s.Store.Behind(ctx, b)
+}
+
 // crashNode starts a node on a crashStore over its own store file.
 func crashNode(t *testing.T, cfg Config, hold func(store.Batch) bool) (*Node, *crashStore) {
 	t.Helper()

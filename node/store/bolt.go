@@ -54,10 +54,11 @@ type Bolt struct {
 	stopped sync.WaitGroup // the checkpoint loop
 }
 
-// checkpointEvery is how long at most a batch Queue took waits in the
-// journal before a transaction writes it into the tree. Any transaction
-// meanwhile takes it along (a node's write-behind flush comes every one to
-// four seconds), and the checkpoint then only empties the journal: a
+// checkpointEvery is how long at most a batch Queue or Behind took waits
+// in the write queue (Queue's also in the journal) before a transaction
+// writes it into the tree. Any transaction meanwhile takes it along (a
+// node's write-behind flush comes every one to four seconds), and the
+// checkpoint then only empties the journal: a
 // shorter wait would cost a transaction of its own more often, and a
 // longer one more queued batches for reads to lay over (queuedView).
 const checkpointEvery = 4 * time.Second
@@ -161,11 +162,18 @@ func (s *Bolt) kickCheckpoint() {
 	}
 }
 
-// checkpoint writes into the tree the journal's batches it does not hold
-// yet, and empties the journal. Appends wait meanwhile: every record in
-// the journal was queued before it was appended, so the round that Apply
-// leads, or waits its turn for, writes them all.
+// checkpoint writes into the tree what waits in the queue (Queue's and
+// Behind's batches), and empties the journal. The first round runs while
+// appends go on, so a Queue caller does not wait for a transaction; the
+// journal is then held while a second round, only if an append came
+// meanwhile, writes the rest: every record in the journal was queued
+// before it was appended, so that round writes them all.
 func (s *Bolt) checkpoint() error {
+	if s.group.waiting() {
+		if err := s.Apply(context.Background(), Batch{}); err != nil {
+			return err
+		}
+	}
 	s.journal.mu.Lock()
 	defer s.journal.mu.Unlock()
 	if s.journal.size == 0 {
@@ -202,7 +210,7 @@ func restrictMode(path string) error {
 func (s *Bolt) Close() error {
 	s.stop()
 	s.stopped.Wait()
-	// What Queue took is written into the tree first, and the journal
+	// What Queue and Behind took is written into the tree first, and the journal
 	// emptied: the next Open, perhaps of an older build, finds it all in
 	// the file.
 	s.group.close()

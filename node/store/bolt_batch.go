@@ -38,7 +38,7 @@ func (s *Bolt) Queue(ctx context.Context, b Batch) (wait func() error) {
 	if err := ctx.Err(); err != nil {
 		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
 	}
-	if err := checkBatch(b); err != nil {
+	if _, err := checkBatch(b); err != nil {
 		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
 	}
 	done := make(chan error, 1)
@@ -46,6 +46,32 @@ func (s *Bolt) Queue(ctx context.Context, b Batch) (wait func() error) {
 		return func() error { return err }
 	}
 	return func() error { return <-done }
+}
+
+// Behind takes b into the write queue, as Queue does, without appending
+// it to the journal: the next transaction (a later Apply, the checkpoint
+// within checkpointEvery, Close) writes it, and wait returns then. One
+// encoding and no disk sync of its own, where Queue costs an encoding, an
+// append and a sync per batch.
+func (s *Bolt) Behind(ctx context.Context, b Batch) (wait func() error) {
+	if err := ctx.Err(); err != nil {
+		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
+	}
+	size, err := checkBatch(b)
+	if err != nil {
+		return func() error { return fmt.Errorf("store: apply batch: %w", err) }
+	}
+	c, full, err := s.group.enqueueBehind(b, size)
+	if err != nil {
+		return func() error { return err }
+	}
+	if full {
+		s.kickCheckpoint()
+	}
+	return func() error {
+		<-c.wake
+		return c.err
+	}
 }
 
 // log appends c's batch to the journal. If that fails, the batch is
@@ -68,19 +94,24 @@ func (s *Bolt) log(c *commit) error {
 
 // checkBatch encodes every record of b as applyBatch will: a record the
 // store would refuse (ErrInvalid) is refused before Queue takes it, not
-// found by a transaction after wait said it was durable.
-func checkBatch(b Batch) error {
-	return errors.Join(
-		checkAll(ownIntents, b.Own), checkAll(offers, b.Offers), checkAll(tombstones, b.Tombstones),
-		checkAll(liveIntents, b.Live), checkAll(relayed, b.Relay), checkAll(outbox, b.Outbox),
-		checkAll(threads, b.Threads), checkAll(deals, b.Deals))
+// found by a transaction after wait said it was durable. It returns the
+// records' encoded size.
+func checkBatch(b Batch) (int, error) {
+	var size int
+	err := errors.Join(
+		checkAll(ownIntents, b.Own, &size), checkAll(offers, b.Offers, &size), checkAll(tombstones, b.Tombstones, &size),
+		checkAll(liveIntents, b.Live, &size), checkAll(relayed, b.Relay, &size), checkAll(outbox, b.Outbox, &size),
+		checkAll(threads, b.Threads, &size), checkAll(deals, b.Deals, &size))
+	return size, err
 }
 
-func checkAll[R any](t *table[R], rs []R) error {
+func checkAll[R any](t *table[R], rs []R, size *int) error {
 	for _, r := range rs {
-		if _, err := t.encode(r); err != nil {
+		v, err := t.encode(r)
+		if err != nil {
 			return fmt.Errorf("%s: %w", shortID(t.id(r)), err)
 		}
+		*size += len(v)
 	}
 	return nil
 }
@@ -225,17 +256,23 @@ type committer struct {
 	writing []*commit     // the group the leader is writing
 	busy    bool          // a leader is committing or handing over
 	seq     uint64        // the last journal sequence number given (enqueueLogged)
+	behind  int           // encoded bytes of Behind's batches in the queue
 	closed  bool          // Close came: nothing more joins the queue
 	idle    chan struct{} // closed when busy ends after close
 }
 
-// commit is one Apply or Queue call in the queue.
+// commit is one Apply, Queue or Behind call in the queue.
 type commit struct {
-	batch Batch
-	seq   uint64 // Queue's: the batch's journal sequence number; 0 for Apply's
-	err   error
-	wake  chan bool // true: lead the next round (Apply's only); false: done, err is set
+	batch  Batch
+	seq    uint64 // Queue's: the batch's journal sequence number; 0 for the others
+	behind bool   // Behind's: rides a round, never leads one
+	err    error
+	wake   chan bool // true: lead the next round (Apply's only); false: done, err is set
 }
+
+// leads reports whether c is Apply's, whose caller commits a round when
+// its turn comes.
+func (c *commit) leads() bool { return c.seq == 0 && !c.behind }
 
 // enqueue puts b at the end of the queue: batches are written in the
 // order they were queued, in one group or in successive ones. lead says
@@ -272,6 +309,30 @@ func (g *committer) enqueueLogged(b Batch, start func(*commit)) error {
 	return nil
 }
 
+// enqueueBehind puts b, of size encoded bytes, at the end of the queue
+// for Behind. Like Queue's, it leads no round: the next one writes it.
+// full reports that Behind's batches in the queue have reached
+// journalMax, the bound the journal puts on Queue's: whoever fills the
+// queue brings the next round forward instead of holding more memory.
+func (g *committer) enqueueBehind(b Batch, size int) (c *commit, full bool, err error) {
+	c = &commit{batch: b, behind: true, wake: make(chan bool, 1)}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, false, fmt.Errorf("store: apply batch: %w", ErrClosed)
+	}
+	g.queue = append(g.queue, c)
+	g.behind += size
+	return c, g.behind >= journalMax, nil
+}
+
+// waiting reports whether batches wait in the queue for a round.
+func (g *committer) waiting() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue) > 0
+}
+
 // close stops the queue and waits until every batch in it is written.
 func (g *committer) close() {
 	g.mu.Lock()
@@ -295,7 +356,7 @@ func (g *committer) close() {
 func (g *committer) drain(write func([]*commit)) {
 	g.mu.Lock()
 	group := g.queue
-	g.queue, g.writing = nil, group
+	g.queue, g.writing, g.behind = nil, group, 0
 	g.mu.Unlock()
 	if len(group) == 0 {
 		return
@@ -329,7 +390,7 @@ func (g *committer) finish(write func([]*commit), c *commit, lead bool) error {
 	}
 	g.mu.Lock()
 	group := g.queue
-	g.queue, g.writing = nil, group
+	g.queue, g.writing, g.behind = nil, group, 0
 	g.mu.Unlock()
 	write(group)
 	for _, o := range group {
@@ -339,9 +400,10 @@ func (g *committer) finish(write func([]*commit), c *commit, lead bool) error {
 	}
 	g.mu.Lock()
 	g.writing = nil
-	// The lead goes to the first Apply still queued; Queue's batches
-	// ahead of it are in its round. Queue's alone wait for the next one.
-	if i := slices.IndexFunc(g.queue, func(c *commit) bool { return c.seq == 0 }); i >= 0 {
+	// The lead goes to the first Apply still queued; Queue's and Behind's
+	// batches ahead of it are in its round. Theirs alone wait for the next
+	// one.
+	if i := slices.IndexFunc(g.queue, (*commit).leads); i >= 0 {
 		g.queue[i].wake <- true
 	} else {
 		g.busy = false

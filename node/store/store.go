@@ -286,6 +286,13 @@ type Store interface {
 	// transaction) and returns what Apply would. The caller must call
 	// wait.
 	Queue(ctx context.Context, b Batch) (wait func() error)
+	// Behind is Queue without the journal: b joins the write queue before
+	// Behind returns (reads that lay queued batches over the stored
+	// records see it) and is durable only once a later transaction writes
+	// it (Bolt: an Apply, or the checkpoint within four seconds); wait
+	// blocks until then and returns what Apply would. For changes a crash
+	// may lose because the node gets them back from its peers.
+	Behind(ctx context.Context, b Batch) (wait func() error)
 
 	// PutTombstone inserts or replaces a tombstone and, in the same atomic
 	// step, deletes the live intent with that ID.
