@@ -58,9 +58,9 @@ type Bolt struct {
 // in the write queue (Queue's also in the journal) before a transaction
 // writes it into the tree. Any transaction meanwhile takes it along (a
 // node's write-behind flush comes every one to four seconds), and the
-// checkpoint then only empties the journal: a
-// shorter wait would cost a transaction of its own more often, and a
-// longer one more queued batches for reads to lay over (queuedView).
+// checkpoint then only empties the journal: a shorter wait would cost a
+// transaction of its own more often, and a longer one more queued batches
+// for reads to lay over (queuedView).
 const checkpointEvery = 4 * time.Second
 
 var _ Store = (*Bolt)(nil)
@@ -210,9 +210,9 @@ func restrictMode(path string) error {
 func (s *Bolt) Close() error {
 	s.stop()
 	s.stopped.Wait()
-	// What Queue and Behind took is written into the tree first, and the journal
-	// emptied: the next Open, perhaps of an older build, finds it all in
-	// the file.
+	// What Queue and Behind took is written into the tree first, and the
+	// journal emptied: the next Open, perhaps of an older build, finds it
+	// all in the file.
 	s.group.close()
 	s.group.drain(s.writer(context.Background()))
 	s.logging.Wait()

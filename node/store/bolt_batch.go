@@ -93,9 +93,9 @@ func (s *Bolt) log(c *commit) error {
 }
 
 // checkBatch encodes every record of b as applyBatch will: a record the
-// store would refuse (ErrInvalid) is refused before Queue takes it, not
-// found by a transaction after wait said it was durable. It returns the
-// records' encoded size.
+// store would refuse (ErrInvalid) is refused before Queue or Behind takes
+// it, not found by a transaction after wait said it was durable. It
+// returns the records' encoded size.
 func checkBatch(b Batch) (int, error) {
 	var size int
 	err := errors.Join(
