@@ -78,6 +78,9 @@ func TestHarnessQuick(t *testing.T) {
 		if r.Accept.Count != r.Intents || r.Errors != 0 {
 			t.Errorf("round trip %s: %d of %d accepts, %d errors (%s)", r.System, r.Accept.Count, r.Intents, r.Errors, r.FirstError)
 		}
+		if l := r.Legs; l.Intent <= 0 || l.Offer <= 0 || l.AcceptCall <= 0 || l.AcceptTravel <= 0 {
+			t.Errorf("round trip %s: a step is missing: %+v", r.System, l)
+		}
 		// The run ends at the last accept, when slower vendors' offers may
 		// still be on their way; each intent had its first offer, though.
 		if r.Offers < int64(r.Intents) || r.Offers > int64(r.Vendors*r.Intents) {

@@ -181,6 +181,22 @@ func (rep *Report) Markdown(w io.Writer) {
 				offers, errs, spreadOf(ratios(rs, by[Raw], acceptP50)), spreadOf(ratios(rs, by[RawPolicy], acceptP50)))
 		}
 		p("")
+		p("Where the time goes: each intent's round trip in steps, p50 over the intents of a repeat, then medians (range) over the repeats, ms. The steps' p50s need not add up to the accept p50.")
+		p("")
+		p("| system | intent reaches the first vendor | its first offer reaches the customer (the vendor's making of it included) | the customer's accept call | the accept reaches the vendor |")
+		p("|---|---:|---:|---:|---:|")
+		for _, system := range []string{Raw, RawPolicy, IntentcastNoStem, Intentcast} {
+			rs := by[system]
+			if len(rs) == 0 {
+				continue
+			}
+			leg := func(get func(Legs) time.Duration) string {
+				return spreadOf(figures(rs, func(r RoundTripResult) float64 { return float64(get(r.Legs)) / 1e6 })).format(fmt1)
+			}
+			p("| %s | %s | %s | %s | %s |", system, leg(func(l Legs) time.Duration { return l.Intent }), leg(func(l Legs) time.Duration { return l.Offer }),
+				leg(func(l Legs) time.Duration { return l.AcceptCall }), leg(func(l Legs) time.Duration { return l.AcceptTravel }))
+		}
+		p("")
 	}
 
 	if len(rep.Validation) > 0 {

@@ -48,22 +48,36 @@ type RoundTripResult struct {
 	Intents    int
 	FirstOffer Latency // intent published -> its first offer opened by the customer
 	Accept     Latency // intent published -> the accept seen by the winning vendor
+	Legs       Legs    // where Accept's time went
 	Offers     int64   // offers the customers received in all
 	Errors     int64
 	FirstError string
 }
 
+// Legs split each intent's round trip into its steps, as p50s over the
+// intents: published -> the first vendor has it (Intent); -> the customer
+// has its first offer, the vendor's making of it included (Offer); -> the
+// customer's accept call returned (AcceptCall: signing and storing it for
+// intentcast, the publish call for raw); -> the vendor has the accept
+// (AcceptTravel).
+type Legs struct {
+	Intent, Offer, AcceptCall, AcceptTravel time.Duration
+}
+
 // roundTrip is the bookkeeping common to both systems.
 type roundTrip struct {
-	sent, offered, accepted []atomic.Int64
-	offers, errs            atomic.Int64
-	firstErr                atomic.Value
-	customer                []int
-	vendor                  []bool
+	// per intent: published, first at a vendor, first offer at the
+	// customer, accept call returned, accept at the vendor
+	sent, reached, offered, answered, accepted []atomic.Int64
+	offers, errs                               atomic.Int64
+	firstErr                                   atomic.Value
+	customer                                   []int
+	vendor                                     []bool
 }
 
 func newRoundTrip(n int, o RoundTripOptions) *roundTrip {
-	rt := &roundTrip{sent: make([]atomic.Int64, o.Intents), offered: make([]atomic.Int64, o.Intents),
+	rt := &roundTrip{sent: make([]atomic.Int64, o.Intents), reached: make([]atomic.Int64, o.Intents),
+		offered: make([]atomic.Int64, o.Intents), answered: make([]atomic.Int64, o.Intents),
 		accepted: make([]atomic.Int64, o.Intents), customer: make([]int, o.Intents), vendor: make([]bool, n)}
 	r := rand.New(rand.NewPCG(o.Seed, 0x77))
 	perm := r.Perm(n)
@@ -124,11 +138,26 @@ func (rt *roundTrip) result(system string, n int, o RoundTripOptions) RoundTripR
 		}
 	}
 	res := RoundTripResult{System: system, N: n, Vendors: o.Vendors, Intents: o.Intents,
-		FirstOffer: summarize(offer), Accept: summarize(acc), Offers: rt.offers.Load(), Errors: rt.errs.Load()}
+		FirstOffer: summarize(offer), Accept: summarize(acc), Legs: rt.legs(), Offers: rt.offers.Load(), Errors: rt.errs.Load()}
 	if s, ok := rt.firstErr.Load().(string); ok {
 		res.FirstError = s
 	}
 	return res
+}
+
+// legs returns the p50 of each step over the intents that completed it.
+func (rt *roundTrip) legs() Legs {
+	step := func(from, to []atomic.Int64) time.Duration {
+		var xs []int64
+		for k := range from {
+			if a, b := from[k].Load(), to[k].Load(); a != 0 && b != 0 {
+				xs = append(xs, b-a)
+			}
+		}
+		return summarize(xs).P50
+	}
+	return Legs{Intent: step(rt.sent, rt.reached), Offer: step(rt.reached, rt.offered),
+		AcceptCall: step(rt.offered, rt.answered), AcceptTravel: step(rt.answered, rt.accepted)}
 }
 
 // RoundTripIntentcast runs the round trip on an intentcast swarm: vendors
@@ -158,6 +187,7 @@ func RoundTripIntentcast(ctx context.Context, s *ICSwarm, o RoundTripOptions) (R
 		at := now()
 		switch {
 		case e.Kind == node.EventIntent && rt.vendor[peer]:
+			rt.reached[k].CompareAndSwap(0, at)
 			go func() {
 				_, err := nodes[peer].SendOffer(ctx, e.IntentID, intent.OfferDraft{
 					Price: 99900, Text: "ThinkPad X1, 16 GB, ships tomorrow"})
@@ -174,7 +204,9 @@ func RoundTripIntentcast(ctx context.Context, s *ICSwarm, o RoundTripOptions) (R
 				go func() {
 					if _, err := nodes[peer].Accept(ctx, e.IntentID, e.OfferID, nil); err != nil {
 						rt.fail(fmt.Errorf("customer %d accepts: %w", peer, err))
+						return
 					}
+					rt.answered[k].Store(now())
 				}()
 			}
 		case e.Kind == node.EventAccept && rt.vendor[peer]:
@@ -206,10 +238,14 @@ func RoundTripRaw(ctx context.Context, s *RawSwarm, o RoundTripOptions) (RoundTr
 	}
 	rt := newRoundTrip(n, o)
 	run := recorderIDs.Add(1)
-	send := func(peer, topic int, p []byte) {
+	send := func(peer, topic int, p []byte, sent *atomic.Int64) {
 		go func() {
 			if err := s.topics[peer][topic].Publish(ctx, p); err != nil {
 				rt.fail(err)
+				return
+			}
+			if sent != nil {
+				sent.Store(now())
 			}
 		}()
 	}
@@ -225,11 +261,12 @@ func RoundTripRaw(ctx context.Context, s *RawSwarm, o RoundTripOptions) (RoundTr
 		}
 		switch {
 		case data[8] == kindIntent && rt.vendor[peer]:
-			send(peer, 1, rawPayload(sizes.offer, run, k, kindOffer, peer))
+			rt.reached[k].CompareAndSwap(0, at)
+			send(peer, 1, rawPayload(sizes.offer, run, k, kindOffer, peer), nil)
 		case data[8] == kindOffer && peer == rt.customer[k]:
 			rt.offers.Add(1)
 			if rt.offered[k].CompareAndSwap(0, at) {
-				send(peer, 1, rawPayload(sizes.accept, run, k, kindAccept, vendor))
+				send(peer, 1, rawPayload(sizes.accept, run, k, kindAccept, vendor), &rt.answered[k])
 			}
 		case data[8] == kindAccept && peer == vendor:
 			rt.accepted[k].CompareAndSwap(0, at)
