@@ -18,10 +18,7 @@ import (
 func TestBehindRidesTheCheckpoint(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "store.db")
-		s, err := store.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openAt(t, path)
 		defer s.Close()
 		o := queuedOffer(store.OfferValid)
 		wait := s.Behind(t.Context(), store.Batch{Offers: []store.Offer{o}})
@@ -59,10 +56,7 @@ func TestBehindRidesTheCheckpoint(t *testing.T) {
 // does not grow the queue past the bound.
 func TestBehindFullBringsCheckpointForward(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, err := store.Open(filepath.Join(t.TempDir(), "store.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openAt(t, filepath.Join(t.TempDir(), "store.db"))
 		defer s.Close()
 		var waits []func() error
 		for k := range 16 { // 16 × (64 KiB and a record's fields): past 1 MiB with the last
@@ -98,10 +92,7 @@ func TestBehindFullBringsCheckpointForward(t *testing.T) {
 // whichever round takes them; and Close writes what waits.
 func TestBehindKeepsOrder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	s, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	ctx := t.Context()
 	o := queuedOffer(store.OfferValid)
 	behind := s.Behind(ctx, store.Batch{Offers: []store.Offer{o}})
@@ -109,8 +100,6 @@ func TestBehindKeepsOrder(t *testing.T) {
 	if err := s.Queue(ctx, store.Batch{Offers: []store.Offer{o}})(); err != nil {
 		t.Fatal(err)
 	}
-	other := queuedOffer(store.OfferValid)
-	other.ID = id("other offer")
 	if err := s.Apply(ctx, store.Batch{}); err != nil { // writes both
 		t.Fatal(err)
 	}
@@ -120,6 +109,8 @@ func TestBehindKeepsOrder(t *testing.T) {
 	if got, err := s.Offer(ctx, o.ID); err != nil || got.Status != store.OfferAccepted {
 		t.Errorf("offer after the round: %v, %v; want accepted (the later batch last)", got.Status, err)
 	}
+	other := queuedOffer(store.OfferValid)
+	other.ID = id("other offer")
 	last := s.Behind(ctx, store.Batch{Offers: []store.Offer{other}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -40,13 +40,20 @@ func treeHolds(t *testing.T, path string, offerID store.ID) bool {
 	return held
 }
 
-// openQueued opens a store at path and queues a valid offer in it.
-func openQueued(t *testing.T, path string) (*store.Bolt, store.Offer) {
+// openAt opens the store at path, failing the test if it cannot.
+func openAt(t *testing.T, path string) *store.Bolt {
 	t.Helper()
 	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// openQueued opens a store at path and queues a valid offer in it.
+func openQueued(t *testing.T, path string) (*store.Bolt, store.Offer) {
+	t.Helper()
+	s := openAt(t, path)
 	o := queuedOffer(store.OfferValid)
 	if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{o}})(); err != nil {
 		t.Fatal(err)
@@ -69,10 +76,7 @@ func fileSize(t *testing.T, path string) int64 {
 func TestQueueDurableByJournal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "store.db")
-		s, err := store.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openAt(t, path)
 		defer s.Close()
 		o := queuedOffer(store.OfferValid)
 		if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{o}})(); err != nil {
