@@ -398,20 +398,26 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
-	tombs := append(pending, stored...)
-	kinds := make(map[uint64]bool)
-	for _, id := range s.live.idsIn(cat) {
-		kinds[prefixOf(id)] = false
+	// An ID that is both live and a tombstone, or two IDs with one prefix
+	// of which one is closed, list as a tombstone: sorted first, kept by
+	// the compaction.
+	out := make([]haveEntry, 0, s.live.len()+len(pending)+len(stored))
+	s.live.each(cat, func(in *intent.SignedIntent) {
+		out = append(out, haveEntry{prefix: prefixOf(in.ID)})
+	})
+	for _, t := range append(pending, stored...) {
+		out = append(out, haveEntry{prefix: prefixOf(t.IntentID), tomb: true})
 	}
-	for _, t := range tombs {
-		kinds[prefixOf(t.IntentID)] = true
-	}
-	out := make([]haveEntry, 0, len(kinds))
-	for p, tomb := range kinds {
-		out = append(out, haveEntry{p, tomb})
-	}
-	slices.SortFunc(out, func(a, b haveEntry) int { return cmp.Compare(a.prefix, b.prefix) })
-	return out, nil
+	slices.SortFunc(out, func(a, b haveEntry) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 || a.tomb == b.tomb {
+			return c
+		}
+		if a.tomb {
+			return -1
+		}
+		return 1
+	})
+	return slices.CompactFunc(out, func(a, b haveEntry) bool { return a.prefix == b.prefix }), nil
 }
 
 // haveOffers lists the offers this node keeps for a category.
@@ -434,24 +440,14 @@ func (s *syncer) haveOffers(ctx context.Context, cat string) ([]haveEntry, error
 	return out, nil
 }
 
-// idsIn returns the IDs of the live intents of a category.
-func (l *liveSet) idsIn(category string) []intent.ID {
-	var ids []intent.ID
-	for _, in := range l.inCategory(category) {
-		ids = append(ids, in.ID)
-	}
-	return ids
-}
-
-// inCategory returns the live intents of a category.
-func (l *liveSet) inCategory(category string) []*intent.SignedIntent {
+// each calls f with every live intent of a category, holding the set's
+// lock: f must not call back into it.
+func (l *liveSet) each(category string, f func(*intent.SignedIntent)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []*intent.SignedIntent
 	for _, e := range l.intents {
 		if e.in.Body.Category == category {
-			out = append(out, e.in)
+			f(e.in)
 		}
 	}
-	return out
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -284,39 +285,51 @@ func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]serv
 	if err != nil {
 		return nil, fmt.Errorf("sync: tombstones: %w", err)
 	}
-	tombs := append(pending, stored...)
-	byID := make(map[intent.ID]servedEntry, len(tombs))
-	for _, in := range s.live.inCategory(cat) {
-		if !in.Body.ExpiresAt().Before(now) {
-			byID[in.ID] = servedEntry{id: in.ID, raw: in.Raw}
-		}
-	}
-	for _, t := range tombs {
+	// A tombstone replaces the intent it closes; one this requester cannot
+	// take (malformed, or an accept to a /1 requester, which carries cancels
+	// only and would take an accept in a tombstone frame for a malformed
+	// cancel) hides it: the intent is closed, nil here. Of two for one
+	// intent, the later counts (stored after pending).
+	closed := make(map[intent.ID]*servedEntry, len(pending)+len(stored))
+	for _, t := range append(pending, stored...) {
 		if c, err := closureOf(t); err != nil || (version == 1 && c.Kind != ClosedCancelled) {
-			// /1 carries cancels only: its requesters would take an accept
-			// in a tombstone frame for a malformed cancel. The intent is
-			// not served either: it is closed.
-			delete(byID, t.IntentID)
+			closed[t.IntentID] = nil
 			continue
 		}
-		e := servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, intent: t.IntentRaw}
+		e := &servedEntry{id: t.IntentID, raw: t.Raw, tomb: true, intent: t.IntentRaw}
 		if e.intent == nil {
 			// Tombstones stored before they kept their intent: an own
 			// intent is in memory until it expires, and so is its
 			// tombstone.
 			e.intent = s.node.ownRaw(t.IntentID)
 		}
-		byID[t.IntentID] = e
+		closed[t.IntentID] = e
 	}
-	return sortServed(byID), nil
+	// A slice, not a map by ID: the live set is the bulk of a session's
+	// cost, and it holds each ID once.
+	out := make([]servedEntry, 0, s.live.len()+len(closed))
+	s.live.each(cat, func(in *intent.SignedIntent) {
+		if _, ok := closed[in.ID]; !ok && !in.Body.ExpiresAt().Before(now) {
+			out = append(out, servedEntry{id: in.ID, raw: in.Raw})
+		}
+	})
+	for _, e := range closed {
+		if e != nil {
+			out = append(out, *e)
+		}
+	}
+	return orderServed(out), nil
 }
 
 // sortServed orders entries by ascending prefix.
 func sortServed(byID map[intent.ID]servedEntry) []servedEntry {
-	out := make([]servedEntry, 0, len(byID))
-	for id, e := range byID {
-		e.prefix = prefixOf(id)
-		out = append(out, e)
+	return orderServed(slices.Collect(maps.Values(byID)))
+}
+
+// orderServed orders entries, one per ID, by ascending prefix.
+func orderServed(out []servedEntry) []servedEntry {
+	for i := range out {
+		out[i].prefix = prefixOf(out[i].id)
 	}
 	slices.SortFunc(out, func(a, b servedEntry) int {
 		return cmp.Or(cmp.Compare(a.prefix, b.prefix), slices.Compare(a.id[:], b.id[:]))
