@@ -286,7 +286,10 @@ func (d *discovery) dialFound(ctx context.Context) {
 	}
 }
 
-// jitter spreads d by ±20%, so that nodes started together do not retry together.
+// jitter spreads d by ±1/jitterSpread (±20%), so that nodes started
+// together do not retry, advertise or flush together.
 func jitter(d time.Duration) time.Duration {
-	return d*4/5 + rand.N(d*2/5)
+	return d - d/jitterSpread + rand.N(2*d/jitterSpread)
 }
+
+const jitterSpread = 5

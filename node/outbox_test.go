@@ -239,8 +239,9 @@ func (s *statusLog) Apply(_ context.Context, b store.Batch) error {
 // TestSendStatusesWrittenBehind runs the outbox and the replay flusher in
 // virtual time: three own messages each sent and then seen within
 // milliseconds (six status changes) are each reported at once (EventSend,
-// in order), and stored in one commit, the flusher's next (flushEvery
-// after it started), holding each message's latest status.
+// in order), and stored in one commit, the flusher's next (flushEvery,
+// spread by jitter, after it started), holding each message's latest
+// status.
 func TestSendStatusesWrittenBehind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &statusLog{latest: make(map[intent.ID]SendStatus)}
@@ -277,7 +278,7 @@ func TestSendStatusesWrittenBehind(t *testing.T) {
 		early := len(log.writes)
 		log.mu.Unlock()
 		if early != 0 {
-			t.Errorf("%d writes %s after the first change; want none before %s", early, time.Since(start), flushEvery)
+			t.Errorf("%d writes %s after the first change; want none before %s", early, time.Since(start), flushEvery-flushEvery/jitterSpread)
 		}
 		for _, id := range ids {
 			for _, want := range []SendStatus{SendSent, SendSeen} {
@@ -291,13 +292,14 @@ func TestSendStatusesWrittenBehind(t *testing.T) {
 				}
 			}
 		}
-		time.Sleep(flushEvery - time.Since(start))
+		latest := flushEvery + flushEvery/jitterSpread
+		time.Sleep(latest - time.Since(start))
 		synctest.Wait()
 		log.mu.Lock()
 		writes, rows := log.writes, log.rows
 		log.mu.Unlock()
-		if len(writes) != 1 || rows != len(ids) || writes[0].Sub(start) != flushEvery {
-			t.Errorf("%d writes of %d statuses, at %v after the start; want 1 write of %d at %s", len(writes), rows, writes, len(ids), flushEvery)
+		if len(writes) != 1 || rows != len(ids) || writes[0].Sub(start) < flushEvery-flushEvery/jitterSpread || writes[0].Sub(start) > latest {
+			t.Errorf("%d writes of %d statuses, at %v after the start; want 1 write of %d at %s ±%d%%", len(writes), rows, writes, len(ids), flushEvery, 100/jitterSpread)
 		}
 		for _, id := range ids {
 			if st := log.latest[id]; st != SendSeen {

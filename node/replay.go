@@ -72,7 +72,7 @@ type replayIndex struct {
 // a signature) only brings the next flush forward.
 //
 // What a crash can lose is the last wait's entries (flushEveryMax's worth
-// at most, and at most flushBatch a queue): relayed state only, never an
+// and its jitter at most, and at most flushBatch a queue): relayed state only, never an
 // acknowledged operation (own messages, received offers, deals and the
 // closures of intents with a stake are written at once;
 // docs/ARCHITECTURE.md, "Durable before acknowledged"). A lost replay
@@ -221,8 +221,11 @@ func (r *replayIndex) signal(n int) {
 // nothing: after each wait (flushWait), or at once when a queue reaches
 // flushBatch.
 func (r *replayIndex) Serve(ctx context.Context) error {
+	// Each wait is spread by jitter: nodes started together (a swarm, a
+	// fleet restarted at once) would otherwise flush in step, their commits
+	// and syncs landing on the CPU and the disk at one moment.
 	wait := flushEvery
-	t := time.NewTimer(wait)
+	t := time.NewTimer(jitter(wait))
 	defer t.Stop()
 	for {
 		select {
@@ -235,7 +238,7 @@ func (r *replayIndex) Serve(ctx context.Context) error {
 		// Not ctx: a flush cut short by Close would drop its entries, which
 		// have already left the queue.
 		wait = flushWait(wait, r.flush(context.WithoutCancel(ctx)))
-		t.Reset(wait)
+		t.Reset(jitter(wait))
 	}
 }
 
