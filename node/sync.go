@@ -236,12 +236,16 @@ func (s *syncer) fire(ctx context.Context, p peer.ID) {
 		s.log.Debug("sync failed", "peer", p, "err", err)
 	}
 	if s.takeFollowUp(p) {
-		s.schedule(p, 0, false) // SyncPeerInterval from now
+		// SyncPeerInterval from now and up to 40% more: the peers that
+		// connected together (a swarm started at once, a partition healing)
+		// would otherwise all follow up within the same second.
+		d := s.cfg.SyncPeerInterval
+		s.schedule(p, d+rand.N(2*d/jitterSpread+1), false)
 	}
 }
 
 // connected plans a sync with a peer that connected, and one more
-// SyncPeerInterval after it. The first comes within SyncDelay, while the
+// SyncPeerInterval (to 1.4 times that) after it. The first comes within SyncDelay, while the
 // peers' meshes are still forming: a message published meanwhile (a
 // partition healing, a node coming back) can reach the responder after
 // it answered and miss this node's mesh too, and would otherwise wait for

@@ -10,8 +10,9 @@ import (
 // byte is sent, for a node holding `live` intents of the category: the
 // responder's served set (servedSet) and the requester's have list
 // (haveList). Both walk the whole live set, so with intents living hours
-// they grow with the traffic of those hours, once per session, and each
-// node answers and asks every SyncPeerInterval per peer.
+// they grow with the traffic of those hours, once per session: a node
+// asks each peer that connects, once more about SyncPeerInterval later,
+// and one random peer every SyncInterval, and answers as often.
 func BenchmarkSyncLists(b *testing.B) {
 	for _, live := range []int{1000, 10000} {
 		n := benchNode(b)
