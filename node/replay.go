@@ -72,13 +72,13 @@ type replayIndex struct {
 // a signature) only brings the next flush forward.
 //
 // What a crash can lose is the last wait's entries (flushEveryMax's worth
-// and its jitter at most, and at most flushBatch a queue): relayed state only, never an
-// acknowledged operation (own messages, received offers, deals and the
-// closures of intents with a stake are written at once;
+// and its jitter at most, and at most flushBatch a queue): relayed state
+// only, never an acknowledged operation (own messages, received offers,
+// deals and the closures of intents with a stake are written at once;
 // docs/ARCHITECTURE.md, "Durable before acknowledged"). A lost replay
-// entry lets the message pass once more after the restart, as gossip's
-// own seen cache also forgets it; a lost live intent or tombstone is one
-// the node missed, which sync brings back.
+// entry lets the message pass once more after the restart, as gossip's own
+// seen cache also forgets it; a lost live intent or tombstone is one the
+// node missed, which sync brings back.
 const (
 	flushEvery    = time.Second
 	flushEveryMax = 4 * time.Second

@@ -245,13 +245,13 @@ func (s *syncer) fire(ctx context.Context, p peer.ID) {
 }
 
 // connected plans a sync with a peer that connected, and one more
-// SyncPeerInterval (to 1.4 times that) after it. The first comes within SyncDelay, while the
-// peers' meshes are still forming: a message published meanwhile (a
-// partition healing, a node coming back) can reach the responder after
-// it answered and miss this node's mesh too, and would otherwise wait for
-// the periodic sync (SyncInterval, 5 minutes) with one random peer. The
-// follow-up costs one request per connection (8 bytes per ID held, and
-// what is missing).
+// SyncPeerInterval (to 1.4 times that) after it. The first comes within
+// SyncDelay, while the peers' meshes are still forming: a message
+// published meanwhile (a partition healing, a node coming back) can reach
+// the responder after it answered and miss this node's mesh too, and would
+// otherwise wait for the periodic sync (SyncInterval, 5 minutes) with one
+// random peer. The follow-up costs one request per connection (8 bytes per
+// ID held, and what is missing).
 func (s *syncer) connected(p peer.ID) {
 	if !s.schedule(p, s.delay(), false) {
 		return
