@@ -33,28 +33,21 @@ func TestSyncListsMergeClosures(t *testing.T) {
 		n.live.add(in, now)
 		ins, keys = append(ins, in), append(keys, k)
 	}
-	live, cancelled, hidden := ins[0], ins[1], ins[2]
-	cancel, err := intent.NewCancel(cancelled, keys[1], now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expires := now.Add(time.Hour)
-	err = n.store.Apply(t.Context(), store.Batch{Tombstones: []store.Tombstone{
-		{IntentID: cancelled.ID, Category: "electronics", Raw: cancel.Raw, IntentRaw: cancelled.Raw, Expires: expires},
-		{IntentID: hidden.ID, Category: "electronics", Raw: []byte("not a closure"), Expires: expires},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedOnly := ins[3] // a tombstone whose intent this node no longer holds
-	cancel3, err := intent.NewCancel(closedOnly, keys[3], now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// closedOnly: a tombstone whose intent this node no longer holds.
+	live, cancelled, hidden, closedOnly := ins[0], ins[1], ins[2], ins[3]
 	n.live.remove(closedOnly.ID)
-	if err := n.store.Apply(t.Context(), store.Batch{Tombstones: []store.Tombstone{
-		{IntentID: closedOnly.ID, Category: "electronics", Raw: cancel3.Raw, IntentRaw: closedOnly.Raw, Expires: expires},
-	}}); err != nil {
+	expires := now.Add(time.Hour)
+	var tombs []store.Tombstone
+	for _, i := range []int{1, 3} { // cancelled, closedOnly
+		in := ins[i]
+		c, err := intent.NewCancel(in, keys[i], now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tombs = append(tombs, store.Tombstone{IntentID: in.ID, Category: "electronics", Raw: c.Raw, IntentRaw: in.Raw, Expires: expires})
+	}
+	tombs = append(tombs, store.Tombstone{IntentID: hidden.ID, Category: "electronics", Raw: []byte("not a closure"), Expires: expires})
+	if err := n.store.Apply(t.Context(), store.Batch{Tombstones: tombs}); err != nil {
 		t.Fatal(err)
 	}
 
