@@ -78,7 +78,10 @@ func TestHarnessQuick(t *testing.T) {
 		if r.Accept.Count != r.Intents || r.Errors != 0 {
 			t.Errorf("round trip %s: %d of %d accepts, %d errors (%s)", r.System, r.Accept.Count, r.Intents, r.Errors, r.FirstError)
 		}
-		if l := r.Legs; l.Intent <= 0 || l.Offer <= 0 || l.AcceptCall <= 0 || l.AcceptTravel <= 0 {
+		// Each step but the last follows from the one before; the accept
+		// can reach the vendor before the call that sent it returns, so
+		// only its absence (a p50 of nothing: 0) is wrong.
+		if l := r.Legs; l.Intent <= 0 || l.Offer <= 0 || l.AcceptCall <= 0 || l.AcceptTravel == 0 {
 			t.Errorf("round trip %s: a step is missing: %+v", r.System, l)
 		}
 		// The run ends at the last accept, when slower vendors' offers may

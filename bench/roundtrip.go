@@ -59,7 +59,8 @@ type RoundTripResult struct {
 // has its first offer, the vendor's making of it included (Offer); -> the
 // customer's accept call returned (AcceptCall: signing and storing it for
 // intentcast, the publish call for raw); -> the vendor has the accept
-// (AcceptTravel).
+// (AcceptTravel; negative when the vendor had it before the call that
+// sent it returned to the customer).
 type Legs struct {
 	Intent, Offer, AcceptCall, AcceptTravel time.Duration
 }
