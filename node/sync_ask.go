@@ -401,10 +401,11 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 	// An ID that is both live and a tombstone, or two IDs with one prefix
 	// of which one is closed, list as a tombstone: sorted first, kept by
 	// the compaction.
-	out := make([]haveEntry, 0, s.live.len()+len(pending)+len(stored))
-	s.live.each(cat, func(in *intent.SignedIntent) {
+	ins := s.live.inCategory(cat)
+	out := make([]haveEntry, 0, len(ins)+len(pending)+len(stored))
+	for _, in := range ins {
 		out = append(out, haveEntry{prefix: prefixOf(in.ID)})
-	})
+	}
 	for _, t := range append(pending, stored...) {
 		out = append(out, haveEntry{prefix: prefixOf(t.IntentID), tomb: true})
 	}
@@ -440,14 +441,17 @@ func (s *syncer) haveOffers(ctx context.Context, cat string) ([]haveEntry, error
 	return out, nil
 }
 
-// each calls f with every live intent of a category, holding the set's
-// lock: f must not call back into it.
-func (l *liveSet) each(category string, f func(*intent.SignedIntent)) {
+// inCategory returns the live intents of a category. Its slice is sized
+// for the whole set (a pointer each), so that the callers can size theirs
+// for the category alone.
+func (l *liveSet) inCategory(category string) []*intent.SignedIntent {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	out := make([]*intent.SignedIntent, 0, len(l.intents))
 	for _, e := range l.intents {
 		if e.in.Body.Category == category {
-			f(e.in)
+			out = append(out, e.in)
 		}
 	}
+	return out
 }

@@ -307,12 +307,13 @@ func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]serv
 	}
 	// A slice, not a map by ID: the live set is the bulk of a session's
 	// cost, and it holds each ID once.
-	out := make([]servedEntry, 0, s.live.len()+len(closed))
-	s.live.each(cat, func(in *intent.SignedIntent) {
+	ins := s.live.inCategory(cat)
+	out := make([]servedEntry, 0, len(ins)+len(closed))
+	for _, in := range ins {
 		if _, ok := closed[in.ID]; !ok && !in.Body.ExpiresAt().Before(now) {
 			out = append(out, servedEntry{id: in.ID, raw: in.Raw})
 		}
-	})
+	}
 	for _, e := range closed {
 		if e != nil {
 			out = append(out, *e)
