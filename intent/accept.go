@@ -107,7 +107,7 @@ func ParseAccept(raw []byte) (*SignedAccept, error) {
 }
 
 func acceptFrom(raw []byte, msg *crypto.Sign1Message) (*SignedAccept, error) {
-	a := &SignedAccept{Raw: raw, ID: IDOf(raw), msg: msg}
+	a := &SignedAccept{Raw: msg.Raw, ID: IDOf(raw), msg: msg}
 	if _, err := decodeVersioned(msg.Payload, &a.Body, "accept payload"); err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
@@ -123,7 +123,7 @@ func acceptFrom(raw []byte, msg *crypto.Sign1Message) (*SignedAccept, error) {
 // signed it (Reject otherwise), it is not from the future and the intent has
 // not expired (Ignore).
 func (a *SignedAccept) Validate(in *SignedIntent, now time.Time, p Policy) error {
-	return validateByIntent("accept "+a.ID.Short(), a.msg, a.Body.Version, a.IntentID, a.Body.Created, in, now, p)
+	return validateByIntent("accept", a.ID, a.msg, a.Body.Version, a.IntentID, a.Body.Created, in, now, p)
 }
 
 // Commits reports whether the accept commits to exactly this vendor-signed
@@ -151,15 +151,19 @@ func acceptInfo(offerID ID) []byte {
 
 // validateByIntent is shared by accepts and cancels: both are signed by the
 // intent's key and live no longer than the intent.
-func validateByIntent(what string, msg *crypto.Sign1Message, version uint, intentID ID, created int64, in *SignedIntent, now time.Time, p Policy) error {
+func validateByIntent(kind string, id ID, msg *crypto.Sign1Message, version uint, intentID ID, created int64, in *SignedIntent, now time.Time, p Policy) error {
 	if in.ID != intentID {
-		return fmt.Errorf("%s: %w: names intent %s, checked against %s", what, ErrSchema, intentID.Short(), in.ID.Short())
+		return fmt.Errorf("%s %s: %w: names intent %s, checked against %s", kind, id.Short(), ErrSchema, intentID.Short(), in.ID.Short())
 	}
-	if err := in.verifySigned(msg); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	err := in.verifySigned(msg)
+	if err == nil {
+		err = checkVersion(version)
 	}
-	if err := checkVersion(version); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	if err == nil {
+		err = checkWindow(created, in.Body.Expires, now, p)
 	}
-	return checkWindow(what, created, in.Body.Expires, now, p)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", kind, id.Short(), err)
+	}
+	return nil
 }

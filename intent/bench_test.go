@@ -1,10 +1,12 @@
 package intent
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -147,4 +149,35 @@ func BenchmarkCheckWork(b *testing.B) {
 			b.Fatal("fixture lacks its work")
 		}
 	}
+}
+
+// BenchmarkRetainedIntent reports the heap a parsed, validated intent keeps
+// alive (retained-B/intent): a relay holds one for every live intent, for
+// hours, and every garbage-collection cycle marks them all. Each intent is
+// parsed from a buffer of its own, as a gossip message arrives.
+func BenchmarkRetainedIntent(b *testing.B) {
+	s, _ := newTestIntent(b, nil)
+	const n = 2000
+	kept := make([]*SignedIntent, n)
+	var retained float64
+	for b.Loop() {
+		clear(kept)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range kept {
+			in, err := ParseIntent(bytes.Clone(s.Raw))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := in.Validate(t0, testPolicy); err != nil {
+				b.Fatal(err)
+			}
+			kept[i] = in
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		retained = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	}
+	b.ReportMetric(retained, "retained-B/intent")
 }

@@ -54,7 +54,7 @@ func ParseCancel(raw []byte) (*SignedCancel, error) {
 }
 
 func cancelFrom(raw []byte, msg *crypto.Sign1Message) (*SignedCancel, error) {
-	c := &SignedCancel{Raw: raw, ID: IDOf(raw), msg: msg}
+	c := &SignedCancel{Raw: msg.Raw, ID: IDOf(raw), msg: msg}
 	if _, err := decodeVersioned(msg.Payload, &c.Body, "cancel payload"); err != nil {
 		return nil, fmt.Errorf("cancel: %w", err)
 	}
@@ -68,5 +68,5 @@ func cancelFrom(raw []byte, msg *crypto.Sign1Message) (*SignedCancel, error) {
 
 // Validate checks the cancel against the intent it names.
 func (c *SignedCancel) Validate(in *SignedIntent, now time.Time, p Policy) error {
-	return validateByIntent("cancel "+c.ID.Short(), c.msg, c.Body.Version, c.IntentID, c.Body.Created, in, now, p)
+	return validateByIntent("cancel", c.ID, c.msg, c.Body.Version, c.IntentID, c.Body.Created, in, now, p)
 }

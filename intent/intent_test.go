@@ -288,7 +288,10 @@ func TestValidateVerifiesOnce(t *testing.T) {
 	if err := in.Validate(t0.Add(MaxLifetime+time.Hour), testPolicy); !errors.Is(err, ErrExpired) {
 		t.Fatalf("second Validate after expiry: %v, want ErrExpired: only the signature is remembered", err)
 	}
-	spoiled := &SignedIntent{Raw: in.Raw, ID: in.ID, Body: in.Body, msg: in.msg, key: in.key}
+	if in.key.Load() != nil {
+		t.Fatal("the decoded signing key is still held after the signature was verified")
+	}
+	spoiled := &SignedIntent{Raw: in.Raw, ID: in.ID, Body: in.Body, msg: in.msg}
 	if err := spoiled.Validate(t0, testPolicy); !errors.Is(err, crypto.ErrBadSignature) {
 		t.Fatalf("a message not yet verified with a bad signature: %v, want ErrBadSignature", err)
 	}

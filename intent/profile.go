@@ -95,7 +95,7 @@ func ParseVendorProfile(raw []byte) (*SignedVendorProfile, error) {
 }
 
 func profileFrom(raw []byte, msg *crypto.Sign1Message) (*SignedVendorProfile, error) {
-	v := &SignedVendorProfile{Raw: raw, ID: IDOf(raw), msg: msg}
+	v := &SignedVendorProfile{Raw: msg.Raw, ID: IDOf(raw), msg: msg}
 	if _, err := decodeVersioned(msg.Payload, &v.Body, "vendor profile payload"); err != nil {
 		return nil, fmt.Errorf("vendor profile: %w", err)
 	}

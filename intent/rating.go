@@ -110,7 +110,7 @@ func ParseRating(raw []byte) (*SignedRating, error) {
 }
 
 func ratingFrom(raw []byte, msg *crypto.Sign1Message) (*SignedRating, error) {
-	r := &SignedRating{Raw: raw, ID: IDOf(raw), msg: msg}
+	r := &SignedRating{Raw: msg.Raw, ID: IDOf(raw), msg: msg}
 	if _, err := decodeVersioned(msg.Payload, &r.Body, "rating payload"); err != nil {
 		return nil, fmt.Errorf("rating: %w", err)
 	}

@@ -84,7 +84,7 @@ func ParseRatingReply(raw []byte) (*SignedRatingReply, error) {
 }
 
 func replyFrom(raw []byte, msg *crypto.Sign1Message) (*SignedRatingReply, error) {
-	r := &SignedRatingReply{Raw: raw, ID: IDOf(raw), msg: msg}
+	r := &SignedRatingReply{Raw: msg.Raw, ID: IDOf(raw), msg: msg}
 	if _, err := decodeVersioned(msg.Payload, &r.Body, "rating reply payload"); err != nil {
 		return nil, fmt.Errorf("rating reply: %w", err)
 	}

@@ -239,7 +239,7 @@ func ParseThreadMessage(raw []byte) (*ThreadMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("thread message: %w: %w", ErrMalformed, err)
 	}
-	m := &ThreadMessage{Raw: raw, Hash: sha256.Sum256(raw), msg: msg}
+	m := &ThreadMessage{Raw: msg.Raw, Hash: sha256.Sum256(raw), msg: msg}
 	switch msg.ContentType {
 	case ContentCounter:
 		m.Counter = new(Counter)
@@ -345,8 +345,8 @@ func (t *Thread) Check(m *ThreadMessage, now time.Time, p Policy) error {
 	if last := t.Last(); string(l.Prev) != string(last[:]) {
 		return fmt.Errorf("%s: %w: prev is not the hash of message %d", what, ErrNotChained, l.Seq-1)
 	}
-	if err := checkWindow(what, l.Created, t.Intent.Body.Expires, now, p); err != nil {
-		return err
+	if err := checkWindow(l.Created, t.Intent.Body.Expires, now, p); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if m.Offer != nil {
 		if string(m.Offer.Body.VendorKey) != string(t.Root.Body.VendorKey) {

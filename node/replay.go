@@ -35,8 +35,11 @@ type replayIndex struct {
 	store store.Store
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	mem     map[intent.ID]time.Time // id -> until
+	mu sync.Mutex
+	// mem maps id -> until, in Unix nanoseconds: a map without pointers,
+	// which the garbage collector need not scan, for an entry per message
+	// seen that stays for hours.
+	mem     map[intent.ID]int64
 	pending []store.SeenEntry
 	live    []store.LiveIntent
 	relayed []store.RelayedOffer
@@ -96,7 +99,7 @@ func flushWait(prev time.Duration, flushed int) time.Duration {
 }
 
 func newReplayIndex(s store.Store, log *slog.Logger) *replayIndex {
-	return &replayIndex{store: s, log: log, mem: make(map[intent.ID]time.Time), statuses: make(map[intent.ID]store.Outgoing),
+	return &replayIndex{store: s, log: log, mem: make(map[intent.ID]int64), statuses: make(map[intent.ID]store.Outgoing),
 		kick: make(chan struct{}, 1)}
 }
 
@@ -109,7 +112,7 @@ func (r *replayIndex) markSeen(id intent.ID, until time.Time, persist bool) bool
 	if _, ok := r.mem[id]; ok {
 		return false
 	}
-	r.mem[id] = until
+	r.mem[id] = until.UnixNano()
 	if persist {
 		r.pending = append(r.pending, store.SeenEntry{ID: id, Until: until})
 		r.signal(len(r.pending))
@@ -271,7 +274,7 @@ func (r *replayIndex) prune(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, until := range r.mem {
-		if until.Before(now) {
+		if until < now.UnixNano() {
 			delete(r.mem, id)
 		}
 	}
@@ -365,7 +368,7 @@ func (r *replayIndex) seed(ctx context.Context, s store.Store, now time.Time, sk
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, u := range mem {
-		if u.After(r.mem[id]) {
+		if u := u.UnixNano(); u > r.mem[id] {
 			r.mem[id] = u
 		}
 	}
