@@ -119,6 +119,8 @@ type Load struct {
 	Seed     uint64 // chooses the publishers
 	// Profile, if set, receives a CPU profile of the timed phase.
 	Profile io.Writer
+	// Latencies, if set, receives a line per message (latencies.go).
+	Latencies io.Writer
 }
 
 // Result is what one run of a Load on one Swarm measured.
@@ -272,6 +274,11 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 	}
 	if load.Count > 0 {
 		res.Late = float64(late) / float64(load.Count)
+	}
+	if load.Latencies != nil {
+		if err := writeLatencies(load.Latencies, res.System, rec, calls); err != nil {
+			return res, fmt.Errorf("latency log: %w", err)
+		}
 	}
 	slices.Sort(lat)
 	slices.Sort(net)

@@ -44,6 +44,10 @@ type Options struct {
 	// it changes, in half the time.
 	Systems []string
 
+	// Latencies, if set, receives a line per message of every table run
+	// (latencies.go), after a LatencyHeader the caller writes.
+	Latencies io.Writer
+
 	Seed uint64
 	Log  io.Writer // progress; nil means os.Stderr
 }
@@ -218,7 +222,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 					return nil, err
 				}
 				quiesce(ctx, sw, 5*time.Second)
-				res, err := RunLoad(ctx, sw, Load{Rate: o.Rate, Count: o.Count, Drain: o.Drain, Seed: o.Seed + uint64(r)})
+				res, err := RunLoad(ctx, sw, Load{Rate: o.Rate, Count: o.Count, Drain: o.Drain, Seed: o.Seed + uint64(r), Latencies: o.Latencies})
 				sw.Close()
 				if err != nil {
 					return nil, err
@@ -248,7 +252,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 					return nil, err
 				}
 				quiesce(ctx, sw, 5*time.Second)
-				res, err := RunLoad(ctx, sw, Load{Rate: o.Rate, Count: o.Count, Drain: o.Drain, Seed: o.Seed + uint64(r)})
+				res, err := RunLoad(ctx, sw, Load{Rate: o.Rate, Count: o.Count, Drain: o.Drain, Seed: o.Seed + uint64(r), Latencies: o.Latencies})
 				sw.Close()
 				if err != nil {
 					return nil, err

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -46,6 +47,7 @@ func run() error {
 	profRate := flag.Float64("profile-rate", 200, "with -cpuprofile: messages/s")
 	profCount := flag.Int("profile-count", 1000, "with -cpuprofile: messages")
 	profSystem := flag.String("profile-system", "intentcast", "with -cpuprofile: intentcast, intentcast-nostem or raw")
+	latencies := flag.String("latencies", "", "also write a line per message of every table run to this file (tab-separated; its send time is on GODEBUG=gctrace=1's clock)")
 	blockProfile := flag.String("blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
 	flag.Parse()
 
@@ -108,9 +110,27 @@ func run() error {
 		}
 	}
 
+	var latLog *bufio.Writer
+	if *latencies != "" {
+		f, err := os.Create(*latencies)
+		if err != nil {
+			return fmt.Errorf("-latencies: %w", err)
+		}
+		defer f.Close()
+		latLog = bufio.NewWriter(f)
+		if _, err := latLog.WriteString(bench.LatencyHeader); err != nil {
+			return fmt.Errorf("-latencies: %w", err)
+		}
+		o.Latencies = latLog
+	}
 	rep, err := bench.Suite(ctx, o)
 	if err != nil {
 		return err
+	}
+	if latLog != nil {
+		if err := latLog.Flush(); err != nil {
+			return fmt.Errorf("-latencies: %w", err)
+		}
 	}
 	var md bytes.Buffer
 	rep.Markdown(&md)
