@@ -135,9 +135,9 @@ func (n *Node) closeIntent(ctx context.Context, in *intent.SignedIntent, raw []b
 // accepted. It reads the store only if the node has offers on the intent:
 // a relay that only passed the intent on has none.
 func (n *Node) lapsed(ctx context.Context, intentID, accepted intent.ID) ([]store.Offer, error) {
-	live, isLive := n.live.lookup(intentID)
+	live, isLive := n.live.peek(intentID)
 	own, isOwn := n.own.get(intentID)
-	if (!isLive || live.Offers == 0) && (!isOwn || own.offers+own.refused == 0) {
+	if (!isLive || live.sent == 0) && (!isOwn || own.offers+own.refused == 0) {
 		return nil, nil
 	}
 	offers, err := n.store.Offers(ctx, intentID)

@@ -37,10 +37,8 @@ func (n *Node) deliverIntent(in *intent.SignedIntent) {
 		Expires: in.Body.ExpiresAt(), Received: n.now(),
 	})
 	if n.Filter().Match(&in.Body) && !n.isOwn(in.ID) {
-		rec, ok := n.live.lookup(in.ID)
-		if !ok {
-			rec = IntentRecord{Intent: in}
-		}
+		live, _ := n.live.peek(in.ID)
+		rec := IntentRecord{Intent: in, Offers: live.sent}
 		n.events.publish(Event{Kind: EventIntent, IntentID: in.ID, Intent: &rec})
 	}
 }
@@ -67,7 +65,7 @@ func (n *Node) deliverCancel(ctx context.Context, c *intent.SignedCancel) error 
 func (n *Node) deliverOffer(ctx context.Context, s *intent.SealedOffer) error {
 	n.metrics.delivered(metricOffer)
 	own, ok := n.own.get(s.IntentID)
-	in, live := n.live.get(s.IntentID)
+	in, live := n.live.peek(s.IntentID)
 	if !ok {
 		if live {
 			n.keepOffer(s, in) // every node keeps it alike

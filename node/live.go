@@ -1,9 +1,12 @@
 package node
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/intentcast/intentcast/intent"
 )
@@ -12,20 +15,46 @@ import (
 // (its own and those seen on the network). Validators consult it on every
 // offer, accept and cancel, so it must answer without touching the disk; the
 // store remains the durable copy it is rebuilt from at start.
+//
+// It keeps an intent's wire bytes, not its parsed form: a relay holds every
+// live intent of its categories for hours, and the collector marks them all
+// in every cycle, so the set keeps one pointer-free object per intent
+// instead of the dozen a parse makes (BenchmarkLiveSetRetained). What the
+// hot paths read (category, expiry) is kept beside the bytes; a cancel, an
+// accept or a query parses the bytes again (BenchmarkLiveSetGet).
 type liveSet struct {
 	mu      sync.Mutex
-	intents map[intent.ID]liveEntry // by value: one object fewer per intent for the GC
+	intents map[intent.ID]liveEntry
 	max     int
 }
 
 type liveEntry struct {
-	in       *intent.SignedIntent
-	received time.Time
-	sent     int // offers this node sent to it, for the node's records
+	raw      []byte                // the signed intent, as validated
+	category unique.Handle[string] // one copy per category, however many intents
+	expires  int64                 // Unix seconds, as the intent states it
+	received int64                 // Unix nanoseconds
+	sent     int                   // offers this node sent to it, for the node's records
 }
 
-// record is the live intent as the node shows it.
-func (e liveEntry) record() IntentRecord { return IntentRecord{Intent: e.in, Offers: e.sent} }
+func (e liveEntry) expiresAt() time.Time { return time.Unix(e.expires, 0) }
+
+// intent parses the entry's bytes again. They parsed and validated when
+// the entry was made, and parsing is deterministic, so an error here means
+// memory no longer holds what was put there.
+func (e liveEntry) intent(id intent.ID) (*intent.SignedIntent, error) {
+	in, err := intent.ParseIntent(e.raw)
+	if err != nil {
+		return nil, fmt.Errorf("live intent %s no longer parses: %w", id.Short(), err)
+	}
+	return in, nil
+}
+
+// liveRef is a live intent as sync lists it.
+type liveRef struct {
+	id      intent.ID
+	raw     []byte
+	expires time.Time
+}
 
 func newLiveSet(max int) *liveSet {
 	return &liveSet{intents: make(map[intent.ID]liveEntry), max: max}
@@ -43,32 +72,59 @@ func (l *liveSet) add(in *intent.SignedIntent, received time.Time) bool {
 	if len(l.intents) >= l.max {
 		return false
 	}
-	l.intents[in.ID] = liveEntry{in: in, received: received}
+	l.intents[in.ID] = liveEntryOf(in, received)
 	return true
 }
 
-func (l *liveSet) get(id intent.ID) (*intent.SignedIntent, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.intents[id]
-	if !ok {
-		return nil, false
+// liveEntryOf is what the live set keeps of in.
+func liveEntryOf(in *intent.SignedIntent, received time.Time) liveEntry {
+	return liveEntry{
+		raw:      in.Raw,
+		category: unique.Make(in.Body.Category),
+		expires:  in.Body.Expires,
+		received: received.UnixNano(),
 	}
-	return e.in, true
 }
 
-// countSent counts one more offer this node sent for id and returns the
-// intent's record after it; false if id is not live.
-func (l *liveSet) countSent(id intent.ID) (IntentRecord, bool) {
+// peek returns what the set keeps of a live intent, without parsing it.
+func (l *liveSet) peek(id intent.ID) (liveEntry, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.intents[id]
+	return e, ok
+}
+
+// get returns a live intent, parsed.
+func (l *liveSet) get(id intent.ID) (*intent.SignedIntent, bool) {
+	rec, ok := l.lookup(id)
+	return rec.Intent, ok
+}
+
+// lookup returns the record of a live intent.
+func (l *liveSet) lookup(id intent.ID) (IntentRecord, bool) {
+	e, ok := l.peek(id)
 	if !ok {
 		return IntentRecord{}, false
 	}
+	in, err := e.intent(id)
+	if err != nil {
+		return IntentRecord{}, false
+	}
+	return IntentRecord{Intent: in, Offers: e.sent}, true
+}
+
+// countSent counts one more offer this node sent for id and returns how
+// many it sent; false if id is not live.
+func (l *liveSet) countSent(id intent.ID) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.intents[id]
+	if !ok {
+		return 0, false
+	}
 	e.sent++
 	l.intents[id] = e
-	return e.record(), true
+	return e.sent, true
 }
 
 // setSent sets how many offers this node sent for id (at start, from the
@@ -80,17 +136,6 @@ func (l *liveSet) setSent(id intent.ID, sent int) {
 		e.sent = sent
 		l.intents[id] = e
 	}
-}
-
-// lookup returns the record of a live intent.
-func (l *liveSet) lookup(id intent.ID) (IntentRecord, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.intents[id]
-	if !ok {
-		return IntentRecord{}, false
-	}
-	return e.record(), true
 }
 
 func (l *liveSet) remove(id intent.ID) {
@@ -105,7 +150,7 @@ func (l *liveSet) prune(now time.Time, skew time.Duration) int {
 	defer l.mu.Unlock()
 	n := 0
 	for id, e := range l.intents {
-		if now.After(e.in.Body.ExpiresAt().Add(skew)) {
+		if now.After(e.expiresAt().Add(skew)) {
 			delete(l.intents, id)
 			n++
 		}
@@ -113,24 +158,48 @@ func (l *liveSet) prune(now time.Time, skew time.Duration) int {
 	return n
 }
 
-// list returns the intents live at now, oldest received first.
+// list returns the intents live at now, oldest received first, parsed.
 func (l *liveSet) list(now time.Time) []IntentRecord {
 	type timed struct {
-		rec      IntentRecord
-		received time.Time
+		id intent.ID
+		liveEntry
 	}
 	l.mu.Lock()
 	entries := make([]timed, 0, len(l.intents))
-	for _, e := range l.intents {
-		if now.Before(e.in.Body.ExpiresAt()) {
-			entries = append(entries, timed{e.record(), e.received})
+	for id, e := range l.intents {
+		if now.Before(e.expiresAt()) {
+			entries = append(entries, timed{id, e})
 		}
 	}
 	l.mu.Unlock()
-	slices.SortFunc(entries, func(a, b timed) int { return a.received.Compare(b.received) })
-	out := make([]IntentRecord, len(entries))
-	for i, e := range entries {
-		out[i] = e.rec
+	slices.SortFunc(entries, func(a, b timed) int { return cmp.Compare(a.received, b.received) })
+	out := make([]IntentRecord, 0, len(entries))
+	for _, e := range entries {
+		if in, err := e.intent(e.id); err == nil {
+			out = append(out, IntentRecord{Intent: in, Offers: e.sent})
+		}
+	}
+	return out
+}
+
+// inCategory returns the live intents of a category, in a slice sized
+// for them: counted first, as the other categories may hold most of the
+// set.
+func (l *liveSet) inCategory(category string) []liveRef {
+	c := unique.Make(category)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.intents {
+		if e.category == c {
+			n++
+		}
+	}
+	out := make([]liveRef, 0, n)
+	for id, e := range l.intents {
+		if e.category == c {
+			out = append(out, liveRef{id: id, raw: e.raw, expires: e.expiresAt()})
+		}
 	}
 	return out
 }

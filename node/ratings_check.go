@@ -104,7 +104,7 @@ func (n *Node) keepRating(ctx context.Context, r *intent.SignedRating) (any, err
 // witnessed reports whether this node saw the intent on the network: it is
 // live here, closed here, or was seen by the replay index.
 func (n *Node) witnessed(id intent.ID) bool {
-	_, live := n.live.get(id)
+	_, live := n.live.peek(id)
 	return live || n.tombs.has(id) || n.replay.seen(id)
 }
 

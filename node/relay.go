@@ -134,7 +134,7 @@ func (k *relayKeeper) prune(now time.Time) {
 // keepOffer keeps a sealed offer that passed validation, if the limits
 // allow: written behind with the replay index, in its next flush, with
 // the deletion of the offer it displaced, if any.
-func (n *Node) keepOffer(s *intent.SealedOffer, in *intent.SignedIntent) {
+func (n *Node) keepOffer(s *intent.SealedOffer, in liveEntry) {
 	if o, ok := n.admitOffer(s, in); ok {
 		n.replay.putRelayed(o)
 	}
@@ -142,9 +142,9 @@ func (n *Node) keepOffer(s *intent.SealedOffer, in *intent.SignedIntent) {
 
 // admitOffer is keepOffer for a caller that writes the kept copy itself:
 // it returns the record to write, if the limits keep it.
-func (n *Node) admitOffer(s *intent.SealedOffer, in *intent.SignedIntent) (store.RelayedOffer, bool) {
-	o := store.RelayedOffer{ID: s.ID, IntentID: in.ID, Category: in.Body.Category, Raw: s.Raw,
-		Expires: in.Body.ExpiresAt().Add(n.cfg.Policy.Skew()), Kept: n.now()}
+func (n *Node) admitOffer(s *intent.SealedOffer, in liveEntry) (store.RelayedOffer, bool) {
+	o := store.RelayedOffer{ID: s.ID, IntentID: s.IntentID, Category: in.category.Value(), Raw: s.Raw,
+		Expires: in.expiresAt().Add(n.cfg.Policy.Skew()), Kept: n.now()}
 	return o, n.admit(o, s.Work())
 }
 

@@ -404,7 +404,7 @@ func (s *syncer) haveList(ctx context.Context, cat string, set uint) ([]haveEntr
 	ins := s.live.inCategory(cat)
 	out := make([]haveEntry, 0, len(ins)+len(pending)+len(stored))
 	for _, in := range ins {
-		out = append(out, haveEntry{prefix: prefixOf(in.ID)})
+		out = append(out, haveEntry{prefix: prefixOf(in.id)})
 	}
 	for _, t := range append(pending, stored...) {
 		out = append(out, haveEntry{prefix: prefixOf(t.IntentID), tomb: true})
@@ -439,19 +439,4 @@ func (s *syncer) haveOffers(ctx context.Context, cat string) ([]haveEntry, error
 	}
 	slices.SortFunc(out, func(a, b haveEntry) int { return cmp.Compare(a.prefix, b.prefix) })
 	return out, nil
-}
-
-// inCategory returns the live intents of a category. Its slice is sized
-// for the whole set (a pointer each), so that the callers can size theirs
-// for the category alone.
-func (l *liveSet) inCategory(category string) []*intent.SignedIntent {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]*intent.SignedIntent, 0, len(l.intents))
-	for _, e := range l.intents {
-		if e.in.Body.Category == category {
-			out = append(out, e.in)
-		}
-	}
-	return out
 }

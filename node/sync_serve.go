@@ -310,8 +310,8 @@ func (s *syncer) servedSet(ctx context.Context, cat string, version int) ([]serv
 	ins := s.live.inCategory(cat)
 	out := make([]servedEntry, 0, len(ins)+len(closed))
 	for _, in := range ins {
-		if _, ok := closed[in.ID]; !ok && !in.Body.ExpiresAt().Before(now) {
-			out = append(out, servedEntry{id: in.ID, raw: in.Raw})
+		if _, ok := closed[in.id]; !ok && !in.expires.Before(now) {
+			out = append(out, servedEntry{id: in.id, raw: in.raw})
 		}
 	}
 	for _, e := range closed {
@@ -356,7 +356,7 @@ func (s *syncer) servedOffers(ctx context.Context, cat string) ([]servedEntry, e
 	kept := append(pending, stored...)
 	byID := make(map[intent.ID]servedEntry, len(kept))
 	for _, o := range kept {
-		if _, live := s.live.get(o.IntentID); live {
+		if _, live := s.live.peek(o.IntentID); live {
 			byID[o.ID] = servedEntry{id: o.ID, raw: o.Raw, offer: true}
 		}
 	}
@@ -372,8 +372,8 @@ func (s *syncer) cancelledIntent(e servedEntry) []byte {
 	if e.intent != nil {
 		return e.intent
 	}
-	if in, ok := s.live.get(e.id); ok {
-		return in.Raw
+	if l, ok := s.live.peek(e.id); ok {
+		return l.raw
 	}
 	return nil
 }

@@ -177,16 +177,21 @@ func (n *Node) sendThread(ctx context.Context, in *intent.SignedIntent, root sto
 // is dropped: it proves nothing, or nothing this node may act on.
 func (n *Node) deliverThread(ctx context.Context, s *intent.SealedThread) error {
 	n.metrics.delivered(metricThread)
-	if in, ok := n.live.get(s.IntentID); ok {
+	live, isLive := n.live.peek(s.IntentID)
+	if isLive {
 		// Kept with the offers, by the same rule (the most work first).
-		n.keep(store.RelayedOffer{ID: s.ID, IntentID: in.ID, Category: in.Body.Category, Raw: s.Raw,
-			Expires: in.Body.ExpiresAt().Add(n.cfg.Policy.Skew()), Kept: n.now()}, s.Work())
+		n.keep(store.RelayedOffer{ID: s.ID, IntentID: s.IntentID, Category: live.category.Value(), Raw: s.Raw,
+			Expires: live.expiresAt().Add(n.cfg.Policy.Skew()), Kept: n.now()}, s.Work())
 	}
 	if own, ok := n.own.get(s.IntentID); ok {
 		return n.receiveThread(ctx, s, own.in, own.keys.Reply, RoleCustomer)
 	}
-	if live, ok := n.live.lookup(s.IntentID); ok && live.Offers > 0 {
-		return n.receiveThread(ctx, s, live.Intent, n.identity.Reply, RoleVendor)
+	if isLive && live.sent > 0 {
+		in, err := live.intent(s.IntentID)
+		if err != nil {
+			return err
+		}
+		return n.receiveThread(ctx, s, in, n.identity.Reply, RoleVendor)
 	}
 	return nil
 }

@@ -150,7 +150,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 			return nil, errLiveSetFull
 		}
 	case *intent.SignedCancel:
-		in, err := n.knownFor(m.IntentID, category, mode)
+		in, err := n.knownSigned(m.IntentID, category, mode)
 		if errors.Is(err, errUnknown) && mark {
 			n.pending.put(m, from, now.Add(n.cfg.Policy.Skew()))
 		}
@@ -187,7 +187,7 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 			return nil, err
 		}
 	case *intent.SignedAccept:
-		in, err := n.knownFor(m.IntentID, category, mode)
+		in, err := n.knownSigned(m.IntentID, category, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +225,7 @@ func (n *Node) checkSealed(intentID, id intent.ID, category string, mode checkMo
 	if err != nil {
 		return err
 	}
-	return n.seenCheck(id, in.Body.ExpiresAt(), mode == checkGossip, persist)
+	return n.seenCheck(id, in.expiresAt(), mode == checkGossip, persist)
 }
 
 // overtaken returns the first held cancel of in that is valid for it, if
@@ -244,17 +244,27 @@ func (n *Node) overtaken(in *intent.SignedIntent, now time.Time) *intent.SignedC
 // fallback: a relay on the stem does not hold the intent either, and a
 // node that accepted others' messages about an intent no one else knows
 // would show itself as its origin.
-func (n *Node) knownFor(id intent.ID, category string, mode checkMode) (*intent.SignedIntent, error) {
-	in, err := n.knownIntent(id, category)
+func (n *Node) knownFor(id intent.ID, category string, mode checkMode) (liveEntry, error) {
+	e, err := n.knownIntent(id, category)
 	if errors.Is(err, errUnknown) && mode == checkOwn && n.stem != nil {
 		if own, ok := n.stem.ownIntent(id); ok {
 			if own.Body.Category != category {
-				return nil, errWrongTopic
+				return liveEntry{}, errWrongTopic
 			}
-			return own, nil
+			return liveEntryOf(own, n.now()), nil
 		}
 	}
-	return in, err
+	return e, err
+}
+
+// knownSigned is knownFor, parsed: what a cancel or an accept is checked
+// against.
+func (n *Node) knownSigned(id intent.ID, category string, mode checkMode) (*intent.SignedIntent, error) {
+	e, err := n.knownFor(id, category, mode)
+	if err != nil {
+		return nil, err
+	}
+	return e.intent(id)
 }
 
 // seenCheck marks id seen (mark) or only reports whether it was. persist
@@ -277,8 +287,8 @@ func (n *Node) hasStake(intentID intent.ID) bool {
 	if n.isOwn(intentID) {
 		return true
 	}
-	live, ok := n.live.lookup(intentID)
-	return ok && live.Offers > 0
+	live, ok := n.live.peek(intentID)
+	return ok && live.sent > 0
 }
 
 // notSeen is markSeen's question without its answer's side effect: an error
@@ -290,18 +300,21 @@ func (n *Node) notSeen(id intent.ID) error {
 	return nil
 }
 
-// knownIntent finds the intent a cancel, offer or accept names. Not knowing
-// it is Ignore (we may have joined late); knowing it under another category
-// is Reject (the sender put it on the wrong topic, which no honest node does).
-func (n *Node) knownIntent(id intent.ID, category string) (*intent.SignedIntent, error) {
-	in, ok := n.live.get(id)
+// knownIntent finds what the live set keeps of the intent a cancel, offer
+// or accept names: enough for a sealed message, which a relay checks
+// against the intent's category and expiry only; a cancel or an accept
+// parses it (knownSigned). Not knowing it is Ignore (we may have joined
+// late); knowing it under another category is Reject (the sender put it
+// on the wrong topic, which no honest node does).
+func (n *Node) knownIntent(id intent.ID, category string) (liveEntry, error) {
+	e, ok := n.live.peek(id)
 	if !ok {
-		return nil, fmt.Errorf("intent %s: %w", id.Short(), errUnknown)
+		return liveEntry{}, fmt.Errorf("intent %s: %w", id.Short(), errUnknown)
 	}
-	if in.Body.Category != category {
-		return nil, errWrongTopic
+	if e.category.Value() != category {
+		return liveEntry{}, errWrongTopic
 	}
-	return in, nil
+	return e, nil
 }
 
 // markSeen is the replay index: a message passes once, also across

@@ -123,10 +123,11 @@ func (n *Node) SendOffer(ctx context.Context, intentID intent.ID, d intent.Offer
 	if err := n.storeFirst(ctx, store.Batch{Offers: []store.Offer{stored}, Outbox: []store.Outgoing{out}, Live: []store.LiveIntent{live}}); err != nil {
 		return nil, fmt.Errorf("offer: store: %w", err)
 	}
-	rec, ok := n.live.countSent(intentID)
+	sent, ok := n.live.countSent(intentID)
 	if !ok {
-		rec = IntentRecord{Intent: in, Offers: 1}
+		sent = 1
 	}
+	rec := IntentRecord{Intent: in, Offers: sent}
 	if _, err := n.send(ctx, out, nil); err != nil {
 		if _, lerr := n.LiveIntent(intentID); lerr != nil {
 			// Cancelled or expired while the offer was made: the

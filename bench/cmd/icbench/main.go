@@ -49,13 +49,14 @@ func run() error {
 	profSystem := flag.String("profile-system", "intentcast", "with -cpuprofile: intentcast, intentcast-nostem or raw")
 	latencies := flag.String("latencies", "", "also write a line per message of every table run to this file (tab-separated; its send time is on GODEBUG=gctrace=1's clock)")
 	blockProfile := flag.String("blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
+	heapProfile := flag.String("heapprofile", "", "with -cpuprofile: also write a profile of the heap live at the end of the run (before the swarm closes)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
 	if *profile != "" {
-		return profileRun(ctx, *profile, *blockProfile, *profSystem, *profN, *profRate, *profCount)
+		return profileRun(ctx, *profile, *blockProfile, *heapProfile, *profSystem, *profN, *profRate, *profCount)
 	}
 
 	var err error
@@ -175,7 +176,7 @@ func parseSizes(flag, list string) ([]int, error) {
 }
 
 // profileRun profiles one load run of one system.
-func profileRun(ctx context.Context, path, blockPath, system string, n int, rate float64, count int) error {
+func profileRun(ctx context.Context, path, blockPath, heapPath, system string, n int, rate float64, count int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -217,8 +218,28 @@ func profileRun(ctx context.Context, path, blockPath, system string, n int, rate
 			bf.Close()
 		}
 	}
+	if heapPath != "" {
+		if err := writeHeapProfile(heapPath); err != nil {
+			return err
+		}
+	}
 	fmt.Println(res)
 	fmt.Printf("publish call p50 %s p99 %s; dropped RPCs %d, throttled %d, publish errors %d %s\n",
 		res.PublishCallP50, res.PublishCallP99, res.DroppedRPCs, res.Throttled, res.PublishErrors, res.FirstError)
 	return nil
+}
+
+// writeHeapProfile writes what is live on the heap now, after a collection,
+// so the profile shows what the swarm keeps, not what it churned.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
