@@ -67,15 +67,25 @@ func closeHosts(hosts []host.Host) error {
 // topology in which most pairs are several hops apart.
 const dialsPerPeer = 3
 
-// connect wires the sparse random topology: peer i dials min(i, 3) random
-// earlier peers. The same seed gives the same graph to both systems.
-func connect(ctx context.Context, hosts []host.Host, seed uint64) error {
+// topology is the sparse random graph of seed: peer i dials min(i, 3)
+// random earlier peers, dials[i]. The same seed gives the same graph to
+// every system, in this process or a process per peer (procswarm.go).
+func topology(n int, seed uint64) (dials [][]int) {
 	r := rand.New(rand.NewPCG(seed, 0x1c))
-	for i, h := range hosts {
-		for _, j := range r.Perm(i)[:min(i, dialsPerPeer)] {
+	dials = make([][]int, n)
+	for i := range n {
+		dials[i] = r.Perm(i)[:min(i, dialsPerPeer)]
+	}
+	return dials
+}
+
+// connect wires the hosts in the topology of seed.
+func connect(ctx context.Context, hosts []host.Host, seed uint64) error {
+	for i, js := range topology(len(hosts), seed) {
+		for _, j := range js {
 			ai := peer.AddrInfo{ID: hosts[j].ID(), Addrs: hosts[j].Addrs()}
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := h.Connect(dctx, ai)
+			dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+			err := hosts[i].Connect(dctx, ai)
 			cancel()
 			if err != nil {
 				return fmt.Errorf("peer %d dials peer %d: %w", i, j, err)
@@ -84,6 +94,9 @@ func connect(ctx context.Context, hosts []host.Host, seed uint64) error {
 	}
 	return nil
 }
+
+// dialTimeout bounds one dial of the topology.
+const dialTimeout = 10 * time.Second
 
 // tracer is a gossipsub RawTracer that follows one peer's meshes and counts
 // the bytes of the RPCs it sends and the messages its router drops.
@@ -190,9 +203,41 @@ func sumTracers(ts []*tracer) routerCounters {
 	return c
 }
 
+func (c routerCounters) add(o routerCounters) routerCounters {
+	return routerCounters{c.SentBytes + o.SentBytes, c.SentRPCs + o.SentRPCs,
+		c.DroppedRPCs + o.DroppedRPCs, c.Rejected + o.Rejected, c.Throttled + o.Throttled}
+}
+
 func (c routerCounters) sub(o routerCounters) routerCounters {
 	return routerCounters{c.SentBytes - o.SentBytes, c.SentRPCs - o.SentRPCs,
 		c.DroppedRPCs - o.DroppedRPCs, c.Rejected - o.Rejected, c.Throttled - o.Throttled}
+}
+
+// peerMesh is what awaitMeshes needs to know of one peer.
+type peerMesh struct {
+	id    peer.ID
+	peers int                         // connected peers
+	mesh  map[string]map[peer.ID]bool // topic -> mesh peers
+}
+
+// meshView reads every peer's meshes, and the grafts and prunes so far of
+// all peers together.
+type meshView func(ctx context.Context) ([]peerMesh, int64, error)
+
+// localMeshes is the meshView of hosts in this process.
+func localMeshes(hosts []host.Host, tracers []*tracer, topics []string) meshView {
+	return func(context.Context) ([]peerMesh, int64, error) {
+		ps := make([]peerMesh, len(hosts))
+		var changes int64
+		for i, h := range hosts {
+			ps[i] = peerMesh{id: h.ID(), peers: len(h.Network().Peers()), mesh: make(map[string]map[peer.ID]bool, len(topics))}
+			for _, topic := range topics {
+				ps[i].mesh[topic] = tracers[i].meshPeers(topic)
+			}
+			changes += tracers[i].meshChanges.Load()
+		}
+		return ps, changes, nil
+	}
 }
 
 // awaitMeshes waits until every peer's mesh on every topic has settled: all
@@ -205,19 +250,15 @@ func (c routerCounters) sub(o routerCounters) routerCounters {
 // peers its forwarder has when it arrives (gossip covers the rest, late), so
 // a run that starts before the meshes settle measures the warm-up rather
 // than the steady state.
-func awaitMeshes(ctx context.Context, hosts []host.Host, tracers []*tracer, topics []string, timeout time.Duration) error {
-	index := make(map[peer.ID]int, len(hosts))
-	for i, h := range hosts {
-		index[h.ID()] = i
-	}
+func awaitMeshes(ctx context.Context, view meshView, topics []string, timeout time.Duration) error {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	var lastChanges int64 = -1
 	stableSince := time.Now()
 	for {
-		var changes int64
-		for _, t := range tracers {
-			changes += t.meshChanges.Load()
+		peers, changes, err := view(ctx)
+		if err != nil {
+			return err
 		}
 		if changes != lastChanges {
 			lastChanges, stableSince = changes, time.Now()
@@ -226,7 +267,7 @@ func awaitMeshes(ctx context.Context, hosts []host.Host, tracers []*tracer, topi
 		if time.Since(start) > 10*time.Second {
 			least = 1
 		}
-		settled, why := meshesSettled(hosts, tracers, topics, index, least)
+		settled, why := meshesSettled(peers, topics, least)
 		if settled && time.Since(stableSince) >= time.Second {
 			return nil
 		}
@@ -244,43 +285,43 @@ func awaitMeshes(ctx context.Context, hosts []host.Host, tracers []*tracer, topi
 	}
 }
 
-func meshesSettled(hosts []host.Host, tracers []*tracer, topics []string, index map[peer.ID]int, least int) (bool, string) {
+func meshesSettled(peers []peerMesh, topics []string, least int) (bool, string) {
+	index := make(map[peer.ID]int, len(peers))
+	for i, p := range peers {
+		index[p.id] = i
+	}
 	for _, topic := range topics {
-		meshes := make([]map[peer.ID]bool, len(hosts))
-		for i := range hosts {
-			meshes[i] = tracers[i].meshPeers(topic)
-		}
-		for i, h := range hosts {
-			peers := len(h.Network().Peers())
-			if peers == 0 || len(meshes[i]) < min(peers, least) {
-				return false, fmt.Sprintf("peer %d has %d of %d peers in its %s mesh", i, len(meshes[i]), min(peers, least), topic)
+		for i, p := range peers {
+			mesh := p.mesh[topic]
+			if p.peers == 0 || len(mesh) < min(p.peers, least) {
+				return false, fmt.Sprintf("peer %d has %d of %d peers in its %s mesh", i, len(mesh), min(p.peers, least), topic)
 			}
-			for p := range meshes[i] {
-				j, ok := index[p]
-				if !ok || !meshes[j][h.ID()] {
+			for q := range mesh {
+				j, ok := index[q]
+				if !ok || !peers[j].mesh[topic][p.id] {
 					return false, fmt.Sprintf("mesh link %d-%d on %s is one-sided", i, j, topic)
 				}
 			}
 		}
 		// The mesh links must connect every peer: eager push reaches only
 		// the peers of the publisher's mesh component.
-		seen := make([]bool, len(hosts))
+		seen := make([]bool, len(peers))
 		stack := []int{0}
 		seen[0] = true
 		reached := 1
 		for len(stack) > 0 {
 			i := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			for p := range meshes[i] {
-				if j := index[p]; !seen[j] {
+			for q := range peers[i].mesh[topic] {
+				if j := index[q]; !seen[j] {
 					seen[j] = true
 					reached++
 					stack = append(stack, j)
 				}
 			}
 		}
-		if reached != len(hosts) {
-			return false, fmt.Sprintf("the %s mesh reaches %d of %d peers", topic, reached, len(hosts))
+		if reached != len(peers) {
+			return false, fmt.Sprintf("the %s mesh reaches %d of %d peers", topic, reached, len(peers))
 		}
 	}
 	return true, ""

@@ -193,7 +193,7 @@ func NewICSwarmWith(ctx context.Context, n int, seed uint64, o ICOptions) (*ICSw
 		return nil, err
 	}
 	topics := []string{intent.IntentTopic(benchCategory), intent.OfferTopic(benchCategory)}
-	if err := awaitMeshes(ctx, s.hosts, s.tracers, topics, meshTimeout(n)); err != nil {
+	if err := awaitMeshes(ctx, localMeshes(s.hosts, s.tracers, topics), topics, meshTimeout(n)); err != nil {
 		return nil, err
 	}
 	ok = true

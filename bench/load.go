@@ -143,7 +143,8 @@ type Result struct {
 	NetP50, NetP99 time.Duration
 	// SchedP99 is the 99th percentile of how long runnable goroutines
 	// waited for a P over the run (schedlat.go): the whole process's, so
-	// the harness's own goroutines are in it, the same for every system.
+	// the harness's own goroutines are in it, the same for every system;
+	// with a process per peer (ProcSwarm), the highest of the peers'.
 	SchedP99 time.Duration
 	// Late is the share of messages some peer delivered more than 1 s
 	// after publication.
@@ -153,11 +154,11 @@ type Result struct {
 	Throughput float64 // fully delivered messages/s: Delivered/(N-1) over first send to last delivery
 	Wall       time.Duration
 
-	CPU            time.Duration // user+system of the whole process over the phase
+	CPU            time.Duration // user+system of the whole process over the phase (with a process per peer: of the peers')
 	CPUPerDelivery time.Duration
 	CoresUsed      float64 // CPU / (first send to last delivery)
 
-	PeakHeapPerNode uint64 // peak HeapInuse / N (process-wide)
+	PeakHeapPerNode uint64 // peak HeapInuse / N (process-wide; with a process per peer, the peers' peaks summed)
 	PeakSysPerNode  uint64 // peak runtime Sys / N (process-wide)
 
 	GossipBytesPerDelivery         float64       // bytes of RPCs sent (payloads + control) / Delivered
@@ -191,8 +192,20 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 	}
 
 	runtime.GC()
-	mem := startMemSampler()
-	c0, cpu0, sched0 := sw.counters(), cpuTime(), readSched()
+	meter, ok := sw.(phaseMeter)
+	if !ok {
+		meter = &selfMeter{}
+	}
+	if err := meter.beginPhase(ctx); err != nil {
+		return res, err
+	}
+	ended := false
+	defer func() {
+		if !ended { // a run cut short: stop the meter's samplers
+			meter.endPhase(context.WithoutCancel(ctx))
+		}
+	}()
+	c0 := sw.counters()
 	if load.Profile != nil {
 		if err := pprof.StartCPUProfile(load.Profile); err != nil {
 			return res, err
@@ -233,14 +246,16 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 		return res, ctx.Err()
 	}
 	end := now()
-	cpu1, sched1 := cpuTime(), readSched()
+	phase, err := meter.endPhase(ctx)
+	ended = true
 	if load.Profile != nil {
 		pprof.StopCPUProfile()
 	}
+	if err != nil {
+		return res, err
+	}
 	c1 := sw.counters()
-	res.PeakHeapPerNode, res.PeakSysPerNode = mem.finish()
-	res.PeakHeapPerNode /= uint64(n)
-	res.PeakSysPerNode /= uint64(n)
+	res.PeakHeapPerNode, res.PeakSysPerNode = phase.PeakHeap/uint64(n), phase.PeakSys/uint64(n)
 	wg.Wait()
 
 	res.Expected = rec.expected
@@ -284,7 +299,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 	slices.Sort(net)
 	res.NetP50 = time.Duration(percentile(net, 50))
 	res.NetP99 = time.Duration(percentile(net, 99))
-	res.SchedP99 = sched1.percentile(sched0, 99)
+	res.SchedP99 = phase.SchedP99
 	slices.Sort(calls)
 	res.PublishCallP50 = time.Duration(percentile(calls, 50))
 	res.PublishCallP99 = time.Duration(percentile(calls, 99))
@@ -303,7 +318,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 		res.Throughput = float64(res.Delivered) / float64(n-1) / time.Duration(last-t0).Seconds()
 	}
 	res.Wall = time.Duration(end - t0)
-	res.CPU = cpu1 - cpu0
+	res.CPU = phase.CPU
 	// Cores busy over the active part of the run: a run that waits out its
 	// drain for a few lost deliveries is idle for most of it.
 	active := max(rec.last.Load(), lastSend) - t0

@@ -66,6 +66,17 @@ func contentID(m *pb.Message) string {
 	return string(sum[:])
 }
 
+// rawOptions are a raw peer's router options: go-libp2p-pubsub's
+// defaults, or with policy intentcast's message policy.
+func rawOptions(tr *tracer, policy bool) []pubsub.Option {
+	opts := []pubsub.Option{pubsub.WithRawTracer(tr)}
+	if policy {
+		opts = append(opts, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor(),
+			pubsub.WithMessageIdFn(contentID))
+	}
+	return opts
+}
+
 func newRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64, policy bool) (*RawSwarm, error) {
 	if payloadSize < rawHeader {
 		return nil, fmt.Errorf("payload size %d is below the %d-byte header", payloadSize, rawHeader)
@@ -88,12 +99,7 @@ func newRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64, p
 	}
 	for i, h := range s.hosts {
 		tr := &tracer{onSend: s.onSend(i)}
-		opts := []pubsub.Option{pubsub.WithRawTracer(tr)}
-		if policy {
-			opts = append(opts, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor(),
-				pubsub.WithMessageIdFn(contentID))
-		}
-		ps, err := pubsub.NewGossipSub(life, h, opts...)
+		ps, err := pubsub.NewGossipSub(life, h, rawOptions(tr, policy)...)
 		if err != nil {
 			return nil, fmt.Errorf("gossipsub: %w", err)
 		}
@@ -118,7 +124,7 @@ func newRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64, p
 	if err := connect(ctx, s.hosts, seed); err != nil {
 		return nil, err
 	}
-	if err := awaitMeshes(ctx, s.hosts, s.tracers, rawTopics[:topics], meshTimeout(n)); err != nil {
+	if err := awaitMeshes(ctx, localMeshes(s.hosts, s.tracers, rawTopics[:topics]), rawTopics[:topics], meshTimeout(n)); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -128,8 +134,10 @@ func newRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64, p
 // onSend notes when peer i first queues one of its own messages for a peer.
 func (s *RawSwarm) onSend(i int) func(data []byte) {
 	return func(data []byte) {
-		if rec := s.rec.Load(); rec != nil && len(data) >= rawHeader && binary.BigEndian.Uint32(data) == rec.id {
-			rec.handedOff(i, int(binary.BigEndian.Uint32(data[4:])), now())
+		if rec := s.rec.Load(); rec != nil {
+			if k, ok := rawIndex(data, rec.id); ok {
+				rec.handedOff(i, k, now())
+			}
 		}
 	}
 }
@@ -148,14 +156,11 @@ func (s *RawSwarm) read(ctx context.Context, peer, topic int, sub *pubsub.Subscr
 		if h := s.hook.Load(); h != nil {
 			(*h)(peer, topic, m.Data)
 		}
-		if topic != 0 || len(m.Data) < rawHeader {
-			continue
+		if rec := s.rec.Load(); rec != nil && topic == 0 {
+			if k, ok := rawIndex(m.Data, rec.id); ok {
+				rec.delivered(peer, k, at)
+			}
 		}
-		rec := s.rec.Load()
-		if rec == nil || binary.BigEndian.Uint32(m.Data) != rec.id {
-			continue
-		}
-		rec.delivered(peer, int(binary.BigEndian.Uint32(m.Data[4:])), at)
 	}
 }
 
@@ -164,6 +169,15 @@ func (s *RawSwarm) System() string { return s.system }
 
 // Size implements Swarm.
 func (s *RawSwarm) Size() int { return len(s.hosts) }
+
+// rawIndex returns the message index of a payload of run; ok is false for
+// any other payload.
+func rawIndex(data []byte, run uint32) (k int, ok bool) {
+	if len(data) < rawHeader || binary.BigEndian.Uint32(data) != run {
+		return 0, false
+	}
+	return int(binary.BigEndian.Uint32(data[4:])), true
+}
 
 // rawPayload is a payload of size bytes: the header, then random bytes.
 func rawPayload(size int, run uint32, k int, kind byte, vendor int) []byte {

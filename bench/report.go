@@ -70,6 +70,10 @@ func (rep *Report) Markdown(w io.Writer) {
 		rep.Started.UTC().Format("2006-01-02 15:04 MST"), m.CPU, m.NumCPU, m.GOMAXPROCS, m.Go, m.OS,
 		m.LoadBefore, m.LoadAfter, rep.Elapsed.Round(time.Second))
 	p("")
+	if rep.Procs {
+		p("Every peer of the side-by-side table and of the sustained-rate search ran as a process of its own (icbench -procs): one Go runtime, heap and collector per peer, as deployed nodes run. CPU is the peers' processes' (user + system), summed; memory is their peak heaps summed, divided by N; \"waits for a P\" is the median of the peers' 99th percentiles.")
+		p("")
+	}
 
 	if len(rep.Table) > 0 {
 		p("#### Side by side: %d messages at %.0f/s from random peers; medians of %d runs (p99 and CPU with their range over the runs)", o.Count, o.Rate, o.Repeats)

@@ -142,7 +142,7 @@ func newSimRaw(ctx context.Context, t *testing.T, n, size int, seed uint64) (Swa
 		sw.Close()
 		return nil, err
 	}
-	if err := awaitMeshes(ctx, hosts, s.tracers, rawTopics[:1], 10*time.Minute); err != nil {
+	if err := awaitMeshes(ctx, localMeshes(hosts, s.tracers, rawTopics[:1]), rawTopics[:1], 10*time.Minute); err != nil {
 		sw.Close()
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func newSimIntentcast(ctx context.Context, t *testing.T, n int, seed uint64, o s
 		sw.Close()
 		return nil, nil, err
 	}
-	if err := awaitMeshes(ctx, hosts, s.tracers, topics, 10*time.Minute); err != nil {
+	if err := awaitMeshes(ctx, localMeshes(hosts, s.tracers, topics), topics, 10*time.Minute); err != nil {
 		sw.Close()
 		return nil, nil, err
 	}

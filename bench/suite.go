@@ -44,6 +44,12 @@ type Options struct {
 	// it changes, in half the time.
 	Systems []string
 
+	// Procs, if its Command is set, runs every peer of the table and of
+	// the sustained-rate search as a process of its own (ProcSwarm)
+	// instead of all in this process; the round trip, the RAM runs and
+	// the validation stay in this process.
+	Procs ProcOptions
+
 	// Latencies, if set, receives a line per message of every table run
 	// (latencies.go), after a LatencyHeader the caller writes.
 	Latencies io.Writer
@@ -139,6 +145,7 @@ type Report struct {
 	Machine    Machine
 	Options    Options `json:"-"`
 	Started    time.Time
+	Procs      bool // the table and the sustained-rate search ran a process per peer
 	Elapsed    time.Duration
 	IntentSize int
 	Runs       []Result // every table run
@@ -158,7 +165,7 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 		log = os.Stderr
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
-	rep := &Report{Machine: machine(), Options: o, Started: time.Now()}
+	rep := &Report{Machine: machine(), Options: o, Started: time.Now(), Procs: len(o.Procs.Command) > 0}
 	size, err := SignedIntentSize()
 	if err != nil {
 		return nil, err
@@ -174,10 +181,14 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 			t0 := time.Now()
 			var sw Swarm
 			sd := seed + uint64(attempt)*1000
-			switch system {
-			case Raw:
+			switch {
+			case rep.Procs && topics == 1 && len(dir) == 0:
+				po := o.Procs
+				po.Payload, po.MinWork = size, o.MinWork
+				sw, err = NewProcSwarm(ctx, system, n, sd, po)
+			case system == Raw:
 				sw, err = NewRawSwarm(ctx, n, topics, size, sd)
-			case RawPolicy:
+			case system == RawPolicy:
 				sw, err = NewRawPolicySwarm(ctx, n, topics, size, sd)
 			default:
 				sw, err = NewICSwarmWith(ctx, n, sd, ICOptions{MinWork: o.MinWork, NoStem: system == IntentcastNoStem, DataDir: strings.Join(dir, "")})

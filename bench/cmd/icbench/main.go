@@ -1,9 +1,11 @@
-// Command icbench runs intentcast beside raw go-libp2p-pubsub gossipsub in
-// one process and prints the tables of docs/BENCHMARKS.md.
+// Command icbench runs intentcast beside raw go-libp2p-pubsub gossipsub, in
+// one process or (-procs) a process per peer, and prints the tables of
+// docs/BENCHMARKS.md.
 //
 //	go run ./bench/cmd/icbench -quick          # CI scale, about two minutes
 //	go run ./bench/cmd/icbench -out docs/bench # the full run, about 20 minutes on 2 idle cores
 //	go run ./bench/cmd/icbench -cpuprofile cpu.pprof  # profile intentcast under load
+//	go run ./bench/cmd/icbench -procs          # a process per peer: one runtime and collector each
 package main
 
 import (
@@ -50,11 +52,16 @@ func run() error {
 	latencies := flag.String("latencies", "", "also write a line per message of every table run to this file (tab-separated; its send time is on GODEBUG=gctrace=1's clock)")
 	blockProfile := flag.String("blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
 	heapProfile := flag.String("heapprofile", "", "with -cpuprofile: also write a profile of the heap live at the end of the run (before the swarm closes)")
+	procs := flag.Bool("procs", false, "run every peer of the table and the sustained-rate search as a process of its own (this binary with -child)")
+	child := flag.Bool("child", false, "run one peer of a -procs swarm on standard input and output (started by icbench itself)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
+	if *child {
+		return bench.ChildMain(ctx, os.Stdin, os.Stdout)
+	}
 	if *profile != "" {
 		return profileRun(ctx, *profile, *blockProfile, *heapProfile, *profSystem, *profN, *profRate, *profCount)
 	}
@@ -83,6 +90,13 @@ func run() error {
 			return fmt.Errorf("-systems: unknown system %q", s)
 		}
 		o.Systems = append(o.Systems, system)
+	}
+	if *procs {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("-procs: %w", err)
+		}
+		o.Procs.Command = []string{exe, "-child"}
 	}
 	if *repeats > 0 {
 		o.Repeats = *repeats

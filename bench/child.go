@@ -1,0 +1,310 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/intentcast/intentcast/crypto"
+	"github.com/intentcast/intentcast/intent"
+	"github.com/intentcast/intentcast/node"
+)
+
+// ChildMain runs one peer of a ProcSwarm: it reads the parent's requests
+// from in, a JSON procMsg per line, and writes its replies and events to
+// out. It returns when the parent sends "close" or closes in, after
+// closing its peer.
+func ChildMain(ctx context.Context, in io.Reader, out io.Writer) error {
+	c := &child{out: bufio.NewWriter(out)}
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		c.close()
+		cancel()
+		c.wg.Wait()
+	}()
+	dec := json.NewDecoder(in)
+	for {
+		var m procMsg
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("child: read request: %w", err)
+		}
+		if m.Op == "publish" {
+			// Publishes run side by side, as a node's API would run them.
+			c.wg.Go(func() { c.reply(m, c.publish(ctx, m)) })
+			continue
+		}
+		reply := procMsg{Op: m.Op, ID: m.ID}
+		err := c.handle(ctx, m, &reply)
+		if err != nil {
+			reply.Err = err.Error()
+		}
+		c.send(reply)
+		if m.Op == "close" {
+			return nil
+		}
+	}
+}
+
+// child is the peer a ChildMain runs: a raw gossipsub peer or a node.
+type child struct {
+	payload int
+	h       host.Host
+	tr      *tracer
+	topic   *pubsub.Topic // raw
+	nd      *node.Node    // intentcast
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	meter   selfMeter
+	run     atomic.Uint32
+
+	mu   sync.Mutex // guards out and sent
+	out  *bufio.Writer
+	sent map[uint64]bool // messages of this run already reported "sent"
+
+	closeOnce sync.Once
+}
+
+// send writes one line to the parent. Each goes at once: an event
+// carries the time it happened, and a peer sees a few dozen messages a
+// second, too few for batching to save a write.
+func (c *child) send(m procMsg) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("child: %v", err)) // procMsg always marshals
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.out.Write(b)
+	c.out.WriteByte('\n')
+	c.out.Flush()
+}
+
+func (c *child) reply(m procMsg, err error) {
+	r := procMsg{Op: m.Op, ID: m.ID}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	c.send(r)
+}
+
+func (c *child) handle(ctx context.Context, m procMsg, r *procMsg) error {
+	switch m.Op {
+	case "start":
+		return c.start(ctx, m, r)
+	case "close":
+		return c.close()
+	}
+	if c.h == nil {
+		return fmt.Errorf("child: %q before start", m.Op)
+	}
+	switch m.Op {
+	case "dial":
+		for _, ai := range m.Dial {
+			dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+			err := c.h.Connect(dctx, ai)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("dial %s: %w", ai.ID, err)
+			}
+		}
+	case "mesh":
+		r.Peers = len(c.h.Network().Peers())
+		r.Changes = c.tr.meshChanges.Load()
+		r.Mesh = make(map[string][]string)
+		for _, topic := range c.topics() {
+			for p := range c.tr.meshPeers(topic) {
+				r.Mesh[topic] = append(r.Mesh[topic], p.String())
+			}
+		}
+	case "run":
+		c.mu.Lock()
+		c.sent = make(map[uint64]bool)
+		c.mu.Unlock()
+		c.run.Store(m.Run)
+	case "begin":
+		return c.meter.beginPhase(ctx)
+	case "end":
+		st, err := c.meter.endPhase(ctx)
+		r.Phase = &st
+		return err
+	case "counters":
+		cs := sumTracers([]*tracer{c.tr})
+		r.Counters = &cs
+	default:
+		return fmt.Errorf("child: unknown request %q", m.Op)
+	}
+	return nil
+}
+
+// topics are the topics whose meshes the parent awaits.
+func (c *child) topics() []string {
+	if c.nd != nil {
+		return []string{intent.IntentTopic(benchCategory), intent.OfferTopic(benchCategory)}
+	}
+	return rawTopics[:1]
+}
+
+// start builds the peer, as NewRawSwarm and NewICSwarmWith build each of
+// theirs.
+func (c *child) start(ctx context.Context, m procMsg, r *procMsg) error {
+	if c.h != nil {
+		return errors.New("child: started twice")
+	}
+	h, err := newHost()
+	if err != nil {
+		return err
+	}
+	c.h, c.payload = h, m.Payload
+	c.tr = &tracer{onSend: c.onSend}
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	switch m.System {
+	case Raw, RawPolicy:
+		if m.Payload < rawHeader {
+			return fmt.Errorf("child: payload size %d is below the %d-byte header", m.Payload, rawHeader)
+		}
+		ps, err := pubsub.NewGossipSub(life, h, rawOptions(c.tr, m.System == RawPolicy)...)
+		if err != nil {
+			return fmt.Errorf("gossipsub: %w", err)
+		}
+		if c.topic, err = ps.Join(rawTopics[0]); err != nil {
+			return err
+		}
+		sub, err := c.topic.Subscribe(pubsub.WithBufferSize(1024))
+		if err != nil {
+			return err
+		}
+		c.wg.Go(func() { c.readRaw(life, sub) })
+	case Intentcast, IntentcastNoStem:
+		c.nd, err = node.New(ctx, node.Config{
+			Host:        h,
+			Tracer:      c.tr,
+			DisableMDNS: true,
+			Categories:  []string{benchCategory},
+			Policy:      intent.Policy{MinWork: m.MinWork, MinOfferWork: m.MinWork},
+			Logger:      quietLogger,
+			DisableStem: m.System == IntentcastNoStem,
+		})
+		if err != nil {
+			return err
+		}
+		c.wg.Go(func() { c.readNode(life) })
+	default:
+		return fmt.Errorf("child: unknown system %q", m.System)
+	}
+	r.Peer = &peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}
+	return nil
+}
+
+// onSend reports the first time this peer queues a message of the run for
+// another peer.
+func (c *child) onSend(data []byte) {
+	var key uint64
+	if c.nd != nil {
+		if len(data) < 8 {
+			return
+		}
+		key = sigTail(data)
+	} else {
+		k, ok := rawIndex(data, c.run.Load())
+		if !ok {
+			return
+		}
+		key = uint64(k)
+	}
+	at := now()
+	c.mu.Lock()
+	first := c.sent != nil && !c.sent[key]
+	if first {
+		c.sent[key] = true
+	}
+	c.mu.Unlock()
+	if !first {
+		return
+	}
+	if c.nd != nil {
+		c.send(procMsg{Op: "sent", Tail: key, At: at})
+	} else {
+		c.send(procMsg{Op: "sent", K: int(key), At: at})
+	}
+}
+
+func (c *child) readRaw(ctx context.Context, sub *pubsub.Subscription) {
+	defer sub.Cancel()
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		if k, ok := rawIndex(m.Data, c.run.Load()); ok {
+			c.send(procMsg{Op: "got", K: k, At: now()})
+		}
+	}
+}
+
+// readNode follows the node's events as ICSwarm.read does.
+func (c *child) readNode(ctx context.Context) {
+	for ctx.Err() == nil {
+		sub := c.nd.Subscribe()
+		for e := range sub.C {
+			if e.Kind == node.EventIntent {
+				c.send(procMsg{Op: "got", Intent: e.IntentID[:], At: now()})
+			}
+		}
+		sub.Close()
+	}
+}
+
+func (c *child) publish(ctx context.Context, m procMsg) error {
+	switch {
+	case c.topic != nil:
+		return c.topic.Publish(ctx, rawPayload(c.payload, c.run.Load(), m.K, kindIntent, 0))
+	case c.nd != nil:
+		parsed, err := intent.Parse(m.Raw)
+		if err != nil {
+			return err
+		}
+		in, ok := parsed.(*intent.SignedIntent)
+		if !ok {
+			return fmt.Errorf("publish: a %T, not an intent", parsed)
+		}
+		var keys intent.Keys
+		if keys.Signing, err = crypto.SigningKeyFromSeed(m.SigningKey); err != nil {
+			return err
+		}
+		if keys.Reply, err = crypto.ReplyKeyFromBytes(crypto.Suite(m.ReplySuite), m.ReplyKey); err != nil {
+			return err
+		}
+		return c.nd.PublishMinted(ctx, in, keys)
+	}
+	return errors.New("child: publish before start")
+}
+
+// close stops the peer; the readers end with it.
+func (c *child) close() error {
+	var errs []error
+	c.closeOnce.Do(func() {
+		if c.cancel != nil {
+			c.cancel()
+		}
+		if c.nd != nil {
+			errs = append(errs, c.nd.Close())
+		}
+		if c.h != nil {
+			errs = append(errs, c.h.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
