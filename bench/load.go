@@ -144,7 +144,7 @@ type Result struct {
 	// SchedP99 is the 99th percentile of how long runnable goroutines
 	// waited for a P over the run (schedlat.go): the whole process's, so
 	// the harness's own goroutines are in it, the same for every system;
-	// with a process per peer (ProcSwarm), the highest of the peers'.
+	// with a process per peer (ProcSwarm), the median of the peers'.
 	SchedP99 time.Duration
 	// Late is the share of messages some peer delivered more than 1 s
 	// after publication.
