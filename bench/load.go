@@ -159,7 +159,7 @@ type Result struct {
 	CoresUsed      float64 // CPU / (first send to last delivery)
 
 	PeakHeapPerNode uint64 // peak HeapInuse / N (process-wide; with a process per peer, the peers' peaks summed)
-	PeakSysPerNode  uint64 // peak runtime Sys / N (process-wide)
+	PeakSysPerNode  uint64 // peak runtime Sys / N (likewise)
 
 	GossipBytesPerDelivery         float64       // bytes of RPCs sent (payloads + control) / Delivered
 	RPCsPerDelivery                float64       // RPCs sent / Delivered
