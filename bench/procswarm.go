@@ -308,7 +308,12 @@ type procPeer struct {
 	stdin io.WriteCloser
 	read  chan struct{} // closed when its output ends
 
-	mu      sync.Mutex // guards the fields below and writes to stdin
+	// writing serialises requests on stdin. It is not mu: a write that
+	// waits for a child busy writing its output must not keep readLoop
+	// from taking that output.
+	writing sync.Mutex
+
+	mu      sync.Mutex // guards the fields below
 	next    int64
 	pending map[int64]chan procMsg
 	ended   error // why its output ended
@@ -387,15 +392,17 @@ func (p *procPeer) call(ctx context.Context, m procMsg) (procMsg, error) {
 	p.next++
 	m.ID = p.next
 	p.pending[m.ID] = c
+	p.mu.Unlock()
 	b, err := json.Marshal(m)
 	if err == nil {
+		p.writing.Lock()
 		_, err = p.stdin.Write(append(b, '\n'))
+		p.writing.Unlock()
 	}
 	if err != nil {
+		p.mu.Lock()
 		delete(p.pending, m.ID)
-	}
-	p.mu.Unlock()
-	if err != nil {
+		p.mu.Unlock()
 		return procMsg{}, fmt.Errorf("%s: %w", m.Op, err)
 	}
 	select {
