@@ -61,7 +61,10 @@ func TestProcSwarm(t *testing.T) {
 		if res.Delivered != res.Expected || res.Duplicates != 0 || res.PublishErrors != 0 {
 			t.Errorf("%s delivered %d of %d, %d duplicates, %d publish errors (%s)", system, res.Delivered, res.Expected, res.Duplicates, res.PublishErrors, res.FirstError)
 		}
-		if res.CPUPerDelivery <= 0 || res.PeakHeapPerNode == 0 || res.GossipBytesPerDelivery <= 0 || res.NetP50 <= 0 {
+		// NetP99, not NetP50: a message's first send is stamped in its
+		// sender's process after gossipsub queued it, so on a busy machine
+		// a one-hop delivery can be stamped before it (a median below 0).
+		if res.CPUPerDelivery <= 0 || res.PeakHeapPerNode == 0 || res.GossipBytesPerDelivery <= 0 || res.NetP99 <= 0 {
 			t.Errorf("%s: a figure is missing: %+v", system, res)
 		}
 		for i, p := range peers {
