@@ -151,7 +151,7 @@ func (c *child) handle(ctx context.Context, m procMsg, r *procMsg) error {
 // topics are the topics whose meshes the parent awaits.
 func (c *child) topics() []string {
 	if c.nd != nil {
-		return []string{intent.IntentTopic(benchCategory), intent.OfferTopic(benchCategory)}
+		return icTopics()
 	}
 	return rawTopics[:1]
 }
@@ -188,15 +188,7 @@ func (c *child) start(ctx context.Context, m procMsg, r *procMsg) error {
 		}
 		c.wg.Go(func() { c.readRaw(life, sub) })
 	case Intentcast, IntentcastNoStem:
-		c.nd, err = node.New(ctx, node.Config{
-			Host:        h,
-			Tracer:      c.tr,
-			DisableMDNS: true,
-			Categories:  []string{benchCategory},
-			Policy:      intent.Policy{MinWork: m.MinWork, MinOfferWork: m.MinWork},
-			Logger:      quietLogger,
-			DisableStem: m.System == IntentcastNoStem,
-		})
+		c.nd, err = node.New(ctx, benchNodeConfig(h, c.tr, m.MinWork, m.System == IntentcastNoStem, ""))
 		if err != nil {
 			return err
 		}

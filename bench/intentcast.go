@@ -172,16 +172,7 @@ func NewICSwarmWith(ctx context.Context, n int, seed uint64, o ICOptions) (*ICSw
 	}
 	for i, h := range s.hosts {
 		tr := &tracer{onSend: s.onSend(i)}
-		nd, err := node.New(ctx, node.Config{
-			Host:        h,
-			Tracer:      tr,
-			DisableMDNS: true,
-			Categories:  []string{benchCategory},
-			Policy:      intent.Policy{MinWork: minWork, MinOfferWork: minWork},
-			Logger:      quietLogger,
-			DataDir:     s.nodeDir(i),
-			DisableStem: o.NoStem,
-		})
+		nd, err := node.New(ctx, benchNodeConfig(h, tr, minWork, o.NoStem, s.nodeDir(i)))
 		if err != nil {
 			return nil, fmt.Errorf("node %d: %w", i, err)
 		}
@@ -192,12 +183,34 @@ func NewICSwarmWith(ctx context.Context, n int, seed uint64, o ICOptions) (*ICSw
 	if err := connect(ctx, s.hosts, seed); err != nil {
 		return nil, err
 	}
-	topics := []string{intent.IntentTopic(benchCategory), intent.OfferTopic(benchCategory)}
+	topics := icTopics()
 	if err := awaitMeshes(ctx, localMeshes(s.hosts, s.tracers, topics), topics, meshTimeout(n)); err != nil {
 		return nil, err
 	}
 	ok = true
 	return s, nil
+}
+
+// benchNodeConfig is the configuration of every intentcast peer of the
+// bench, in this process (ICSwarm) or a process of its own (ChildMain):
+// one category, the network's work, no mDNS, errors-only logs. dir ""
+// gives the node a temporary store.
+func benchNodeConfig(h host.Host, tr *tracer, minWork int, noStem bool, dir string) node.Config {
+	return node.Config{
+		Host:        h,
+		Tracer:      tr,
+		DisableMDNS: true,
+		Categories:  []string{benchCategory},
+		Policy:      intent.Policy{MinWork: minWork, MinOfferWork: minWork},
+		Logger:      quietLogger,
+		DataDir:     dir,
+		DisableStem: noStem,
+	}
+}
+
+// icTopics are the topics whose meshes an intentcast swarm awaits.
+func icTopics() []string {
+	return []string{intent.IntentTopic(benchCategory), intent.OfferTopic(benchCategory)}
 }
 
 // onSend notes when a message is first queued for gossip by any peer: the

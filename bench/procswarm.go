@@ -98,8 +98,8 @@ func NewProcSwarm(ctx context.Context, system string, n int, seed uint64, o Proc
 		}
 	}
 	topics := rawTopics[:1]
-	if system == Intentcast || system == IntentcastNoStem {
-		topics = []string{intent.IntentTopic(benchCategory), intent.OfferTopic(benchCategory)}
+	if s.intentcast() {
+		topics = icTopics()
 	}
 	if err := awaitMeshes(ctx, s.meshes, topics, meshTimeout(n)); err != nil {
 		return nil, err
