@@ -42,6 +42,54 @@ func BenchmarkDiskSync(b *testing.B) {
 	reportCPU(b, c0)
 }
 
+// BenchmarkJournalSync compares the journal's two ways to append a record
+// (1 KiB, about a publish's) and sync it. "overwrite" writes over a file
+// already filled to 64 KiB, as the journal does since 2026-12-04. The
+// others write at the end of a file that the checkpoint cuts to nothing,
+// as it did before, so each fdatasync must also record the file's new
+// length: "grow-busy" with 64 records between checkpoints, "grow-quiet"
+// with one (a node that publishes less often than every four seconds).
+func BenchmarkJournalSync(b *testing.B) {
+	rec := make([]byte, 1024)
+	for _, c := range []struct {
+		name  string
+		cut   bool // the checkpoint cuts the file
+		every int  // records between checkpoints
+	}{{"overwrite", false, 64}, {"grow-busy", true, 64}, {"grow-quiet", true, 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "journal"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.Write(make([]byte, 64<<10)); err != nil {
+				b.Fatal(err)
+			}
+			if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+				b.Fatal(err)
+			}
+			c0 := processCPU()
+			i := 0
+			for b.Loop() {
+				at := int64(i%c.every) * 1024
+				if c.cut && at == 0 {
+					if err := f.Truncate(0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := f.WriteAt(rec, at); err != nil {
+					b.Fatal(err)
+				}
+				if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			reportCPU(b, c0)
+		})
+	}
+}
+
 // processCPU is the process's CPU time so far (user + system): the
 // kernel's share of a sync counts in the CPU a node uses.
 func processCPU() time.Duration {
