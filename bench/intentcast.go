@@ -271,8 +271,8 @@ func (s *ICSwarm) Size() int { return len(s.nodes) }
 // Nodes returns the swarm's nodes.
 func (s *ICSwarm) Nodes() []*node.Node { return s.nodes }
 
-func (s *ICSwarm) prepare(count int, rec *recorder) (time.Duration, error) {
-	ins, keys, cpu, err := mintIntents(context.Background(), count, s.minWork)
+func (s *ICSwarm) prepare(ctx context.Context, count int, rec *recorder) (time.Duration, error) {
+	ins, keys, cpu, err := mintIntents(ctx, count, s.minWork)
 	if err != nil {
 		return 0, err
 	}
@@ -293,7 +293,7 @@ func (s *ICSwarm) publish(ctx context.Context, from, k int) error {
 	return s.nodes[from].PublishMinted(ctx, run.intents[k], run.keys[k])
 }
 
-func (s *ICSwarm) counters() routerCounters { return sumTracers(s.tracers) }
+func (s *ICSwarm) counters(context.Context) routerCounters { return sumTracers(s.tracers) }
 
 // Close implements Swarm.
 func (s *ICSwarm) Close() error {

@@ -31,11 +31,11 @@ type Swarm interface {
 	// prepare makes count messages ready to publish (for intentcast:
 	// minted and signed) and points the swarm's deliveries at rec. It
 	// returns how much CPU time making the messages took.
-	prepare(count int, rec *recorder) (time.Duration, error)
+	prepare(ctx context.Context, count int, rec *recorder) (time.Duration, error)
 	// publish sends prepared message k from peer `from`.
 	publish(ctx context.Context, from, k int) error
 	// counters sums the routers' tracers.
-	counters() routerCounters
+	counters(ctx context.Context) routerCounters
 	// Close stops every peer.
 	Close() error
 }
@@ -183,7 +183,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 	}
 	res := Result{System: sw.System(), N: n, Rate: load.Rate, Count: load.Count}
 	rec := newRecorder(n, load.Count, rand.New(rand.NewPCG(load.Seed, uint64(n))))
-	prep, err := sw.prepare(load.Count, rec)
+	prep, err := sw.prepare(ctx, load.Count, rec)
 	if err != nil {
 		return res, err
 	}
@@ -205,7 +205,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 			meter.endPhase(context.WithoutCancel(ctx))
 		}
 	}()
-	c0 := sw.counters()
+	c0 := sw.counters(ctx)
 	if load.Profile != nil {
 		if err := pprof.StartCPUProfile(load.Profile); err != nil {
 			return res, err
@@ -254,7 +254,7 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	c1 := sw.counters()
+	c1 := sw.counters(ctx)
 	res.PeakHeapPerNode, res.PeakSysPerNode = phase.PeakHeap/uint64(n), phase.PeakSys/uint64(n)
 	wg.Wait()
 
@@ -340,11 +340,11 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 // after limit.
 func quiesce(ctx context.Context, sw Swarm, limit time.Duration) {
 	deadline := time.Now().Add(limit)
-	prev := sw.counters()
+	prev := sw.counters(ctx)
 	quiet := 0
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(250 * time.Millisecond)
-		cur := sw.counters()
+		cur := sw.counters(ctx)
 		// Heartbeats send a few RPCs per peer per second; a backlog sends
 		// far more.
 		if cur.SentRPCs-prev.SentRPCs <= int64(4*sw.Size()) {

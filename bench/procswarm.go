@@ -158,11 +158,11 @@ func (s *ProcSwarm) Size() int { return len(s.peers) }
 
 func (s *ProcSwarm) intentcast() bool { return s.system == Intentcast || s.system == IntentcastNoStem }
 
-func (s *ProcSwarm) prepare(count int, rec *recorder) (time.Duration, error) {
+func (s *ProcSwarm) prepare(ctx context.Context, count int, rec *recorder) (time.Duration, error) {
 	run := &procRun{rec: rec}
 	var cpu time.Duration
 	if s.intentcast() {
-		ins, keys, c, err := mintIntents(context.Background(), count, s.minWork)
+		ins, keys, c, err := mintIntents(ctx, count, s.minWork)
 		if err != nil {
 			return 0, err
 		}
@@ -174,7 +174,7 @@ func (s *ProcSwarm) prepare(count int, rec *recorder) (time.Duration, error) {
 		}
 	}
 	s.run.Store(run)
-	ctx, cancel := context.WithTimeout(context.Background(), procCallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, procCallTimeout)
 	defer cancel()
 	return cpu, s.each(ctx, func(p *procPeer) error {
 		_, err := p.call(ctx, procMsg{Op: "run", Run: rec.id})
@@ -224,8 +224,8 @@ func (s *ProcSwarm) event(i int, m procMsg) {
 
 // counters sums the peers' tracers; a peer that does not answer counts
 // nothing (its failure shows in the run's publish errors and deliveries).
-func (s *ProcSwarm) counters() routerCounters {
-	ctx, cancel := context.WithTimeout(context.Background(), procCallTimeout)
+func (s *ProcSwarm) counters(ctx context.Context) routerCounters {
+	ctx, cancel := context.WithTimeout(ctx, procCallTimeout)
 	defer cancel()
 	var mu sync.Mutex
 	var sum routerCounters

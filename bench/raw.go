@@ -190,7 +190,7 @@ func rawPayload(size int, run uint32, k int, kind byte, vendor int) []byte {
 	return p
 }
 
-func (s *RawSwarm) prepare(count int, rec *recorder) (time.Duration, error) {
+func (s *RawSwarm) prepare(_ context.Context, count int, rec *recorder) (time.Duration, error) {
 	c0 := cpuTime()
 	s.payloads = make([][]byte, count)
 	for k := range s.payloads {
@@ -204,7 +204,7 @@ func (s *RawSwarm) publish(ctx context.Context, from, k int) error {
 	return s.topics[from][0].Publish(ctx, s.payloads[k])
 }
 
-func (s *RawSwarm) counters() routerCounters { return sumTracers(s.tracers) }
+func (s *RawSwarm) counters(context.Context) routerCounters { return sumTracers(s.tracers) }
 
 // Close implements Swarm.
 func (s *RawSwarm) Close() error {
