@@ -69,9 +69,10 @@ type child struct {
 	meter   selfMeter
 	run     atomic.Uint32
 
-	mu   sync.Mutex // guards out and sent
-	out  *bufio.Writer
-	sent map[uint64]bool // messages of this run already reported "sent"
+	mu     sync.Mutex // guards out, sent and routed
+	out    *bufio.Writer
+	sent   map[uint64]bool  // messages of this run already reported "sent"
+	routed map[uint64]int64 // when the router delivered a message of this run, until its "got"
 
 	closeOnce sync.Once
 }
@@ -130,7 +131,7 @@ func (c *child) handle(ctx context.Context, m procMsg, r *procMsg) error {
 		}
 	case "run":
 		c.mu.Lock()
-		c.sent = make(map[uint64]bool)
+		c.sent, c.routed = make(map[uint64]bool), make(map[uint64]int64)
 		c.mu.Unlock()
 		c.run.Store(m.Run)
 	case "begin":
@@ -167,7 +168,7 @@ func (c *child) start(ctx context.Context, m procMsg, r *procMsg) error {
 		return err
 	}
 	c.h, c.payload = h, m.Payload
-	c.tr = &tracer{onSend: c.onSend}
+	c.tr = &tracer{onSend: c.onSend, onDeliver: c.onDeliver}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
 	switch m.System {
@@ -200,21 +201,50 @@ func (c *child) start(ctx context.Context, m procMsg, r *procMsg) error {
 	return nil
 }
 
+// key names a message of the run as the child's maps and event lines do:
+// for intentcast the last 8 bytes of its signature, for raw its index.
+func (c *child) key(data []byte) (uint64, bool) {
+	if c.nd != nil {
+		if len(data) < 8 {
+			return 0, false
+		}
+		return sigTail(data), true
+	}
+	k, ok := rawIndex(data, c.run.Load())
+	return uint64(k), ok
+}
+
+// onDeliver notes when the router delivers a message of the run; the
+// reader sends it with the message's "got".
+func (c *child) onDeliver(_ string, data []byte) {
+	key, ok := c.key(data)
+	if !ok {
+		return
+	}
+	at := now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, seen := c.routed[key]; !seen && c.routed != nil {
+		c.routed[key] = at
+	}
+}
+
+// takeRouted returns (and forgets) when the router delivered the message
+// named key, or 0 if it was not seen.
+func (c *child) takeRouted(key uint64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at := c.routed[key]
+	delete(c.routed, key)
+	return at
+}
+
 // onSend reports the first time this peer queues a message of the run for
 // another peer.
 func (c *child) onSend(data []byte) {
-	var key uint64
-	if c.nd != nil {
-		if len(data) < 8 {
-			return
-		}
-		key = sigTail(data)
-	} else {
-		k, ok := rawIndex(data, c.run.Load())
-		if !ok {
-			return
-		}
-		key = uint64(k)
+	key, ok := c.key(data)
+	if !ok {
+		return
 	}
 	at := now()
 	c.mu.Lock()
@@ -241,7 +271,8 @@ func (c *child) readRaw(ctx context.Context, sub *pubsub.Subscription) {
 			return
 		}
 		if k, ok := rawIndex(m.Data, c.run.Load()); ok {
-			c.send(procMsg{Op: "got", K: k, At: now()})
+			at := now()
+			c.send(procMsg{Op: "got", K: k, At: at, Routed: c.takeRouted(uint64(k))})
 		}
 	}
 }
@@ -252,7 +283,8 @@ func (c *child) readNode(ctx context.Context) {
 		sub := c.nd.Subscribe()
 		for e := range sub.C {
 			if e.Kind == node.EventIntent {
-				c.send(procMsg{Op: "got", Intent: e.IntentID[:], At: now()})
+				at := now()
+				c.send(procMsg{Op: "got", Intent: e.IntentID[:], At: at, Routed: c.takeRouted(sigTail(e.Intent.Intent.Raw))})
 			}
 		}
 		sub.Close()

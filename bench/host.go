@@ -112,6 +112,10 @@ type tracer struct {
 	// for another: the harness notes when a publisher first hands its
 	// message to the network.
 	onSend func(data []byte)
+	// onDeliver, if set, sees every message this peer's router delivers
+	// to its subscriptions (validated, before the node's own handling):
+	// the harness splits a delivery's time between gossip and the node.
+	onDeliver func(topic string, data []byte)
 
 	mu   sync.Mutex
 	mesh map[string]map[peer.ID]bool
@@ -137,6 +141,12 @@ func (t *tracer) Prune(p peer.ID, topic string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.mesh[topic], p)
+}
+
+func (t *tracer) DeliverMessage(m *pubsub.Message) {
+	if t.onDeliver != nil {
+		t.onDeliver(m.GetTopic(), m.Data)
+	}
 }
 
 func (t *tracer) meshPeers(topic string) map[peer.ID]bool {
@@ -180,7 +190,6 @@ func (t *tracer) OnClosedOutboundStream(peer.ID)           {}
 func (t *tracer) Join(string)                              {}
 func (t *tracer) Leave(string)                             {}
 func (t *tracer) ValidateMessage(*pubsub.Message)          {}
-func (t *tracer) DeliverMessage(*pubsub.Message)           {}
 func (t *tracer) DuplicateMessage(*pubsub.Message)         {}
 func (t *tracer) ThrottlePeer(peer.ID)                     {}
 func (t *tracer) RecvRPC(*pubsub.RPC)                      {}

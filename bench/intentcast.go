@@ -171,7 +171,7 @@ func NewICSwarmWith(ctx context.Context, n int, seed uint64, o ICOptions) (*ICSw
 		return nil, err
 	}
 	for i, h := range s.hosts {
-		tr := &tracer{onSend: s.onSend(i)}
+		tr := &tracer{onSend: s.onSend(i), onDeliver: s.onDeliver(i)}
 		nd, err := node.New(ctx, benchNodeConfig(h, tr, minWork, o.NoStem, s.nodeDir(i)))
 		if err != nil {
 			return nil, fmt.Errorf("node %d: %w", i, err)
@@ -222,6 +222,18 @@ func (s *ICSwarm) onSend(i int) func(data []byte) {
 		if run := s.run.Load(); run != nil && len(data) >= 8 {
 			if k, ok := run.bySig[sigTail(data)]; ok {
 				run.rec.handedOff(i, k, now())
+			}
+		}
+	}
+}
+
+// onDeliver notes when peer i's router delivers one of the run's intents
+// to the node, before the node's own handling and its event.
+func (s *ICSwarm) onDeliver(i int) func(topic string, data []byte) {
+	return func(_ string, data []byte) {
+		if run := s.run.Load(); run != nil && len(data) >= 8 {
+			if k, ok := run.bySig[sigTail(data)]; ok {
+				run.rec.routedTo(i, k, now())
 			}
 		}
 	}

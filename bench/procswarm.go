@@ -217,6 +217,9 @@ func (s *ProcSwarm) event(i int, m procMsg) {
 	switch m.Op {
 	case "got":
 		run.rec.delivered(i, k, m.At)
+		if m.Routed != 0 {
+			run.rec.routedTo(i, k, m.Routed)
+		}
 	case "sent":
 		run.rec.handedOff(i, k, m.At)
 	}

@@ -67,6 +67,9 @@ func TestProcSwarm(t *testing.T) {
 		if res.CPUPerDelivery <= 0 || res.PeakHeapPerNode == 0 || res.GossipBytesPerDelivery <= 0 || res.NetP99 <= 0 {
 			t.Errorf("%s: a figure is missing: %+v", system, res)
 		}
+		if !routedAll(system, res) {
+			t.Errorf("%s: %d of %d deliveries stamped at the router (p50 %s), want all (but the stem's hops)", system, res.Routed, res.Delivered, ms(res.RoutedP50))
+		}
 		for i, p := range peers {
 			if st := p.cmd.ProcessState; st == nil || st.ExitCode() != 0 {
 				t.Errorf("%s: peer %d's process ended %v, want exit 0", system, i, st)

@@ -50,7 +50,10 @@ type procMsg struct {
 
 	// Events: for raw, message K of the current run; for intentcast, the
 	// intent's ID ("got") or the last 8 bytes of its signature ("sent").
+	// A "got" also carries when the peer's router delivered the message
+	// (Routed), if it saw that: one line per delivery, not two.
 	At     int64  `json:"at,omitempty"`
+	Routed int64  `json:"routed,omitempty"`
 	Intent []byte `json:"intent,omitempty"`
 	Tail   uint64 `json:"tail,omitempty"`
 }

@@ -98,7 +98,7 @@ func newRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64, p
 		return nil, err
 	}
 	for i, h := range s.hosts {
-		tr := &tracer{onSend: s.onSend(i)}
+		tr := &tracer{onSend: s.onSend(i), onDeliver: s.onDeliver(i)}
 		ps, err := pubsub.NewGossipSub(life, h, rawOptions(tr, policy)...)
 		if err != nil {
 			return nil, fmt.Errorf("gossipsub: %w", err)
@@ -137,6 +137,17 @@ func (s *RawSwarm) onSend(i int) func(data []byte) {
 		if rec := s.rec.Load(); rec != nil {
 			if k, ok := rawIndex(data, rec.id); ok {
 				rec.handedOff(i, k, now())
+			}
+		}
+	}
+}
+
+// onDeliver notes when peer i's router delivers a message of the run.
+func (s *RawSwarm) onDeliver(i int) func(topic string, data []byte) {
+	return func(topic string, data []byte) {
+		if rec := s.rec.Load(); rec != nil && topic == rawTopics[0] {
+			if k, ok := rawIndex(data, rec.id); ok {
+				rec.routedTo(i, k, now())
 			}
 		}
 	}

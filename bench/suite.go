@@ -404,6 +404,8 @@ func medianResult(rs []Result) Result {
 	m.Max = d(func(r Result) time.Duration { return r.Max })
 	m.NetP50 = d(func(r Result) time.Duration { return r.NetP50 })
 	m.NetP99 = d(func(r Result) time.Duration { return r.NetP99 })
+	m.RoutedP50 = d(func(r Result) time.Duration { return r.RoutedP50 })
+	m.RoutedP99 = d(func(r Result) time.Duration { return r.RoutedP99 })
 	m.SchedP99 = d(func(r Result) time.Duration { return r.SchedP99 })
 	m.Late = f(func(r Result) float64 { return r.Late })
 	m.SendRate = f(func(r Result) float64 { return r.SendRate })
