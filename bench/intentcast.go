@@ -219,10 +219,8 @@ func icTopics() []string {
 // apart without hashing everything every peer forwards.
 func (s *ICSwarm) onSend(i int) func(data []byte) {
 	return func(data []byte) {
-		if run := s.run.Load(); run != nil && len(data) >= 8 {
-			if k, ok := run.bySig[sigTail(data)]; ok {
-				run.rec.handedOff(i, k, now())
-			}
+		if rec, k, ok := s.runIntent(data); ok {
+			rec.handedOff(i, k, now())
 		}
 	}
 }
@@ -231,12 +229,21 @@ func (s *ICSwarm) onSend(i int) func(data []byte) {
 // to the node, before the node's own handling and its event.
 func (s *ICSwarm) onDeliver(i int) func(topic string, data []byte) {
 	return func(_ string, data []byte) {
-		if run := s.run.Load(); run != nil && len(data) >= 8 {
-			if k, ok := run.bySig[sigTail(data)]; ok {
-				run.rec.routedTo(i, k, now())
-			}
+		if rec, k, ok := s.runIntent(data); ok {
+			rec.routedTo(i, k, now())
 		}
 	}
+}
+
+// runIntent returns the current run's recorder and the index of data in
+// it, if data is one of the run's intents.
+func (s *ICSwarm) runIntent(data []byte) (*recorder, int, bool) {
+	run := s.run.Load()
+	if run == nil || len(data) < 8 {
+		return nil, 0, false
+	}
+	k, ok := run.bySig[sigTail(data)]
+	return run.rec, k, ok
 }
 
 func sigTail(raw []byte) uint64 { return binary.LittleEndian.Uint64(raw[len(raw)-8:]) }

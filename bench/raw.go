@@ -134,10 +134,8 @@ func newRawSwarm(ctx context.Context, n, topics, payloadSize int, seed uint64, p
 // onSend notes when peer i first queues one of its own messages for a peer.
 func (s *RawSwarm) onSend(i int) func(data []byte) {
 	return func(data []byte) {
-		if rec := s.rec.Load(); rec != nil {
-			if k, ok := rawIndex(data, rec.id); ok {
-				rec.handedOff(i, k, now())
-			}
+		if rec, k, ok := s.runMessage(data); ok {
+			rec.handedOff(i, k, now())
 		}
 	}
 }
@@ -145,12 +143,21 @@ func (s *RawSwarm) onSend(i int) func(data []byte) {
 // onDeliver notes when peer i's router delivers a message of the run.
 func (s *RawSwarm) onDeliver(i int) func(topic string, data []byte) {
 	return func(topic string, data []byte) {
-		if rec := s.rec.Load(); rec != nil && topic == rawTopics[0] {
-			if k, ok := rawIndex(data, rec.id); ok {
-				rec.routedTo(i, k, now())
-			}
+		if rec, k, ok := s.runMessage(data); ok && topic == rawTopics[0] {
+			rec.routedTo(i, k, now())
 		}
 	}
+}
+
+// runMessage returns the current run's recorder and the index of data in
+// it, if data is one of the run's messages.
+func (s *RawSwarm) runMessage(data []byte) (*recorder, int, bool) {
+	rec := s.rec.Load()
+	if rec == nil {
+		return nil, 0, false
+	}
+	k, ok := rawIndex(data, rec.id)
+	return rec, k, ok
 }
 
 // meshTimeout is how long a swarm of n peers may take to settle.
@@ -167,10 +174,8 @@ func (s *RawSwarm) read(ctx context.Context, peer, topic int, sub *pubsub.Subscr
 		if h := s.hook.Load(); h != nil {
 			(*h)(peer, topic, m.Data)
 		}
-		if rec := s.rec.Load(); rec != nil && topic == 0 {
-			if k, ok := rawIndex(m.Data, rec.id); ok {
-				rec.delivered(peer, k, at)
-			}
+		if rec, k, ok := s.runMessage(m.Data); ok && topic == 0 {
+			rec.delivered(peer, k, at)
 		}
 	}
 }
