@@ -40,10 +40,9 @@ import (
 // neither grows the file nor allocates a block, and its fdatasync
 // writes the record alone; one that must also record a new length
 // waits for a commit of the filesystem's own journal, shared with every
-// writer on the disk. BenchmarkJournalSync: 161 against 217 µs per sync
-// (384 for a lone record after a cut); BenchmarkApply/publish-queued: 172
-// against 221 µs per acknowledged batch (docs/BENCHMARKS.md, "the
-// journal keeps its length").
+// writer on the disk. BenchmarkApply/publish-queued: 172 against 221 µs
+// per acknowledged batch (docs/BENCHMARKS.md, "The journal keeps its
+// length").
 //
 // Who can fill it: only what the node itself queues (its own publishes,
 // offers it received, closures and deals), and the checkpoint empties it
