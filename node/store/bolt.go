@@ -125,8 +125,7 @@ func (s *Bolt) openJournal() error {
 	last, err := replayJournal(s.db, recs)
 	if err == nil {
 		j.mu.Lock()
-		j.empty(last)
-		err = j.prealloc()
+		err = j.truncateUpTo(last)
 		j.mu.Unlock()
 	}
 	if err != nil {
@@ -185,8 +184,7 @@ func (s *Bolt) checkpoint() error {
 			return err
 		}
 	}
-	s.journal.empty(s.written.Load())
-	return nil
+	return s.journal.truncateUpTo(s.written.Load())
 }
 
 // restrictMode sets the file at path to fileMode if it has any other mode.
@@ -224,7 +222,7 @@ func (s *Bolt) Close() error {
 		return nil
 	}
 	s.journal.mu.Lock()
-	err := s.journal.truncate(s.written.Load())
+	err := s.journal.truncateUpTo(s.written.Load())
 	s.journal.mu.Unlock()
 	db := s.db
 	s.db = nil
