@@ -125,7 +125,8 @@ func (s *Bolt) openJournal() error {
 	last, err := replayJournal(s.db, recs)
 	if err == nil {
 		j.mu.Lock()
-		err = j.truncateUpTo(last)
+		j.empty(last)
+		err = j.prealloc()
 		j.mu.Unlock()
 	}
 	if err != nil {
@@ -184,7 +185,8 @@ func (s *Bolt) checkpoint() error {
 			return err
 		}
 	}
-	return s.journal.truncateUpTo(s.written.Load())
+	s.journal.empty(s.written.Load())
+	return nil
 }
 
 // restrictMode sets the file at path to fileMode if it has any other mode.
@@ -222,7 +224,7 @@ func (s *Bolt) Close() error {
 		return nil
 	}
 	s.journal.mu.Lock()
-	err := s.journal.truncateUpTo(s.written.Load())
+	err := s.journal.truncate(s.written.Load())
 	s.journal.mu.Unlock()
 	db := s.db
 	s.db = nil

@@ -44,10 +44,10 @@ func BenchmarkDiskSync(b *testing.B) {
 
 // BenchmarkJournalSync compares two ways to append a journal record
 // (1 KiB, about a publish's) and sync it. "overwrite" writes over a file
-// already filled to 64 KiB (tried on 2026-12-04 and reverted: see
-// docs/BENCHMARKS.md); the others write at the end of a file that the
-// checkpoint cuts to nothing, as the journal does, so each fdatasync must
-// also record the file's new length: "grow-busy" with 64 records between
+// already filled to 64 KiB, as the journal does since 2026-12-04; the
+// others write at the end of a file that the checkpoint cuts to nothing,
+// as it did before, so each fdatasync must also record the file's new
+// length: "grow-busy" with 64 records between
 // checkpoints, "grow-quiet" with one (a node that publishes less often
 // than every four seconds).
 func BenchmarkJournalSync(b *testing.B) {

@@ -1,13 +1,17 @@
 package store_test
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/intentcast/intentcast/node/store"
@@ -61,6 +65,57 @@ func openQueued(t *testing.T, path string) (*store.Bolt, store.Offer) {
 	return s, o
 }
 
+// queueNamed queues in s a valid offer whose ID is id(name), failing the
+// test if Queue does, and returns it.
+func queueNamed(t *testing.T, s *store.Bolt, name string) store.Offer {
+	t.Helper()
+	o := queuedOffer(store.OfferValid)
+	o.ID = id(name)
+	if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{o}})(); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// journalSeqs reads the journal at path as Open does (docs/ARCHITECTURE.md,
+// "store.db-journal") and returns its records' sequence numbers, from the
+// start of the file to the first torn record.
+func journalSeqs(t *testing.T, path string) []uint64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for len(data) >= 8 {
+		n := binary.BigEndian.Uint32(data)
+		if n == 0 || uint64(n) > uint64(len(data)-8) || crc32.Checksum(data[8:8+n], crc32.MakeTable(crc32.Castagnoli)) != binary.BigEndian.Uint32(data[4:]) {
+			break
+		}
+		var rec struct {
+			Seq uint64 `cbor:"1,keyasint"`
+		}
+		if err := cbor.Unmarshal(data[8:8+n], &rec); err != nil {
+			t.Fatalf("journal record %d: %v", len(seqs), err)
+		}
+		seqs = append(seqs, rec.Seq)
+		data = data[8+n:]
+	}
+	return seqs
+}
+
+// writeCrashImage puts at path the store file tree and beside it the
+// journal, as a crash left them.
+func writeCrashImage(t *testing.T, path string, tree, journal []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, tree, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(journalOf(path), journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -72,26 +127,150 @@ func fileSize(t *testing.T, path string) int64 {
 
 // TestQueueDurableByJournal: a batch Queue acknowledged is in the journal
 // until the checkpoint writes it into the tree and empties the journal,
-// within checkpointEvery (four seconds), without any other write.
+// within checkpointEvery (four seconds), without any other write. The
+// file's length never changes (an append that grows the file costs its
+// sync a commit of the filesystem's journal): emptied, the journal's
+// next record is written at its start.
 func TestQueueDurableByJournal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "store.db")
 		s := openAt(t, path)
 		defer s.Close()
+		length := fileSize(t, journalOf(path))
+		sameLength := func(when string) {
+			t.Helper()
+			if n := fileSize(t, journalOf(path)); n != length {
+				t.Errorf("journal file is %d bytes %s, %d at Open: its length must not change", n, when, length)
+			}
+		}
 		o := queuedOffer(store.OfferValid)
 		if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{o}})(); err != nil {
 			t.Fatal(err)
 		}
-		if fileSize(t, journalOf(path)) == 0 {
-			t.Fatal("Queue acknowledged a batch that is not in the journal")
+		if seqs := journalSeqs(t, journalOf(path)); !slices.Equal(seqs, []uint64{1}) {
+			t.Fatalf("journal records after one Queue: %v, want [1]", seqs)
 		}
 		if got, err := s.Offer(t.Context(), o.ID); err != nil || got.Status != store.OfferValid {
 			t.Fatalf("queued offer as read: %v, %v", got.Status, err)
 		}
+		sameLength("after a Queue")
 		time.Sleep(10 * time.Second) // virtual: more than two checkpoints' time
 		synctest.Wait()
-		if n := fileSize(t, journalOf(path)); n != 0 {
-			t.Errorf("journal holds %d bytes after the checkpoint, want 0", n)
+		sameLength("after the checkpoint")
+		queueNamed(t, s, "second offer")
+		if seqs := journalSeqs(t, journalOf(path)); !slices.Equal(seqs, []uint64{2}) {
+			t.Errorf("journal records after the checkpoint and a second Queue: %v, want [2] (the checkpoint empties the journal)", seqs)
+		}
+		sameLength("after the checkpoint and a second Queue")
+	})
+}
+
+// TestJournalStaleRecordsSkipped: the checkpoint empties the journal
+// without cutting the file, so a crash after a new record was written at
+// its start leaves that record followed by older ones the tree holds.
+// Open replays the new one and skips the old: an old record must not put
+// back an offer's valid over its accepted.
+func TestJournalStaleRecordsSkipped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := openAt(t, path)
+	var old []store.Offer
+	for _, name := range []string{"first", "second", "third"} {
+		o := queueNamed(t, s, name)
+		old = append(old, o)
+	}
+	stale, err := os.ReadFile(journalOf(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range old {
+		old[i].Status = store.OfferAccepted
+	}
+	if err := s.Apply(t.Context(), store.Batch{Offers: old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := os.ReadFile(path) // holds records 1 to 3, the offers accepted
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path)
+	fresh := queueNamed(t, s, "fresh")
+	written, err := os.ReadFile(journalOf(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The crash image: the tree before the fresh offer, and the journal
+	// with the fresh record written over the first of the three old ones
+	// (records of one size: offers alike but for their IDs).
+	freshLen := 8 + int(binary.BigEndian.Uint32(written))
+	image := append(written[:freshLen:freshLen], stale[freshLen:]...)
+	writeCrashImage(t, path, tree, image)
+	if seqs := journalSeqs(t, journalOf(path)); !slices.Equal(seqs, []uint64{4, 2, 3}) {
+		t.Fatalf("crash image's journal records: %v, want [4 2 3]", seqs)
+	}
+	s = openAt(t, path)
+	defer s.Close()
+	if got, err := s.Offer(t.Context(), fresh.ID); err != nil || got.Status != store.OfferValid {
+		t.Errorf("the fresh record after the replay: %s, %v; want valid", got.Status, err)
+	}
+	for _, o := range old {
+		if got, err := s.Offer(t.Context(), o.ID); err != nil || got.Status != store.OfferAccepted {
+			t.Errorf("offer %x after the replay: %s, %v; want accepted (the old record's valid is older)", o.ID[:4], got.Status, err)
+		}
+	}
+}
+
+// TestJournalShortRecordOverLong: a record written over a longer old
+// one ends inside the old one's payload, where replay reads on. An
+// all-zero ID or sealed bytes there read as a record header of length 0
+// whose CRC (of nothing) is 0; Open must end the replay there, as at a
+// torn record, not fail on an empty payload. (CI's crash loop met this
+// image after a SIGKILL, 2026-12-04.)
+func TestJournalShortRecordOverLong(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "store.db")
+		s := openAt(t, path)
+		long := queuedOffer(store.OfferValid)
+		long.ID = id("long")
+		long.Raw = make([]byte, 512) // zeros
+		if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{long}})(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second) // virtual: the checkpoint writes it into the tree and empties the journal
+		synctest.Wait()
+		short := queueNamed(t, s, "short")
+		// The crash image: the tree holding the long offer, the journal
+		// the short record over the long one.
+		tree, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		image, err := os.ReadFile(journalOf(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		end := 8 + int(binary.BigEndian.Uint32(image))
+		if len(image) < end+8 || binary.BigEndian.Uint64(image[end:]) != 0 {
+			t.Fatalf("crash image: the 8 bytes after the short record (%d bytes) are not zeros: the test no longer builds the image it names", end)
+		}
+		writeCrashImage(t, path, tree, image)
+		s, err = store.Open(path)
+		if err != nil {
+			t.Fatalf("Open of a journal with a short record over a long one: %v", err)
+		}
+		defer s.Close()
+		for _, o := range []store.Offer{long, short} {
+			if _, err := s.Offer(t.Context(), o.ID); err != nil {
+				t.Errorf("offer %x after the replay: %v", o.ID[:4], err)
+			}
 		}
 	})
 }
@@ -155,28 +334,29 @@ func TestJournalReplaySkipsWhatTreeHolds(t *testing.T) {
 func TestJournalTornTail(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	s, o := openQueued(t, path)
-	whole, err := os.ReadFile(journalOf(path))
+	second := queueNamed(t, s, "second offer")
+	both, err := os.ReadFile(journalOf(path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := queuedOffer(store.OfferValid)
-	second.ID = id("second offer")
-	if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{second}})(); err != nil {
-		t.Fatal(err)
-	}
-	both, err := os.ReadFile(journalOf(path))
-	if err != nil || len(both) <= len(whole) {
-		t.Fatalf("journal after two Queues: %d bytes (%d after one), %v", len(both), len(whole), err)
+	if seqs := journalSeqs(t, journalOf(path)); !slices.Equal(seqs, []uint64{1, 2}) {
+		t.Fatalf("journal records after two Queues: %v, want [1 2]", seqs)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// A fresh file without the two offers, and the journal as a crash in
-	// the second append leaves it.
+	// the second append leaves it: the second record's first half written,
+	// its second half still the fill.
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	torn := both[:len(whole)+(len(both)-len(whole))/2]
+	first := 8 + int(binary.BigEndian.Uint32(both))
+	end := first + 8 + int(binary.BigEndian.Uint32(both[first:]))
+	torn := slices.Clone(both)
+	for i := first + (end-first)/2; i < end; i++ {
+		torn[i] = 0xFF
+	}
 	if err := os.WriteFile(journalOf(path), torn, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +371,9 @@ func TestJournalTornTail(t *testing.T) {
 	if _, err := s.Offer(t.Context(), second.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the torn record: %v, want ErrNotFound", err)
 	}
-	if n := fileSize(t, journalOf(path)); n != 0 {
-		t.Errorf("journal holds %d bytes after the replay, want 0", n)
+	queueNamed(t, s, "third offer")
+	if seqs := journalSeqs(t, journalOf(path)); !slices.Equal(seqs, []uint64{2}) {
+		t.Errorf("journal records after the replay and a Queue: %v, want [2] (written from the start, over the torn record)", seqs)
 	}
 }
 
