@@ -37,9 +37,9 @@ import (
 // reaches by sequence number, as the tree holds them all. A new record
 // shorter than the old one it covers ends inside that one's payload,
 // where replay stops: at a header whose length or CRC does not fit
-// (TestJournalShortRecordOverLong). The file is
-// also filled to journalPrealloc at Open (with 0xFF bytes, which read as
-// a torn record: a length past the end of the file). So an append
+// (TestJournalShortRecordOverLong). The file is also filled to
+// journalPrealloc at Open (with 0xFF bytes, which read as a torn
+// record: a length past the end of the file). So an append
 // neither grows the file nor allocates a block, and its fdatasync
 // writes the record alone; one that must also record a new length
 // waits for a commit of the filesystem's own journal, shared with every
