@@ -143,7 +143,10 @@ func (s *RawSwarm) onSend(i int) func(data []byte) {
 // onDeliver notes when peer i's router delivers a message of the run.
 func (s *RawSwarm) onDeliver(i int) func(topic string, data []byte) {
 	return func(topic string, data []byte) {
-		if rec, k, ok := s.runMessage(data); ok && topic == rawTopics[0] {
+		if topic != rawTopics[0] {
+			return
+		}
+		if rec, k, ok := s.runMessage(data); ok {
 			rec.routedTo(i, k, now())
 		}
 	}
@@ -174,7 +177,10 @@ func (s *RawSwarm) read(ctx context.Context, peer, topic int, sub *pubsub.Subscr
 		if h := s.hook.Load(); h != nil {
 			(*h)(peer, topic, m.Data)
 		}
-		if rec, k, ok := s.runMessage(m.Data); ok && topic == 0 {
+		if topic != 0 {
+			continue
+		}
+		if rec, k, ok := s.runMessage(m.Data); ok {
 			rec.delivered(peer, k, at)
 		}
 	}
