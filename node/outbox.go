@@ -90,11 +90,11 @@ type outbox struct {
 	noTrace // the router's events it follows are in outbox_trace.go
 	n       *Node
 
-	mu      sync.Mutex
-	msgs    map[intent.ID]*outEntry
-	lengths map[int]int                 // lengths of the messages not yet seen: the trace hashes only those
-	mesh    map[string]map[peer.ID]bool // this node's gossip mesh, by topic (from the trace)
-	kick    chan struct{}
+	mu     sync.Mutex
+	msgs   map[intent.ID]*outEntry
+	unseen map[fingerprint]int         // the messages not yet seen: the trace hashes only what matches one
+	mesh   map[string]map[peer.ID]bool // this node's gossip mesh, by topic (from the trace)
+	kick   chan struct{}
 }
 
 type outEntry struct {
@@ -111,7 +111,7 @@ type outEntry struct {
 }
 
 func newOutbox(n *Node) *outbox {
-	return &outbox{n: n, msgs: make(map[intent.ID]*outEntry), lengths: make(map[int]int),
+	return &outbox{n: n, msgs: make(map[intent.ID]*outEntry), unseen: make(map[fingerprint]int),
 		mesh: make(map[string]map[peer.ID]bool), kick: make(chan struct{}, 1)}
 }
 
@@ -154,7 +154,7 @@ func replayID(rec *store.Outgoing) intent.ID {
 func (o *outbox) add(e *outEntry) {
 	o.msgs[e.rec.ID] = e
 	if e.rec.Status == SendQueued || e.rec.Status == SendSent {
-		o.lengths[len(e.rec.Raw)]++
+		o.unseen[fingerprintOf(e.rec.Raw)]++
 	}
 }
 
@@ -356,8 +356,9 @@ func (o *outbox) update(id intent.ID, f func(*store.Outgoing, *outEntry) bool) {
 		close(e.moved)
 	}
 	if (was == SendQueued || was == SendSent) && (e.rec.Status == SendSeen || e.rec.Status == SendRefused) {
-		if o.lengths[len(e.rec.Raw)]--; o.lengths[len(e.rec.Raw)] <= 0 {
-			delete(o.lengths, len(e.rec.Raw))
+		f := fingerprintOf(e.rec.Raw)
+		if o.unseen[f]--; o.unseen[f] <= 0 {
+			delete(o.unseen, f)
 		}
 	}
 	o.n.replay.putStatus(e.rec)

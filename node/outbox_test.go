@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -351,5 +352,37 @@ func TestOwnIntentVerifiedOnce(t *testing.T) {
 		if got := m == any(checked); got != c.same {
 			t.Errorf("%s: took the intent send checked = %v, want %v", c.what, got, c.same)
 		}
+	}
+}
+
+// TestOutboxCandidateFingerprint: the trace hashes a message only when it
+// has an unseen own message's length and last bytes, and stops hashing
+// copies of one once it is seen.
+func TestOutboxCandidateFingerprint(t *testing.T) {
+	n := &Node{cfg: Config{Now: time.Now}, log: slog.New(slog.DiscardHandler)}
+	n.replay = newReplayIndex(&statusLog{latest: make(map[intent.ID]SendStatus)}, n.log)
+	n.outbox = newOutbox(n)
+	o := n.outbox
+	own := bytes.Repeat([]byte{7}, 100)
+	own[99] = 1
+	id := intent.IDOf(own)
+	o.mu.Lock()
+	o.add(&outEntry{rec: store.Outgoing{ID: id, Kind: MessageIntent, IntentID: id, Raw: own, Status: SendSent},
+		peers: make(map[peer.ID]bool), attempted: true, moved: make(chan struct{})})
+	o.mu.Unlock()
+
+	if got, ok := o.candidate(own); !ok || got != id {
+		t.Fatalf("candidate(own) = %s, %t; want %s, true", got.Short(), ok, id.Short())
+	}
+	other := bytes.Repeat([]byte{7}, 100) // same length, another last byte
+	if _, ok := o.candidate(other); ok {
+		t.Error("a message of the own one's length but other last bytes is a candidate")
+	}
+	if _, ok := o.candidate(own[:99]); ok {
+		t.Error("a message of another length is a candidate")
+	}
+	o.seenBy(id)
+	if _, ok := o.candidate(own); ok {
+		t.Error("a copy of an own message already seen is still a candidate")
 	}
 }

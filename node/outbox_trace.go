@@ -12,9 +12,9 @@ import (
 
 // The outbox learns from the router's trace when an own message leaves
 // and when the network shows it has it. These run on the router's event
-// loop, so they never block: they change memory (hashing a message only if
-// an own message not yet seen has its length), report and queue a status
-// change (outbox.update), and a graft kicks the outbox loop.
+// loop, so they never block: they change memory (hashing a message only
+// if it has the fingerprint of an own message not yet seen), report and
+// queue a status change (outbox.update), and a graft kicks the outbox loop.
 
 // SendRPCCompleted: the router wrote an RPC to peer p's stream; own
 // messages in it were handed to p. (Not SendRPC: that is only the
@@ -74,15 +74,32 @@ func (o *outbox) OnClosedOutboundStream(p peer.ID) {
 }
 
 // candidate returns the ID of data if an own message not yet seen has its
-// length (the ID is then looked up by handed and seenBy).
+// fingerprint (the ID is then looked up by handed and seenBy).
 func (o *outbox) candidate(data []byte) (intent.ID, bool) {
 	o.mu.Lock()
-	n := o.lengths[len(data)]
+	n := o.unseen[fingerprintOf(data)]
 	o.mu.Unlock()
 	if n == 0 {
 		return intent.ID{}, false
 	}
 	return intent.ID(sha256.Sum256(data)), true
+}
+
+// fingerprint is what the trace compares before it hashes a message: its
+// length and last bytes. Those are a signature's in every signed message,
+// so a relay hashes the copies of its own messages, not every message it
+// sends or receives that has an own message's length (in a swarm of
+// messages of one kind, most of them: BENCHMARKS.md, 2026-12-04). It
+// only filters: the hash decides.
+type fingerprint struct {
+	n    int
+	tail [8]byte
+}
+
+func fingerprintOf(data []byte) fingerprint {
+	f := fingerprint{n: len(data)}
+	copy(f.tail[:], data[max(0, len(data)-len(f.tail)):])
+	return f
 }
 
 var _ pubsub.RawTracer = (*outbox)(nil)
