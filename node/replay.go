@@ -54,49 +54,32 @@ type replayIndex struct {
 }
 
 // flushEvery bounds how long a replay entry or live intent stays only in
-// memory while the node is quiet; flushBatch bounds one transaction. Every
-// flush is a bbolt commit (two fdatasyncs, and a rewrite of every B+tree
-// page it touches, which for random IDs is about one leaf page per entry),
-// and a commit stalls the node's own state changes (bbolt has one writer);
-// one flush a second instead of ten cut a relay's CPU per delivered intent
-// by about a fifth under load (docs/BENCHMARKS.md, "Node").
+// memory; flushBatch bounds one transaction. Every flush is a bbolt
+// commit (two fdatasyncs, and a rewrite of every B+tree page it touches,
+// which for random IDs is about one leaf page per entry), so a longer wait
+// shares a commit's fixed cost among more entries: one flush a second
+// instead of ten cut a relay's CPU per delivered intent by about a fifth
+// under load (docs/BENCHMARKS.md, "Node"), and every four seconds instead
+// of every second cut it by 5 to 10% at 10 intents a second, where a
+// quiet node's commit held a second's few entries (docs/BENCHMARKS.md,
+// "A quiet relay's flush"). Until then the wait was a second, doubling
+// to four under load; four always is simpler and loses no more.
+// flushBatch still caps what the queues hold: whoever fills them (every
+// entry is a message that passed the validator: proof of work and a
+// signature) only brings the next flush forward.
 //
-// Under load the wait grows (flushWait): after a wait in which flushBusy
-// entries a second or more came it doubles, up to flushEveryMax, and a
-// wait with fewer brings it back to flushEvery, so a quiet node keeps
-// its one-second window. With a flush a second, the flushes were 10 to
-// 13% of the CPU of 100 nodes relaying 150 intents a second, and store
-// commits 39% of it at 10 nodes and 25 a second (docs/BENCHMARKS.md, "The
-// relay's flush under load"): each commit costs two disk syncs and a
-// rewrite of the pages it touches, which a longer wait shares among more
-// entries (at 10 nodes commits fell to 10% of the CPU; at 100 the flush's
-// per-entry puts into random-ID B+trees remain). flushBatch still caps what the queues hold: whoever fills them
-// (every entry is a message that passed the validator: proof of work and
-// a signature) only brings the next flush forward.
-//
-// What a crash can lose is the last wait's entries (flushEveryMax's worth
-// and its jitter at most, and at most flushBatch a queue): relayed state
-// only, never an acknowledged operation (own messages, received offers,
-// deals and the closures of intents with a stake are written at once;
+// What a crash can lose is the last wait's entries (flushEvery and its
+// jitter at most, and at most flushBatch a queue): relayed state only,
+// never an acknowledged operation (own messages, received offers, deals
+// and the closures of intents with a stake are written at once;
 // docs/ARCHITECTURE.md, "Durable before acknowledged"). A lost replay
 // entry lets the message pass once more after the restart, as gossip's own
 // seen cache also forgets it; a lost live intent or tombstone is one the
 // node missed, which sync brings back.
 const (
-	flushEvery    = time.Second
-	flushEveryMax = 4 * time.Second
-	flushBusy     = 16 // entries a second
-	flushBatch    = 1024
+	flushEvery = 4 * time.Second
+	flushBatch = 1024
 )
-
-// flushWait is the wait before the next flush, after one of flushed
-// entries that followed a wait of prev.
-func flushWait(prev time.Duration, flushed int) time.Duration {
-	if float64(flushed) < flushBusy*prev.Seconds() {
-		return flushEvery
-	}
-	return min(2*prev, flushEveryMax)
-}
 
 func newReplayIndex(s store.Store, log *slog.Logger) *replayIndex {
 	return &replayIndex{store: s, log: log, mem: make(map[intent.ID]int64), statuses: make(map[intent.ID]store.Outgoing),
@@ -221,14 +204,12 @@ func (r *replayIndex) signal(n int) {
 }
 
 // Serve flushes until ctx ends, then flushes once more so Close loses
-// nothing: after each wait (flushWait), or at once when a queue reaches
-// flushBatch.
+// nothing: every flushEvery, or at once when a queue reaches flushBatch.
 func (r *replayIndex) Serve(ctx context.Context) error {
 	// Each wait is spread by jitter: nodes started together (a swarm, a
 	// fleet restarted at once) would otherwise flush in step, their commits
 	// and syncs landing on the CPU and the disk at one moment.
-	wait := flushEvery
-	t := time.NewTimer(jitter(wait))
+	t := time.NewTimer(jitter(flushEvery))
 	defer t.Stop()
 	for {
 		select {
@@ -240,14 +221,13 @@ func (r *replayIndex) Serve(ctx context.Context) error {
 		}
 		// Not ctx: a flush cut short by Close would drop its entries, which
 		// have already left the queue.
-		wait = flushWait(wait, r.flush(context.WithoutCancel(ctx)))
-		t.Reset(jitter(wait))
+		r.flush(context.WithoutCancel(ctx))
+		t.Reset(jitter(flushEvery))
 	}
 }
 
-// flush writes what is pending in one transaction, and returns how many
-// entries that was.
-func (r *replayIndex) flush(ctx context.Context) int {
+// flush writes what is pending in one transaction.
+func (r *replayIndex) flush(ctx context.Context) {
 	r.mu.Lock()
 	b := store.Batch{Seen: r.pending, Live: r.live, Relay: r.relayed, Unrelay: r.unrelay, Tombstones: r.tombs,
 		Outbox: slices.Collect(maps.Values(r.statuses))}
@@ -255,9 +235,8 @@ func (r *replayIndex) flush(ctx context.Context) int {
 	clear(r.statuses)
 	r.flushing = b
 	r.mu.Unlock()
-	entries := len(b.Seen) + len(b.Live) + len(b.Relay) + len(b.Unrelay) + len(b.Tombstones) + len(b.Outbox)
-	if entries == 0 {
-		return 0
+	if len(b.Seen)+len(b.Live)+len(b.Relay)+len(b.Unrelay)+len(b.Tombstones)+len(b.Outbox) == 0 {
+		return
 	}
 	if err := r.store.Apply(ctx, b); err != nil {
 		r.log.Error("store: write replay index, live intents and send statuses", "entries", len(b.Seen), "intents", len(b.Live),
@@ -266,7 +245,6 @@ func (r *replayIndex) flush(ctx context.Context) int {
 	r.mu.Lock()
 	r.flushing = store.Batch{}
 	r.mu.Unlock()
-	return entries
 }
 
 // prune forgets entries whose time has passed.
