@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/fxamacker/cbor/v2"
@@ -24,7 +26,9 @@ import (
 // sequence number, and the transaction that writes batches of the journal
 // also stores the highest it wrote (meta key journalKey): replay at Open
 // skips what the tree already holds, so a crash between a commit and the
-// journal's emptying cannot put back an older state over a newer one.
+// journal's emptying cannot put back an older state over a newer one, and
+// applies the rest by sequence number, not in the order the appends
+// landed in (replayJournal).
 // The journal is emptied once the tree holds all of it (checkpoint).
 //
 // A record is a uint32 big-endian payload length, the payload's CRC-32C
@@ -85,7 +89,7 @@ var (
 )
 
 // openJournal opens (or creates) the journal at path and returns it with
-// the records it holds, in order, up to the first torn one.
+// the records it holds, in file order, up to the first torn one.
 func openJournal(path string) (*journal, []journalRec, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
 	if err != nil {
@@ -224,8 +228,12 @@ func (j *journal) close() error {
 }
 
 // replayJournal writes into the tree the records it does not hold yet, in
-// order, each in its own transaction with the sequence number, and
-// returns the highest sequence number seen. A record the store refuses
+// sequence order, each in its own transaction with the sequence number,
+// and returns the highest sequence number seen. Not in file order: each
+// Queue appends from a goroutine of its own after encoding its batch, so
+// a later record can reach the file first (TestJournalAppendsOutOfOrder),
+// and sequence order is the order Queue took them in, which the tree
+// writes them in too. A record the store refuses
 // (ErrInvalid) is skipped, as Apply would have refused it: Queue checks
 // every record before it journals it, so only a build with other rules
 // can have written one.
@@ -237,6 +245,7 @@ func replayJournal(db *bolt.DB, recs []journalRec) (uint64, error) {
 	}); err != nil {
 		return 0, err
 	}
+	recs = slices.SortedStableFunc(slices.Values(recs), func(a, b journalRec) int { return cmp.Compare(a.Seq, b.Seq) })
 	last := held
 	for _, r := range recs {
 		last = max(last, r.Seq)

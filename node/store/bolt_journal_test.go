@@ -275,6 +275,53 @@ func TestJournalShortRecordOverLong(t *testing.T) {
 	})
 }
 
+// TestJournalAppendsOutOfOrder: each Queue appends its record from a
+// goroutine of its own, after encoding it, so a later batch can reach the
+// journal first (a publish's record overtaken by the accept of the same
+// intent: the crash loop lost an acknowledged accept so, 2026-12-04).
+// Open must replay in sequence order, the order Queue took them in: here
+// a valid offer (1) after its accepted state (2) in the file, which a
+// replay in file order would leave valid.
+func TestJournalAppendsOutOfOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "store.db")
+		s := openAt(t, path)
+		o := queuedOffer(store.OfferValid)
+		if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{o}})(); err != nil {
+			t.Fatal(err)
+		}
+		o.Status = store.OfferAccepted
+		if err := s.Queue(t.Context(), store.Batch{Offers: []store.Offer{o}})(); err != nil {
+			t.Fatal(err)
+		}
+		// Virtual time has not moved: no checkpoint, the tree holds
+		// neither record.
+		tree, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written, err := os.ReadFile(journalOf(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		first := 8 + int(binary.BigEndian.Uint32(written))
+		second := first + 8 + int(binary.BigEndian.Uint32(written[first:]))
+		image := slices.Concat(written[first:second], written[:first], written[second:])
+		writeCrashImage(t, path, tree, image)
+		if seqs := journalSeqs(t, journalOf(path)); !slices.Equal(seqs, []uint64{2, 1}) {
+			t.Fatalf("crash image's journal records: %v, want [2 1]", seqs)
+		}
+		s = openAt(t, path)
+		defer s.Close()
+		if got, err := s.Offer(t.Context(), o.ID); err != nil || got.Status != store.OfferAccepted {
+			t.Errorf("offer after the replay: %s, %v; want accepted (record 2 is the later state)", got.Status, err)
+		}
+	})
+}
+
 // TestCloseWritesJournalIntoTree: Close writes what Queue took into the
 // store file and empties the journal, so the file alone (an older build,
 // say) holds it.
