@@ -245,7 +245,7 @@ func replayJournal(db *bolt.DB, recs []journalRec) (uint64, error) {
 	}); err != nil {
 		return 0, err
 	}
-	recs = slices.SortedStableFunc(slices.Values(recs), func(a, b journalRec) int { return cmp.Compare(a.Seq, b.Seq) })
+	slices.SortStableFunc(recs, func(a, b journalRec) int { return cmp.Compare(a.Seq, b.Seq) })
 	last := held
 	for _, r := range recs {
 		last = max(last, r.Seq)

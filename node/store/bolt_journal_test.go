@@ -116,6 +116,25 @@ func writeCrashImage(t *testing.T, path string, tree, journal []byte) {
 	}
 }
 
+// takeCrashImage reads the store file at path and its journal as a
+// SIGKILL would leave them now, then closes s (whose Close writes the
+// journal into the tree: the image is what came before).
+func takeCrashImage(t *testing.T, s *store.Bolt, path string) (tree, journal []byte) {
+	t.Helper()
+	tree, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal, err = os.ReadFile(journalOf(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return tree, journal
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -246,23 +265,13 @@ func TestJournalShortRecordOverLong(t *testing.T) {
 		short := queueNamed(t, s, "short")
 		// The crash image: the tree holding the long offer, the journal
 		// the short record over the long one.
-		tree, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		image, err := os.ReadFile(journalOf(path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+		tree, image := takeCrashImage(t, s, path)
 		end := 8 + int(binary.BigEndian.Uint32(image))
 		if len(image) < end+8 || binary.BigEndian.Uint64(image[end:]) != 0 {
 			t.Fatalf("crash image: the 8 bytes after the short record (%d bytes) are not zeros: the test no longer builds the image it names", end)
 		}
 		writeCrashImage(t, path, tree, image)
-		s, err = store.Open(path)
+		s, err := store.Open(path)
 		if err != nil {
 			t.Fatalf("Open of a journal with a short record over a long one: %v", err)
 		}
@@ -295,24 +304,18 @@ func TestJournalAppendsOutOfOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Virtual time has not moved: no checkpoint, the tree holds
-		// neither record.
-		tree, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		written, err := os.ReadFile(journalOf(path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+		// neither record (checked below, or replay would skip both and
+		// the test prove nothing).
+		tree, written := takeCrashImage(t, s, path)
 		first := 8 + int(binary.BigEndian.Uint32(written))
 		second := first + 8 + int(binary.BigEndian.Uint32(written[first:]))
 		image := slices.Concat(written[first:second], written[:first], written[second:])
 		writeCrashImage(t, path, tree, image)
 		if seqs := journalSeqs(t, journalOf(path)); !slices.Equal(seqs, []uint64{2, 1}) {
 			t.Fatalf("crash image's journal records: %v, want [2 1]", seqs)
+		}
+		if treeHolds(t, path, o.ID) {
+			t.Fatal("crash image: the tree already holds the offer: the test no longer builds the image it names")
 		}
 		s = openAt(t, path)
 		defer s.Close()
