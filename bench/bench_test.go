@@ -76,22 +76,28 @@ func TestHarnessQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []RoundTripResult{rr, ir} {
-		t.Logf("round trip %s: first offer p50 %s, accept p50 %s", r.System, ms(r.FirstOffer.P50), ms(r.Accept.P50))
-		if r.Accept.Count != r.Intents || r.Errors != 0 {
-			t.Errorf("round trip %s: %d of %d accepts, %d errors (%s)", r.System, r.Accept.Count, r.Intents, r.Errors, r.FirstError)
-		}
-		// Each step but the last follows from the one before; the accept
-		// can reach the vendor before the call that sent it returns, so
-		// only its absence (a p50 of nothing: 0) is wrong.
-		if l := r.Legs; l.Intent <= 0 || l.Offer <= 0 || l.AcceptCall <= 0 || l.AcceptTravel == 0 {
-			t.Errorf("round trip %s: a step is missing: %+v", r.System, l)
-		}
-		// The run ends at the last accept, when slower vendors' offers may
-		// still be on their way; each intent had its first offer, though.
-		if r.Offers < int64(r.Intents) || r.Offers > int64(r.Vendors*r.Intents) {
-			t.Errorf("round trip %s: customers received %d offers, want %d to %d", r.System, r.Offers, r.Intents, r.Vendors*r.Intents)
-		}
+	checkRoundTrip(t, rr)
+	checkRoundTrip(t, ir)
+}
+
+// checkRoundTrip checks that every intent of a round trip completed, with
+// every step stamped.
+func checkRoundTrip(t *testing.T, r RoundTripResult) {
+	t.Helper()
+	t.Logf("round trip %s: first offer p50 %s, accept p50 %s", r.System, ms(r.FirstOffer.P50), ms(r.Accept.P50))
+	if r.Accept.Count != r.Intents || r.Errors != 0 {
+		t.Errorf("round trip %s: %d of %d accepts, %d errors (%s)", r.System, r.Accept.Count, r.Intents, r.Errors, r.FirstError)
+	}
+	// Each step but the last follows from the one before; the accept
+	// can reach the vendor before the call that sent it returns, so
+	// only its absence (a p50 of nothing: 0) is wrong.
+	if l := r.Legs; l.Intent <= 0 || l.Offer <= 0 || l.AcceptCall <= 0 || l.AcceptTravel == 0 {
+		t.Errorf("round trip %s: a step is missing: %+v", r.System, l)
+	}
+	// The run ends at the last accept, when slower vendors' offers may
+	// still be on their way; each intent had its first offer, though.
+	if r.Offers < int64(r.Intents) || r.Offers > int64(r.Vendors*r.Intents) {
+		t.Errorf("round trip %s: customers received %d offers, want %d to %d", r.System, r.Offers, r.Intents, r.Vendors*r.Intents)
 	}
 }
 

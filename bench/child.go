@@ -62,12 +62,13 @@ type child struct {
 	payload int
 	h       host.Host
 	tr      *tracer
-	topic   *pubsub.Topic // raw
-	nd      *node.Node    // intentcast
+	raw     []*pubsub.Topic // raw: rawTopics[:len(raw)]
+	nd      *node.Node      // intentcast
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	meter   selfMeter
 	run     atomic.Uint32
+	trip    atomic.Pointer[childTrip] // set for a round trip
 
 	mu     sync.Mutex // guards out, sent and routed
 	out    *bufio.Writer
@@ -140,6 +141,8 @@ func (c *child) handle(ctx context.Context, m procMsg, r *procMsg) error {
 		st, err := c.meter.endPhase(ctx)
 		r.Phase = &st
 		return err
+	case "trip":
+		c.trip.Store(newChildTrip(m))
 	case "counters":
 		cs := sumTracers([]*tracer{c.tr})
 		r.Counters = &cs
@@ -154,7 +157,7 @@ func (c *child) topics() []string {
 	if c.nd != nil {
 		return icTopics()
 	}
-	return rawTopics[:1]
+	return rawTopics[:len(c.raw)]
 }
 
 // start builds the peer, as NewRawSwarm and NewICSwarmWith build each of
@@ -180,14 +183,18 @@ func (c *child) start(ctx context.Context, m procMsg, r *procMsg) error {
 		if err != nil {
 			return fmt.Errorf("gossipsub: %w", err)
 		}
-		if c.topic, err = ps.Join(rawTopics[0]); err != nil {
-			return err
+		for _, name := range rawTopics[:max(1, m.Topics)] {
+			t, err := ps.Join(name)
+			if err != nil {
+				return err
+			}
+			sub, err := t.Subscribe(pubsub.WithBufferSize(1024))
+			if err != nil {
+				return err
+			}
+			c.raw = append(c.raw, t)
+			c.wg.Go(func() { c.readRaw(life, sub) })
 		}
-		sub, err := c.topic.Subscribe(pubsub.WithBufferSize(1024))
-		if err != nil {
-			return err
-		}
-		c.wg.Go(func() { c.readRaw(life, sub) })
 	case Intentcast, IntentcastNoStem:
 		c.nd, err = node.New(ctx, benchNodeConfig(h, c.tr, m.MinWork, m.System == IntentcastNoStem, ""))
 		if err != nil {
@@ -270,6 +277,10 @@ func (c *child) readRaw(ctx context.Context, sub *pubsub.Subscription) {
 		if err != nil {
 			return
 		}
+		if t := c.trip.Load(); t != nil {
+			c.tripRaw(ctx, t, m.Data)
+			continue
+		}
 		if k, ok := rawIndex(m.Data, c.run.Load()); ok {
 			at := now()
 			c.send(procMsg{Op: "got", K: k, At: at, Routed: c.takeRouted(uint64(k))})
@@ -282,6 +293,10 @@ func (c *child) readNode(ctx context.Context) {
 	for ctx.Err() == nil {
 		sub := c.nd.Subscribe()
 		for e := range sub.C {
+			if t := c.trip.Load(); t != nil {
+				c.tripNode(ctx, t, e)
+				continue
+			}
 			if e.Kind == node.EventIntent {
 				at := now()
 				c.send(procMsg{Op: "got", Intent: e.IntentID[:], At: at, Routed: c.takeRouted(sigTail(e.Intent.Intent.Raw))})
@@ -293,8 +308,11 @@ func (c *child) readNode(ctx context.Context) {
 
 func (c *child) publish(ctx context.Context, m procMsg) error {
 	switch {
-	case c.topic != nil:
-		return c.topic.Publish(ctx, rawPayload(c.payload, c.run.Load(), m.K, kindIntent, 0))
+	case len(c.raw) > 0:
+		if t := c.trip.Load(); t != nil {
+			t.publishing(m.K)
+		}
+		return c.raw[0].Publish(ctx, rawPayload(c.payload, c.run.Load(), m.K, kindIntent, 0))
 	case c.nd != nil:
 		parsed, err := intent.Parse(m.Raw)
 		if err != nil {

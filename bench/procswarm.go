@@ -30,6 +30,7 @@ type ProcSwarm struct {
 	minWork int
 	peers   []*procPeer
 	run     atomic.Pointer[procRun]
+	trip    atomic.Pointer[procTrip] // a round trip's, while it runs
 }
 
 // procRun is one load run's messages, as the peers' events name them.
@@ -51,6 +52,9 @@ type ProcOptions struct {
 	// Payload is a raw peer's payload size; MinWork the intentcast
 	// network's proof of work.
 	Payload, MinWork int
+	// Topics is how many topics a raw peer joins: 1 (or 0) for the load,
+	// 2 for the round trip. Intentcast peers join their category's two.
+	Topics int
 }
 
 // NewProcSwarm starts n peer processes of system (Raw, RawPolicy,
@@ -76,7 +80,7 @@ func NewProcSwarm(ctx context.Context, system string, n int, seed uint64, o Proc
 	}
 	infos := make([]peer.AddrInfo, n)
 	err := s.each(ctx, func(p *procPeer) error {
-		r, err := p.call(ctx, procMsg{Op: "start", System: system, Payload: o.Payload, MinWork: o.MinWork})
+		r, err := p.call(ctx, procMsg{Op: "start", System: system, Payload: o.Payload, MinWork: o.MinWork, Topics: o.Topics})
 		if err == nil && r.Peer == nil {
 			err = errors.New("start: no address in the reply")
 		}
@@ -97,7 +101,7 @@ func NewProcSwarm(ctx context.Context, system string, n int, seed uint64, o Proc
 			return nil, fmt.Errorf("peer %d: %w", i, err)
 		}
 	}
-	topics := rawTopics[:1]
+	topics := rawTopics[:max(1, o.Topics)]
 	if s.intentcast() {
 		topics = icTopics()
 	}
@@ -183,10 +187,18 @@ func (s *ProcSwarm) prepare(ctx context.Context, count int, rec *recorder) (time
 }
 
 func (s *ProcSwarm) publish(ctx context.Context, from, k int) error {
-	m := procMsg{Op: "publish", K: k}
 	if run := s.run.Load(); s.intentcast() {
-		keys := run.keys[k]
-		m.Raw, m.SigningKey = run.intents[k].Raw, keys.Signing.Seed()
+		return s.publishIntent(ctx, from, k, run.intents[k], run.keys[k])
+	}
+	return s.publishIntent(ctx, from, k, nil, intent.Keys{})
+}
+
+// publishIntent has peer from publish message k: for intentcast the
+// minted intent in and its keys, for raw a payload of its own.
+func (s *ProcSwarm) publishIntent(ctx context.Context, from, k int, in *intent.SignedIntent, keys intent.Keys) error {
+	m := procMsg{Op: "publish", K: k}
+	if in != nil {
+		m.Raw, m.SigningKey = in.Raw, keys.Signing.Seed()
 		m.ReplyKey, m.ReplySuite = keys.Reply.Bytes(), uint16(keys.Reply.Suite())
 	}
 	_, err := s.peers[from].call(ctx, m)
@@ -195,6 +207,12 @@ func (s *ProcSwarm) publish(ctx context.Context, from, k int) error {
 
 // event records what a peer reported.
 func (s *ProcSwarm) event(i int, m procMsg) {
+	if m.Op == "step" || m.Op == "fail" {
+		if t := s.trip.Load(); t != nil {
+			t.event(m)
+		}
+		return
+	}
 	run := s.run.Load()
 	if run == nil {
 		return

@@ -78,6 +78,38 @@ func TestProcSwarm(t *testing.T) {
 	}
 }
 
+// TestProcRoundTrip runs the round trip with a process per peer, each
+// peer playing its own part: every intent is accepted, every step is
+// reported, and every process exits cleanly.
+func TestProcRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 12 processes")
+	}
+	o := procOptions(t)
+	o.Topics = 2
+	rto := RoundTripOptions{Vendors: 2, Intents: 5, Rate: 10, Timeout: time.Minute, Seed: 1} // ends at the last accept
+	for _, system := range []string{Raw, IntentcastNoStem} {
+		sw, err := NewProcSwarm(t.Context(), system, 6, 2, o)
+		if err != nil {
+			t.Fatalf("%s: %v", system, err)
+		}
+		peers := sw.peers
+		r, err := RoundTripProc(t.Context(), sw, rto)
+		if cerr := sw.Close(); cerr != nil {
+			t.Errorf("%s: Close: %v", system, cerr)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", system, err)
+		}
+		checkRoundTrip(t, r)
+		for i, p := range peers {
+			if st := p.cmd.ProcessState; st == nil || st.ExitCode() != 0 {
+				t.Errorf("%s: peer %d's process ended %v, want exit 0", system, i, st)
+			}
+		}
+	}
+}
+
 // TestProcSwarmPeerDies: a peer process that dies fails the requests to it
 // with errPeerExited instead of leaving them waiting.
 func TestProcSwarmPeerDies(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 // (ChildMain), as JSON. The parent sends requests, each with an ID; the
 // child answers each with a reply carrying the same ID (and Err if it
 // failed), and sends events, which have no ID: "got" when its peer
-// delivered a message, "sent" when it first queued one for another peer.
+// delivered a message, "sent" when it first queued one for another peer,
+// and in a round trip "step" when its peer took a step of it and "fail"
+// (with Err) when a step failed.
 // Timestamps are wall-clock nanoseconds: parent and children share the
 // machine's clock.
 type procMsg struct {
@@ -22,6 +24,7 @@ type procMsg struct {
 	System  string `json:"system,omitempty"` // Raw, RawPolicy, IntentcastNoStem or Intentcast
 	Payload int    `json:"payload,omitempty"`
 	MinWork int    `json:"minWork,omitempty"`
+	Topics  int    `json:"topics,omitempty"` // raw: 2 joins the round trip's second topic too
 	// its reply: who the peer is and where it listens.
 	Peer *peer.AddrInfo `json:"peer,omitempty"`
 
@@ -42,6 +45,19 @@ type procMsg struct {
 	SigningKey []byte `json:"signingKey,omitempty"` // Ed25519 seed
 	ReplyKey   []byte `json:"replyKey,omitempty"`
 	ReplySuite uint16 `json:"replySuite,omitempty"`
+
+	// "trip": this peer's part in a round trip. Self is its index, by
+	// which raw offers name their vendor; OfferSize and AcceptSize are raw
+	// payload sizes.
+	Self                  int  `json:"self,omitempty"`
+	Vendor                bool `json:"vendor,omitempty"`
+	OfferSize, AcceptSize int  `json:",omitempty"`
+
+	// A "step" event: reached (a vendor has the intent), offer (the
+	// customer has an offer), offered (its first valid one), answered (the
+	// customer's accept call returned) or accepted (the vendor has the
+	// accept), of intent K (raw) or Intent (intentcast), at At.
+	Step string `json:"step,omitempty"`
 
 	// "end"'s reply: the phase since "begin".
 	Phase *phaseStats `json:"phase,omitempty"`

@@ -71,7 +71,7 @@ func (rep *Report) Markdown(w io.Writer) {
 		m.LoadBefore, m.LoadAfter, rep.Elapsed.Round(time.Second))
 	p("")
 	if rep.Procs {
-		p("Every peer of the side-by-side table and of the sustained-rate search ran as a process of its own (icbench -procs): one Go runtime, heap and collector per peer, as deployed nodes run. CPU is the peers' processes' (user + system), summed; memory is their peak heaps summed, divided by N; \"waits for a P\" is the median of the peers' 99th percentiles.")
+		p("Every peer of the side-by-side table, the sustained-rate search and the round trip ran as a process of its own (icbench -procs): one Go runtime, heap and collector per peer, as deployed nodes run. CPU is the peers' processes' (user + system), summed; memory is their peak heaps summed, divided by N; \"waits for a P\" is the median of the peers' 99th percentiles.")
 		p("")
 	}
 

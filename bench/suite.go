@@ -44,10 +44,10 @@ type Options struct {
 	// it changes, in half the time.
 	Systems []string
 
-	// Procs, if its Command is set, runs every peer of the table and of
-	// the sustained-rate search as a process of its own (ProcSwarm)
-	// instead of all in this process; the round trip, the RAM runs and
-	// the validation stay in this process.
+	// Procs, if its Command is set, runs every peer of the table, the
+	// sustained-rate search and the round trip as a process of its own
+	// (ProcSwarm) instead of all in this process; the RAM runs and the
+	// validation stay in this process.
 	Procs ProcOptions
 
 	// Latencies, if set, receives a line per message of every table run
@@ -145,7 +145,7 @@ type Report struct {
 	Machine    Machine
 	Options    Options `json:"-"`
 	Started    time.Time
-	Procs      bool // the table and the sustained-rate search ran a process per peer
+	Procs      bool // the table, the sustained-rate search and the round trip ran a process per peer
 	Elapsed    time.Duration
 	IntentSize int
 	Runs       []Result // every table run
@@ -182,9 +182,9 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 			var sw Swarm
 			sd := seed + uint64(attempt)*1000
 			switch {
-			case rep.Procs && topics == 1 && len(dir) == 0:
+			case rep.Procs && len(dir) == 0:
 				po := o.Procs
-				po.Payload, po.MinWork = size, o.MinWork
+				po.Payload, po.MinWork, po.Topics = size, o.MinWork, topics
 				sw, err = NewProcSwarm(ctx, system, n, sd, po)
 			case system == Raw:
 				sw, err = NewRawSwarm(ctx, n, topics, size, sd)
@@ -325,10 +325,13 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 					return nil, err
 				}
 				var rt RoundTripResult
-				if rs, ok := sw.(*RawSwarm); ok {
-					rt, err = RoundTripRaw(ctx, rs, rto)
-				} else {
-					rt, err = RoundTripIntentcast(ctx, sw.(*ICSwarm), rto)
+				switch sw := sw.(type) {
+				case *RawSwarm:
+					rt, err = RoundTripRaw(ctx, sw, rto)
+				case *ICSwarm:
+					rt, err = RoundTripIntentcast(ctx, sw, rto)
+				case *ProcSwarm:
+					rt, err = RoundTripProc(ctx, sw, rto)
 				}
 				sw.Close()
 				if err != nil {

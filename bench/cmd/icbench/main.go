@@ -52,7 +52,7 @@ func run() error {
 	latencies := flag.String("latencies", "", "also write a line per message of every table run to this file (tab-separated; its send time is on GODEBUG=gctrace=1's clock)")
 	blockProfile := flag.String("blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
 	heapProfile := flag.String("heapprofile", "", "with -cpuprofile: also write a profile of the heap live at the end of the run (before the swarm closes)")
-	procs := flag.Bool("procs", false, "run every peer of the table and the sustained-rate search as a process of its own (this binary with -child)")
+	procs := flag.Bool("procs", false, "run every peer of the table, the sustained-rate search and the round trip as a process of its own (this binary with -child)")
 	child := flag.Bool("child", false, "run one peer of a -procs swarm on standard input and output (started by icbench itself)")
 	flag.Parse()
 
