@@ -156,18 +156,22 @@ func run() error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	var svg bytes.Buffer
-	rep.SVG(&svg)
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	for name, b := range map[string][]byte{"results.md": md.Bytes(), "swarm.svg": svg.Bytes(), "results.json": js} {
+	files := map[string][]byte{"results.md": md.Bytes(), "results.json": js}
+	if len(rep.Table) > 0 { // the plot is the table's
+		var svg bytes.Buffer
+		rep.SVG(&svg)
+		files["swarm.svg"] = svg.Bytes()
+	}
+	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(*out, name), b, 0o644); err != nil {
 			return err
 		}
+		fmt.Fprintf(os.Stderr, "icbench: wrote %s\n", filepath.Join(*out, name))
 	}
-	fmt.Fprintf(os.Stderr, "icbench: wrote %s\n", filepath.Join(*out, "{results.md,results.json,swarm.svg}"))
 	return nil
 }
 
