@@ -135,6 +135,7 @@ func (c *child) handle(ctx context.Context, m procMsg, r *procMsg) error {
 		c.sent, c.routed = make(map[uint64]bool), make(map[uint64]int64)
 		c.mu.Unlock()
 		c.run.Store(m.Run)
+		c.trip.Store(nil) // a load run, unless "trip" follows
 	case "begin":
 		return c.meter.beginPhase(ctx)
 	case "end":
@@ -178,6 +179,9 @@ func (c *child) start(ctx context.Context, m procMsg, r *procMsg) error {
 	case Raw, RawPolicy:
 		if m.Payload < rawHeader {
 			return fmt.Errorf("child: payload size %d is below the %d-byte header", m.Payload, rawHeader)
+		}
+		if m.Topics > len(rawTopics) {
+			return fmt.Errorf("child: %d topics, at most %d", m.Topics, len(rawTopics))
 		}
 		ps, err := pubsub.NewGossipSub(life, h, rawOptions(c.tr, m.System == RawPolicy)...)
 		if err != nil {

@@ -49,9 +49,10 @@ type procMsg struct {
 	// "trip": this peer's part in a round trip. Self is its index, by
 	// which raw offers name their vendor; OfferSize and AcceptSize are raw
 	// payload sizes.
-	Self                  int  `json:"self,omitempty"`
-	Vendor                bool `json:"vendor,omitempty"`
-	OfferSize, AcceptSize int  `json:",omitempty"`
+	Self       int  `json:"self,omitempty"`
+	Vendor     bool `json:"vendor,omitempty"`
+	OfferSize  int  `json:"offerSize,omitempty"`
+	AcceptSize int  `json:"acceptSize,omitempty"`
 
 	// A "step" event: reached (a vendor has the intent), offer (the
 	// customer has an offer), offered (its first valid one), answered (the

@@ -23,8 +23,11 @@ func (t *procTrip) event(m procMsg) {
 	}
 	k := m.K
 	if t.index != nil {
+		if len(m.Intent) != len(intent.ID{}) {
+			return
+		}
 		var ok bool
-		if k, ok = t.index[intent.ID(m.Intent)]; !ok || len(m.Intent) != len(intent.ID{}) {
+		if k, ok = t.index[intent.ID(m.Intent)]; !ok {
 			return
 		}
 	}
