@@ -130,7 +130,7 @@ func (c *child) tripNode(ctx context.Context, t *childTrip, e node.Event) {
 	case e.Kind == node.EventIntent && t.vendor:
 		c.step("reached", 0, &id, at)
 		c.wg.Go(func() {
-			_, err := c.nd.SendOffer(ctx, id, intent.OfferDraft{Price: 99900, Text: "ThinkPad X1, 16 GB, ships tomorrow"})
+			_, err := c.nd.SendOffer(ctx, id, benchOffer)
 			// A vendor slower than the one accepted finds the intent
 			// closed: a late offer, refused as it should be.
 			if err != nil && !errors.Is(err, node.ErrNotLive) && ctx.Err() == nil {

@@ -190,8 +190,7 @@ func RoundTripIntentcast(ctx context.Context, s *ICSwarm, o RoundTripOptions) (R
 		case e.Kind == node.EventIntent && rt.vendor[peer]:
 			rt.reached[k].CompareAndSwap(0, at)
 			go func() {
-				_, err := nodes[peer].SendOffer(ctx, e.IntentID, intent.OfferDraft{
-					Price: 99900, Text: "ThinkPad X1, 16 GB, ships tomorrow"})
+				_, err := nodes[peer].SendOffer(ctx, e.IntentID, benchOffer)
 				// A vendor slower than the one accepted finds the intent
 				// closed: a late offer, refused as it should be, not an
 				// error (raw gossipsub has no such check).
@@ -281,6 +280,9 @@ func RoundTripRaw(ctx context.Context, s *RawSwarm, o RoundTripOptions) (RoundTr
 	return rt.result(s.System(), n, o), nil
 }
 
+// benchOffer is what every vendor of a round trip offers.
+var benchOffer = intent.OfferDraft{Price: 99900, Text: "ThinkPad X1, 16 GB, ships tomorrow"}
+
 type wireSizes struct{ intent, offer, accept int }
 
 // messageSizes measures a benchmark intent, a sealed offer to it and an
@@ -295,9 +297,9 @@ func messageSizes() (wireSizes, error) {
 	if err != nil {
 		return wireSizes{}, err
 	}
-	sealed, signed, err := intent.NewOffer(in, vendor, intent.OfferDraft{Price: 99900,
-		Text: "ThinkPad X1, 16 GB, ships tomorrow", Vendor: intent.Vendor{Name: "vendor 0123abcd"},
-		Created: now, ValidUntil: now.Add(time.Hour)})
+	draft := benchOffer
+	draft.Vendor, draft.Created, draft.ValidUntil = intent.Vendor{Name: "vendor 0123abcd"}, now, now.Add(time.Hour)
+	sealed, signed, err := intent.NewOffer(in, vendor, draft)
 	if err != nil {
 		return wireSizes{}, err
 	}
