@@ -76,7 +76,10 @@ type roundTrip struct {
 	vendor                                     []bool
 }
 
-func newRoundTrip(n int, o RoundTripOptions) *roundTrip {
+func newRoundTrip(n int, o RoundTripOptions) (*roundTrip, error) {
+	if o.Vendors >= n {
+		return nil, fmt.Errorf("%d vendors leave no customer among %d peers", o.Vendors, n)
+	}
 	rt := &roundTrip{sent: make([]atomic.Int64, o.Intents), reached: make([]atomic.Int64, o.Intents),
 		offered: make([]atomic.Int64, o.Intents), answered: make([]atomic.Int64, o.Intents),
 		accepted: make([]atomic.Int64, o.Intents), customer: make([]int, o.Intents), vendor: make([]bool, n)}
@@ -89,7 +92,7 @@ func newRoundTrip(n int, o RoundTripOptions) *roundTrip {
 	for k := range rt.customer {
 		rt.customer[k] = customers[r.IntN(len(customers))]
 	}
-	return rt
+	return rt, nil
 }
 
 func (rt *roundTrip) fail(err error) {
@@ -167,10 +170,10 @@ func (rt *roundTrip) legs() Legs {
 // first with Accept; the vendor's node reports the deal (EventAccept).
 func RoundTripIntentcast(ctx context.Context, s *ICSwarm, o RoundTripOptions) (RoundTripResult, error) {
 	n := s.Size()
-	if o.Vendors >= n {
-		return RoundTripResult{}, fmt.Errorf("%d vendors leave no customer among %d peers", o.Vendors, n)
+	rt, err := newRoundTrip(n, o)
+	if err != nil {
+		return RoundTripResult{}, err
 	}
-	rt := newRoundTrip(n, o)
 	ins, keys, _, err := mintIntents(ctx, o.Intents, s.minWork)
 	if err != nil {
 		return RoundTripResult{}, err
@@ -229,14 +232,14 @@ func RoundTripRaw(ctx context.Context, s *RawSwarm, o RoundTripOptions) (RoundTr
 	if len(s.topics[0]) < 2 {
 		return RoundTripResult{}, fmt.Errorf("the raw round trip needs a swarm with 2 topics")
 	}
-	if o.Vendors >= n {
-		return RoundTripResult{}, fmt.Errorf("%d vendors leave no customer among %d peers", o.Vendors, n)
-	}
 	sizes, err := messageSizes()
 	if err != nil {
 		return RoundTripResult{}, err
 	}
-	rt := newRoundTrip(n, o)
+	rt, err := newRoundTrip(n, o)
+	if err != nil {
+		return RoundTripResult{}, err
+	}
 	run := recorderIDs.Add(1)
 	send := func(peer, topic int, p []byte, sent *atomic.Int64) {
 		go func() {

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/intentcast/intentcast/intent"
 )
@@ -56,14 +55,14 @@ func (t *procTrip) event(m procMsg) {
 // sharing one process's scheduler.
 func RoundTripProc(ctx context.Context, s *ProcSwarm, o RoundTripOptions) (RoundTripResult, error) {
 	n := s.Size()
-	if o.Vendors >= n {
-		return RoundTripResult{}, fmt.Errorf("%d vendors leave no customer among %d peers", o.Vendors, n)
-	}
 	sizes, err := messageSizes()
 	if err != nil {
 		return RoundTripResult{}, err
 	}
-	rt := newRoundTrip(n, o)
+	rt, err := newRoundTrip(n, o)
+	if err != nil {
+		return RoundTripResult{}, err
+	}
 	trip := &procTrip{rt: rt}
 	var ins []*intent.SignedIntent
 	var keys []intent.Keys
