@@ -70,11 +70,7 @@ func TestProcSwarm(t *testing.T) {
 		if !routedAll(system, res) {
 			t.Errorf("%s: %d of %d deliveries stamped at the router (p50 %s), want all (but the stem's hops)", system, res.Routed, res.Delivered, ms(res.RoutedP50))
 		}
-		for i, p := range peers {
-			if st := p.cmd.ProcessState; st == nil || st.ExitCode() != 0 {
-				t.Errorf("%s: peer %d's process ended %v, want exit 0", system, i, st)
-			}
-		}
+		checkExits(t, system, peers)
 	}
 }
 
@@ -102,10 +98,16 @@ func TestProcRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", system, err)
 		}
 		checkRoundTrip(t, r)
-		for i, p := range peers {
-			if st := p.cmd.ProcessState; st == nil || st.ExitCode() != 0 {
-				t.Errorf("%s: peer %d's process ended %v, want exit 0", system, i, st)
-			}
+		checkExits(t, system, peers)
+	}
+}
+
+// checkExits checks that every peer process of a closed swarm exited 0.
+func checkExits(t *testing.T, system string, peers []*procPeer) {
+	t.Helper()
+	for i, p := range peers {
+		if st := p.cmd.ProcessState; st == nil || st.ExitCode() != 0 {
+			t.Errorf("%s: peer %d's process ended %v, want exit 0", system, i, st)
 		}
 	}
 }
