@@ -87,7 +87,7 @@ func startNetwork(ctx context.Context, cfg Config, tracer pubsub.RawTracer, opts
 		return nil, err
 	}
 	rh := newRehello(h, cfg.Logger)
-	ps, err := newPubSub(life, h, cfg, tracer, append([]pubsub.Option{scores.option(cfg.ScoreInterval), pubsub.WithRawTracer(rh)}, opts...)...)
+	ps, err := newPubSub(life, rh.routerHost(), cfg, tracer, append([]pubsub.Option{scores.option(cfg.ScoreInterval), pubsub.WithRawTracer(rh)}, opts...)...)
 	if err != nil {
 		return fail(err)
 	}

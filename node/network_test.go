@@ -108,9 +108,22 @@ func join(t *testing.T, n *network, topic string) (*pubsub.Topic, *pubsub.Subscr
 	return tp, sub
 }
 
-// publish publishes once tp's mesh (or fanout) has minPeers peers.
-func publish(t *testing.T, tp *pubsub.Topic, data []byte, minPeers int) {
+// publish publishes on n's topic tp once minPeers of the topic's peers
+// have n's router stream open to them and tp's mesh (or fanout) has
+// minPeers peers. The stream comes first: the router counts a peer whose
+// stream it failed to open as ready (rehello.go), and a message published
+// then reaches it only after the repair's reconnect, that is, never.
+func publish(t *testing.T, n *network, tp *pubsub.Topic, data []byte, minPeers int) {
 	t.Helper()
+	eventually(t, patience, "the router's stream open to the topic's peers", func() bool {
+		open := 0
+		for _, p := range tp.ListPeers() {
+			if n.rehello.streaming(p) {
+				open++
+			}
+		}
+		return open >= minPeers
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
 	if err := tp.Publish(ctx, data, pubsub.WithReadiness(pubsub.MinTopicSize(minPeers))); err != nil {
@@ -331,7 +344,7 @@ func TestWireCarriesNoAuthor(t *testing.T) {
 	awaitMeshes(t, []*network{a, b, c}, tracers)
 
 	payload := []byte("want: a bicycle, 26 inch, under 200 EUR")
-	publish(t, ta, payload, 1)
+	publish(t, a, ta, payload, 1)
 	sum := sha256.Sum256(payload)
 	for name, sub := range map[string]*pubsub.Subscription{"b": subB, "c": subC} {
 		m := next(t, sub)
@@ -370,7 +383,7 @@ func TestMaxSizePayloadFits(t *testing.T) {
 	_, sub := join(t, b, testTopic)
 
 	payload := bytes.Repeat([]byte{0xA5}, defaultMaxMessageSize)
-	publish(t, ta, payload, 1)
+	publish(t, a, ta, payload, 1)
 	if m := next(t, sub); len(m.Data) != len(payload) {
 		t.Fatalf("got %d bytes, want %d", len(m.Data), len(payload))
 	}
@@ -459,7 +472,7 @@ func TestCloseIsIdempotentAndLeaksNothing(t *testing.T) {
 			}
 			topics, subs = append(topics, tp), append(subs, sub)
 		}
-		publish(t, topics[0], []byte("hello"), 1)
+		publish(t, a, topics[0], []byte("hello"), 1)
 		next(t, subs[1])
 		for i := range subs {
 			subs[i].Cancel()
@@ -525,7 +538,7 @@ func TestTwentyNodesSparse(t *testing.T) {
 	awaitMeshes(t, nodes, tracers)
 
 	payload := []byte("want: 20 chairs")
-	publish(t, topics[0], payload, 1)
+	publish(t, nodes[0], topics[0], payload, 1)
 	var wg sync.WaitGroup
 	for i, sub := range subs {
 		wg.Go(func() {
@@ -595,7 +608,7 @@ func TestInvalidMessagesGraylistSender(t *testing.T) {
 
 	start := time.Now()
 	for i := range 3 {
-		publish(t, tp, fmt.Appendf(nil, "bad message %d", i), len(honest))
+		publish(t, spammer, tp, fmt.Appendf(nil, "bad message %d", i), len(honest))
 	}
 	for i, board := range boards {
 		eventually(t, 5*time.Second, fmt.Sprintf("honest node %d graylists the spammer", i), func() bool {

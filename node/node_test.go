@@ -380,7 +380,7 @@ func TestInvalidIntentsPenaliseSender(t *testing.T) {
 		func() []byte { b := bytes.Clone(good.Raw); b[len(b)-1] ^= 1; return b }(), // broken signature
 	}
 	for _, b := range bad {
-		publish(t, tp, b, 1)
+		publish(t, attacker, tp, b, 1)
 	}
 	eventually(t, 10*time.Second, "the attacker is graylisted", func() bool {
 		s, ok := board.get(attacker.ID())

@@ -318,8 +318,8 @@ func TestRatingsPenaliseSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish(t, tp, d.rate(t, stranger, 5, "forged", testRatingWork).Raw, 1)
-	publish(t, tp, d.rate(t, d.vendor.Signing, 5, "self-praise", testRatingWork).Raw, 1)
+	publish(t, attacker, tp, d.rate(t, stranger, 5, "forged", testRatingWork).Raw, 1)
+	publish(t, attacker, tp, d.rate(t, d.vendor.Signing, 5, "self-praise", testRatingWork).Raw, 1)
 	eventually(t, 10*time.Second, "the attacker is graylisted", func() bool {
 		s, ok := board.get(attacker.ID())
 		return ok && s < graylistThreshold

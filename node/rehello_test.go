@@ -1,12 +1,17 @@
 package node
 
 import (
+	"context"
+	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	corenet "github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // gossipStreams returns a's router streams with b in one direction.
@@ -64,4 +69,60 @@ func TestRouterForgettingAPeerIsRepaired(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, "A's router forgets B's topics when its own stream ends", func() bool { return !knowsOnATopic(a, b.ID()) })
 	eventually(t, 20*time.Second, "A's router knows B's topics again", func() bool { return knowsOnATopic(a, b.ID()) })
+}
+
+// refuseFirstStream is a host whose first attempt to open a router stream
+// fails, as it does on a busy machine when the negotiation times out or
+// the connection it picked is closing: a failure no test can bring about
+// on demand with real timing, so it is made here, in front of a real host.
+type refuseFirstStream struct {
+	host.Host
+	done atomic.Bool
+}
+
+func (h *refuseFirstStream) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (corenet.Stream, error) {
+	if slices.Contains(pids, gossipSubProtocol) && h.done.CompareAndSwap(false, true) {
+		return nil, errors.New("failed to negotiate protocol: context deadline exceeded (made by the test)")
+	}
+	return h.Host.NewStream(ctx, p, pids...)
+}
+
+// refused reports whether n's repair holds p as a peer its router failed
+// to open a stream to.
+func refused(n *network, p peer.ID) bool {
+	n.rehello.mu.Lock()
+	defer n.rehello.mu.Unlock()
+	_, ok := n.rehello.refused[p]
+	return ok
+}
+
+// TestRouterStreamRefusedIsRepaired makes the second hole (rehello.go): A's
+// router fails to open its stream to B and drops B for as long as the
+// connection lasts, while B's router tells A its topics, so that A counts
+// B as ready for publishing and sends it nothing. With the repair, A
+// reconnects B, and what A publishes then reaches B.
+func TestRouterStreamRefusedIsRepaired(t *testing.T) {
+	cfgA := testConfig(t)
+	h, err := newHost(cfgA.withDefaults(), &relaySource{}, newDenyList(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	refuser := &refuseFirstStream{Host: h}
+	cfgA.Host = refuser
+	a := startTest(t, cfgA, nil)
+	ta, _ := join(t, a, testTopic)
+
+	cfgB := testConfig(t)
+	cfgB.Bootstrap = bootstrapTo(a)
+	b := startTest(t, cfgB, nil)
+	_, sub := join(t, b, testTopic)
+	eventually(t, 20*time.Second, "A's router fails to open its stream to B", refuser.done.Load)
+	eventually(t, 20*time.Second, "A's router has its stream to B", func() bool { return a.rehello.streaming(b.ID()) })
+	eventually(t, 20*time.Second, "A has let go of the failure", func() bool { return !refused(a, b.ID()) })
+
+	publish(t, a, ta, []byte("after the repair"), 1)
+	if m := next(t, sub); string(m.Data) != "after the repair" {
+		t.Fatalf("B got %q, want %q", m.Data, "after the repair")
+	}
 }
