@@ -241,6 +241,23 @@ func BenchmarkApply(b *testing.B) {
 			reportCPU(b, c0)
 		})
 	}
+	// "queued-8": eight callers Queue at once (offers arriving at a
+	// customer while it accepts one), their appends sharing syncs.
+	b.Run("queued-8", func(b *testing.B) {
+		s := openBolt(b, filepath.Join(b.TempDir(), "store.db"))
+		b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := s.Queue(ctx, batch())(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	})
 	b.Run("accept", func(b *testing.B) {
 		s := openBolt(b, filepath.Join(b.TempDir(), "store.db"))
 		for b.Loop() {

@@ -55,11 +55,26 @@ import (
 // Who can fill it: only what the node itself queues (its own publishes,
 // offers it received, closures and deals), and the checkpoint empties it
 // within checkpointEvery, or at once when it holds journalMax bytes.
+//
+// Concurrent appends share syncs (group commit): each writes its record
+// under mu, and one fdatasync covers every record written before it
+// started. An append waits for at most the sync in flight and the one
+// after it, where one sync per record would queue it behind every record
+// ahead of it (a customer's accept behind the offers arriving at that
+// moment). A failed sync breaks the journal: what its records hold may be
+// lost whatever a later sync says, so every append from then on fails,
+// and Queue writes its batches into the tree instead (Bolt.log).
 type journal struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64  // where the next record goes: the end of those appended since the journal was emptied
 	last uint64 // highest sequence number appended
+
+	synced  sync.Cond // signalled when a sync ends; on mu
+	syncing bool      // a sync is in flight
+	written uint64    // records written since Open
+	durable uint64    // records synced since Open: the first durable of written
+	broken  error     // the failed sync, once one has
 }
 
 // journalRec is one record's payload.
@@ -111,6 +126,7 @@ func openJournal(path string) (*journal, []journalRec, error) {
 		return nil, nil, err
 	}
 	j := &journal{f: f, size: good}
+	j.synced.L = &j.mu
 	for _, r := range recs {
 		j.last = max(j.last, r.Seq) // old records follow newer ones
 	}
@@ -144,8 +160,8 @@ func readJournal(f *os.File) (recs []journalRec, good int64, err error) {
 	return recs, good, nil
 }
 
-// append writes b as record seq and syncs it. It reports whether the
-// journal has reached journalMax.
+// append writes b as record seq and returns once a sync covers it. It
+// reports whether the journal has reached journalMax.
 func (j *journal) append(seq uint64, b Batch) (full bool, err error) {
 	payload, err := journalEnc.Marshal(journalRec{Seq: seq, Batch: b})
 	if err != nil {
@@ -159,15 +175,48 @@ func (j *journal) append(seq uint64, b Batch) (full bool, err error) {
 	if j.f == nil {
 		return false, fmt.Errorf("journal: %w", ErrClosed)
 	}
+	if j.broken != nil {
+		return false, j.broken
+	}
 	if _, err := j.f.WriteAt(rec, j.size); err != nil {
 		return false, fmt.Errorf("journal: write: %w", err)
 	}
-	if err := fdatasync(j.f); err != nil {
-		return false, fmt.Errorf("journal: sync: %w", err)
-	}
 	j.size += int64(len(rec))
 	j.last = max(j.last, seq)
+	j.written++
+	if err := j.sync(j.written); err != nil {
+		return false, err
+	}
 	return j.size >= journalMax, nil
+}
+
+// sync returns once the first n records written are durable, leading a
+// sync of all those written so far if none is in flight, or waiting for
+// the one in flight (whose records may not include the n-th); j.mu is
+// held, and released while the sync runs.
+func (j *journal) sync(n uint64) error {
+	for j.durable < n {
+		if j.broken != nil {
+			return j.broken
+		}
+		if j.syncing {
+			j.synced.Wait()
+			continue
+		}
+		j.syncing = true
+		upto, f := j.written, j.f
+		j.mu.Unlock()
+		err := fdatasync(f)
+		j.mu.Lock()
+		j.syncing = false
+		if err != nil {
+			j.broken = fmt.Errorf("journal: sync: %w", err)
+		} else {
+			j.durable = upto
+		}
+		j.synced.Broadcast()
+	}
+	return nil
 }
 
 // empty makes the next append write from the start of the file, if the

@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -323,6 +324,37 @@ func TestJournalAppendsOutOfOrder(t *testing.T) {
 			t.Errorf("offer after the replay: %s, %v; want accepted (record 2 is the later state)", got.Status, err)
 		}
 	})
+}
+
+// TestQueueConcurrentAllDurable queues offers from many goroutines at
+// once, so that their appends share syncs (bolt_journal.go), and opens
+// the files as a SIGKILL would leave them once every wait returned: each
+// offer is there, from the journal or the tree.
+func TestQueueConcurrentAllDurable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := openAt(t, path)
+	const n = 32
+	offers := make([]store.Offer, n)
+	errs := make(chan error, n)
+	for i := range offers {
+		offers[i] = queuedOffer(store.OfferValid)
+		offers[i].ID = id(fmt.Sprint("offer ", i))
+		go func() { errs <- s.Queue(t.Context(), store.Batch{Offers: offers[i : i+1]})() }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree, journal := takeCrashImage(t, s, path)
+	writeCrashImage(t, path, tree, journal)
+	s = openAt(t, path)
+	defer s.Close()
+	for _, o := range offers {
+		if _, err := s.Offer(t.Context(), o.ID); err != nil {
+			t.Errorf("offer %x after the crash: %v", o.ID[:4], err)
+		}
+	}
 }
 
 // TestCloseWritesJournalIntoTree: Close writes what Queue took into the
