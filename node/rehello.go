@@ -32,8 +32,9 @@ import (
 //     router drops the peer and never tries again while the connection
 //     lasts, yet records the topics the peer's router announces on its
 //     own stream, and counts the peer as ready for publishing. A message
-//     published then goes nowhere: most likely how TestMaxSizePayloadFits
-//     waited 2 minutes for its one message in CI once.
+//     published then goes nowhere: the one path found, reading the
+//     library, by which TestMaxSizePayloadFits could have waited 2
+//     minutes for its one message, as it did in CI once (not reproduced).
 //
 // The repair: a peer lands in the queue when the router's stream to it
 // ends while it is still connected (OnClosedOutboundStream), or when the
