@@ -136,6 +136,21 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
+// TestCountAt: the full run sends enough messages for 2,700 deliveries at
+// small N, and Count where that is more; without MinDeliveries, Count.
+func TestCountAt(t *testing.T) {
+	full := FullOptions()
+	for n, want := range map[int]int{10: 300, 25: 113, 50: 100, 100: 100} {
+		if got := full.countAt(n); got != want {
+			t.Errorf("full run at N = %d: %d messages, want %d", n, got, want)
+		}
+	}
+	full.MinDeliveries = 0
+	if got := full.countAt(10); got != full.Count {
+		t.Errorf("without MinDeliveries at N = 10: %d messages, want Count, %d", got, full.Count)
+	}
+}
+
 func TestSpreadAndRatios(t *testing.T) {
 	ic := []Result{{P99: 30}, {P99: 10}, {P99: 90}}
 	raw := []Result{{P99: 10}, {P99: 10}, {P99: 0}}

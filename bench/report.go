@@ -76,7 +76,11 @@ func (rep *Report) Markdown(w io.Writer) {
 	}
 
 	if len(rep.Table) > 0 {
-		p("#### Side by side: %d messages at %.0f/s from random peers; medians of %d runs (p99 and CPU with their range over the runs)", o.Count, o.Rate, o.Repeats)
+		counts := make([]string, len(rep.Table))
+		for i, r := range rep.Table {
+			counts[i] = fmt.Sprintf("%d at N = %d", o.countAt(r.N), r.N)
+		}
+		p("#### Side by side: messages at %.0f/s from random peers (%s); medians of %d runs (p99 and CPU with their range over the runs)", o.Rate, strings.Join(counts, ", "), o.Repeats)
 		p("")
 		p("Raw payloads are %d bytes, the size of the benchmark's signed intent. Latency is from the publish call to delivery at each other peer (and, in its own columns, from the moment a peer first queued the message for gossip: the gossip part alone, without the publish path and the stem; and up to the receiving peer's router handing the message to its subscriptions, before the peer's own handling: for intentcast the node's reader and its event); CPU is the whole process's (user + system) over the run, divided by deliveries; bytes are the gossipsub RPCs sent (payloads and control), divided by deliveries; memory is the process's peak heap in use divided by N.", rep.IntentSize)
 		p("")
