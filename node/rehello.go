@@ -42,8 +42,10 @@ import (
 // (RecvRPC; a peer that runs no intentcast router never talks to it, so
 // peers that merely share the DHT with us are left alone). rehelloWait
 // later, if the peer is still connected and the router either has no
-// stream to it or knows it on none of our topics (every node joins the
-// ratings topic, so a peer of ours is on one), close every connection to
+// stream to it (its new stream failed to open, or, at a fifth stream death
+// each within 10 minutes of the last, the library starts none) or knows it on none
+// of our topics (every node joins the ratings topic, so a peer of ours is
+// on one), close every connection to
 // it, so that both routers let go, and dial it again rehelloWait later: a
 // fresh connection starts both streams, each with its topics. A peer can
 // cause this at will (by killing or refusing our stream and talking to us

@@ -60,8 +60,8 @@ import (
 // under mu, and one fdatasync covers every record written before it
 // started. An append waits for at most the sync in flight and the one
 // after it, where one sync per record would queue it behind every record
-// ahead of it (a customer's accept behind the offers arriving at that
-// moment). A failed sync breaks the journal: what its records hold may be
+// ahead of it (a vendor storing its offers to a burst of intents, each
+// before it sends it). A failed sync breaks the journal: what its records hold may be
 // lost whatever a later sync says, so every append from then on fails,
 // and Queue writes its batches into the tree instead (Bolt.log).
 type journal struct {
@@ -73,7 +73,7 @@ type journal struct {
 	synced  sync.Cond // signalled when a sync ends; on mu
 	syncing bool      // a sync is in flight
 	written uint64    // records written since Open
-	durable uint64    // records synced since Open: the first durable of written
+	durable uint64    // how many of those a finished sync covers
 	broken  error     // the failed sync, once one has
 }
 
