@@ -111,8 +111,8 @@ func join(t *testing.T, n *network, topic string) (*pubsub.Topic, *pubsub.Subscr
 // publish publishes on n's topic tp once minPeers of the topic's peers
 // have n's router stream open to them and tp's mesh (or fanout) has
 // minPeers peers. The stream comes first: the router counts a peer whose
-// stream it failed to open as ready (rehello.go), and a message published
-// then reaches it only after the repair's reconnect, that is, never.
+// stream it failed to open as ready (rehello.go), and drops a message
+// published to it then; the repair reconnects the peer, not the message.
 func publish(t *testing.T, n *network, tp *pubsub.Topic, data []byte, minPeers int) {
 	t.Helper()
 	eventually(t, patience, "the router's stream open to the topic's peers", func() bool {
