@@ -229,14 +229,20 @@ func (r *rehello) streaming(p peer.ID) bool { return r.routerStream(p, corenet.D
 // routerStream reports whether a router stream with p is open in direction
 // dir: outbound is ours to p, inbound p's to us.
 func (r *rehello) routerStream(p peer.ID, dir corenet.Direction) bool {
-	for _, c := range r.h.Network().ConnsToPeer(p) {
+	return len(routerStreams(r.h, p, dir)) > 0
+}
+
+// routerStreams are h's open router streams with p in direction dir.
+func routerStreams(h host.Host, p peer.ID, dir corenet.Direction) []corenet.Stream {
+	var out []corenet.Stream
+	for _, c := range h.Network().ConnsToPeer(p) {
 		for _, s := range c.GetStreams() {
 			if s.Protocol() == gossipSubProtocol && s.Stat().Direction == dir {
-				return true
+				out = append(out, s)
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // knows reports whether the router has p on one of our topics.

@@ -16,15 +16,7 @@ import (
 
 // gossipStreams returns a's router streams with b in one direction.
 func gossipStreams(a *Node, b peer.ID, dir corenet.Direction) []corenet.Stream {
-	var out []corenet.Stream
-	for _, c := range a.net.host.Network().ConnsToPeer(b) {
-		for _, s := range c.GetStreams() {
-			if s.Protocol() == gossipSubProtocol && s.Stat().Direction == dir {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
+	return routerStreams(a.net.host, b, dir)
 }
 
 // knowsOnATopic reports whether a's router has b on one of a's topics.
