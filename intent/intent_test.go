@@ -265,6 +265,31 @@ func TestNewIntentMintCancels(t *testing.T) {
 	}
 }
 
+// TestNewIntentIsVerified: NewIntent's intent carries its signature as
+// verified (it was made just now, with the key the body names), so a
+// node's check of its own intent verifies none; the same bytes parsed
+// anew are verified as any peer's.
+func TestNewIntentIsVerified(t *testing.T) {
+	s, _ := newTestIntent(t, nil)
+	if s.key.Load() != nil {
+		t.Fatal("NewIntent's intent holds its decoded signing key, which only an unverified intent needs")
+	}
+	spoiled := bytes.Clone(s.msg.Signature)
+	spoiled[0] ^= 1
+	s.msg.Signature = spoiled
+	if err := s.Validate(t0, testPolicy); err != nil {
+		t.Fatalf("Validate of NewIntent's intent: %v, want the signature taken as verified", err)
+	}
+	fresh, err := ParseIntent(s.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.msg.Signature = spoiled
+	if err := fresh.Validate(t0, testPolicy); !errors.Is(err, crypto.ErrBadSignature) {
+		t.Fatalf("a fresh parse of NewIntent's bytes with a bad signature: %v, want ErrBadSignature", err)
+	}
+}
+
 // TestValidateVerifiesOnce: a parsed intent that passed Validate does not
 // verify its signature again (a node checks its own intent before sending
 // it and its router checks it again), but every other check still runs, and

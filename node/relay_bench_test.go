@@ -45,34 +45,41 @@ func benchNode(b *testing.B) *Node {
 type intentPool struct {
 	b       *testing.B
 	ins     []*intent.SignedIntent
+	keys    []intent.Keys
 	next    int
 	k       int
 	mintCPU time.Duration // process CPU time spent minting
 }
 
 func (p *intentPool) get() *intent.SignedIntent {
+	in, _ := p.getMinted()
+	return in
+}
+
+// getMinted is get with the intent's keys, as its author holds them.
+func (p *intentPool) getMinted() (*intent.SignedIntent, intent.Keys) {
 	if p.next == len(p.ins) {
 		p.b.StopTimer()
 		c0 := processCPU()
-		p.ins, p.next = p.ins[:0], 0
+		p.ins, p.keys, p.next = p.ins[:0], p.keys[:0], 0
 		now := time.Now()
 		for range 512 {
 			d := laptopDraft(now)
 			d.Text = fmt.Sprintf("%s, request %d", d.Text, p.k)
 			d.Work = testPolicy.MinWork
 			p.k++
-			in, _, err := intent.NewIntent(context.Background(), d, nil)
+			in, keys, err := intent.NewIntent(context.Background(), d, nil)
 			if err != nil {
 				p.b.Fatal(err)
 			}
-			p.ins = append(p.ins, in)
+			p.ins, p.keys = append(p.ins, in), append(p.keys, keys)
 		}
 		p.mintCPU += processCPU() - c0
 		p.b.StartTimer()
 	}
-	in := p.ins[p.next]
+	in, keys := p.ins[p.next], p.keys[p.next]
 	p.next++
-	return in
+	return in, keys
 }
 
 func processCPU() time.Duration {
