@@ -90,11 +90,20 @@ type outbox struct {
 	noTrace // the router's events it follows are in outbox_trace.go
 	n       *Node
 
-	mu     sync.Mutex
-	msgs   map[intent.ID]*outEntry
-	unseen map[fingerprint]int         // the messages not yet seen: the trace hashes only what matches one
-	mesh   map[string]map[peer.ID]bool // this node's gossip mesh, by topic (from the trace)
-	kick   chan struct{}
+	mu   sync.Mutex
+	msgs map[intent.ID]*outEntry
+	// byIntent and byOffer index msgs for the queries that name an
+	// intent (Sends: every intent record shown, each publish) or an
+	// offer (SendOf: every sent offer shown): a vendor's outbox holds
+	// each offer it sent until its intent expires, and a scan of it per
+	// record, under mu, would hold up the router's trace.
+	byIntent map[intent.ID][]*outEntry   // by IntentID: the intent, its cancel or accept, offers sent to it
+	byOffer  map[intent.ID]*outEntry     // sent offers, by OfferID
+	untried  map[intent.ID]*outEntry     // queued and not yet tried in this run: what a wake sends
+	unseen   map[intent.ID]*outEntry     // queued or sent, not yet seen: what a sync request can show held
+	prints   map[fingerprint]int         // unseen's fingerprints: the trace hashes only what matches one
+	mesh     map[string]map[peer.ID]bool // this node's gossip mesh, by topic (from the trace)
+	kick     chan struct{}
 }
 
 type outEntry struct {
@@ -111,7 +120,9 @@ type outEntry struct {
 }
 
 func newOutbox(n *Node) *outbox {
-	return &outbox{n: n, msgs: make(map[intent.ID]*outEntry), unseen: make(map[fingerprint]int),
+	return &outbox{n: n, msgs: make(map[intent.ID]*outEntry), byIntent: make(map[intent.ID][]*outEntry),
+		byOffer: make(map[intent.ID]*outEntry), untried: make(map[intent.ID]*outEntry),
+		unseen: make(map[intent.ID]*outEntry), prints: make(map[fingerprint]int),
 		mesh: make(map[string]map[peer.ID]bool), kick: make(chan struct{}, 1)}
 }
 
@@ -150,11 +161,53 @@ func replayID(rec *store.Outgoing) intent.ID {
 	return rec.ID
 }
 
-// add puts e into memory; o.mu is held.
+// add puts e into memory, in place of an entry of the same message (one
+// published again); o.mu is held.
 func (o *outbox) add(e *outEntry) {
+	if old, ok := o.msgs[e.rec.ID]; ok {
+		o.remove(old)
+	}
 	o.msgs[e.rec.ID] = e
-	if e.rec.Status == SendQueued || e.rec.Status == SendSent {
-		o.unseen[fingerprintOf(e.rec.Raw)]++
+	o.byIntent[e.rec.IntentID] = append(o.byIntent[e.rec.IntentID], e)
+	if e.rec.Kind == MessageOffer {
+		o.byOffer[e.rec.OfferID] = e
+	}
+	if e.rec.Status == SendQueued && !e.attempted {
+		o.untried[e.rec.ID] = e
+	}
+	if mayComeBack(e.rec.Status) {
+		o.unseen[e.rec.ID] = e
+		o.prints[fingerprintOf(e.rec.Raw)]++
+	}
+}
+
+// remove takes e out of memory; o.mu is held.
+func (o *outbox) remove(e *outEntry) {
+	delete(o.msgs, e.rec.ID)
+	if rest := slices.DeleteFunc(o.byIntent[e.rec.IntentID], func(x *outEntry) bool { return x == e }); len(rest) > 0 {
+		o.byIntent[e.rec.IntentID] = rest
+	} else {
+		delete(o.byIntent, e.rec.IntentID)
+	}
+	if e.rec.Kind == MessageOffer && o.byOffer[e.rec.OfferID] == e {
+		delete(o.byOffer, e.rec.OfferID)
+	}
+	delete(o.untried, e.rec.ID)
+	if mayComeBack(e.rec.Status) {
+		o.forgetUnseen(e)
+	}
+}
+
+// mayComeBack reports whether a message with status s may still come back
+// from a peer, which the trace looks for.
+func mayComeBack(s SendStatus) bool { return s == SendQueued || s == SendSent }
+
+// forgetUnseen drops e from the messages that may come back; o.mu is held.
+func (o *outbox) forgetUnseen(e *outEntry) {
+	delete(o.unseen, e.rec.ID)
+	f := fingerprintOf(e.rec.Raw)
+	if o.prints[f]--; o.prints[f] <= 0 {
+		delete(o.prints, f)
 	}
 }
 
@@ -271,6 +324,7 @@ func (o *outbox) try(ctx context.Context, e *outEntry) error {
 	}
 	o.mu.Lock()
 	e.attempted = true
+	delete(o.untried, e.rec.ID)
 	o.mu.Unlock()
 	err := n.publish(ctx, rec.Category, offers, rec.Raw)
 	if err == nil {
@@ -354,12 +408,10 @@ func (o *outbox) update(id intent.ID, f func(*store.Outgoing, *outEntry) bool) {
 	}
 	if was == SendQueued && e.rec.Status != SendQueued {
 		close(e.moved)
+		delete(o.untried, e.rec.ID)
 	}
-	if (was == SendQueued || was == SendSent) && (e.rec.Status == SendSeen || e.rec.Status == SendRefused) {
-		f := fingerprintOf(e.rec.Raw)
-		if o.unseen[f]--; o.unseen[f] <= 0 {
-			delete(o.unseen, f)
-		}
+	if mayComeBack(was) && !mayComeBack(e.rec.Status) {
+		o.forgetUnseen(e)
 	}
 	o.n.replay.putStatus(e.rec)
 	o.n.events.publish(Event{Kind: EventSend, IntentID: e.rec.IntentID, OfferID: e.rec.OfferID, Status: string(e.rec.Status), Reason: e.rec.Reason, Send: ptr(sendRecord(&e.rec))})
@@ -421,8 +473,8 @@ func (n *Node) listedBy(req *parsedRequest) { n.outbox.listed(req) }
 func (o *outbox) listed(req *parsedRequest) {
 	var held []intent.ID
 	o.mu.Lock()
-	for id, e := range o.msgs {
-		if e.rec.Category != req.Category || (e.rec.Status != SendQueued && e.rec.Status != SendSent) {
+	for id, e := range o.unseen {
+		if e.rec.Category != req.Category {
 			continue
 		}
 		var ok bool
@@ -484,12 +536,7 @@ func (o *outbox) run(ctx context.Context) error {
 func (o *outbox) queued() []*outEntry {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []*outEntry
-	for _, e := range o.msgs {
-		if e.rec.Status == SendQueued && !e.attempted {
-			out = append(out, e)
-		}
-	}
+	out := slices.Collect(maps.Values(o.untried))
 	slices.SortFunc(out, func(a, b *outEntry) int { return a.rec.Queued.Compare(b.rec.Queued) })
 	return out
 }
@@ -499,7 +546,11 @@ func (o *outbox) queued() []*outEntry {
 func (o *outbox) prune(now time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	maps.DeleteFunc(o.msgs, func(_ intent.ID, e *outEntry) bool { return e.rec.Expires.Before(now) })
+	for _, e := range o.msgs {
+		if e.rec.Expires.Before(now) {
+			o.remove(e)
+		}
+	}
 }
 
 // Sends returns how far this node's own messages about an intent got:
@@ -508,10 +559,8 @@ func (n *Node) Sends(intentID intent.ID) []SendRecord {
 	n.outbox.mu.Lock()
 	defer n.outbox.mu.Unlock()
 	var out []SendRecord
-	for _, e := range n.outbox.msgs {
-		if e.rec.IntentID == intentID {
-			out = append(out, sendRecord(&e.rec))
-		}
+	for _, e := range n.outbox.byIntent[intentID] {
+		out = append(out, sendRecord(&e.rec))
 	}
 	slices.SortFunc(out, func(a, b SendRecord) int { return a.Queued.Compare(b.Queued) })
 	return out
@@ -525,10 +574,8 @@ func (n *Node) SendOf(id intent.ID) (SendRecord, bool) {
 	if e, ok := n.outbox.msgs[id]; ok {
 		return sendRecord(&e.rec), true
 	}
-	for _, e := range n.outbox.msgs {
-		if e.rec.Kind == MessageOffer && e.rec.OfferID == id {
-			return sendRecord(&e.rec), true
-		}
+	if e, ok := n.outbox.byOffer[id]; ok {
+		return sendRecord(&e.rec), true
 	}
 	return SendRecord{}, false
 }

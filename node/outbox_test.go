@@ -386,3 +386,73 @@ func TestOutboxCandidateFingerprint(t *testing.T) {
 		t.Error("a copy of an own message already seen is still a candidate")
 	}
 }
+
+// TestOutboxIndexes: Sends and SendOf find an intent's own messages and
+// a sent offer by its offer ID through the outbox's indexes, a message
+// entered again is listed once, a wake finds a queued message until it
+// moves on, and prune takes expired messages out of every index, the
+// trace's unseen ones included.
+func TestOutboxIndexes(t *testing.T) {
+	n := &Node{cfg: Config{Now: time.Now}, log: slog.New(slog.DiscardHandler)}
+	n.replay = newReplayIndex(&statusLog{latest: make(map[intent.ID]SendStatus)}, n.log)
+	n.outbox = newOutbox(n)
+	o := n.outbox
+	now := time.Now()
+	mine, theirs := intent.IDOf([]byte("own intent")), intent.IDOf([]byte("a peer's intent"))
+	entry := func(raw string, kind MessageKind, intentID, offerID intent.ID, queued, expires time.Time) *outEntry {
+		return &outEntry{rec: store.Outgoing{ID: intent.IDOf([]byte(raw)), Kind: kind, IntentID: intentID, OfferID: offerID,
+			Raw: []byte(raw), Status: SendSent, Queued: queued, Expires: expires},
+			peers: make(map[peer.ID]bool), moved: make(chan struct{})}
+	}
+	offerID := intent.IDOf([]byte("the offer's sealed ID"))
+	soon, later := now.Add(time.Hour), now.Add(48*time.Hour)
+	o.mu.Lock()
+	o.add(entry("own intent", MessageIntent, mine, intent.ID{}, now, later))
+	o.add(entry("accept", MessageAccept, mine, offerID, now.Add(time.Second), later))
+	o.add(entry("accept", MessageAccept, mine, offerID, now.Add(time.Second), later)) // entered again
+	o.add(entry("offer", MessageOffer, theirs, offerID, now, soon))
+	o.mu.Unlock()
+
+	got := n.Sends(mine)
+	if len(got) != 2 || got[0].Kind != MessageIntent || got[1].Kind != MessageAccept {
+		t.Fatalf("Sends(own intent) = %+v, want its intent then its accept, once each", got)
+	}
+	if r, ok := n.SendOf(offerID); !ok || r.Kind != MessageOffer || r.IntentID != theirs {
+		t.Fatalf("SendOf(offer ID) = %+v, %t; want the sent offer", r, ok)
+	}
+	if _, ok := o.candidate([]byte("offer")); !ok {
+		t.Fatal("the sent offer is not among the messages the trace looks for")
+	}
+
+	o.prune(soon.Add(time.Minute))
+	if _, ok := n.SendOf(offerID); ok {
+		t.Error("SendOf finds the offer after it expired")
+	}
+	if got := n.Sends(theirs); len(got) != 0 {
+		t.Errorf("Sends(the peer's intent) = %+v after its offer expired, want none", got)
+	}
+	if _, ok := o.candidate([]byte("offer")); ok {
+		t.Error("the trace still looks for the expired offer")
+	}
+	if got := n.Sends(mine); len(got) != 2 {
+		t.Errorf("Sends(own intent) = %d records after pruning what expired before them, want 2", len(got))
+	}
+	queued := entry("cancel", MessageCancel, mine, intent.ID{}, now.Add(2*time.Second), later)
+	queued.rec.Status = SendQueued
+	o.mu.Lock()
+	o.add(queued)
+	o.mu.Unlock()
+	if got := o.queued(); len(got) != 1 || got[0] != queued {
+		t.Fatalf("queued() = %d entries, want the one queued message", len(got))
+	}
+	o.handed(queued.rec.ID, peer.ID("a peer"))
+	if got := o.queued(); len(got) != 0 {
+		t.Fatalf("queued() = %d entries after the queued message was handed to a peer, want none", len(got))
+	}
+
+	o.prune(later.Add(time.Minute))
+	if len(o.msgs)+len(o.byIntent)+len(o.byOffer)+len(o.untried)+len(o.unseen)+len(o.prints) != 0 {
+		t.Errorf("after everything expired the outbox holds %d messages, %d intents, %d offers, %d untried, %d unseen (%d fingerprints); want none",
+			len(o.msgs), len(o.byIntent), len(o.byOffer), len(o.untried), len(o.unseen), len(o.prints))
+	}
+}

@@ -77,7 +77,7 @@ func (o *outbox) OnClosedOutboundStream(p peer.ID) {
 // fingerprint (the ID is then looked up by handed and seenBy).
 func (o *outbox) candidate(data []byte) (intent.ID, bool) {
 	o.mu.Lock()
-	n := o.unseen[fingerprintOf(data)]
+	n := o.prints[fingerprintOf(data)]
 	o.mu.Unlock()
 	if n == 0 {
 		return intent.ID{}, false
