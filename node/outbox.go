@@ -324,7 +324,9 @@ func (o *outbox) try(ctx context.Context, e *outEntry) error {
 	}
 	o.mu.Lock()
 	e.attempted = true
-	delete(o.untried, e.rec.ID)
+	if o.untried[e.rec.ID] == e { // not a later entry of the same message
+		delete(o.untried, e.rec.ID)
+	}
 	o.mu.Unlock()
 	err := n.publish(ctx, rec.Category, offers, rec.Raw)
 	if err == nil {
