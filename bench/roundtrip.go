@@ -95,6 +95,23 @@ func newRoundTrip(n int, o RoundTripOptions) (*roundTrip, error) {
 	return rt, nil
 }
 
+// earliest keeps the earliest of the times reported into a: the vendors
+// that reach a step report it in no particular order (from goroutines
+// that may be descheduled between stamping and reporting, or from
+// processes of their own), and the first report need not be the first
+// time. 0 is none yet.
+func earliest(a *atomic.Int64, t int64) {
+	for {
+		cur := a.Load()
+		if cur != 0 && cur <= t {
+			return
+		}
+		if a.CompareAndSwap(cur, t) {
+			return
+		}
+	}
+}
+
 func (rt *roundTrip) fail(err error) {
 	if rt.errs.Add(1) == 1 {
 		rt.firstErr.Store(err.Error())
@@ -191,7 +208,7 @@ func RoundTripIntentcast(ctx context.Context, s *ICSwarm, o RoundTripOptions) (R
 		at := now()
 		switch {
 		case e.Kind == node.EventIntent && rt.vendor[peer]:
-			rt.reached[k].CompareAndSwap(0, at)
+			earliest(&rt.reached[k], at)
 			go func() {
 				_, err := nodes[peer].SendOffer(ctx, e.IntentID, benchOffer)
 				// A vendor slower than the one accepted finds the intent
@@ -264,7 +281,7 @@ func RoundTripRaw(ctx context.Context, s *RawSwarm, o RoundTripOptions) (RoundTr
 		}
 		switch {
 		case data[8] == kindIntent && rt.vendor[peer]:
-			rt.reached[k].CompareAndSwap(0, at)
+			earliest(&rt.reached[k], at)
 			send(peer, 1, rawPayload(sizes.offer, run, k, kindOffer, peer), nil)
 		case data[8] == kindOffer && peer == rt.customer[k]:
 			rt.offers.Add(1)

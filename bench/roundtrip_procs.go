@@ -36,7 +36,7 @@ func (t *procTrip) event(m procMsg) {
 	rt := t.rt
 	switch m.Step {
 	case "reached":
-		rt.reached[k].CompareAndSwap(0, m.At)
+		earliest(&rt.reached[k], m.At)
 	case "offer":
 		rt.offers.Add(1)
 	case "offered":
