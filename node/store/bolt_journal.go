@@ -65,10 +65,11 @@ import (
 // lost whatever a later sync says, so every append from then on fails,
 // and Queue writes its batches into the tree instead (Bolt.log).
 type journal struct {
-	mu   sync.Mutex
-	f    *os.File
-	size int64  // where the next record goes: the end of those appended since the journal was emptied
-	last uint64 // highest sequence number appended
+	mu     sync.Mutex
+	f      *os.File
+	syncer *syncer // the appends' fdatasync, off the Go scheduler's Ps (fdatasync_linux.go)
+	size   int64   // where the next record goes: the end of those appended since the journal was emptied
+	last   uint64  // highest sequence number appended
 
 	synced  sync.Cond // signalled when a sync ends; on mu
 	syncing bool      // a sync is in flight
@@ -125,7 +126,7 @@ func openJournal(path string) (*journal, []journalRec, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	j := &journal{f: f, size: good}
+	j := &journal{f: f, size: good, syncer: newSyncer()}
 	j.synced.L = &j.mu
 	for _, r := range recs {
 		j.last = max(j.last, r.Seq) // old records follow newer ones
@@ -206,7 +207,7 @@ func (j *journal) sync(n uint64) error {
 		j.syncing = true
 		upto, f := j.written, j.f
 		j.mu.Unlock()
-		err := fdatasync(f)
+		err := j.syncer.fdatasync(f)
 		j.mu.Lock()
 		j.syncing = false
 		if err != nil {
@@ -271,7 +272,7 @@ func (j *journal) close() error {
 	if j.f == nil {
 		return nil
 	}
-	err := j.f.Close()
+	err := errors.Join(j.f.Close(), j.syncer.close())
 	j.f = nil
 	return err
 }
