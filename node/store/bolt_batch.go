@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -205,6 +206,7 @@ func (s *Bolt) commitGroup(ctx context.Context, group []*commit) {
 		})
 		if err == nil {
 			s.wrote(seq)
+			s.emptyJournal()
 			return
 		}
 	}
@@ -225,6 +227,22 @@ func (s *Bolt) commitGroup(ctx context.Context, group []*commit) {
 			s.wrote(c.seq)
 		}
 	}
+	s.emptyJournal()
+}
+
+// emptyJournal makes the journal's next append write from its start if
+// the tree holds every record in it, after a transaction: the flush that
+// takes queued batches along also ends their records' stay, so a node
+// that keeps publishing does not outgrow the journal's preallocated
+// length before the checkpoint comes. TryLock: the checkpoint holds the
+// journal across its own rounds (and empties it then), and an append
+// holds it while it writes a record the tree may not hold yet.
+func (s *Bolt) emptyJournal() {
+	if !s.journal.mu.TryLock() {
+		return
+	}
+	defer s.journal.mu.Unlock()
+	s.journal.empty(s.written.Load())
 }
 
 // wrote notes that the tree holds the journal up to seq.
@@ -264,8 +282,9 @@ type committer struct {
 // commit is one Apply, Queue or Behind call in the queue.
 type commit struct {
 	batch  Batch
-	seq    uint64 // Queue's: the batch's journal sequence number; 0 for the others
-	behind bool   // Behind's: rides a round, never leads one
+	seq    uint64    // Queue's: the batch's journal sequence number; 0 for the others
+	behind bool      // Behind's: rides a round, never leads one
+	queued time.Time // Queue's and Behind's: when it joined the queue (due)
 	err    error
 	wake   chan bool // true: lead the next round (Apply's only); false: done, err is set
 }
@@ -303,7 +322,7 @@ func (g *committer) enqueueLogged(b Batch, start func(*commit)) error {
 		return fmt.Errorf("store: apply batch: %w", ErrClosed)
 	}
 	g.seq++
-	c.seq = g.seq
+	c.seq, c.queued = g.seq, time.Now()
 	g.queue = append(g.queue, c)
 	start(c)
 	return nil
@@ -315,7 +334,7 @@ func (g *committer) enqueueLogged(b Batch, start func(*commit)) error {
 // journalMax, the bound the journal puts on Queue's: whoever fills the
 // queue brings the next round forward instead of holding more memory.
 func (g *committer) enqueueBehind(b Batch, size int) (c *commit, full bool, err error) {
-	c = &commit{batch: b, behind: true, wake: make(chan bool, 1)}
+	c = &commit{batch: b, behind: true, queued: time.Now(), wake: make(chan bool, 1)}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -324,6 +343,18 @@ func (g *committer) enqueueBehind(b Batch, size int) (c *commit, full bool, err 
 	g.queue = append(g.queue, c)
 	g.behind += size
 	return c, g.behind >= journalMax, nil
+}
+
+// due returns how long until the oldest batch in the queue has waited
+// every, or 0 if it has, or if none waits that a round will not take
+// anyway: the queue is empty, or an Apply's caller leads the next round.
+func (g *committer) due(now time.Time, every time.Duration) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) == 0 || g.queue[0].leads() {
+		return 0
+	}
+	return max(0, g.queue[0].queued.Add(every).Sub(now))
 }
 
 // waiting reports whether batches wait in the queue for a round.

@@ -29,7 +29,8 @@ import (
 // journal's emptying cannot put back an older state over a newer one, and
 // applies the rest by sequence number, not in the order the appends
 // landed in (replayJournal).
-// The journal is emptied once the tree holds all of it (checkpoint).
+// The journal is emptied once the tree holds all of it: after any
+// transaction that leaves it so (emptyJournal), or by the checkpoint.
 //
 // A record is a uint32 big-endian payload length, the payload's CRC-32C
 // (Castagnoli), and the payload: the CBOR of journalRec. A crash during an
@@ -53,8 +54,10 @@ import (
 // journal keeps its length").
 //
 // Who can fill it: only what the node itself queues (its own publishes,
-// offers it received, closures and deals), and the checkpoint empties it
-// within checkpointEvery, or at once when it holds journalMax bytes.
+// offers it received, closures and deals), and the transaction that
+// writes its records (the node's flush, or the checkpoint within
+// checkpointEvery) empties it, as does the checkpoint at once when it
+// holds journalMax bytes.
 //
 // Concurrent appends share syncs (group commit): each writes its record
 // under mu, and one fdatasync covers every record written before it
