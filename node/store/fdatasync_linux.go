@@ -30,7 +30,8 @@ func fdatasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
 type syncer struct {
 	mu   sync.Mutex
 	ctx  uintptr  // the AIO context; 0 after close or when AIO is missing
-	done *os.File // the eventfd the kernel signals, in non-blocking mode
+	efd  int      // the eventfd the kernel signals, in non-blocking mode
+	done *os.File // efd, read through the poller (not through Fd, which may make it blocking)
 }
 
 // Linux AIO's ABI (include/uapi/linux/aio_abi.h).
@@ -74,7 +75,7 @@ func newSyncer() *syncer {
 		syscall.Syscall(syscall.SYS_IO_DESTROY, ctx, 0, 0)
 		return s
 	}
-	s.ctx, s.done = ctx, os.NewFile(uintptr(fd), "aio-eventfd")
+	s.ctx, s.efd, s.done = ctx, fd, os.NewFile(uintptr(fd), "aio-eventfd")
 	return s
 }
 
@@ -97,7 +98,7 @@ func (s *syncer) fdatasync(f *os.File) error {
 // submit queues the sync of f, waits for the eventfd, and reaps the
 // sync's result; s.mu is held.
 func (s *syncer) submit(f *os.File) error {
-	cb := iocb{opcode: iocbCmdFdsync, fildes: uint32(f.Fd()), flags: iocbFlagResfd, resfd: uint32(s.done.Fd())}
+	cb := iocb{opcode: iocbCmdFdsync, fildes: uint32(f.Fd()), flags: iocbFlagResfd, resfd: uint32(s.efd)}
 	cbs := [1]*iocb{&cb}
 	if _, _, e := syscall.Syscall(syscall.SYS_IO_SUBMIT, s.ctx, 1, uintptr(unsafe.Pointer(&cbs[0]))); e != 0 {
 		return e

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSyncerAIO checks that the journal's syncs go through Linux AIO on
@@ -28,6 +30,15 @@ func TestSyncerAIO(t *testing.T) {
 		if err := s.fdatasync(f); err != nil {
 			t.Fatalf("sync %d: %v", i, err)
 		}
+	}
+	// Read through the poller, the wait holds no P; a blocking eventfd
+	// would tie up the P as fdatasync(2) does.
+	flags, err := unix.FcntlInt(uintptr(s.efd), unix.F_GETFL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flags&unix.O_NONBLOCK == 0 {
+		t.Fatal("the eventfd is in blocking mode after the syncs: the wait for a sync holds a P")
 	}
 
 	closed, err := os.Create(filepath.Join(t.TempDir(), "closed"))
