@@ -40,7 +40,8 @@ const (
 	iocbFlagResfd = 1
 )
 
-// iocb is struct iocb on a little-endian machine.
+// iocb is struct iocb (on a big-endian machine aio_key and aio_rw_flags
+// swap places; both are zero here).
 type iocb struct {
 	data     uint64
 	key      uint32
