@@ -49,7 +49,7 @@ func TestHarnessQuick(t *testing.T) {
 		if res.Duplicates != 0 || res.PublishErrors != 0 {
 			t.Errorf("%s: %d duplicate deliveries, %d publish errors (%s), want none", system, res.Duplicates, res.PublishErrors, res.FirstError)
 		}
-		if res.P99 <= 0 || res.CPUPerDelivery <= 0 || res.GossipBytesPerDelivery <= 0 {
+		if res.P99 <= 0 || res.CPUPerDelivery <= 0 || res.GossipBytesPerDelivery <= 0 || res.AllocPerDelivery <= 0 {
 			t.Errorf("%s: a figure is missing: %+v", system, res)
 		}
 		if !routedAll(system, res) {
@@ -133,21 +133,6 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := median([]float64{3, 1, 2}); got != 2 {
 		t.Errorf("median = %v, want 2", got)
-	}
-}
-
-// TestCountAt: the full run sends enough messages for 2,700 deliveries at
-// small N, and Count where that is more; without MinDeliveries, Count.
-func TestCountAt(t *testing.T) {
-	full := FullOptions()
-	for n, want := range map[int]int{10: 300, 25: 113, 50: 100, 100: 100} {
-		if got := full.countAt(n); got != want {
-			t.Errorf("full run at N = %d: %d messages, want %d", n, got, want)
-		}
-	}
-	full.MinDeliveries = 0
-	if got := full.countAt(10); got != full.Count {
-		t.Errorf("without MinDeliveries at N = 10: %d messages, want Count, %d", got, full.Count)
 	}
 }
 

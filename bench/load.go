@@ -181,6 +181,13 @@ type Result struct {
 	PeakHeapPerNode uint64 // peak HeapInuse / N (process-wide; with a process per peer, the peers' peaks summed)
 	PeakSysPerNode  uint64 // peak runtime Sys / N (likewise)
 
+	// AllocPerDelivery is the bytes allocated over the phase / Delivered,
+	// and GCCycles the collections completed in it (process-wide; with a
+	// process per peer, the peers' summed): what sets how many messages
+	// wait behind a collection's mark (gcwork.go).
+	AllocPerDelivery float64
+	GCCycles         uint64
+
 	GossipBytesPerDelivery         float64       // bytes of RPCs sent (payloads + control) / Delivered
 	RPCsPerDelivery                float64       // RPCs sent / Delivered
 	DroppedRPCs                    int64         // RPCs dropped at full peer queues
@@ -361,7 +368,9 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 	if res.Delivered > 0 {
 		res.GossipBytesPerDelivery = float64(dc.SentBytes) / float64(res.Delivered)
 		res.RPCsPerDelivery = float64(dc.SentRPCs) / float64(res.Delivered)
+		res.AllocPerDelivery = float64(phase.GC.Allocated) / float64(res.Delivered)
 	}
+	res.GCCycles = phase.GC.Cycles
 	res.DroppedRPCs, res.Throttled = dc.DroppedRPCs, dc.Throttled
 	return res, nil
 }
@@ -391,7 +400,8 @@ func quiesce(ctx context.Context, sw Swarm, limit time.Duration) {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%s N=%d rate=%.0f/s: delivered %.4f (on time %.4f), p50 %s p99 %s max %s (from gossip start p50 %s p99 %s; at the router p50 %s p99 %s; waits for a P p99 %s), %.0f msg/s, %s CPU/delivery (%.2f cores), %.0f B/delivery (%.2f RPCs), heap %s/node",
+	return fmt.Sprintf("%s N=%d rate=%.0f/s: delivered %.4f (on time %.4f), p50 %s p99 %s max %s (from gossip start p50 %s p99 %s; at the router p50 %s p99 %s; waits for a P p99 %s), %.0f msg/s, %s CPU/delivery (%.2f cores), %.0f B/delivery (%.2f RPCs), heap %s/node, %.1f KiB allocated/delivery, %d collections",
 		r.System, r.N, r.Rate, r.DeliveryRatio, r.OnTimeRatio, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.NetP50), ms(r.NetP99), ms(r.RoutedP50), ms(r.RoutedP99), us(r.SchedP99), r.Throughput,
-		us(r.CPUPerDelivery), r.CoresUsed, r.GossipBytesPerDelivery, r.RPCsPerDelivery, mib(r.PeakHeapPerNode))
+		us(r.CPUPerDelivery), r.CoresUsed, r.GossipBytesPerDelivery, r.RPCsPerDelivery, mib(r.PeakHeapPerNode),
+		r.AllocPerDelivery/1024, r.GCCycles)
 }

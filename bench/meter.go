@@ -10,6 +10,7 @@ type phaseStats struct {
 	CPU               time.Duration // user + system CPU time
 	PeakHeap, PeakSys uint64        // peak Go heap in use and runtime Sys: of the process, or summed over peer processes
 	SchedP99          time.Duration // 99th percentile wait for a P (schedlat.go)
+	GC                gcWork        // allocation and collections (gcwork.go): of the process, or summed over peer processes
 }
 
 // phaseMeter measures the timed phase of a load run. A swarm in this
@@ -26,6 +27,7 @@ type phaseMeter interface {
 type selfMeter struct {
 	cpu   time.Duration
 	sched schedSample
+	gc    gcWork
 	mem   *memSampler
 }
 
@@ -34,12 +36,12 @@ func (m *selfMeter) beginPhase(context.Context) error {
 		m.mem.finish() // a phase that was begun and never ended
 	}
 	m.mem = startMemSampler()
-	m.cpu, m.sched = cpuTime(), readSched()
+	m.cpu, m.sched, m.gc = cpuTime(), readSched(), readGCWork()
 	return nil
 }
 
 func (m *selfMeter) endPhase(context.Context) (phaseStats, error) {
-	st := phaseStats{CPU: cpuTime() - m.cpu, SchedP99: readSched().percentile(m.sched, 99)}
+	st := phaseStats{CPU: cpuTime() - m.cpu, SchedP99: readSched().percentile(m.sched, 99), GC: readGCWork().since(m.gc)}
 	if m.mem != nil {
 		st.PeakHeap, st.PeakSys = m.mem.finish()
 		m.mem = nil

@@ -270,7 +270,8 @@ func (s *ProcSwarm) beginPhase(ctx context.Context) error {
 	})
 }
 
-// endPhase sums the peers' CPU time and peak memory; its SchedP99 is the
+// endPhase sums the peers' CPU time, peak memory, allocation and
+// collections; its SchedP99 is the
 // median of the peers'.
 func (s *ProcSwarm) endPhase(ctx context.Context) (phaseStats, error) {
 	phases := make([]phaseStats, len(s.peers))
@@ -290,6 +291,8 @@ func (s *ProcSwarm) endPhase(ctx context.Context) (phaseStats, error) {
 		sum.CPU += ph.CPU
 		sum.PeakHeap += ph.PeakHeap
 		sum.PeakSys += ph.PeakSys
+		sum.GC.Allocated += ph.GC.Allocated
+		sum.GC.Cycles += ph.GC.Cycles
 		scheds[i] = ph.SchedP99
 	}
 	sum.SchedP99 = median(scheds)

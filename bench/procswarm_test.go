@@ -64,7 +64,7 @@ func TestProcSwarm(t *testing.T) {
 		// NetP99, not NetP50: a message's first send is stamped in its
 		// sender's process after gossipsub queued it, so on a busy machine
 		// a one-hop delivery can be stamped before it (a median below 0).
-		if res.CPUPerDelivery <= 0 || res.PeakHeapPerNode == 0 || res.GossipBytesPerDelivery <= 0 || res.NetP99 <= 0 {
+		if res.CPUPerDelivery <= 0 || res.PeakHeapPerNode == 0 || res.GossipBytesPerDelivery <= 0 || res.NetP99 <= 0 || res.AllocPerDelivery <= 0 {
 			t.Errorf("%s: a figure is missing: %+v", system, res)
 		}
 		if !routedAll(system, res) {

@@ -76,16 +76,12 @@ func (rep *Report) Markdown(w io.Writer) {
 	}
 
 	if len(rep.Table) > 0 {
-		counts := make([]string, len(rep.Table))
-		for i, r := range rep.Table {
-			counts[i] = fmt.Sprintf("%d at N = %d", o.countAt(r.N), r.N)
-		}
-		p("#### Side by side: messages at %.0f/s from random peers (%s); medians of %d runs (p99 and CPU with their range over the runs)", o.Rate, strings.Join(counts, ", "), o.Repeats)
+		p("#### Side by side: %d messages at %.0f/s from random peers at every size; medians of %d runs (p99 and CPU with their range over the runs)", o.Count, o.Rate, o.Repeats)
 		p("")
-		p("Raw payloads are %d bytes, the size of the benchmark's signed intent. Latency is from the publish call to delivery at each other peer (and, in its own columns, from the moment a peer first queued the message for gossip: the gossip part alone, without the publish path and the stem; and up to the receiving peer's router handing the message to its subscriptions, before the peer's own handling: for intentcast the node's reader and its event); CPU is the whole process's (user + system) over the run, divided by deliveries; bytes are the gossipsub RPCs sent (payloads and control), divided by deliveries; memory is the process's peak heap in use divided by N.", rep.IntentSize)
+		p("Raw payloads are %d bytes, the size of the benchmark's signed intent. Latency is from the publish call to delivery at each other peer (and, in its own columns, from the moment a peer first queued the message for gossip: the gossip part alone, without the publish path and the stem; and up to the receiving peer's router handing the message to its subscriptions, before the peer's own handling: for intentcast the node's reader and its event); CPU is the whole process's (user + system) over the run, divided by deliveries; bytes are the gossipsub RPCs sent (payloads and control), divided by deliveries; memory is the process's peak heap in use divided by N; allocated is every byte the process allocated over the run divided by deliveries, and collections the garbage-collection cycles completed in the run (each cycle's mark takes a quarter of the cores from every peer at once, so the p99 of a short run moves with how many fell in it).", rep.IntentSize)
 		p("")
-		p("| N | system | delivered | p50 ms | p95 ms | p99 ms | max ms | p50 / p99 from gossip start ms | p50 / p99 at the router ms | late > 1 s | msg/s | CPU µs/delivery | cores busy | bytes/delivery | heap MiB/node | publish call p50 / p99 ms |")
-		p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		p("| N | system | delivered | p50 ms | p95 ms | p99 ms | max ms | p50 / p99 from gossip start ms | p50 / p99 at the router ms | late > 1 s | msg/s | CPU µs/delivery | cores busy | bytes/delivery | heap MiB/node | allocated KiB/delivery | collections | publish call p50 / p99 ms |")
+		p("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range rep.Table {
 			for _, x := range []Result{r.Raw, r.RawPolicy, r.IC, r.Stem} {
 				if x.System == "" {
@@ -94,10 +90,10 @@ func (rep *Report) Markdown(w io.Writer) {
 				runs := r.Runs[x.System]
 				p99 := spreadOf(figures(runs, func(y Result) float64 { return float64(y.P99) / 1e6 }))
 				cpu := spreadOf(figures(runs, func(y Result) float64 { return float64(y.CPUPerDelivery) / 1e3 }))
-				p("| %d | %s | %.4f | %s | %s | %s | %s | %s / %s | %s / %s | %.1f%% | %.1f | %s | %.2f | %.0f | %.2f | %s / %s |",
+				p("| %d | %s | %.4f | %s | %s | %s | %s | %s / %s | %s / %s | %.1f%% | %.1f | %s | %.2f | %.0f | %.2f | %.1f | %d | %s / %s |",
 					r.N, x.System, x.DeliveryRatio, msf(x.P50), msf(x.P95), p99.format(fmt1), msf(x.Max), msf(x.NetP50), msf(x.NetP99), msf(x.RoutedP50), msf(x.RoutedP99), 100*x.Late, x.Throughput,
 					cpu.format(fmt0), x.CoresUsed, x.GossipBytesPerDelivery, float64(x.PeakHeapPerNode)/(1<<20),
-					msf(x.PublishCallP50), msf(x.PublishCallP99))
+					x.AllocPerDelivery/1024, x.GCCycles, msf(x.PublishCallP50), msf(x.PublishCallP99))
 			}
 		}
 		p("")

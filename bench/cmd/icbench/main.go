@@ -40,7 +40,7 @@ func run() error {
 	sizes := flag.String("sizes", "", "override the swarm sizes of the table, e.g. 10,25,50,100")
 	repeats := flag.Int("repeats", 0, "override the repeats of every part (table runs per system and size, rate searches, round trips, validation)")
 	rate := flag.Float64("rate", 0, "override the table's rate, messages/s")
-	count := flag.Int("count", 0, "override the table's messages per run, at every size (the full run sends more at N = 10 and 25, for 2,700 deliveries)")
+	count := flag.Int("count", 0, "override the table's messages per run, at every size")
 	maxRateSizes := flag.String("maxrate-sizes", "", "override the swarm sizes of the sustained-rate search, e.g. 100")
 	systems := flag.String("systems", "", "run only these systems in the table, the sustained-rate search and the round trip: comma-separated raw, raw-policy, intentcast-nostem, intentcast")
 	skip := flag.String("skip", "", "comma-separated parts to skip: table, ram, maxrate, roundtrip, validation")
@@ -105,7 +105,7 @@ func run() error {
 		o.Rate = *rate
 	}
 	if *count > 0 {
-		o.Count, o.MinDeliveries = *count, 0
+		o.Count = *count
 	}
 	for _, s := range strings.Split(*skip, ",") {
 		switch strings.TrimSpace(s) {

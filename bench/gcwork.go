@@ -1,0 +1,33 @@
+package bench
+
+import "runtime/metrics"
+
+// gcWork is what drives the collector over a run: bytes allocated and
+// cycles completed. In a one-process swarm every cycle's mark takes a
+// quarter of the cores from all the peers at once, so a system that
+// allocates more per delivery meets more cycles, and more of its messages
+// wait behind one (BENCHMARKS.md, "The tail at N = 100 is the
+// collector's"): the p99 of a short run moves with how many cycles fell in
+// it.
+type gcWork struct {
+	Allocated uint64 // bytes, /gc/heap/allocs:bytes
+	Cycles    uint64 `json:"cycles"` // /gc/cycles/total:gc-cycles
+}
+
+func readGCWork() gcWork {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	var w gcWork
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		w.Allocated = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		w.Cycles = s[1].Value.Uint64()
+	}
+	return w
+}
+
+// since returns the work between an earlier reading and w.
+func (w gcWork) since(earlier gcWork) gcWork {
+	return gcWork{Allocated: w.Allocated - earlier.Allocated, Cycles: w.Cycles - earlier.Cycles}
+}
