@@ -4,14 +4,14 @@ import "runtime/metrics"
 
 // gcWork is what drives the collector over a run: bytes allocated and
 // cycles completed. In a one-process swarm every cycle's mark takes a
-// quarter of the cores from all the peers at once, so a system that
-// allocates more per delivery meets more cycles, and more of its messages
-// wait behind one (BENCHMARKS.md, "The tail at N = 100 is the
-// collector's"): the p99 of a short run moves with how many cycles fell in
-// it.
+// quarter of the cores from all the peers at once, so the p99 of a run
+// moves with how many cycles fell in it and how long their marks took
+// (which grows with what the peers keep: BENCHMARKS.md, "What a node
+// keeps per message"); allocation sets how often a cycle comes and how
+// much marking the allocating goroutines are made to do.
 type gcWork struct {
 	Allocated uint64 // bytes, /gc/heap/allocs:bytes
-	Cycles    uint64 `json:"cycles"` // /gc/cycles/total:gc-cycles
+	Cycles    uint64 // /gc/cycles/total:gc-cycles
 }
 
 func readGCWork() gcWork {

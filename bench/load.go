@@ -183,8 +183,8 @@ type Result struct {
 
 	// AllocPerDelivery is the bytes allocated over the phase / Delivered,
 	// and GCCycles the collections completed in it (process-wide; with a
-	// process per peer, the peers' summed): what sets how many messages
-	// wait behind a collection's mark (gcwork.go).
+	// process per peer, the peers' summed): how much of the tail the
+	// collector can explain (gcwork.go).
 	AllocPerDelivery float64
 	GCCycles         uint64
 

@@ -271,8 +271,7 @@ func (s *ProcSwarm) beginPhase(ctx context.Context) error {
 }
 
 // endPhase sums the peers' CPU time, peak memory, allocation and
-// collections; its SchedP99 is the
-// median of the peers'.
+// collections; its SchedP99 is the median of the peers'.
 func (s *ProcSwarm) endPhase(ctx context.Context) (phaseStats, error) {
 	phases := make([]phaseStats, len(s.peers))
 	err := s.each(ctx, func(p *procPeer) error {
