@@ -78,12 +78,12 @@ func (n *Node) deliverLoop(ctx context.Context, sub *pubsub.Subscription, delive
 			return
 		}
 		// The router keeps the message in its gossip cache for seconds
-		// after this (IWANT replies, mcache history): without the parse
-		// handed to delivery, which is a dozen pointer-laden objects the
-		// collector would mark in every cycle, for every message every
-		// node saw in that time. This loop is the message's only reader
-		// of ValidatorData: the router never reads it, and a topic has
-		// one subscription.
+		// after this (IWANT replies, mcache history), and the parse the
+		// validator left on it is a dozen pointer-laden objects that the
+		// collector would mark in every cycle meanwhile, for every
+		// message: the parse leaves with delivery. This loop is the
+		// only reader of ValidatorData: the router never reads it, and a
+		// topic has one subscription.
 		m := msg.ValidatorData
 		msg.ValidatorData = nil
 		deliver(ctx, m)
