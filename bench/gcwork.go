@@ -17,14 +17,7 @@ type gcWork struct {
 func readGCWork() gcWork {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(s)
-	var w gcWork
-	if s[0].Value.Kind() == metrics.KindUint64 {
-		w.Allocated = s[0].Value.Uint64()
-	}
-	if s[1].Value.Kind() == metrics.KindUint64 {
-		w.Cycles = s[1].Value.Uint64()
-	}
-	return w
+	return gcWork{Allocated: s[0].Value.Uint64(), Cycles: s[1].Value.Uint64()}
 }
 
 // since returns the work between an earlier reading and w.

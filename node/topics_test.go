@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 
@@ -51,7 +52,7 @@ func TestDeliveryDropsTheParse(t *testing.T) {
 	defer tr.mu.Unlock()
 	var found bool
 	for _, msg := range tr.msgs {
-		if string(msg.Data) != string(in.Raw) {
+		if !bytes.Equal(msg.Data, in.Raw) {
 			continue
 		}
 		found = true

@@ -306,8 +306,8 @@ func BenchmarkRelayFlush(b *testing.B) {
 				live := make([]store.LiveIntent, perFlush)
 				for i := range live {
 					n++
-					c := counterID(n)
-					id := store.ID(sha256.Sum256(c[:]))
+					seq := counterID(n)
+					id := store.ID(sha256.Sum256(seq[:]))
 					live[i] = store.LiveIntent{ID: id, Category: "electronics", Raw: raw, Expires: now.Add(time.Hour + time.Duration(n)*time.Millisecond), Received: now.Add(time.Duration(n) * time.Millisecond)}
 				}
 				return live
