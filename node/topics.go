@@ -40,11 +40,11 @@ func (n *Node) joinTopic(name string, v pubsub.ValidatorEx) (*pubsub.Subscriptio
 	// Inline: the validator runs on the router's validation workers
 	// (Config.ValidateConcurrency of them, see newPubSub) instead of a
 	// goroutine per message under a per-topic cap. It is CPU-bound (one
-	// signature check, in-memory lookups, two store reads), so more
-	// goroutines than workers buy nothing, and a cap hit during a burst
-	// dropped valid messages that gossip then resent seconds later; the
-	// queue in front of the workers (ValidateQueueSize) is the bound
-	// instead.
+	// signature check and lookups in memory; it writes the store only for
+	// an intent whose cancel came first), so more goroutines than workers
+	// buy nothing, and a cap hit during a burst dropped valid messages
+	// that gossip then resent seconds later; the queue in front of the
+	// workers (ValidateQueueSize) is the bound instead.
 	if err := n.net.ps.RegisterTopicValidator(name, v,
 		pubsub.WithValidatorInline(true),
 		pubsub.WithValidatorTimeout(n.cfg.ValidateTimeout)); err != nil {
