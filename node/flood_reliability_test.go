@@ -697,7 +697,7 @@ func TestFloodKeepsHonestTraffic(t *testing.T) {
 		junkIDs[intent.IDOf(j.raw)] = true
 	}
 	for i, n := range nodes {
-		live, err := n.store.LiveIntents(t.Context(), "", time.Now())
+		live, err := n.store.LiveIntents(t.Context(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

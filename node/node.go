@@ -187,7 +187,7 @@ const StoreFile = "store.db"
 // accepts and cancels for intents seen before a restart are still checked.
 func (n *Node) loadLive(ctx context.Context) error {
 	now := n.now()
-	live, err := n.store.LiveIntents(ctx, "", now)
+	live, err := n.store.LiveIntents(ctx, now)
 	if err != nil {
 		return fmt.Errorf("node: load live intents: %w", err)
 	}

@@ -386,7 +386,7 @@ func TestInvalidIntentsPenaliseSender(t *testing.T) {
 		s, ok := board.get(attacker.ID())
 		return ok && s < graylistThreshold
 	})
-	live, err := honest.store.LiveIntents(t.Context(), "", time.Now())
+	live, err := honest.store.LiveIntents(t.Context(), time.Now())
 	if err != nil || len(live) != 0 {
 		t.Fatalf("honest node stored %d intents from the attacker (%v)", len(live), err)
 	}

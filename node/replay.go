@@ -292,7 +292,7 @@ func (r *replayIndex) seed(ctx context.Context, s store.Store, now time.Time, sk
 	}
 	// Within skew of their expiry too: an intent's replay entry is its live
 	// record, which the store keeps that long (Prune(now - skew)).
-	live, err := s.LiveIntents(ctx, "", now.Add(-skew))
+	live, err := s.LiveIntents(ctx, now.Add(-skew))
 	if err != nil {
 		return fmt.Errorf("live intents: %w", err)
 	}

@@ -571,7 +571,7 @@ func TestStemRejectsInvalidPeers(t *testing.T) {
 			}
 		})
 	}
-	if live, err := n.store.LiveIntents(t.Context(), "", time.Now()); err != nil || len(live) != 0 {
+	if live, err := n.store.LiveIntents(t.Context(), time.Now()); err != nil || len(live) != 0 {
 		t.Fatalf("stored %d intents (%v)", len(live), err)
 	}
 	if n.replay.seen(good.ID) {

@@ -64,7 +64,7 @@ func ingest(t *testing.T, n *Node, category string, raw []byte) {
 func awaitStored(t *testing.T, n *Node, count int) {
 	t.Helper()
 	eventually(t, 5*time.Second, fmt.Sprintf("%d live intents stored", count), func() bool {
-		live, err := n.store.LiveIntents(t.Context(), "", n.now())
+		live, err := n.store.LiveIntents(t.Context(), n.now())
 		return err == nil && len(live) == count
 	})
 }
@@ -509,10 +509,10 @@ func TestSyncMaliciousPeer(t *testing.T) {
 	// Only the intent it was given and the valid one delivered before the
 	// order broke; no tombstone.
 	eventually(t, 5*time.Second, "the store holds the two valid intents", func() bool {
-		live, err := honest.store.LiveIntents(t.Context(), "", time.Now())
+		live, err := honest.store.LiveIntents(t.Context(), time.Now())
 		return err == nil && len(live) == 2
 	})
-	live, _ := honest.store.LiveIntents(t.Context(), "", time.Now())
+	live, _ := honest.store.LiveIntents(t.Context(), time.Now())
 	for _, l := range live {
 		if l.ID != known.ID && l.ID != ordered[0].ID {
 			t.Fatalf("honest node stores intent %x", l.ID[:6])

@@ -30,13 +30,8 @@ func queuedOffer(status store.OfferStatus) store.Offer {
 // the offer with that ID.
 func treeHolds(t *testing.T, path string, offerID store.ID) bool {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	held := false
-	if err := db.View(func(tx *bolt.Tx) error {
+	if err := rawView(t, path, func(tx *bolt.Tx) error {
 		held = tx.Bucket([]byte("offer")).Get(offerID[:]) != nil
 		return nil
 	}); err != nil {

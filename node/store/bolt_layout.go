@@ -1,18 +1,17 @@
 package store
 
-// The on-disk layout of schema 1. Every bucket is top level. "stamp" is a
+// The on-disk layout of schema 2. Every bucket is top level. "stamp" is a
 // 12-byte time (see appendStamp), "text" a uvarint length then the bytes, and
 // "|" plain concatenation. Record values are CBOR maps with small integer keys
 // (see the *Rec types); index values are empty: an index key ends with the ID
 // of the record it points at, so a scan needs no value lookups to find it.
 //
-//	meta             "schema"                     -> uint32 big-endian, currently 1
+//	meta             "schema"                     -> uint32 big-endian, currently 2
 //	                 "journal"                    -> uint64 big-endian: the journal's last record in the tree (bolt_journal.go)
 //	own              intent ID                    -> ownIntentRec
 //	own_by_created   stamp(Created)|intent ID     -> ∅   OwnIntents, read backwards
 //	live             intent ID                    -> liveIntentRec
-//	live_by_cat      text(Category)|stamp(Expires)|intent ID -> ∅   LiveIntents(category)
-//	live_by_exp      stamp(Expires)|intent ID     -> ∅   LiveIntents(""), Prune
+//	live_by_exp      stamp(Expires)|intent ID     -> ∅   LiveIntents, Prune
 //	tomb             intent ID                    -> tombstoneRec
 //	tomb_by_cat      text(Category)|stamp(Expires)|intent ID -> ∅   Tombstones(category)
 //	tomb_by_exp      stamp(Expires)|intent ID     -> ∅   Tombstones(""), Prune
@@ -39,18 +38,19 @@ package store
 // Expiry indexes start with the stamp so that "unexpired" is one Seek to now
 // and "expired" one scan from the first key up to now, whatever the
 // category. Category indexes put the expiry right after the category for the
-// same reason within one category; LiveIntents then sorts its (few hundred at
-// most) results by Received in memory.
+// same reason within one category. LiveIntents sorts its results by Received
+// in memory; it runs once, at start. Live intents have no category index
+// (schema 1 had live_by_cat): the node answers sync and queries from its
+// live set, and every relayed intent wrote a key there that nothing read.
 //
 // Adding a bucket needs no new version (Open creates missing buckets, and an
 // older build ignores them); changing anything else above means a new
-// schemaVersion and a migration in migrate.
+// schemaVersion and a step in upgrade (bolt_schema.go).
 var (
 	bucketMeta          = []byte("meta")
 	bucketOwn           = []byte("own")
 	bucketOwnByCreated  = []byte("own_by_created")
 	bucketLive          = []byte("live")
-	bucketLiveByCat     = []byte("live_by_cat")
 	bucketLiveByExp     = []byte("live_by_exp")
 	bucketTomb          = []byte("tomb")
 	bucketTombByCat     = []byte("tomb_by_cat")
@@ -81,7 +81,7 @@ var (
 var allBuckets = [][]byte{
 	bucketMeta,
 	bucketOwn, bucketOwnByCreated,
-	bucketLive, bucketLiveByCat, bucketLiveByExp,
+	bucketLive, bucketLiveByExp,
 	bucketTomb, bucketTombByCat, bucketTombByExp,
 	bucketOffer, bucketOfferByIntent, bucketOfferByDir,
 	bucketDeal, bucketDealByClosed,

@@ -17,13 +17,6 @@ type liveIntentRec struct {
 	Received []byte `cbor:"4,keyasint"`
 }
 
-var liveByCat = index[LiveIntent]{
-	bucket: bucketLiveByCat,
-	key: func(in LiveIntent) []byte {
-		return append(appendStamp(appendText(nil, in.Category), in.Expires), in.ID[:]...)
-	},
-}
-
 var liveByExp = index[LiveIntent]{
 	bucket: bucketLiveByExp,
 	key: func(in LiveIntent) []byte {
@@ -36,7 +29,7 @@ var liveIntents = &table[LiveIntent]{
 	id:      func(in LiveIntent) ID { return in.ID },
 	encode:  encodeLiveIntent,
 	decode:  decodeLiveIntent,
-	indexes: []index[LiveIntent]{liveByCat, liveByExp},
+	indexes: []index[LiveIntent]{liveByExp},
 }
 
 func encodeLiveIntent(in LiveIntent) ([]byte, error) {
@@ -85,11 +78,11 @@ func (s *Bolt) LiveIntent(ctx context.Context, id ID) (in LiveIntent, err error)
 	return in, err
 }
 
-// LiveIntents returns the live intents of category ("" for all) that expire
-// at or after now, oldest Received first.
-func (s *Bolt) LiveIntents(ctx context.Context, category string, now time.Time) (list []LiveIntent, err error) {
+// LiveIntents returns the live intents that expire at or after now, oldest
+// Received first.
+func (s *Bolt) LiveIntents(ctx context.Context, now time.Time) (list []LiveIntent, err error) {
 	err = s.view(ctx, "list live intents", func(tx *bolt.Tx) error {
-		list, err = unexpired(tx, liveIntents, liveByCat, liveByExp, category, now)
+		list, err = liveIntents.ascend(tx, liveByExp, nil, appendStamp(nil, now))
 		return err
 	})
 	slices.SortFunc(list, func(a, b LiveIntent) int {

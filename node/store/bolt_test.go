@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"os"
@@ -75,7 +76,7 @@ func TestBoltReopen(t *testing.T) {
 		want any
 	}{
 		{"OwnIntents", func() (any, error) { return s.OwnIntents(ctx) }, []store.OwnIntent{own}},
-		{"LiveIntents", func() (any, error) { return s.LiveIntents(ctx, "home", now) }, []store.LiveIntent{live}},
+		{"LiveIntents", func() (any, error) { return s.LiveIntents(ctx, now) }, []store.LiveIntent{live}},
 		{"Tombstones", func() (any, error) { return s.Tombstones(ctx, "home", now) }, []store.Tombstone{tomb}},
 		{"Offers", func() (any, error) { return s.Offers(ctx, id("own")) }, []store.Offer{offer}},
 		{"OffersByDirection", func() (any, error) { return s.OffersByDirection(ctx, store.Received) }, []store.Offer{offer}},
@@ -158,7 +159,7 @@ func TestBoltRefusesFiles(t *testing.T) {
 		{"NewerSchema", func(t *testing.T, path string) {
 			openBolt(t, path).Close()
 			rawUpdate(t, path, func(tx *bolt.Tx) error {
-				return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 2})
+				return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 3})
 			})
 		}, store.ErrNewerSchema},
 		{"ForeignBolt", func(t *testing.T, path string) {
@@ -186,6 +187,72 @@ func TestBoltRefusesFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBoltUpgradesSchema1 opens a file of schema 1, with its live_by_cat
+// index: Open drops the index, stamps schema 2, and keeps the live intent,
+// which Prune then removes with its remaining index entry.
+func TestBoltUpgradesSchema1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "store.db")
+	live := store.LiveIntent{ID: id("live"), Category: "home", Raw: []byte("intent"), Expires: now, Received: now}
+	s := openBolt(t, path)
+	if err := s.PutLiveIntent(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// As schema 1 wrote it: the version, and the category index's key
+	// (text(category)|stamp(expires)|ID; only its presence matters here).
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 1}); err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket([]byte("live_by_cat"))
+		if err != nil {
+			return err
+		}
+		return b.Put(append([]byte("\x04home"), live.ID[:]...), nil)
+	})
+
+	s = openBolt(t, path)
+	got, err := s.LiveIntents(ctx, time.Time{})
+	if err != nil || !reflect.DeepEqual(got, []store.LiveIntent{live}) {
+		t.Errorf("LiveIntents after the upgrade = %+v, %v; want the intent of schema 1", got, err)
+	}
+	if n, err := s.Prune(ctx, now.Add(time.Second)); n != 1 || err != nil {
+		t.Errorf("Prune after the upgrade = %d, %v; want 1, nil", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rawView(t, path, func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte("meta")).Get([]byte("schema")); !bytes.Equal(v, []byte{0, 0, 0, 2}) {
+			t.Errorf("schema after the upgrade = %x, want 00000002", v)
+		}
+		if tx.Bucket([]byte("live_by_cat")) != nil {
+			t.Error("the upgrade left bucket live_by_cat")
+		}
+		if k, _ := tx.Bucket([]byte("live_by_exp")).Cursor().First(); k != nil {
+			t.Errorf("live_by_exp still holds %x after Prune", k)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawView reads the bbolt file at path as it lies on disk, not through the
+// store; it returns fn's error.
+func rawView(t *testing.T, path string, fn func(*bolt.Tx) error) error {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	return db.View(fn)
 }
 
 // rawUpdate changes the bbolt file at path behind the store's back.
@@ -243,7 +310,7 @@ func TestBoltCorruptRecord(t *testing.T) {
 	if n, err := s.Prune(ctx, now.Add(time.Second)); n != 1 || err != nil {
 		t.Errorf("Prune of a damaged expired record = %d, %v; want 1, nil", n, err)
 	}
-	if got, err := s.LiveIntents(ctx, "", time.Time{}); err != nil || len(got) != 0 {
+	if got, err := s.LiveIntents(ctx, time.Time{}); err != nil || len(got) != 0 {
 		t.Errorf("LiveIntents after pruning the damaged record = %+v, %v; want none", got, err)
 	}
 }

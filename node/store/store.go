@@ -271,9 +271,10 @@ type Store interface {
 	PutLiveIntent(ctx context.Context, in LiveIntent) error
 	// LiveIntent returns the live intent with that ID.
 	LiveIntent(ctx context.Context, id ID) (LiveIntent, error)
-	// LiveIntents returns the unexpired live intents of a category (all
-	// categories if category is ""), oldest Received first.
-	LiveIntents(ctx context.Context, category string, now time.Time) ([]LiveIntent, error)
+	// LiveIntents returns the live intents unexpired at now, oldest
+	// Received first: what a node loads at start. From then on it answers
+	// from memory (its live set), so the store keeps no index by category.
+	LiveIntents(ctx context.Context, now time.Time) ([]LiveIntent, error)
 
 	// Apply writes a batch in one transaction (see Batch): all of it or,
 	// on error, none. Concurrent calls may share a transaction and its disk

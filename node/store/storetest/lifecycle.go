@@ -29,7 +29,7 @@ func everyMethod(s store.Store) []method {
 			return s.PutLiveIntent(ctx, liveIntent("any", "home", t0, t0.Add(time.Hour)))
 		}},
 		{"LiveIntent", func(ctx context.Context) error { _, err := s.LiveIntent(ctx, id); return err }},
-		{"LiveIntents", func(ctx context.Context) error { _, err := s.LiveIntents(ctx, "home", t0); return err }},
+		{"LiveIntents", func(ctx context.Context) error { _, err := s.LiveIntents(ctx, t0); return err }},
 		{"PutTombstone", func(ctx context.Context) error { return s.PutTombstone(ctx, tombstone("any", "home", t0)) }},
 		{"Tombstone", func(ctx context.Context) error { _, err := s.Tombstone(ctx, id); return err }},
 		{"Tombstones", func(ctx context.Context) error { _, err := s.Tombstones(ctx, "", t0); return err }},
@@ -103,7 +103,7 @@ func testContextDone(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	own, err := s.OwnIntents(ctx)
 	must(t, err)
-	live, err := s.LiveIntents(ctx, "", time.Time{})
+	live, err := s.LiveIntents(ctx, time.Time{})
 	must(t, err)
 	offers, err := s.OffersByDirection(ctx, store.Sent)
 	must(t, err)
@@ -134,7 +134,7 @@ func testConcurrentUse(t *testing.T, s store.Store) {
 				for _, err := range []error{
 					s.PutLiveIntent(ctx, liveIntent(name, "home", at, t0.Add(time.Hour))),
 					s.PutOffer(ctx, offer(name, name, store.Received, at)),
-					errOf(s.LiveIntents(ctx, "home", t0)),
+					errOf(s.LiveIntents(ctx, t0)),
 					errOf(s.OffersByDirection(ctx, store.Received)),
 					errOf(s.MarkSeen(ctx, idOf(name), at)),
 				} {
@@ -147,7 +147,7 @@ func testConcurrentUse(t *testing.T, s store.Store) {
 		})
 	}
 	wg.Wait()
-	live, err := s.LiveIntents(ctx, "home", t0)
+	live, err := s.LiveIntents(ctx, t0)
 	must(t, err)
 	offers, err := s.OffersByDirection(ctx, store.Received)
 	must(t, err)

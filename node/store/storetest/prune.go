@@ -68,7 +68,7 @@ func testPrune(t *testing.T, s store.Store) {
 	}
 
 	// The pruned entries are gone from the indexes too.
-	live, err := s.LiveIntents(ctx, "", t0.Add(-48*time.Hour))
+	live, err := s.LiveIntents(ctx, t0.Add(-48*time.Hour))
 	must(t, err)
 	checkOrder(t, "LiveIntents after Prune", live, liveID, idOf("live-now"), idOf("live-future"))
 	tombs, err := s.Tombstones(ctx, "home", t0.Add(-48*time.Hour))

@@ -112,7 +112,7 @@ func testEmptyLists(t *testing.T, s store.Store) {
 		list func() (int, error)
 	}{
 		{"OwnIntents", func() (int, error) { l, err := s.OwnIntents(ctx); return len(l), err }},
-		{"LiveIntents", func() (int, error) { l, err := s.LiveIntents(ctx, "", t0); return len(l), err }},
+		{"LiveIntents", func() (int, error) { l, err := s.LiveIntents(ctx, t0); return len(l), err }},
 		{"Tombstones", func() (int, error) { l, err := s.Tombstones(ctx, "", t0); return len(l), err }},
 		{"Offers", func() (int, error) { l, err := s.Offers(ctx, idOf("intent")); return len(l), err }},
 		{"OffersByDirection", func() (int, error) { l, err := s.OffersByDirection(ctx, store.Received); return len(l), err }},
