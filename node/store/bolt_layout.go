@@ -39,7 +39,7 @@ package store
 // and "expired" one scan from the first key up to now, whatever the
 // category. Category indexes put the expiry right after the category for the
 // same reason within one category. LiveIntents sorts its results by Received
-// in memory; it runs once, at start. Live intents have no category index
+// in memory; it runs only at start. Live intents have no category index
 // (schema 1 had live_by_cat): the node answers sync and queries from its
 // live set, and every relayed intent wrote a key there that nothing read.
 //
