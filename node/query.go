@@ -111,18 +111,15 @@ func (n *Node) Intent(ctx context.Context, id intent.ID) (IntentRecord, error) {
 }
 
 // signedIntent finds the signed intent with that ID wherever the node
-// keeps it: own intents, the live set, stored live intents; nil if none.
+// keeps it: own intents, the live set; nil if none. The store has no
+// other: the live set takes every intent before delivery stores it, start
+// loads it back, and both drop it at the same expiry.
 func (n *Node) signedIntent(ctx context.Context, id intent.ID) *intent.SignedIntent {
 	if o, err := n.ownIntent(ctx, id); err == nil {
 		return o.in
 	}
 	if in, ok := n.live.get(id); ok {
 		return in
-	}
-	if l, err := n.store.LiveIntent(ctx, id); err == nil {
-		if in, err := intent.ParseIntent(l.Raw); err == nil {
-			return in
-		}
 	}
 	return nil
 }

@@ -34,8 +34,8 @@ func TestRelayedIntentIsOneRecord(t *testing.T) {
 		t.Fatalf("check cancel: %v", err)
 	}
 	n.replay.flush(t.Context())
-	if _, err := n.store.LiveIntent(t.Context(), in.ID); err != nil {
-		t.Fatalf("the relayed intent is not stored: %v", err)
+	if !isStoredLive(t, n, in.ID) {
+		t.Fatal("the relayed intent is not stored")
 	}
 	if seen, err := n.store.Seen(t.Context(), in.ID); err != nil || seen {
 		t.Fatalf("the relayed intent has a replay entry beside its live record (seen %v, %v)", seen, err)

@@ -100,17 +100,22 @@ func (s *Bolt) log(c *commit) error {
 func checkBatch(b Batch) (int, error) {
 	var size int
 	err := errors.Join(
-		checkAll(ownIntents, b.Own, &size), checkAll(offers, b.Offers, &size), checkAll(tombstones, b.Tombstones, &size),
-		checkAll(liveIntents, b.Live, &size), checkAll(relayed, b.Relay, &size), checkAll(outbox, b.Outbox, &size),
-		checkAll(threads, b.Threads, &size), checkAll(deals, b.Deals, &size))
+		checkAll(ownIntents.encode, ownIntents.id, b.Own, &size),
+		checkAll(offers.encode, offers.id, b.Offers, &size),
+		checkAll(tombstones.encode, tombstones.id, b.Tombstones, &size),
+		checkAll(encodeLiveIntent, liveID, b.Live, &size),
+		checkAll(relayed.encode, relayed.id, b.Relay, &size),
+		checkAll(outbox.encode, outbox.id, b.Outbox, &size),
+		checkAll(threads.encode, threads.id, b.Threads, &size),
+		checkAll(deals.encode, deals.id, b.Deals, &size))
 	return size, err
 }
 
-func checkAll[R any](t *table[R], rs []R, size *int) error {
+func checkAll[R any](encode func(R) ([]byte, error), id func(R) ID, rs []R, size *int) error {
 	for _, r := range rs {
-		v, err := t.encode(r)
+		v, err := encode(r)
 		if err != nil {
-			return fmt.Errorf("%s: %w", shortID(t.id(r)), err)
+			return fmt.Errorf("%s: %w", shortID(id(r)), err)
 		}
 		*size += len(v)
 	}
@@ -141,10 +146,7 @@ func applyBatch(tx *bolt.Tx, b Batch) error {
 		}
 	}
 	for _, in := range b.Live {
-		if tombstones.has(tx, in.ID) {
-			continue
-		}
-		if err := liveIntents.put(tx, in); err != nil {
+		if err := putLive(tx, in); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intentcast/intentcast/intent"
 	"github.com/intentcast/intentcast/node/store"
 )
 
@@ -291,15 +293,25 @@ func BenchmarkApply(b *testing.B) {
 // written. Each op adds a batch, so the store grows from held: run it with
 // a few ops (-benchtime 3x) to measure a store of about that size; the
 // bench swarm's nodes hold about a hundred live intents, a node in use
-// thousands.
+// thousands. Expiries are "ordered" (each intent lives an hour from its
+// arrival: the API's default lifetime, 72 h, makes most real ones so) or
+// "random" (1 h to 30 days, the longest an intent may live: the worst
+// case for a store kept in expiry order).
 func BenchmarkRelayFlush(b *testing.B) {
 	ctx := b.Context()
 	now := time.Now()
 	raw := make([]byte, 350)
-	for _, c := range []struct{ held, perFlush int }{{0, 100}, {0, 200}, {2000, 100}, {2000, 200}} {
+	for _, c := range []struct {
+		held, perFlush int
+		expiry         string
+	}{
+		{0, 100, "ordered"}, {0, 200, "ordered"}, {2000, 100, "ordered"}, {2000, 200, "ordered"},
+		{2000, 100, "random"}, {20000, 100, "ordered"}, {20000, 100, "random"},
+	} {
 		held, perFlush := c.held, c.perFlush
-		b.Run(fmt.Sprintf("held=%d/batch=%d", held, perFlush), func(b *testing.B) {
+		b.Run(fmt.Sprintf("held=%d/batch=%d/expiry=%s", held, perFlush, c.expiry), func(b *testing.B) {
 			s := openBolt(b, filepath.Join(b.TempDir(), "store.db"))
+			rng := rand.New(rand.NewPCG(1, 2))
 			var n uint64
 			next := func() []store.LiveIntent {
 				live := make([]store.LiveIntent, perFlush)
@@ -307,7 +319,12 @@ func BenchmarkRelayFlush(b *testing.B) {
 					n++
 					seq := counterID(n)
 					id := store.ID(sha256.Sum256(seq[:]))
-					live[i] = store.LiveIntent{ID: id, Category: "electronics", Raw: raw, Expires: now.Add(time.Hour + time.Duration(n)*time.Millisecond), Received: now.Add(time.Duration(n) * time.Millisecond)}
+					received := now.Add(time.Duration(n) * time.Millisecond)
+					life := time.Hour
+					if c.expiry == "random" {
+						life += time.Duration(rng.Int64N(int64(intent.MaxLifetime - time.Hour)))
+					}
+					live[i] = store.LiveIntent{ID: id, Category: "electronics", Raw: raw, Expires: received.Add(life), Received: received}
 				}
 				return live
 			}

@@ -26,7 +26,7 @@ func unexpired[R any](tx *bolt.Tx, t *table[R], byCat, byExp index[R], category 
 func (s *Bolt) Prune(ctx context.Context, now time.Time) (n int, err error) {
 	limit := appendStamp(nil, now)
 	err = s.update(ctx, "prune", func(tx *bolt.Tx) error {
-		live, err := liveIntents.removeBefore(tx, liveByExp, limit)
+		live, err := pruneLive(tx, limit)
 		if err != nil {
 			return err
 		}

@@ -1,17 +1,16 @@
 package store
 
-// The on-disk layout of schema 2. Every bucket is top level. "stamp" is a
+// The on-disk layout of schema 3. Every bucket is top level. "stamp" is a
 // 12-byte time (see appendStamp), "text" a uvarint length then the bytes, and
 // "|" plain concatenation. Record values are CBOR maps with small integer keys
 // (see the *Rec types); index values are empty: an index key ends with the ID
 // of the record it points at, so a scan needs no value lookups to find it.
 //
-//	meta             "schema"                     -> uint32 big-endian, currently 2
+//	meta             "schema"                     -> uint32 big-endian, currently 3
 //	                 "journal"                    -> uint64 big-endian: the journal's last record in the tree (bolt_journal.go)
 //	own              intent ID                    -> ownIntentRec
 //	own_by_created   stamp(Created)|intent ID     -> ∅   OwnIntents, read backwards
-//	live             intent ID                    -> liveIntentRec
-//	live_by_exp      stamp(Expires)|intent ID     -> ∅   LiveIntents, Prune
+//	live             stamp(Expires)|intent ID     -> liveIntentRec   LiveIntents, Prune
 //	tomb             intent ID                    -> tombstoneRec
 //	tomb_by_cat      text(Category)|stamp(Expires)|intent ID -> ∅   Tombstones(category)
 //	tomb_by_exp      stamp(Expires)|intent ID     -> ∅   Tombstones(""), Prune
@@ -38,10 +37,12 @@ package store
 // Expiry indexes start with the stamp so that "unexpired" is one Seek to now
 // and "expired" one scan from the first key up to now, whatever the
 // category. Category indexes put the expiry right after the category for the
-// same reason within one category. LiveIntents sorts its results by Received
-// in memory; it runs only at start. Live intents have no category index
-// (schema 1 had live_by_cat): the node answers sync and queries from its
-// live set, and every relayed intent wrote a key there that nothing read.
+// same reason within one category. Live intents are keyed by expiry, with
+// no index at all (bolt_live.go says why): the node answers sync, queries
+// and lookups by ID from its live set, and reads the stored ones only at
+// start (LiveIntents, which sorts them by Received in memory). Schema 1
+// keyed them by ID with two indexes (live_by_exp, live_by_cat), schema 2
+// with one (live_by_exp); every relayed intent wrote a key to each.
 //
 // Adding a bucket needs no new version (Open creates missing buckets, and an
 // older build ignores them); changing anything else above means a new
@@ -51,7 +52,6 @@ var (
 	bucketOwn           = []byte("own")
 	bucketOwnByCreated  = []byte("own_by_created")
 	bucketLive          = []byte("live")
-	bucketLiveByExp     = []byte("live_by_exp")
 	bucketTomb          = []byte("tomb")
 	bucketTombByCat     = []byte("tomb_by_cat")
 	bucketTombByExp     = []byte("tomb_by_exp")
@@ -81,7 +81,7 @@ var (
 var allBuckets = [][]byte{
 	bucketMeta,
 	bucketOwn, bucketOwnByCreated,
-	bucketLive, bucketLiveByExp,
+	bucketLive,
 	bucketTomb, bucketTombByCat, bucketTombByExp,
 	bucketOffer, bucketOfferByIntent, bucketOfferByDir,
 	bucketDeal, bucketDealByClosed,

@@ -3,86 +3,140 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// liveIntentRec is how a LiveIntent is stored; the ID is the key.
+// Live intents are the one kind of record keyed by time, not by ID: the key
+// is stamp(Expires)|ID and there is no index. A relay stores every intent it
+// relays, and what it asks of them afterwards goes by time (start lists the
+// unexpired, Prune deletes the expired) or comes with the expiry (a
+// tombstone carries its intent's). Keyed by ID, each put landed on a random
+// leaf page and wrote an index key besides; keyed by expiry, most puts land
+// near the end, where the last put left its pages (BenchmarkRelayFlush). An
+// intent's ID is the hash of its signed bytes, which state its expiry, so
+// the pair names one intent as the ID alone does.
+
+// liveIntentRec is how a LiveIntent is stored; its expiry and ID are the key.
 type liveIntentRec struct {
 	Category string `cbor:"1,keyasint,omitempty"`
 	Raw      []byte `cbor:"2,keyasint,omitempty"`
-	Expires  []byte `cbor:"3,keyasint"`
+	// 3 held Expires in schema 2, before the expiry moved into the key.
 	Received []byte `cbor:"4,keyasint"`
 }
 
-var liveByExp = index[LiveIntent]{
-	bucket: bucketLiveByExp,
-	key: func(in LiveIntent) []byte {
-		return append(appendStamp(nil, in.Expires), in.ID[:]...)
-	},
+// liveKeyLen is the size of a live intent's key: stamp(Expires)|ID.
+const liveKeyLen = stampLen + len(ID{})
+
+func liveKey(id ID, expires time.Time) []byte {
+	return append(appendStamp(make([]byte, 0, liveKeyLen), expires), id[:]...)
 }
 
-var liveIntents = &table[LiveIntent]{
-	bucket:  bucketLive,
-	id:      func(in LiveIntent) ID { return in.ID },
-	encode:  encodeLiveIntent,
-	decode:  decodeLiveIntent,
-	indexes: []index[LiveIntent]{liveByExp},
-}
+func liveID(in LiveIntent) ID { return in.ID }
 
 func encodeLiveIntent(in LiveIntent) ([]byte, error) {
-	return marshalRec(liveIntentRec{
-		Category: in.Category,
-		Raw:      in.Raw,
-		Expires:  appendStamp(nil, in.Expires),
-		Received: appendStamp(nil, in.Received),
-	})
+	return marshalRec(liveIntentRec{Category: in.Category, Raw: in.Raw, Received: appendStamp(nil, in.Received)})
 }
 
-func decodeLiveIntent(id ID, b []byte) (LiveIntent, error) {
+// decodeLiveIntent decodes the record v stored under key k; ErrCorrupt if
+// either does not decode.
+func decodeLiveIntent(k, v []byte) (LiveIntent, error) {
+	if len(k) != liveKeyLen {
+		return LiveIntent{}, fmt.Errorf("bucket %s: key %x is %d bytes, want %d: %w", bucketLive, k, len(k), liveKeyLen, ErrCorrupt)
+	}
+	id := ID(k[stampLen:])
+	expires, err := parseStamp(k[:stampLen])
 	var r liveIntentRec
-	if err := unmarshalRec(b, &r); err != nil {
-		return LiveIntent{}, err
+	if err == nil {
+		err = unmarshalRec(v, &r)
 	}
 	var f fields
-	in := LiveIntent{
-		ID:       id,
-		Category: r.Category,
-		Raw:      r.Raw,
-		Expires:  f.stamp("Expires", r.Expires),
-		Received: f.stamp("Received", r.Received),
+	in := LiveIntent{ID: id, Category: r.Category, Raw: r.Raw, Expires: expires, Received: f.stamp("Received", r.Received)}
+	if err == nil {
+		err = f.err
 	}
-	return in, f.err
+	if err != nil {
+		return LiveIntent{}, fmt.Errorf("%s in bucket %s: %w: %w", shortID(id), bucketLive, ErrCorrupt, err)
+	}
+	return in, nil
+}
+
+// putLive inserts or replaces in, unless it has a tombstone.
+func putLive(tx *bolt.Tx, in LiveIntent) error {
+	if tombstones.has(tx, in.ID) {
+		return nil
+	}
+	return writeLive(tx, in)
+}
+
+func writeLive(tx *bolt.Tx, in LiveIntent) error {
+	v, err := encodeLiveIntent(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", shortID(in.ID), err)
+	}
+	if err := tx.Bucket(bucketLive).Put(liveKey(in.ID, in.Expires), v); err != nil {
+		return fmt.Errorf("%s: write to bucket %s: %w", shortID(in.ID), bucketLive, err)
+	}
+	return nil
+}
+
+// removeLive deletes the live intent with that ID and expiry, if any.
+func removeLive(tx *bolt.Tx, id ID, expires time.Time) error {
+	if err := tx.Bucket(bucketLive).Delete(liveKey(id, expires)); err != nil {
+		return fmt.Errorf("%s: delete from bucket %s: %w", shortID(id), bucketLive, err)
+	}
+	return nil
+}
+
+// unexpiredLive returns the live intents that expire at or after now, in
+// expiry order: one Seek past the expired ones.
+func unexpiredLive(tx *bolt.Tx, now time.Time) ([]LiveIntent, error) {
+	var out []LiveIntent
+	c := tx.Bucket(bucketLive).Cursor()
+	for k, v := c.Seek(appendStamp(nil, now)); k != nil; k, v = c.Next() {
+		in, err := decodeLiveIntent(k, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// pruneLive deletes the live intents whose key sorts before limit (those
+// that expired before the time in it, damaged ones included: only the key
+// is read) and returns how many it deleted.
+func pruneLive(tx *bolt.Tx, limit []byte) (int, error) {
+	// Collect first: deleting under a live cursor makes it skip keys.
+	var keys [][]byte
+	b := tx.Bucket(bucketLive)
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("bucket %s: delete %x: %w", bucketLive, k, err)
+		}
+	}
+	return len(keys), nil
 }
 
 // PutLiveIntent inserts or replaces an intent seen on the network, unless
 // it has a tombstone: the check and the write share one transaction, so a
 // cancel that lands concurrently cannot be overtaken.
 func (s *Bolt) PutLiveIntent(ctx context.Context, in LiveIntent) error {
-	return s.update(ctx, "put live intent", func(tx *bolt.Tx) error {
-		if tombstones.has(tx, in.ID) {
-			return nil
-		}
-		return liveIntents.put(tx, in)
-	})
-}
-
-// LiveIntent returns the live intent with that ID, or ErrNotFound.
-func (s *Bolt) LiveIntent(ctx context.Context, id ID) (in LiveIntent, err error) {
-	err = s.view(ctx, "get live intent", func(tx *bolt.Tx) error {
-		in, err = liveIntents.get(tx, id)
-		return err
-	})
-	return in, err
+	return s.update(ctx, "put live intent", func(tx *bolt.Tx) error { return putLive(tx, in) })
 }
 
 // LiveIntents returns the live intents that expire at or after now, oldest
 // Received first.
 func (s *Bolt) LiveIntents(ctx context.Context, now time.Time) (list []LiveIntent, err error) {
 	err = s.view(ctx, "list live intents", func(tx *bolt.Tx) error {
-		list, err = liveIntents.ascend(tx, liveByExp, nil, appendStamp(nil, now))
+		list, err = unexpiredLive(tx, now)
 		return err
 	})
 	slices.SortFunc(list, func(a, b LiveIntent) int {

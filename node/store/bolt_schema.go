@@ -11,7 +11,7 @@ import (
 
 // schemaVersion is the layout this build reads and writes (see
 // bolt_layout.go). It goes up whenever a bucket, key or record changes shape.
-const schemaVersion = 2
+const schemaVersion = 3
 
 var schemaKey = []byte("schema")
 
@@ -71,6 +71,57 @@ func upgrade(tx *bolt.Tx, from uint32) error {
 		// Schema 2 drops live_by_cat, an index nothing read (bolt_layout.go).
 		if err := tx.DeleteBucket([]byte("live_by_cat")); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return fmt.Errorf("drop bucket live_by_cat: %w", err)
+		}
+	case 2:
+		return rekeyLive(tx)
+	}
+	return nil
+}
+
+// rekeyLive turns schema 2's live intents (keyed by ID, with the expiry in
+// the record and in the index live_by_exp) into schema 3's (keyed by
+// stamp(Expires)|ID, no index). The records are read whole first: bbolt
+// cannot rename a bucket, and the old one goes before the new is made.
+func rekeyLive(tx *bolt.Tx) error {
+	type v2Rec struct {
+		Category string `cbor:"1,keyasint,omitempty"`
+		Raw      []byte `cbor:"2,keyasint,omitempty"`
+		Expires  []byte `cbor:"3,keyasint"`
+		Received []byte `cbor:"4,keyasint"`
+	}
+	var kept []LiveIntent
+	if old := tx.Bucket(bucketLive); old != nil {
+		if err := old.ForEach(func(k, v []byte) error {
+			var r v2Rec
+			var f fields
+			id := f.id("ID", k)
+			if err := unmarshalRec(v, &r); err != nil {
+				f.fail("record", err)
+			}
+			in := LiveIntent{ID: id, Category: r.Category, Raw: r.Raw, Expires: f.stamp("Expires", r.Expires), Received: f.stamp("Received", r.Received)}
+			if f.err != nil {
+				// Schema 2 could not decode it either. Without an expiry
+				// it has no key; it was a relayed copy, which sync
+				// fetches again from peers.
+				return nil
+			}
+			kept = append(kept, in)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read bucket %s: %w", bucketLive, err)
+		}
+	}
+	for _, name := range [][]byte{bucketLive, []byte("live_by_exp")} {
+		if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return fmt.Errorf("drop bucket %s: %w", name, err)
+		}
+	}
+	if _, err := tx.CreateBucket(bucketLive); err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketLive, err)
+	}
+	for _, in := range kept {
+		if err := writeLive(tx, in); err != nil {
+			return err
 		}
 	}
 	return nil

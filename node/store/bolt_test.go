@@ -3,7 +3,9 @@ package store_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/intentcast/intentcast/node/store"
@@ -159,7 +162,7 @@ func TestBoltRefusesFiles(t *testing.T) {
 		{"NewerSchema", func(t *testing.T, path string) {
 			openBolt(t, path).Close()
 			rawUpdate(t, path, func(tx *bolt.Tx) error {
-				return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 3})
+				return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 0xff})
 			})
 		}, store.ErrNewerSchema},
 		{"ForeignBolt", func(t *testing.T, path string) {
@@ -189,58 +192,107 @@ func TestBoltRefusesFiles(t *testing.T) {
 	}
 }
 
-// TestBoltUpgradesSchema1 opens a file of schema 1, with its live_by_cat
-// index: Open drops the index, stamps schema 2, and keeps the live intent,
-// which Prune then removes with its remaining index entry.
-func TestBoltUpgradesSchema1(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "store.db")
-	live := store.LiveIntent{ID: id("live"), Category: "home", Raw: []byte("intent"), Expires: now, Received: now}
-	s := openBolt(t, path)
-	if err := s.PutLiveIntent(ctx, live); err != nil {
-		t.Fatal(err)
+// TestBoltUpgrades opens files of schemas 1 and 2 as those builds wrote
+// their live intents (keyed by ID, the expiry in the record and in
+// live_by_exp; schema 1 also had live_by_cat). Open rekeys them by expiry,
+// drops the indexes and a record neither could decode, and stamps schema 3;
+// the intents read back whole, and Prune deletes the expired one.
+func TestBoltUpgrades(t *testing.T) {
+	for _, from := range []byte{1, 2} {
+		t.Run(fmt.Sprint("schema ", from), func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "store.db")
+			expired := store.LiveIntent{ID: id("expired"), Category: "home", Raw: []byte("intent 1"), Expires: now, Received: now.Add(-time.Hour)}
+			live := store.LiveIntent{ID: id("live"), Category: "travel", Raw: []byte("intent 2"), Expires: now.Add(time.Hour), Received: now}
+			s := openBolt(t, path)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rawUpdate(t, path, func(tx *bolt.Tx) error {
+				return writeOldLive(tx, from, []store.LiveIntent{expired, live})
+			})
+
+			s = openBolt(t, path)
+			got, err := s.LiveIntents(ctx, time.Time{})
+			if err != nil || !reflect.DeepEqual(got, []store.LiveIntent{expired, live}) {
+				t.Errorf("LiveIntents after the upgrade = %+v, %v; want the two intents of schema %d", got, err, from)
+			}
+			if n, err := s.Prune(ctx, now.Add(time.Second)); n != 1 || err != nil {
+				t.Errorf("Prune after the upgrade = %d, %v; want 1, nil", n, err)
+			}
+			if got, err := s.LiveIntents(ctx, time.Time{}); err != nil || !reflect.DeepEqual(got, []store.LiveIntent{live}) {
+				t.Errorf("LiveIntents after Prune = %+v, %v; want the unexpired one", got, err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rawView(t, path, func(tx *bolt.Tx) error {
+				if v := tx.Bucket([]byte("meta")).Get([]byte("schema")); !bytes.Equal(v, []byte{0, 0, 0, 3}) {
+					t.Errorf("schema after the upgrade = %x, want 00000003", v)
+				}
+				for _, old := range []string{"live_by_cat", "live_by_exp"} {
+					if tx.Bucket([]byte(old)) != nil {
+						t.Errorf("the upgrade left bucket %s", old)
+					}
+				}
+				var keys []string
+				_ = tx.Bucket([]byte("live")).ForEach(func(k, _ []byte) error { keys = append(keys, fmt.Sprintf("%x", k)); return nil })
+				if want := fmt.Sprintf("%x%x", stamp(live.Expires), live.ID); !reflect.DeepEqual(keys, []string{want}) {
+					t.Errorf("live keys = %v, want [%s] (stamp(Expires)|ID)", keys, want)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+}
+
+// writeOldLive makes the file a store of schema 1 or 2 holding live, with
+// a third live record that does not decode.
+func writeOldLive(tx *bolt.Tx, schema byte, live []store.LiveIntent) error {
+	if err := tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, schema}); err != nil {
+		return err
 	}
-	// As schema 1 wrote it: the version, and the category index's key
-	// (text(category)|stamp(expires)|ID; only its presence matters here).
-	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		if err := tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 1}); err != nil {
+	if err := tx.DeleteBucket([]byte("live")); err != nil {
+		return err
+	}
+	byID, err := tx.CreateBucket([]byte("live"))
+	if err != nil {
+		return err
+	}
+	byExp, err := tx.CreateBucket([]byte("live_by_exp"))
+	if err != nil {
+		return err
+	}
+	byCat := byExp // schema 2 had no category index
+	if schema == 1 {
+		if byCat, err = tx.CreateBucket([]byte("live_by_cat")); err != nil {
 			return err
 		}
-		b, err := tx.CreateBucket([]byte("live_by_cat"))
+	}
+	for _, in := range live {
+		rec, err := cbor.Marshal(map[int]any{1: in.Category, 2: in.Raw, 3: stamp(in.Expires), 4: stamp(in.Received)})
 		if err != nil {
 			return err
 		}
-		return b.Put(append([]byte("\x04home"), live.ID[:]...), nil)
-	})
+		expKey := append(stamp(in.Expires), in.ID[:]...)
+		catKey := append(append([]byte{byte(len(in.Category))}, in.Category...), expKey...)
+		for _, err := range []error{byID.Put(in.ID[:], rec), byExp.Put(expKey, nil), byCat.Put(catKey, nil)} {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	damaged := id("damaged")
+	return byID.Put(damaged[:], []byte("garbage"))
+}
 
-	s = openBolt(t, path)
-	got, err := s.LiveIntents(ctx, time.Time{})
-	if err != nil || !reflect.DeepEqual(got, []store.LiveIntent{live}) {
-		t.Errorf("LiveIntents after the upgrade = %+v, %v; want the intent of schema 1", got, err)
-	}
-	if n, err := s.Prune(ctx, now.Add(time.Second)); n != 1 || err != nil {
-		t.Errorf("Prune after the upgrade = %d, %v; want 1, nil", n, err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rawView(t, path, func(tx *bolt.Tx) error {
-		if v := tx.Bucket([]byte("meta")).Get([]byte("schema")); !bytes.Equal(v, []byte{0, 0, 0, 2}) {
-			t.Errorf("schema after the upgrade = %x, want 00000002", v)
-		}
-		if tx.Bucket([]byte("live_by_cat")) != nil {
-			t.Error("the upgrade left bucket live_by_cat")
-		}
-		if k, _ := tx.Bucket([]byte("live_by_exp")).Cursor().First(); k != nil {
-			t.Errorf("live_by_exp still holds %x after Prune", k)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+// stamp is the store's 12-byte time: Unix seconds with the sign bit
+// flipped, then nanoseconds, both big-endian.
+func stamp(t time.Time) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(t.Unix())^(1<<63))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
 }
 
 // rawView reads the bbolt file at path as it lies on disk, not through the
@@ -289,7 +341,8 @@ func TestBoltCorruptRecord(t *testing.T) {
 		if err := tx.Bucket([]byte("offer")).Put(offer.ID[:], []byte{0xa1, 0x07, 0x41, 0xff}); err != nil {
 			return err
 		}
-		return tx.Bucket([]byte("live")).Put(live.ID[:], []byte("garbage"))
+		k, _ := tx.Bucket([]byte("live")).Cursor().First()
+		return tx.Bucket([]byte("live")).Put(k, []byte("garbage"))
 	})
 
 	s = openBolt(t, path)

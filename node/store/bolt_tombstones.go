@@ -69,7 +69,7 @@ func (s *Bolt) PutTombstone(ctx context.Context, t Tombstone) error {
 }
 
 func putTombstone(tx *bolt.Tx, t Tombstone) error {
-	if _, err := liveIntents.remove(tx, t.IntentID); err != nil {
+	if err := removeLive(tx, t.IntentID, t.Expires); err != nil {
 		return err
 	}
 	return tombstones.put(tx, t)

@@ -44,7 +44,8 @@ type OwnIntent struct {
 }
 
 // LiveIntent is an intent seen on the network (any role), kept until it
-// expires or is cancelled.
+// expires or is cancelled. Expires is the intent's own, which its ID
+// hashes: one ID never comes with two expiries.
 type LiveIntent struct {
 	ID       ID
 	Category string
@@ -269,11 +270,10 @@ type Store interface {
 	// a no-op returning nil if a tombstone exists for the intent, so that a
 	// cancelled intent cannot come back.
 	PutLiveIntent(ctx context.Context, in LiveIntent) error
-	// LiveIntent returns the live intent with that ID.
-	LiveIntent(ctx context.Context, id ID) (LiveIntent, error)
 	// LiveIntents returns the live intents unexpired at now, oldest
 	// Received first: what a node loads at start. From then on it answers
-	// from memory (its live set), so the store keeps no index by category.
+	// from memory (its live set), so the store looks up no live intent by
+	// ID or category.
 	LiveIntents(ctx context.Context, now time.Time) ([]LiveIntent, error)
 
 	// Apply writes a batch in one transaction (see Batch): all of it or,
@@ -296,7 +296,8 @@ type Store interface {
 	Behind(ctx context.Context, b Batch) (wait func() error)
 
 	// PutTombstone inserts or replaces a tombstone and, in the same atomic
-	// step, deletes the live intent with that ID.
+	// step, deletes the live intent with that ID (and expiry: a
+	// tombstone's Expires is its intent's).
 	PutTombstone(ctx context.Context, t Tombstone) error
 	// Tombstone returns the tombstone of that intent.
 	Tombstone(ctx context.Context, intentID ID) (Tombstone, error)

@@ -25,10 +25,10 @@ func testApply(t *testing.T, s store.Store) {
 		Seen: []store.SeenEntry{{ID: idOf("seen in batch"), Until: t0.Add(time.Hour)}},
 	}
 	must(t, s.Apply(ctx, b))
-	if _, err := s.LiveIntent(ctx, idOf("batched")); err != nil {
+	if _, err := storedLive(ctx, s, idOf("batched")); err != nil {
 		t.Errorf("batched live intent: %v", err)
 	}
-	if _, err := s.LiveIntent(ctx, cancelled); err == nil {
+	if _, err := storedLive(ctx, s, cancelled); err == nil {
 		t.Errorf("a tombstoned intent came back through a batch")
 	}
 	if fresh, err := s.MarkSeen(ctx, idOf("seen in batch"), t0); err != nil || fresh {
@@ -70,7 +70,7 @@ func testApplyStateChange(t *testing.T, s store.Store) {
 	must(t, s.PutLiveIntent(ctx, live))
 	tomb := tombstone("to cancel", "home", t0.Add(time.Hour))
 	must(t, s.Apply(ctx, store.Batch{Tombstones: []store.Tombstone{tomb}, Live: []store.LiveIntent{live}}))
-	if _, err := s.LiveIntent(ctx, live.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := storedLive(ctx, s, live.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("live intent after a batch with its tombstone: %v; want ErrNotFound", err)
 	}
 	gotTomb, err := s.Tombstone(ctx, tomb.IntentID)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,26 +69,33 @@ func testLiveIntentsFilter(t *testing.T, s store.Store) {
 		}
 		checkOrder(t, "LiveIntents("+tc.now.Sub(t0).String()+" after t0)", list, liveID, want...)
 	}
-	in, err := s.LiveIntent(ctx, idOf("home-expired"))
+	in, err := storedLive(ctx, s, idOf("home-expired"))
 	must(t, err)
 	same(t, "an expired but unpruned intent", in, liveIntent("home-expired", "home", t0.Add(-4*time.Minute), t0.Add(-time.Nanosecond)))
 }
 
-// testLiveIntentReplace replaces a live intent with a different category and
-// expiry: it must leave its old place in every query.
+// testLiveIntentReplace puts a live intent again with another category and
+// received time (its ID, and so its expiry, unchanged): one record, the
+// later, before and after a Prune that spares it.
 func testLiveIntentReplace(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	must(t, s.PutLiveIntent(ctx, liveIntent("moving", "home", t0, t0.Add(time.Hour))))
-	moved := liveIntent("moving", "travel", t0.Add(time.Minute), t0.Add(2*time.Hour))
-	must(t, s.PutLiveIntent(ctx, moved))
+	must(t, s.PutLiveIntent(ctx, liveIntent("again", "home", t0, t0.Add(time.Hour))))
+	again := liveIntent("again", "travel", t0.Add(time.Minute), t0.Add(time.Hour))
+	must(t, s.PutLiveIntent(ctx, again))
 
-	now, err := s.LiveIntents(ctx, t0)
-	must(t, err)
-	checkOrder(t, "LiveIntents", now, liveID, moved.ID)
-	same(t, "replaced intent", now[0], moved)
-	later, err := s.LiveIntents(ctx, t0.Add(90*time.Minute))
-	must(t, err)
-	checkOrder(t, "LiveIntents after the old expiry", later, liveID, moved.ID)
+	for _, prune := range []bool{false, true} {
+		if prune {
+			if n, err := s.Prune(ctx, t0.Add(time.Minute)); n != 0 || err != nil {
+				t.Errorf("Prune before the expiry = %d, %v; want 0, nil", n, err)
+			}
+		}
+		list, err := s.LiveIntents(ctx, t0)
+		must(t, err)
+		checkOrder(t, fmt.Sprintf("LiveIntents (pruned: %v)", prune), list, liveID, again.ID)
+		if len(list) == 1 {
+			same(t, "replaced intent", list[0], again)
+		}
+	}
 }
 
 // testTombstoneDeletesLiveIntent cancels a live intent: the tombstone
@@ -98,7 +106,7 @@ func testTombstoneDeletesLiveIntent(t *testing.T, s store.Store) {
 	must(t, s.PutLiveIntent(ctx, liveIntent("kept", "home", t0.Add(time.Second), t0.Add(time.Hour))))
 	must(t, s.PutTombstone(ctx, tombstone("doomed", "home", t0.Add(time.Hour))))
 
-	if _, err := s.LiveIntent(ctx, idOf("doomed")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := storedLive(ctx, s, idOf("doomed")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("LiveIntent of a cancelled intent: got %v, want ErrNotFound", err)
 	}
 	list, err := s.LiveIntents(ctx, t0)
@@ -117,7 +125,7 @@ func testTombstoneBlocksLiveIntent(t *testing.T, s store.Store) {
 	if err := s.PutLiveIntent(ctx, liveIntent("cancelled", "home", t0, t0.Add(time.Hour))); err != nil {
 		t.Fatalf("PutLiveIntent of a cancelled intent = %v, want nil (a no-op)", err)
 	}
-	if _, err := s.LiveIntent(ctx, idOf("cancelled")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := storedLive(ctx, s, idOf("cancelled")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("LiveIntent of a cancelled intent: got %v, want ErrNotFound", err)
 	}
 	list, err := s.LiveIntents(ctx, t0)

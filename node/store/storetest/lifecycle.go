@@ -28,7 +28,6 @@ func everyMethod(s store.Store) []method {
 		{"PutLiveIntent", func(ctx context.Context) error {
 			return s.PutLiveIntent(ctx, liveIntent("any", "home", t0, t0.Add(time.Hour)))
 		}},
-		{"LiveIntent", func(ctx context.Context) error { _, err := s.LiveIntent(ctx, id); return err }},
 		{"LiveIntents", func(ctx context.Context) error { _, err := s.LiveIntents(ctx, t0); return err }},
 		{"PutTombstone", func(ctx context.Context) error { return s.PutTombstone(ctx, tombstone("any", "home", t0)) }},
 		{"Tombstone", func(ctx context.Context) error { _, err := s.Tombstone(ctx, id); return err }},

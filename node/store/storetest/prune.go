@@ -43,10 +43,10 @@ func testPrune(t *testing.T, s store.Store) {
 		get  func() error
 		gone bool
 	}{
-		{"live-past-1", func() error { _, err := s.LiveIntent(ctx, idOf("live-past-1")); return err }, true},
-		{"live-past-2", func() error { _, err := s.LiveIntent(ctx, idOf("live-past-2")); return err }, true},
-		{"live-now", func() error { _, err := s.LiveIntent(ctx, idOf("live-now")); return err }, false},
-		{"live-future", func() error { _, err := s.LiveIntent(ctx, idOf("live-future")); return err }, false},
+		{"live-past-1", func() error { _, err := storedLive(ctx, s, idOf("live-past-1")); return err }, true},
+		{"live-past-2", func() error { _, err := storedLive(ctx, s, idOf("live-past-2")); return err }, true},
+		{"live-now", func() error { _, err := storedLive(ctx, s, idOf("live-now")); return err }, false},
+		{"live-future", func() error { _, err := storedLive(ctx, s, idOf("live-future")); return err }, false},
 		{"tomb-past", func() error { _, err := s.Tombstone(ctx, idOf("tomb-past")); return err }, true},
 		{"tomb-future", func() error { _, err := s.Tombstone(ctx, idOf("tomb-future")); return err }, false},
 		{"seen-past-1", seenErr(t, s, "seen-past-1"), true},

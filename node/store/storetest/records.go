@@ -42,7 +42,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 			func(ctx context.Context) error {
 				return s.PutLiveIntent(ctx, liveIntent("live", "home", t0, t0.Add(time.Hour)))
 			},
-			func(ctx context.Context) (any, error) { return s.LiveIntent(ctx, idOf("live")) },
+			func(ctx context.Context) (any, error) { return storedLive(ctx, s, idOf("live")) },
 			liveIntent("live", "home", t0, t0.Add(time.Hour))},
 		{"Tombstone",
 			func(ctx context.Context) error { return s.PutTombstone(ctx, tombstone("tomb", "home", t0)) },
@@ -89,7 +89,6 @@ func testNotFound(t *testing.T, s store.Store) {
 		get  func() error
 	}{
 		{"OwnIntent", func() error { _, err := s.OwnIntent(ctx, missing); return err }},
-		{"LiveIntent", func() error { _, err := s.LiveIntent(ctx, missing); return err }},
 		{"Tombstone", func() error { _, err := s.Tombstone(ctx, missing); return err }},
 		{"Offer", func() error { _, err := s.Offer(ctx, missing); return err }},
 		{"Deal", func() error { _, err := s.Deal(ctx, missing); return err }},

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -271,6 +272,23 @@ func checkOrder[T any](t *testing.T, what string, got []T, id func(T) store.ID, 
 	if fmt.Sprint(g) != fmt.Sprint(w) {
 		t.Errorf("%s: got %v, want %v", what, g, w)
 	}
+}
+
+// storedLive returns the live intent with that ID as LiveIntents lists it
+// from the zero time (expired but unpruned ones too), or an error wrapping
+// store.ErrNotFound: the store looks up no live intent by ID, so the suite
+// looks by listing.
+func storedLive(ctx context.Context, s store.Store, id store.ID) (store.LiveIntent, error) {
+	list, err := s.LiveIntents(ctx, time.Time{})
+	if err != nil {
+		return store.LiveIntent{}, err
+	}
+	for _, in := range list {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	return store.LiveIntent{}, fmt.Errorf("live intent %s: %w", nameOf(id), store.ErrNotFound)
 }
 
 func ownID(in store.OwnIntent) store.ID   { return in.ID }
