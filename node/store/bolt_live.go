@@ -28,6 +28,14 @@ type liveIntentRec struct {
 	Received []byte `cbor:"4,keyasint"`
 }
 
+// liveFillPercent is how full bbolt packs the live bucket's pages when it
+// splits them: 0.9 where its default, 0.5, suits random keys. Intents of
+// the default lifetime arrive in about the order they expire, so most puts
+// append, and half-full pages only double what a flush writes: 0.9 writes
+// 42% fewer bytes per intent when lifetimes are alike and 10 to 13% more
+// when they are random (BenchmarkRelayFlush, docs/BENCHMARKS.md).
+const liveFillPercent = 0.9
+
 // liveKeyLen is the size of a live intent's key: stamp(Expires)|ID.
 const liveKeyLen = stampLen + len(ID{})
 
@@ -48,18 +56,13 @@ func decodeLiveIntent(k, v []byte) (LiveIntent, error) {
 		return LiveIntent{}, fmt.Errorf("bucket %s: key %x is %d bytes, want %d: %w", bucketLive, k, len(k), liveKeyLen, ErrCorrupt)
 	}
 	id := ID(k[stampLen:])
-	expires, err := parseStamp(k[:stampLen])
-	var r liveIntentRec
-	if err == nil {
-		err = unmarshalRec(v, &r)
-	}
 	var f fields
+	expires := f.stamp("Expires (in the key)", k[:stampLen])
+	var r liveIntentRec
+	f.fail("record", unmarshalRec(v, &r))
 	in := LiveIntent{ID: id, Category: r.Category, Raw: r.Raw, Expires: expires, Received: f.stamp("Received", r.Received)}
-	if err == nil {
-		err = f.err
-	}
-	if err != nil {
-		return LiveIntent{}, fmt.Errorf("%s in bucket %s: %w: %w", shortID(id), bucketLive, ErrCorrupt, err)
+	if f.err != nil {
+		return LiveIntent{}, fmt.Errorf("%s in bucket %s: %w: %w", shortID(id), bucketLive, ErrCorrupt, f.err)
 	}
 	return in, nil
 }
@@ -77,7 +80,11 @@ func writeLive(tx *bolt.Tx, in LiveIntent) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", shortID(in.ID), err)
 	}
-	if err := tx.Bucket(bucketLive).Put(liveKey(in.ID, in.Expires), v); err != nil {
+	b := tx.Bucket(bucketLive)
+	// Most puts append (liveFillPercent); bbolt reads the setting per
+	// handle, not from the file.
+	b.FillPercent = liveFillPercent
+	if err := b.Put(liveKey(in.ID, in.Expires), v); err != nil {
 		return fmt.Errorf("%s: write to bucket %s: %w", shortID(in.ID), bucketLive, err)
 	}
 	return nil

@@ -95,9 +95,7 @@ func rekeyLive(tx *bolt.Tx) error {
 			var r v2Rec
 			var f fields
 			id := f.id("ID", k)
-			if err := unmarshalRec(v, &r); err != nil {
-				f.fail("record", err)
-			}
+			f.fail("record", unmarshalRec(v, &r))
 			in := LiveIntent{ID: id, Category: r.Category, Raw: r.Raw, Expires: f.stamp("Expires", r.Expires), Received: f.stamp("Received", r.Received)}
 			if f.err != nil {
 				// Schema 2 could not decode it either. Without an expiry
