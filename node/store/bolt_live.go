@@ -117,13 +117,8 @@ func unexpiredLive(tx *bolt.Tx, now time.Time) ([]LiveIntent, error) {
 // that expired before the time in it, damaged ones included: only the key
 // is read) and returns how many it deleted.
 func pruneLive(tx *bolt.Tx, limit []byte) (int, error) {
-	// Collect first: deleting under a live cursor makes it skip keys.
-	var keys [][]byte
 	b := tx.Bucket(bucketLive)
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
+	keys := keysBefore(b, limit)
 	for _, k := range keys {
 		if err := b.Delete(k); err != nil {
 			return 0, fmt.Errorf("bucket %s: delete %x: %w", bucketLive, k, err)

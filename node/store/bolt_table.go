@@ -203,15 +203,9 @@ func (t *table[R]) lookup(tx *bolt.Tx, ix index[R], k []byte) (R, error) {
 // returns how many it removed. With an index that starts with a stamp, that
 // is every record that expired before the time in limit.
 func (t *table[R]) removeBefore(tx *bolt.Tx, ix index[R], limit []byte) (int, error) {
-	// Collect first: deleting under a live cursor makes it skip keys.
-	var keys [][]byte
 	b := tx.Bucket(ix.bucket)
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
 	n := 0
-	for _, k := range keys {
+	for _, k := range keysBefore(b, limit) {
 		id, err := keyID(k)
 		if err != nil {
 			return n, fmt.Errorf("index %s: %w: %w", ix.bucket, ErrCorrupt, err)
@@ -231,4 +225,16 @@ func (t *table[R]) removeBefore(tx *bolt.Tx, ix index[R], limit []byte) (int, er
 		}
 	}
 	return n, nil
+}
+
+// keysBefore returns copies of b's keys that sort before limit. Callers
+// collect first and delete after: deleting under a live cursor makes it
+// skip keys.
+func keysBefore(b *bolt.Bucket, limit []byte) [][]byte {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	return keys
 }

@@ -265,7 +265,7 @@ func writeOldLive(tx *bolt.Tx, schema byte, live []store.LiveIntent) error {
 	if err != nil {
 		return err
 	}
-	byCat := byExp // schema 2 had no category index
+	var byCat *bolt.Bucket // schema 1's alone
 	if schema == 1 {
 		if byCat, err = tx.CreateBucket([]byte("live_by_cat")); err != nil {
 			return err
@@ -277,9 +277,12 @@ func writeOldLive(tx *bolt.Tx, schema byte, live []store.LiveIntent) error {
 			return err
 		}
 		expKey := append(stamp(in.Expires), in.ID[:]...)
-		catKey := append(append([]byte{byte(len(in.Category))}, in.Category...), expKey...)
-		for _, err := range []error{byID.Put(in.ID[:], rec), byExp.Put(expKey, nil), byCat.Put(catKey, nil)} {
-			if err != nil {
+		if err := errors.Join(byID.Put(in.ID[:], rec), byExp.Put(expKey, nil)); err != nil {
+			return err
+		}
+		if byCat != nil {
+			catKey := append(append([]byte{byte(len(in.Category))}, in.Category...), expKey...)
+			if err := byCat.Put(catKey, nil); err != nil {
 				return err
 			}
 		}
