@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/ed25519"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,6 +154,28 @@ func TestSpreadAndRatios(t *testing.T) {
 	// A system not run (Options.Systems) has no ratio, not a ratio of 0.
 	if got := spreadOf(ratios(ic, nil, resultP99)).String(); got != "–" {
 		t.Errorf("ratio against a system not run = %q, want –", got)
+	}
+}
+
+func TestTableSystems(t *testing.T) {
+	o := Options{Repeats: 3, TargetRepeats: 7}
+	all := o.systemsOf(Raw, RawPolicy, IntentcastNoStem, Intentcast)
+	for r := range 7 {
+		want := all
+		if r >= 3 { // beyond Repeats only the systems the targets compare
+			want = []string{Raw, IntentcastNoStem}
+		}
+		if got := o.tableSystems(all, r); !slices.Equal(got, want) {
+			t.Errorf("repeat %d runs %v, want %v", r, got, want)
+		}
+	}
+	// A run without both (Options.Systems) has nothing to pair beyond them.
+	o.Systems = []string{Raw, Intentcast}
+	if got := o.tableSystems(o.systemsOf(Raw, RawPolicy, IntentcastNoStem, Intentcast), 5); len(got) != 0 {
+		t.Errorf("repeat 5 of raw and intentcast (stem on) runs %v, want nothing", got)
+	}
+	if got, want := (Options{Repeats: 3}).tableRuns(), "3 runs"; got != want {
+		t.Errorf("tableRuns = %q, want %q", got, want)
 	}
 }
 

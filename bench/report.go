@@ -76,7 +76,7 @@ func (rep *Report) Markdown(w io.Writer) {
 	}
 
 	if len(rep.Table) > 0 {
-		p("#### Side by side: %d messages at %.0f/s from random peers at every size; medians of %d runs (p99 and CPU with their range over the runs)", o.Count, o.Rate, o.Repeats)
+		p("#### Side by side: %d messages at %.0f/s from random peers at every size; medians of %s (p99 and CPU with their range over the runs)", o.Count, o.Rate, o.tableRuns())
 		p("")
 		p("Raw payloads are %d bytes, the size of the benchmark's signed intent. Latency is from the publish call to delivery at each other peer (and, in its own columns, from the moment a peer first queued the message for gossip: the gossip part alone, without the publish path and the stem; and up to the receiving peer's router handing the message to its subscriptions, before the peer's own handling: for intentcast the node's reader and its event); CPU is the whole process's (user + system) over the run, divided by deliveries; bytes are the gossipsub RPCs sent (payloads and control), divided by deliveries; memory is the process's peak heap in use divided by N; allocated is every byte the process allocated over the run divided by deliveries, and collections the garbage-collection cycles completed in the run (each cycle's mark takes a quarter of the cores from every peer at once, so the p99 of a short run moves with how many fell in it).", rep.IntentSize)
 		p("")
@@ -385,7 +385,7 @@ func (rep *Report) SVG(w io.Writer) {
 		fmt.Fprintf(w, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="3"/>`+"\n", lx, panelH+15, lx+24, panelH+15, colors[system])
 		fmt.Fprintf(w, `<text x="%.0f" y="%.0f">%s</text>`+"\n", lx+30, panelH+19, system)
 	}
-	fmt.Fprintf(w, `<text x="%.0f" y="%.0f" fill="#555">medians of %d runs, %.0f msg/s; %s, %d cores</text>`+"\n", left, panelH+38, rep.Options.Repeats, rep.Options.Rate, rep.Machine.CPU, rep.Machine.NumCPU)
+	fmt.Fprintf(w, `<text x="%.0f" y="%.0f" fill="#555">medians of %s, %.0f msg/s; %s, %d cores</text>`+"\n", left, panelH+38, rep.Options.tableRuns(), rep.Options.Rate, rep.Machine.CPU, rep.Machine.NumCPU)
 	fmt.Fprintln(w, `</svg>`)
 }
 

@@ -99,7 +99,7 @@ func run() error {
 		o.Procs.Command = []string{exe, "-child"}
 	}
 	if *repeats > 0 {
-		o.Repeats = *repeats
+		o.Repeats, o.TargetRepeats = *repeats, *repeats
 	}
 	if *rate > 0 {
 		o.Rate = *rate
