@@ -241,9 +241,9 @@ func Suite(ctx context.Context, o Options) (*Report, error) {
 		row := Row{N: n}
 		runs := make(map[string][]Result)
 		for r := range max(o.Repeats, o.TargetRepeats) {
-			systems := o.tableSystems(systems, r)
-			for i := range systems {
-				system := systems[(i+r)%len(systems)]
+			these := o.tableSystems(systems, r)
+			for i := range these {
+				system := these[(i+r)%len(these)]
 				sw, err := build(system, n, 1, o.Seed+uint64(r))
 				if err != nil {
 					return nil, err
