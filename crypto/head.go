@@ -77,3 +77,24 @@ func (r *headReader) byteString(what string) ([]byte, error) {
 	r.b = r.b[n:]
 	return content, nil
 }
+
+// bstrHeadMax is the longest head of a CBOR byte string: the initial byte
+// and an 8-byte length.
+const bstrHeadMax = 9
+
+// appendBstrHead appends the shortest-form head of a byte string of n bytes.
+func appendBstrHead(b []byte, n int) []byte {
+	const bstr = 2 << 5
+	switch {
+	case n < 24:
+		return append(b, bstr|byte(n))
+	case n <= 0xff:
+		return append(b, bstr|24, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, bstr|25), uint16(n))
+	case uint64(n) <= 0xffffffff:
+		return binary.BigEndian.AppendUint32(append(b, bstr|26), uint32(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, bstr|27), uint64(n))
+	}
+}

@@ -1,6 +1,7 @@
 package crypto
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -50,5 +51,21 @@ func TestHeadReaderReadsShortestForms(t *testing.T) {
 		if err != nil || len(b) != n || len(r.b) != 0 {
 			t.Errorf("byteString of a %d-byte string = %d bytes, %d left over, %v", n, len(b), len(r.b), err)
 		}
+	}
+}
+
+func TestAppendBstrHeadIsShortest(t *testing.T) {
+	for _, n := range []int{0, 23, 24, 255, 256, 65535, 65536} {
+		enc, err := canonicalEnc.Marshal(make([]byte, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head := appendBstrHead(nil, n); !bytes.Equal(head, enc[:len(enc)-n]) {
+			t.Errorf("appendBstrHead(%d) = %x, want %x", n, head, enc[:len(enc)-n])
+		}
+	}
+	// Too long to marshal here: the head of a 2^32-byte string.
+	if head, want := appendBstrHead(nil, 1<<32), []byte{0x5b, 0, 0, 0, 1, 0, 0, 0, 0}; !bytes.Equal(head, want) {
+		t.Errorf("appendBstrHead(2^32) = %x, want %x", head, want)
 	}
 }

@@ -3,9 +3,7 @@ package crypto
 import (
 	"bytes"
 	"crypto/sha512"
-	"encoding/binary"
 	"fmt"
-	"hash"
 
 	"filippo.io/edwards25519"
 )
@@ -62,7 +60,9 @@ func (k *VerifyingKey) IsZero() bool { return !k.ok }
 // crypto/ed25519 does it, see docs/PROTOCOL.md "Signatures") of the
 // COSE_Sign1 Sig_structure of m, which it hashes in pieces rather than
 // building: S must be below L, k = SHA-512(R || A || Sig_structure) mod L,
-// and [S]B − [k]A must encode to exactly R.
+// and [S]B − [k]A must encode to exactly R. The hash is written here and
+// not in a helper taking a hash.Hash, so that it and the CBOR heads stay on
+// the stack: every relay verifies every intent it passes on.
 func (k *VerifyingKey) verify(m *Sign1Message) bool {
 	sig := m.Signature
 	if !k.ok || len(sig) != 64 || sig[63]&0xe0 != 0 {
@@ -72,10 +72,17 @@ func (k *VerifyingKey) verify(m *Sign1Message) bool {
 	if err != nil {
 		return false
 	}
+	// The Sig_structure: the canonical CBOR of ["Signature1", protected,
+	// external_aad (none), payload], protected being the header's bytes as
+	// received.
+	var heads [len(sigStructureHead) + bstrHeadMax]byte
 	h := sha512.New()
 	h.Write(sig[:32])
 	h.Write(k.pub[:])
-	writeSigStructure(h, m.Protected, m.Payload)
+	h.Write(appendBstrHead(append(heads[:0], sigStructureHead...), len(m.Protected)))
+	h.Write(m.Protected)
+	h.Write(appendBstrHead(appendBstrHead(heads[:0], 0), len(m.Payload)))
+	h.Write(m.Payload)
 	var digest [sha512.Size]byte
 	kh, err := edwards25519.NewScalar().SetUniformBytes(h.Sum(digest[:0]))
 	if err != nil {
@@ -87,42 +94,4 @@ func (k *VerifyingKey) verify(m *Sign1Message) bool {
 
 // sigStructureHead is the start of every COSE_Sign1 Sig_structure (RFC
 // 9052 section 4.4): an array of 4 and the text string "Signature1".
-var sigStructureHead = []byte{0x84, 0x6a, 'S', 'i', 'g', 'n', 'a', 't', 'u', 'r', 'e', '1'}
-
-// writeSigStructure writes the canonical CBOR of ["Signature1", protected,
-// empty, payload] to h: what a COSE_Sign1 signature with no external data
-// covers, protected being the header's bytes as received.
-func writeSigStructure(h hash.Hash, protected, payload []byte) {
-	h.Write(sigStructureHead)
-	writeBstrHead(h, len(protected))
-	h.Write(protected)
-	writeBstrHead(h, 0) // external_aad: none
-	writeBstrHead(h, len(payload))
-	h.Write(payload)
-}
-
-// writeBstrHead writes the shortest-form head of a byte string of n bytes.
-func writeBstrHead(h hash.Hash, n int) {
-	const bstr = 2 << 5
-	var b [9]byte
-	switch {
-	case n < 24:
-		b[0] = bstr | byte(n)
-		h.Write(b[:1])
-	case n <= 0xff:
-		b[0], b[1] = bstr|24, byte(n)
-		h.Write(b[:2])
-	case n <= 0xffff:
-		b[0] = bstr | 25
-		binary.BigEndian.PutUint16(b[1:], uint16(n))
-		h.Write(b[:3])
-	case uint64(n) <= 0xffffffff:
-		b[0] = bstr | 26
-		binary.BigEndian.PutUint32(b[1:], uint32(n))
-		h.Write(b[:5])
-	default:
-		b[0] = bstr | 27
-		binary.BigEndian.PutUint64(b[1:], uint64(n))
-		h.Write(b[:9])
-	}
-}
+const sigStructureHead = "\x84\x6aSignature1"

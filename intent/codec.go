@@ -3,6 +3,7 @@ package intent
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -14,13 +15,28 @@ import (
 var (
 	encMode cbor.EncMode
 	decMode cbor.DecMode
+	// checkMode is encMode writing into a buffer of the caller's: the
+	// canonical check re-encodes every message a relay receives and only
+	// compares the result, so it re-encodes into a pooled buffer instead of
+	// a fresh slice each time.
+	checkMode cbor.UserBufferEncMode
 )
+
+// reencodeBuffers holds checkMode's buffers. A buffer grown past
+// maxPooledReencode (a message near the size limit) is dropped rather than
+// kept, so the pool holds only what ordinary messages need.
+var reencodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledReencode = 4 << 10
 
 func init() {
 	var err error
 	eo := cbor.CoreDetEncOptions()
 	eo.IndefLength = cbor.IndefLengthForbidden
 	if encMode, err = eo.EncMode(); err != nil {
+		panic(err)
+	}
+	if checkMode, err = eo.UserBufferEncMode(); err != nil {
 		panic(err)
 	}
 	do := cbor.DecOptions{
@@ -63,11 +79,17 @@ func unmarshalCanonical(data []byte, v any, what string) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: decode %s: %v", ErrMalformed, what, err)
 	}
-	again, err := encMode.Marshal(v)
-	if err != nil {
+	again := reencodeBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if again.Cap() <= maxPooledReencode {
+			again.Reset()
+			reencodeBuffers.Put(again)
+		}
+	}()
+	if err := checkMode.MarshalToBuffer(v, again); err != nil {
 		return fmt.Errorf("%w: re-encode %s: %v", ErrMalformed, what, err)
 	}
-	if !bytes.Equal(again, data) {
+	if !bytes.Equal(again.Bytes(), data) {
 		return fmt.Errorf("%w: %s differs from its canonical encoding", ErrNonCanonical, what)
 	}
 	return nil
