@@ -84,7 +84,7 @@ const bstrHeadMax = 9
 
 // appendBstrHead appends the shortest-form head of a byte string of n bytes.
 func appendBstrHead(b []byte, n int) []byte {
-	const bstr = 2 << 5
+	const bstr = majorByteString << 5
 	switch {
 	case n < 24:
 		return append(b, bstr|byte(n))

@@ -13,16 +13,15 @@ import (
 // accepted) and canonical (input whose re-encoding differs is refused), so
 // that one message has exactly one encoding and therefore one ID.
 var (
-	encMode cbor.EncMode
+	// encMode can also encode into a buffer of the caller's: the canonical
+	// check re-encodes every message a relay receives and only compares the
+	// result, so it re-encodes into a pooled buffer instead of a fresh slice
+	// each time.
+	encMode cbor.UserBufferEncMode
 	decMode cbor.DecMode
-	// checkMode is encMode writing into a buffer of the caller's: the
-	// canonical check re-encodes every message a relay receives and only
-	// compares the result, so it re-encodes into a pooled buffer instead of
-	// a fresh slice each time.
-	checkMode cbor.UserBufferEncMode
 )
 
-// reencodeBuffers holds checkMode's buffers. A buffer grown past
+// reencodeBuffers holds the canonical check's buffers. A buffer grown past
 // maxPooledReencode (a message near the size limit) is dropped rather than
 // kept, so the pool holds only what ordinary messages need.
 var reencodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -33,10 +32,7 @@ func init() {
 	var err error
 	eo := cbor.CoreDetEncOptions()
 	eo.IndefLength = cbor.IndefLengthForbidden
-	if encMode, err = eo.EncMode(); err != nil {
-		panic(err)
-	}
-	if checkMode, err = eo.UserBufferEncMode(); err != nil {
+	if encMode, err = eo.UserBufferEncMode(); err != nil {
 		panic(err)
 	}
 	do := cbor.DecOptions{
@@ -86,7 +82,7 @@ func unmarshalCanonical(data []byte, v any, what string) error {
 			reencodeBuffers.Put(again)
 		}
 	}()
-	if err := checkMode.MarshalToBuffer(v, again); err != nil {
+	if err := encMode.MarshalToBuffer(v, again); err != nil {
 		return fmt.Errorf("%w: re-encode %s: %v", ErrMalformed, what, err)
 	}
 	if !bytes.Equal(again.Bytes(), data) {
