@@ -3,6 +3,8 @@ package crypto_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/veraison/go-cose"
@@ -11,9 +13,10 @@ import (
 )
 
 // FuzzParseSign1 checks that ParseSign1 never panics, that every failure
-// wraps ErrMalformed, and that whatever it accepts is the one canonical
-// encoding of its parts: rebuilt by the test's own encoder it is the input
-// byte for byte, and go-cose, an independent parser, reads the same parts.
+// wraps ErrMalformed, that ParseSign1Owned decides and parses alike, and
+// that whatever it accepts is the one canonical encoding of its parts:
+// rebuilt by the test's own encoder it is the input byte for byte, and
+// go-cose, an independent parser, reads the same parts.
 func FuzzParseSign1(f *testing.F) {
 	k, err := crypto.SigningKeyFromSeed(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
@@ -32,6 +35,10 @@ func FuzzParseSign1(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := crypto.ParseSign1(data)
+		owned, ownedErr := crypto.ParseSign1Owned(bytes.Clone(data))
+		if fmt.Sprint(ownedErr) != fmt.Sprint(err) || (err == nil && !reflect.DeepEqual(owned, m)) {
+			t.Fatalf("ParseSign1Owned disagrees with ParseSign1:\n owned %+v, %v\ncopied %+v, %v", owned, ownedErr, m, err)
+		}
 		if err != nil {
 			if !errors.Is(err, crypto.ErrMalformed) {
 				t.Fatalf("error does not wrap ErrMalformed: %v", err)

@@ -11,8 +11,8 @@ import (
 )
 
 // Sign1Message is a COSE_Sign1 message accepted by ParseSign1. Its fields do
-// not alias the parsed input; Protected, Payload and Signature are slices of
-// Raw.
+// not alias the parsed input (ParseSign1Owned's do); Protected, Payload and
+// Signature are slices of Raw.
 type Sign1Message struct {
 	Raw         []byte // the whole message, byte-identical to what was parsed
 	Protected   []byte // the protected header's bytes (the content of its bstr)
@@ -36,6 +36,19 @@ type Sign1Message struct {
 // allocates only to decode the protected header (a few hundred bytes). No
 // length claimed inside the input makes it allocate more.
 func ParseSign1(data []byte) (*Sign1Message, error) {
+	return parseSign1(data, true)
+}
+
+// ParseSign1Owned is ParseSign1 of a buffer the caller hands over: the
+// message's Raw is data itself rather than a copy, so nothing may write data
+// while the message is in use. A message a gossip router received, which
+// nothing writes, is parsed this way: a relay copies nothing it keeps.
+func ParseSign1Owned(data []byte) (*Sign1Message, error) {
+	return parseSign1(data, false)
+}
+
+// parseSign1 is ParseSign1, copying data first if copied.
+func parseSign1(data []byte, copied bool) (*Sign1Message, error) {
 	if len(data) == 0 {
 		return nil, malformed("input is empty")
 	}
@@ -48,8 +61,11 @@ func ParseSign1(data []byte) (*Sign1Message, error) {
 	if err := strictDec.Wellformed(data[1:]); err != nil {
 		return nil, malformed("after tag 18: %v", err)
 	}
-	// Copy once; every part is a slice of the copy.
-	raw := bytes.Clone(data)
+	// Copy once, if at all; every part is a slice of raw.
+	raw := data
+	if copied {
+		raw = bytes.Clone(data)
+	}
 	r := headReader{b: raw[1:]}
 	n, err := r.head(majorArray, "tag 18 content")
 	if err != nil {

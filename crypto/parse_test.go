@@ -45,6 +45,22 @@ func TestParseSign1DoesNotAliasInput(t *testing.T) {
 	}
 }
 
+// ParseSign1Owned keeps the input itself: a gossip router's copy of a
+// message is the only one a relay holds.
+func TestParseSign1OwnedKeepsInput(t *testing.T) {
+	in := bytes.Clone(goodMessage)
+	m, err := crypto.ParseSign1Owned(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &m.Raw[0] != &in[0] || len(m.Raw) != len(in) {
+		t.Errorf("Raw is not the input: a copy of %d bytes", len(m.Raw))
+	}
+	if string(m.Payload) != "hello" || m.ContentType != testContentType {
+		t.Errorf("Payload %q, ContentType %q; want %q, %q", m.Payload, m.ContentType, "hello", testContentType)
+	}
+}
+
 // A payload long enough for a two-byte length parses: lengths are checked
 // for being shortest, not small.
 func TestParseSign1LongPayload(t *testing.T) {

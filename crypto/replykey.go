@@ -17,21 +17,40 @@ type PublicReplyKey struct {
 // for it (see keycheck.go). Errors wrap ErrUnknownSuite (the suite),
 // ErrMalformed (the key's length) or ErrBadKey (its value).
 func (p PublicReplyKey) Check() error {
+	if p.Suite == SuiteX25519 {
+		// checkX25519 is every check of an X25519 key (crypto/ecdh's only
+		// checks its length), so a relay checking an intent's reply key
+		// builds no key object.
+		return p.checkBytes()
+	}
 	_, err := p.hpkeKey()
 	return err
 }
 
+// checkBytes checks the suite and the key's bytes (keycheck.go).
+func (p PublicReplyKey) checkBytes() error {
+	var err error
+	switch p.Suite {
+	case SuiteX25519:
+		err = checkX25519(p.Key)
+	case SuiteXWing:
+		err = checkXWing(p.Key)
+	default:
+		_, err = p.Suite.kem() // ErrUnknownSuite, naming the suites
+	}
+	if err != nil {
+		return fmt.Errorf("check HPKE public reply key: %w", err)
+	}
+	return nil
+}
+
 // hpkeKey checks and deserializes the key for its suite.
 func (p PublicReplyKey) hpkeKey() (hpke.PublicKey, error) {
+	if err := p.checkBytes(); err != nil {
+		return nil, err
+	}
 	kem, err := p.Suite.kem()
-	if err != nil {
-		return nil, fmt.Errorf("check HPKE public reply key: %w", err)
-	}
-	check := checkX25519
-	if p.Suite == SuiteXWing {
-		check = checkXWing
-	}
-	if err := check(p.Key); err != nil {
+	if err != nil { // checkBytes refused every other suite
 		return nil, fmt.Errorf("check HPKE public reply key: %w", err)
 	}
 	// For X-Wing this runs the ML-KEM-768 encapsulation key check (FIPS 203

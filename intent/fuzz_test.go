@@ -2,6 +2,7 @@ package intent
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -14,12 +15,17 @@ import (
 // decoder does not panic, and whatever it accepts has exactly one encoding,
 // the one received (so IDs are stable). Signed messages cannot be re-signed,
 // so for them the canonical encoding of the decoded body must equal the
-// signed payload and the envelope must re-encode to the input. Seed corpora
-// live in testdata/fuzz/<FuzzName>/.
+// signed payload and the envelope must re-encode to the input. FuzzParse
+// also holds ParseOwned to Parse. Seed corpora live in
+// testdata/fuzz/<FuzzName>/.
 
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := Parse(raw)
+		owned, ownedErr := ParseOwned(bytes.Clone(raw))
+		if fmt.Sprint(ownedErr) != fmt.Sprint(err) || !sameParse(owned, m) {
+			t.Fatalf("ParseOwned disagrees with Parse:\n owned %+v, %v\ncopied %+v, %v", owned, ownedErr, m, err)
+		}
 		if err != nil {
 			if m != nil {
 				t.Fatalf("Parse returned %T with error %v", m, err)
@@ -52,6 +58,19 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse returned %T", m)
 		}
 	})
+}
+
+// sameParse reports whether two parses of one input hold the same message.
+// An intent's decoded key sits behind an atomic pointer, which DeepEqual
+// compares by address: the key's bytes are compared in Body instead.
+func sameParse(a, b any) bool {
+	ai, aok := a.(*SignedIntent)
+	bi, bok := b.(*SignedIntent)
+	if aok && bok {
+		return bytes.Equal(ai.Raw, bi.Raw) && ai.ID == bi.ID && reflect.DeepEqual(ai.Body, bi.Body) &&
+			reflect.DeepEqual(ai.msg, bi.msg) && ai.verified.Load() == bi.verified.Load()
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 func FuzzParseIntent(f *testing.F) {

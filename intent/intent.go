@@ -339,8 +339,8 @@ func ParseIntent(raw []byte) (*SignedIntent, error) {
 }
 
 func intentFrom(raw []byte, msg *crypto.Sign1Message) (*SignedIntent, error) {
-	// msg.Raw is the parse's own copy of raw: keeping it rather than raw
-	// lets the caller's buffer go (a gossip message's, for one).
+	// msg.Raw is the parse's own copy of raw, or raw itself when it was
+	// handed over (ParseOwned): keeping it lets a copied buffer go.
 	s := &SignedIntent{Raw: msg.Raw, ID: IDOf(raw), msg: msg}
 	if _, err := decodeVersioned(msg.Payload, &s.Body, "intent payload"); err != nil {
 		return nil, fmt.Errorf("intent: %w", err)

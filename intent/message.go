@@ -12,6 +12,21 @@ import (
 // sealed offers are tag 16, everything signed is tag 18 and told apart by its
 // protected content type.
 func Parse(raw []byte) (any, error) {
+	return parseWire(raw, crypto.ParseSign1)
+}
+
+// ParseOwned is Parse of a buffer the caller hands over: what it returns
+// keeps slices of raw itself rather than of a copy (crypto.ParseSign1Owned),
+// so nothing may write raw afterwards. A node parses what its gossip router
+// received this way, as the router never writes a message: a relay then
+// holds one copy of each live intent, not two.
+func ParseOwned(raw []byte) (any, error) {
+	return parseWire(raw, crypto.ParseSign1Owned)
+}
+
+// parseWire is Parse with the envelope parser that decides whether raw is
+// copied.
+func parseWire(raw []byte, parseSign1 func([]byte) (*crypto.Sign1Message, error)) (any, error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("%w: empty message", ErrMalformed)
 	}
@@ -21,7 +36,7 @@ func Parse(raw []byte) (any, error) {
 	if len(raw) > MaxIntentSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(raw), MaxIntentSize)
 	}
-	msg, err := crypto.ParseSign1(raw)
+	msg, err := parseSign1(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}

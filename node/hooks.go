@@ -13,7 +13,9 @@ import (
 // and returns the validator's error (nil means the validator would Accept
 // it). It has the validator's side effects: an accepted message is marked
 // seen (a second check of it fails as a replay) and an accepted intent joins
-// the live set. Nothing is delivered or forwarded.
+// the live set. Nothing is delivered or forwarded. raw is handed over as a
+// router's message is: an accepted intent keeps it, so nothing may write it
+// afterwards.
 func (n *Node) CheckMessage(ctx context.Context, category string, offers bool, raw []byte) error {
 	if err := n.alive(); err != nil {
 		return err

@@ -42,7 +42,7 @@ func verdict(err error) pubsub.ValidationResult {
 // validator returns the pubsub validator of one category topic.
 func (n *Node) validator(category string, offers bool) pubsub.ValidatorEx {
 	check := n.validatorOf(func(ctx context.Context, from peer.ID, data []byte) (any, error) {
-		return n.checkFrom(ctx, from, category, offers, data)
+		return n.checkRouted(ctx, from, category, offers, data)
 	}, verdict)
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if from == n.ID() && n.forwarder.passes(msg.Data) {
@@ -71,19 +71,31 @@ func (n *Node) validatorOf(check func(context.Context, peer.ID, []byte) (any, er
 	}
 }
 
-// check runs every rule on one wire message, cheapest first: the protocol's
-// stateless checks (size, decode, canonical, schema, work, signature, time
-// window) and then this node's state (known intent, tombstones, replays).
-// An accepted message is marked seen, and an accepted intent joins the live
-// set: this is the check of gossip and sync.
+// check is checkRouted of a message no peer is charged for (CheckMessage).
 func (n *Node) check(ctx context.Context, category string, offers bool, data []byte) (any, error) {
-	return n.checkWith(ctx, "", category, offers, data, checkGossip)
+	return n.checkRouted(ctx, "", category, offers, data)
 }
 
-// checkFrom is check of a message a peer sent (by gossip or sync): from is
-// whom a cancel held for its intent is charged to (pending.go).
+// checkFrom runs every rule on one wire message a peer sent (by gossip or
+// sync), cheapest first: the protocol's stateless checks (size, decode,
+// canonical, schema, work, signature, time window) and then this node's
+// state (known intent, tombstones, replays). An accepted message is marked
+// seen, and an accepted intent joins the live set. from is whom a cancel
+// held for its intent is charged to (pending.go).
 func (n *Node) checkFrom(ctx context.Context, from peer.ID, category string, offers bool, data []byte) (any, error) {
 	return n.checkWith(ctx, from, category, offers, data, checkGossip)
+}
+
+// checkRouted is checkFrom of a message the gossip router holds. The router
+// never writes a message's Data, so the parse keeps data itself rather than
+// a copy (intent.ParseOwned): a relay allocates one copy less per message,
+// and its live set holds the router's bytes.
+func (n *Node) checkRouted(ctx context.Context, from peer.ID, category string, offers bool, data []byte) (any, error) {
+	m, err := n.parse(from == n.ID(), data, intent.ParseOwned)
+	if err != nil {
+		return nil, err
+	}
+	return n.checkParsed(ctx, from, category, offers, m, checkGossip)
 }
 
 // checkMode says what a check may change.
@@ -107,12 +119,20 @@ const (
 	checkOwn
 )
 
+// checkWith is checkFrom in any mode. It parses with intent.Parse, which
+// copies a signed message: only the router's messages (checkRouted) are
+// known never to be written.
 func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, offers bool, data []byte, mode checkMode) (any, error) {
-	mark := mode == checkGossip
-	m, err := n.parse(from == n.ID() || mode == checkOwn, data)
+	m, err := n.parse(from == n.ID() || mode == checkOwn, data, intent.Parse)
 	if err != nil {
 		return nil, err
 	}
+	return n.checkParsed(ctx, from, category, offers, m, mode)
+}
+
+// checkParsed runs checkWith's rules on a parsed message.
+func (n *Node) checkParsed(ctx context.Context, from peer.ID, category string, offers bool, m any, mode checkMode) (any, error) {
+	mark := mode == checkGossip
 	if err := intent.CheckTopic(m, category, offers); err != nil {
 		return nil, err
 	}
@@ -207,14 +227,15 @@ func (n *Node) checkWith(ctx context.Context, from peer.ID, category string, off
 // leaves (checkOwn), and by the router's validator as this node publishes
 // it into gossip (the only messages "from" this node). Every other rule
 // runs again. own says the message is one of this node's: data is looked
-// up by its hash, so only the very bytes send checked match.
-func (n *Node) parse(own bool, data []byte) (any, error) {
+// up by its hash, so only the very bytes send checked match. parseWire is
+// intent.Parse or intent.ParseOwned.
+func (n *Node) parse(own bool, data []byte, parseWire func([]byte) (any, error)) (any, error) {
 	if own {
 		if in := n.outbox.ownChecked(data); in != nil {
 			return in, nil
 		}
 	}
-	return intent.Parse(data)
+	return parseWire(data)
 }
 
 // checkSealed is what a relay checks of a sealed message after its work:
