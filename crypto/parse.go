@@ -47,7 +47,7 @@ func ParseSign1Owned(data []byte) (*Sign1Message, error) {
 	return parseSign1(data, false)
 }
 
-// parseSign1 is ParseSign1, copying data first if copied.
+// parseSign1 is ParseSign1 if copied, else ParseSign1Owned.
 func parseSign1(data []byte, copied bool) (*Sign1Message, error) {
 	if len(data) == 0 {
 		return nil, malformed("input is empty")

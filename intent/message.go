@@ -19,7 +19,7 @@ func Parse(raw []byte) (any, error) {
 // keeps slices of raw itself rather than of a copy (crypto.ParseSign1Owned),
 // so nothing may write raw afterwards. A node parses what its gossip router
 // received this way, as the router never writes a message: a relay then
-// holds one copy of each live intent, not two.
+// keeps the router's copy of each live intent instead of making its own.
 func ParseOwned(raw []byte) (any, error) {
 	return parseWire(raw, crypto.ParseSign1Owned)
 }
