@@ -21,36 +21,26 @@ func (p PublicReplyKey) Check() error {
 		// checkX25519 is every check of an X25519 key (crypto/ecdh's only
 		// checks its length), so a relay checking an intent's reply key
 		// builds no key object.
-		return p.checkBytes()
+		if err := checkX25519(p.Key); err != nil {
+			return fmt.Errorf("check HPKE public reply key: %w", err)
+		}
+		return nil
 	}
 	_, err := p.hpkeKey()
 	return err
 }
 
-// checkBytes checks the suite and the key's bytes (keycheck.go).
-func (p PublicReplyKey) checkBytes() error {
-	var err error
-	switch p.Suite {
-	case SuiteX25519:
-		err = checkX25519(p.Key)
-	case SuiteXWing:
-		err = checkXWing(p.Key)
-	default:
-		_, err = p.Suite.kem() // ErrUnknownSuite, naming the suites
-	}
-	if err != nil {
-		return fmt.Errorf("check HPKE public reply key: %w", err)
-	}
-	return nil
-}
-
 // hpkeKey checks and deserializes the key for its suite.
 func (p PublicReplyKey) hpkeKey() (hpke.PublicKey, error) {
-	if err := p.checkBytes(); err != nil {
-		return nil, err
-	}
 	kem, err := p.Suite.kem()
-	if err != nil { // checkBytes refused every other suite
+	if err != nil {
+		return nil, fmt.Errorf("check HPKE public reply key: %w", err)
+	}
+	check := checkX25519
+	if p.Suite == SuiteXWing {
+		check = checkXWing
+	}
+	if err := check(p.Key); err != nil {
 		return nil, fmt.Errorf("check HPKE public reply key: %w", err)
 	}
 	// For X-Wing this runs the ML-KEM-768 encapsulation key check (FIPS 203

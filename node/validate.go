@@ -76,8 +76,8 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 	return n.checkRouted(ctx, "", category, offers, data)
 }
 
-// checkFrom runs every rule on one wire message a peer sent (by gossip or
-// sync), cheapest first: the protocol's stateless checks (size, decode,
+// checkFrom runs every rule on one wire message a peer sent by sync (the
+// router's are checkRouted's), cheapest first: the protocol's stateless checks (size, decode,
 // canonical, schema, work, signature, time window) and then this node's
 // state (known intent, tombstones, replays). An accepted message is marked
 // seen, and an accepted intent joins the live set. from is whom a cancel
