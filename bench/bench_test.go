@@ -36,6 +36,7 @@ func TestHarnessQuick(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", system, err)
 		}
+		load.Hops = new(HopLog)
 		res, err := RunLoad(ctx, sw, load)
 		if cerr := sw.Close(); cerr != nil {
 			t.Errorf("%s: Close: %v", system, cerr)
@@ -44,6 +45,7 @@ func TestHarnessQuick(t *testing.T) {
 			t.Fatalf("%s: %v", system, err)
 		}
 		t.Log(res)
+		checkHops(t, system, res, load.Hops.Segments())
 		if res.DeliveryRatio != 1 || res.Delivered != res.Expected {
 			t.Errorf("%s delivered %d of %d (%.4f), want all", system, res.Delivered, res.Expected, res.DeliveryRatio)
 		}
@@ -110,6 +112,34 @@ func routedAll(system string, res Result) bool {
 		return false
 	}
 	return system == Intentcast || res.Routed == res.Delivered
+}
+
+// checkHops checks a run's hop segments: every delivery came by gossip
+// and is split once (with the stem on, the stem's hops are not gossip, so
+// fewer), and each segment's percentiles are in order.
+func checkHops(t *testing.T, system string, res Result, segs []HopSegment) {
+	t.Helper()
+	if len(segs) != 4 {
+		t.Fatalf("%s: %d hop segments, want 4", system, len(segs))
+	}
+	for i, s := range segs {
+		t.Logf("%s: %s", system, s)
+		want := int(res.Delivered)
+		switch {
+		case i == 3 && s.Hops > want: // a peer whose mesh had it already sends nothing onward
+			t.Errorf("%s: %q split %d hops, want at most the %d deliveries", system, s.Name, s.Hops, want)
+		case i < 3 && system == Intentcast && (s.Hops == 0 || s.Hops > want):
+			t.Errorf("%s: %q split %d hops, want 1 to %d", system, s.Name, s.Hops, want)
+		case i < 3 && system != Intentcast && s.Hops != want:
+			t.Errorf("%s: %q split %d hops, want one per delivery, %d", system, s.Name, s.Hops, want)
+		}
+		if s.Hops > 0 && !(s.P50 <= s.P90 && s.P90 <= s.P99) {
+			t.Errorf("%s: %q percentiles out of order: %+v", system, s.Name, s)
+		}
+	}
+	if segs[1].P50 <= 0 {
+		t.Errorf("%s: the wire took %s at its median, want more than nothing", system, segs[1].P50)
+	}
 }
 
 func TestMeasureValidation(t *testing.T) {

@@ -17,9 +17,11 @@
 //
 // RunLoad publishes a fixed number of messages from random peers at a fixed
 // rate and reports delivery, publish-to-deliver latency, CPU, memory and
-// bytes per delivered message; MaxRate steps the rate up to find the highest
-// one a system sustains; RoundTrip measures intent -> first offer -> accept
-// with auto-offering vendors; MeasureValidation compares a node's validation
-// rate with the raw Ed25519 verification rate. Suite runs them all and
-// renders the tables and the plot of docs/BENCHMARKS.md (bench/cmd/icbench).
+// bytes per delivered message (and, given a HopLog, where each hop's time
+// went: the sender's write, the wire, the receiver's validation); MaxRate
+// steps the rate up to find the highest one a system sustains; RoundTrip
+// measures intent -> first offer -> accept with auto-offering vendors;
+// MeasureValidation compares a node's validation rate with the raw Ed25519
+// verification rate. Suite runs them all and renders the tables and the plot
+// of docs/BENCHMARKS.md (bench/cmd/icbench).
 package bench

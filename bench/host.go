@@ -117,6 +117,9 @@ type tracer struct {
 	// the harness splits a delivery's time between gossip and the node.
 	onDeliver func(topic string, data []byte)
 
+	// hops, if set, stamps every message event for a HopLog.
+	hops atomic.Pointer[hopTap]
+
 	mu   sync.Mutex
 	mesh map[string]map[peer.ID]bool
 }
@@ -144,6 +147,9 @@ func (t *tracer) Prune(p peer.ID, topic string) {
 }
 
 func (t *tracer) DeliverMessage(m *pubsub.Message) {
+	if h := t.hops.Load(); h != nil {
+		h.note(hopDelivered, m.Data, "")
+	}
 	if t.onDeliver != nil {
 		t.onDeliver(m.GetTopic(), m.Data)
 	}
@@ -161,17 +167,30 @@ func (t *tracer) meshPeers(topic string) map[peer.ID]bool {
 
 // SendRPCCompleted counts an RPC handed to the stream (it runs on the
 // peer's writer goroutine, off the router's loop).
-func (t *tracer) SendRPCCompleted(rpc *pubsub.RPC, _ peer.ID, _ time.Duration) {
+func (t *tracer) SendRPCCompleted(rpc *pubsub.RPC, p peer.ID, _ time.Duration) {
+	if h := t.hops.Load(); h != nil {
+		h.noteRPC(hopWritten, rpc, p)
+	}
 	t.sentRPCs.Add(1)
 	t.sentBytes.Add(int64(proto.Size(&rpc.RPC)))
 }
 
 // SendRPC sees an RPC queued for a peer (on the router's loop).
-func (t *tracer) SendRPC(rpc *pubsub.RPC, _ peer.ID) {
+func (t *tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
+	if h := t.hops.Load(); h != nil {
+		h.noteRPC(hopQueued, rpc, p)
+	}
 	if t.onSend != nil {
 		for _, m := range rpc.Publish {
 			t.onSend(m.Data)
 		}
+	}
+}
+
+// RecvRPC sees an RPC the router's loop takes from a peer.
+func (t *tracer) RecvRPC(rpc *pubsub.RPC) {
+	if h := t.hops.Load(); h != nil {
+		h.noteRPC(hopTaken, rpc, "")
 	}
 }
 
@@ -192,7 +211,6 @@ func (t *tracer) Leave(string)                             {}
 func (t *tracer) ValidateMessage(*pubsub.Message)          {}
 func (t *tracer) DuplicateMessage(*pubsub.Message)         {}
 func (t *tracer) ThrottlePeer(peer.ID)                     {}
-func (t *tracer) RecvRPC(*pubsub.RPC)                      {}
 func (t *tracer) UndeliverableMessage(*pubsub.Message)     {}
 
 // routerCounters sums what the tracers of a swarm counted.

@@ -312,6 +312,9 @@ func (s *ICSwarm) publish(ctx context.Context, from, k int) error {
 	return s.nodes[from].PublishMinted(ctx, run.intents[k], run.keys[k])
 }
 
+// traceHops implements hopTracing.
+func (s *ICSwarm) traceHops(l *HopLog) { tapTracers(s.tracers, s.hosts, l) }
+
 func (s *ICSwarm) counters(context.Context) routerCounters { return sumTracers(s.tracers) }
 
 // Close implements Swarm.

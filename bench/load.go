@@ -131,6 +131,9 @@ type Load struct {
 	Profile io.Writer
 	// Latencies, if set, receives a line per message (latencies.go).
 	Latencies io.Writer
+	// Hops, if set, receives the routers' stamps of the timed phase
+	// (hops.go): RunLoad fails with ErrNoHops for a swarm of processes.
+	Hops *HopLog
 }
 
 // Result is what one run of a Load on one Swarm measured.
@@ -209,6 +212,14 @@ func RunLoad(ctx context.Context, sw Swarm, load Load) (Result, error) {
 		load.Deadline = 2 * time.Second
 	}
 	res := Result{System: sw.System(), N: n, Rate: load.Rate, Count: load.Count}
+	if load.Hops != nil {
+		ht, ok := sw.(hopTracing)
+		if !ok {
+			return res, fmt.Errorf("%s: %w", sw.System(), ErrNoHops)
+		}
+		ht.traceHops(load.Hops)
+		defer ht.traceHops(nil)
+	}
 	rec := newRecorder(n, load.Count, rand.New(rand.NewPCG(load.Seed, uint64(n))))
 	prep, err := sw.prepare(ctx, load.Count, rec)
 	if err != nil {

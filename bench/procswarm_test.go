@@ -50,6 +50,9 @@ func TestProcSwarm(t *testing.T) {
 			t.Fatalf("%s: %v", system, err)
 		}
 		peers := sw.peers
+		if _, err := RunLoad(t.Context(), sw, Load{Rate: 1, Count: 1, Hops: new(HopLog)}); !errors.Is(err, ErrNoHops) {
+			t.Errorf("%s: a run stamping hops across processes: %v, want ErrNoHops", system, err)
+		}
 		res, err := RunLoad(t.Context(), sw, load)
 		if cerr := sw.Close(); cerr != nil {
 			t.Errorf("%s: Close: %v", system, cerr)

@@ -226,6 +226,9 @@ func (s *RawSwarm) publish(ctx context.Context, from, k int) error {
 	return s.topics[from][0].Publish(ctx, s.payloads[k])
 }
 
+// traceHops implements hopTracing.
+func (s *RawSwarm) traceHops(l *HopLog) { tapTracers(s.tracers, s.hosts, l) }
+
 func (s *RawSwarm) counters(context.Context) routerCounters { return sumTracers(s.tracers) }
 
 // Close implements Swarm.

@@ -52,6 +52,7 @@ func run() error {
 	latencies := flag.String("latencies", "", "also write a line per message of every table run to this file (tab-separated; its send time is on GODEBUG=gctrace=1's clock)")
 	blockProfile := flag.String("blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
 	heapProfile := flag.String("heapprofile", "", "with -cpuprofile: also write a profile of the heap live at the end of the run (before the swarm closes)")
+	hops := flag.Bool("hops", false, "with -cpuprofile: also print where the run's hops spent their time (sender, wire, receiver's validation, onward)")
 	procs := flag.Bool("procs", false, "run every peer of the table, the sustained-rate search and the round trip as a process of its own (this binary with -child)")
 	child := flag.Bool("child", false, "run one peer of a -procs swarm on standard input and output (started by icbench itself)")
 	flag.Parse()
@@ -63,7 +64,7 @@ func run() error {
 		return bench.ChildMain(ctx, os.Stdin, os.Stdout)
 	}
 	if *profile != "" {
-		return profileRun(ctx, *profile, *blockProfile, *heapProfile, *profSystem, *profN, *profRate, *profCount)
+		return profileRun(ctx, *profile, *blockProfile, *heapProfile, *hops, *profSystem, *profN, *profRate, *profCount)
 	}
 
 	var err error
@@ -194,7 +195,7 @@ func parseSizes(flag, list string) ([]int, error) {
 }
 
 // profileRun profiles one load run of one system.
-func profileRun(ctx context.Context, path, blockPath, heapPath, system string, n int, rate float64, count int) error {
+func profileRun(ctx context.Context, path, blockPath, heapPath string, hops bool, system string, n int, rate float64, count int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -222,7 +223,11 @@ func profileRun(ctx context.Context, path, blockPath, heapPath, system string, n
 		runtime.SetBlockProfileRate(int(100 * time.Microsecond))
 		runtime.SetMutexProfileFraction(10)
 	}
-	res, err := bench.RunLoad(ctx, sw, bench.Load{Rate: rate, Count: count, Drain: 10 * time.Second, Seed: 1, Profile: f})
+	load := bench.Load{Rate: rate, Count: count, Drain: 10 * time.Second, Seed: 1, Profile: f}
+	if hops {
+		load.Hops = new(bench.HopLog)
+	}
+	res, err := bench.RunLoad(ctx, sw, load)
 	if err != nil {
 		return err
 	}
@@ -244,6 +249,11 @@ func profileRun(ctx context.Context, path, blockPath, heapPath, system string, n
 	fmt.Println(res)
 	fmt.Printf("publish call p50 %s p99 %s; dropped RPCs %d, throttled %d, publish errors %d %s\n",
 		res.PublishCallP50, res.PublishCallP99, res.DroppedRPCs, res.Throttled, res.PublishErrors, res.FirstError)
+	if load.Hops != nil {
+		for _, s := range load.Hops.Segments() {
+			fmt.Println(s)
+		}
+	}
 	return nil
 }
 
