@@ -107,7 +107,7 @@ func (s HopSegment) String() string {
 //     connection and the kernel, B's reader, and B's router loop;
 //   - from there to B's router delivering it: the validation queue and
 //     workers, with the signature check and any topic validator;
-//   - from the delivery to B's router queuing it for its first mesh peer.
+//   - from the delivery to B's router queuing it for its first peer.
 //
 // The publisher's own events, a stem's hops (not gossip) and hops whose
 // events the run cut off are not counted. The write is stamped when the
@@ -146,7 +146,8 @@ func (l *HopLog) Segments() []HopSegment {
 			}
 		}
 	}
-	// Which peer sent B its first copy: the earliest write to B.
+	// Which peer sent B its first copy: taken to be the one whose write to
+	// B came first (two writes close together may arrive in the other order).
 	from := make(map[at]peer.ID)
 	for lk, ev := range sent {
 		w, ok := ev[hopWritten]
