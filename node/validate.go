@@ -77,11 +77,12 @@ func (n *Node) check(ctx context.Context, category string, offers bool, data []b
 }
 
 // checkFrom runs every rule on one wire message a peer sent by sync (the
-// router's are checkRouted's), cheapest first: the protocol's stateless checks (size, decode,
-// canonical, schema, work, signature, time window) and then this node's
-// state (known intent, tombstones, replays). An accepted message is marked
-// seen, and an accepted intent joins the live set. from is whom a cancel
-// held for its intent is charged to (pending.go).
+// router's are checkRouted's), cheapest first: the protocol's stateless
+// checks (size, decode, canonical, schema, work, signature, time window)
+// and then this node's state (known intent, tombstones, replays). An
+// accepted message is marked seen, and an accepted intent joins the live
+// set. from is whom a cancel held for its intent is charged to
+// (pending.go).
 func (n *Node) checkFrom(ctx context.Context, from peer.ID, category string, offers bool, data []byte) (any, error) {
 	return n.checkWith(ctx, from, category, offers, data, checkGossip)
 }
