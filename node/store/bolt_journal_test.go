@@ -321,6 +321,26 @@ func TestJournalAppendsOutOfOrder(t *testing.T) {
 	})
 }
 
+// queueAtOnce queues n offers named prefix and a number, each by a
+// goroutine of its own, all at once, and fails the test unless every
+// wait returns nil.
+func queueAtOnce(t *testing.T, s *store.Bolt, prefix string, n int) []store.Offer {
+	t.Helper()
+	offers := make([]store.Offer, n)
+	errs := make(chan error, n)
+	for i := range offers {
+		offers[i] = queuedOffer(store.OfferValid)
+		offers[i].ID = id(fmt.Sprint(prefix, " ", i))
+		go func() { errs <- s.Queue(t.Context(), store.Batch{Offers: offers[i : i+1]})() }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("Queue of one of %d offers at once: %v", n, err)
+		}
+	}
+	return offers
+}
+
 // TestQueueConcurrentAllDurable queues offers from many goroutines at
 // once, so that their appends share syncs (bolt_journal.go), and opens
 // the files as a SIGKILL would leave them once every wait returned: each
@@ -328,19 +348,7 @@ func TestJournalAppendsOutOfOrder(t *testing.T) {
 func TestQueueConcurrentAllDurable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	s := openAt(t, path)
-	const n = 32
-	offers := make([]store.Offer, n)
-	errs := make(chan error, n)
-	for i := range offers {
-		offers[i] = queuedOffer(store.OfferValid)
-		offers[i].ID = id(fmt.Sprint("offer ", i))
-		go func() { errs <- s.Queue(t.Context(), store.Batch{Offers: offers[i : i+1]})() }()
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
+	offers := queueAtOnce(t, s, "offer", 32)
 	tree, journal := takeCrashImage(t, s, path)
 	writeCrashImage(t, path, tree, journal)
 	s = openAt(t, path)
@@ -470,4 +478,27 @@ func TestQueueRefusesInvalidBatch(t *testing.T) {
 	if _, err := s.Offer(t.Context(), bad.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the refused offer reads back: %v", err)
 	}
+}
+
+// TestQueueFallsBackToTree: once the journal is broken (a failed sync),
+// Queue's wait returns nil only after a transaction wrote the batch into
+// the tree (Bolt.log), and the journal holds no record of it; each
+// of several batches queued at once is written so.
+func TestQueueFallsBackToTree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "store.db")
+		s := openAt(t, path)
+		store.BreakJournal(s, errors.New("injected: sync failed"))
+		offers := queueAtOnce(t, s, "fallback offer", 4)
+		tree, journal := takeCrashImage(t, s, path)
+		writeCrashImage(t, path, tree, journal)
+		if seqs := journalSeqs(t, journalOf(path)); len(seqs) != 0 {
+			t.Errorf("journal records with the journal broken: %v, want none", seqs)
+		}
+		for _, o := range offers {
+			if !treeHolds(t, path, o.ID) {
+				t.Errorf("offer %x: acknowledged, but not in the tree", o.ID[:4])
+			}
+		}
+	})
 }
