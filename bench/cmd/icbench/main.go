@@ -44,15 +44,16 @@ func run() error {
 	maxRateSizes := flag.String("maxrate-sizes", "", "override the swarm sizes of the sustained-rate search, e.g. 100")
 	systems := flag.String("systems", "", "run only these systems in the table, the sustained-rate search and the round trip: comma-separated raw, raw-policy, intentcast-nostem, intentcast")
 	skip := flag.String("skip", "", "comma-separated parts to skip: table, ram, maxrate, roundtrip, validation")
-	profile := flag.String("cpuprofile", "", "instead of the suite, write a CPU profile of one intentcast load run to this file")
-	profN := flag.Int("profile-n", 25, "with -cpuprofile: swarm size")
-	profRate := flag.Float64("profile-rate", 200, "with -cpuprofile: messages/s")
-	profCount := flag.Int("profile-count", 1000, "with -cpuprofile: messages")
-	profSystem := flag.String("profile-system", "intentcast", "with -cpuprofile: intentcast, intentcast-nostem or raw")
+	var prof profileOptions
+	flag.StringVar(&prof.cpu, "cpuprofile", "", "instead of the suite, write a CPU profile of one intentcast load run to this file")
+	flag.IntVar(&prof.n, "profile-n", 25, "with -cpuprofile: swarm size")
+	flag.Float64Var(&prof.rate, "profile-rate", 200, "with -cpuprofile: messages/s")
+	flag.IntVar(&prof.count, "profile-count", 1000, "with -cpuprofile: messages")
+	flag.StringVar(&prof.system, "profile-system", "intentcast", "with -cpuprofile: intentcast, intentcast-nostem or raw")
 	latencies := flag.String("latencies", "", "also write a line per message of every table run to this file (tab-separated; its send time is on GODEBUG=gctrace=1's clock)")
-	blockProfile := flag.String("blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
-	heapProfile := flag.String("heapprofile", "", "with -cpuprofile: also write a profile of the heap live at the end of the run (before the swarm closes)")
-	hops := flag.Bool("hops", false, "with -cpuprofile: also print where the run's hops spent their time (sender, wire, receiver's validation, onward)")
+	flag.StringVar(&prof.block, "blockprofile", "", "with -cpuprofile: also write a blocking profile of the run")
+	flag.StringVar(&prof.heap, "heapprofile", "", "with -cpuprofile: also write a profile of the heap live at the end of the run (before the swarm closes)")
+	flag.BoolVar(&prof.hops, "hops", false, "with -cpuprofile: also print where the run's hops spent their time (sender, wire, receiver's validation, onward)")
 	procs := flag.Bool("procs", false, "run every peer of the table, the sustained-rate search and the round trip as a process of its own (this binary with -child)")
 	child := flag.Bool("child", false, "run one peer of a -procs swarm on standard input and output (started by icbench itself)")
 	flag.Parse()
@@ -63,8 +64,8 @@ func run() error {
 	if *child {
 		return bench.ChildMain(ctx, os.Stdin, os.Stdout)
 	}
-	if *profile != "" {
-		return profileRun(ctx, *profile, *blockProfile, *heapProfile, *hops, *profSystem, *profN, *profRate, *profCount)
+	if prof.cpu != "" {
+		return profileRun(ctx, prof)
 	}
 
 	var err error
@@ -194,55 +195,66 @@ func parseSizes(flag, list string) ([]int, error) {
 	return out, nil
 }
 
+// profileOptions are the flags of a -cpuprofile run.
+type profileOptions struct {
+	cpu, block, heap string // where the profiles go; block and heap only if set
+	hops             bool   // also print where the hops spent their time
+	system           string // intentcast, intentcast-nostem or raw
+	n, count         int    // swarm size, messages
+	rate             float64
+}
+
 // profileRun profiles one load run of one system.
-func profileRun(ctx context.Context, path, blockPath, heapPath string, hops bool, system string, n int, rate float64, count int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+func profileRun(ctx context.Context, o profileOptions) error {
 	var sw bench.Swarm
-	switch system {
+	var err error
+	switch o.system {
 	case "intentcast", "intentcast-nostem":
-		sw, err = bench.NewICSwarmWith(ctx, n, 1, bench.ICOptions{MinWork: bench.DefaultMinWork, NoStem: system == "intentcast-nostem"})
+		sw, err = bench.NewICSwarmWith(ctx, o.n, 1, bench.ICOptions{MinWork: bench.DefaultMinWork, NoStem: o.system == "intentcast-nostem"})
 	case "raw":
 		size, serr := bench.SignedIntentSize()
 		if serr != nil {
 			return serr
 		}
-		sw, err = bench.NewRawSwarm(ctx, n, 1, size, 1)
+		sw, err = bench.NewRawSwarm(ctx, o.n, 1, size, 1)
 	default:
-		return fmt.Errorf("-profile-system: %q is not intentcast, intentcast-nostem or raw", system)
+		return fmt.Errorf("-profile-system: %q is not intentcast, intentcast-nostem or raw", o.system)
 	}
 	if err != nil {
 		return err
 	}
 	defer sw.Close()
+	f, err := os.Create(o.cpu)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// The meshes have settled (the constructors await them); the pause
+	// lets the start-up's own work (identify, the first heartbeats) end
+	// before the profile starts.
 	time.Sleep(2 * time.Second)
-	if blockPath != "" {
+	if o.block != "" {
 		runtime.SetBlockProfileRate(int(100 * time.Microsecond))
 		runtime.SetMutexProfileFraction(10)
 	}
-	load := bench.Load{Rate: rate, Count: count, Drain: 10 * time.Second, Seed: 1, Profile: f}
-	if hops {
+	load := bench.Load{Rate: o.rate, Count: o.count, Drain: 10 * time.Second, Seed: 1, Profile: f}
+	if o.hops {
 		load.Hops = new(bench.HopLog)
 	}
 	res, err := bench.RunLoad(ctx, sw, load)
 	if err != nil {
 		return err
 	}
-	if blockPath != "" {
+	if o.block != "" {
 		for _, kind := range []string{"block", "mutex"} {
-			bf, err := os.Create(blockPath + "." + kind)
-			if err != nil {
+			if err := writeProfile(o.block+"."+kind, kind); err != nil {
 				return err
 			}
-			pprof.Lookup(kind).WriteTo(bf, 0)
-			bf.Close()
 		}
 	}
-	if heapPath != "" {
-		if err := writeHeapProfile(heapPath); err != nil {
+	if o.heap != "" {
+		runtime.GC() // what the swarm keeps, not what it churned
+		if err := writeProfile(o.heap, "heap"); err != nil {
 			return err
 		}
 	}
@@ -257,17 +269,16 @@ func profileRun(ctx context.Context, path, blockPath, heapPath string, hops bool
 	return nil
 }
 
-// writeHeapProfile writes what is live on the heap now, after a collection,
-// so the profile shows what the swarm keeps, not what it churned.
-func writeHeapProfile(path string) error {
+// writeProfile writes the runtime's profile kind (block, mutex, heap) to
+// path.
+func writeProfile(path, kind string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	runtime.GC()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+	if err := pprof.Lookup(kind).WriteTo(f, 0); err != nil {
 		f.Close()
-		return err
+		return fmt.Errorf("%s profile: %w", kind, err)
 	}
 	return f.Close()
 }
