@@ -45,7 +45,7 @@ func run() error {
 	systems := flag.String("systems", "", "run only these systems in the table, the sustained-rate search and the round trip: comma-separated raw, raw-policy, intentcast-nostem, intentcast")
 	skip := flag.String("skip", "", "comma-separated parts to skip: table, ram, maxrate, roundtrip, validation")
 	var prof profileOptions
-	flag.StringVar(&prof.cpu, "cpuprofile", "", "instead of the suite, write a CPU profile of one intentcast load run to this file")
+	flag.StringVar(&prof.cpu, "cpuprofile", "", "instead of the suite, write a CPU profile of one load run of -profile-system to this file")
 	flag.IntVar(&prof.n, "profile-n", 25, "with -cpuprofile: swarm size")
 	flag.Float64Var(&prof.rate, "profile-rate", 200, "with -cpuprofile: messages/s")
 	flag.IntVar(&prof.count, "profile-count", 1000, "with -cpuprofile: messages")
