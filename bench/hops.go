@@ -122,59 +122,53 @@ func (l *HopLog) Segments() []HopSegment {
 		peer peer.ID
 		msg  [8]byte
 	}
+	type atEvent struct {
+		at
+		event hopEvent
+	}
 	type link struct {
 		from, to peer.ID
 		msg      [8]byte
+		event    hopEvent
 	}
-	first := make(map[at]map[hopEvent]int64) // each event's first time at a peer
-	sent := make(map[link]map[hopEvent]int64)
+	first := make(map[atEvent]int64) // each event's first time at a peer
+	sent := make(map[link]int64)     // each queuing and write's first time, per peer sent to
 	for _, s := range stamps {
-		k := at{s.self, s.msg}
-		if first[k] == nil {
-			first[k] = make(map[hopEvent]int64)
-		}
-		if _, ok := first[k][s.event]; !ok {
-			first[k][s.event] = s.at
-		}
+		keepFirst(first, atEvent{at{s.self, s.msg}, s.event}, s.at)
 		if s.event == hopQueued || s.event == hopWritten {
-			lk := link{s.self, s.other, s.msg}
-			if sent[lk] == nil {
-				sent[lk] = make(map[hopEvent]int64)
-			}
-			if _, ok := sent[lk][s.event]; !ok {
-				sent[lk][s.event] = s.at
-			}
+			keepFirst(sent, link{s.self, s.other, s.msg, s.event}, s.at)
 		}
 	}
 	// Which peer sent B its first copy: taken to be the one whose write to
 	// B came first (two writes close together may arrive in the other order).
 	from := make(map[at]peer.ID)
-	for lk, ev := range sent {
-		w, ok := ev[hopWritten]
-		if !ok {
+	firstWrite := make(map[at]int64)
+	for lk, w := range sent {
+		if lk.event != hopWritten {
 			continue
 		}
 		k := at{lk.to, lk.msg}
-		if prev, seen := from[k]; !seen || w < sent[link{prev, lk.to, lk.msg}][hopWritten] {
-			from[k] = lk.from
+		if prev, seen := firstWrite[k]; !seen || w < prev {
+			from[k], firstWrite[k] = lk.from, w
 		}
 	}
 	var writer, wire, router, onward []time.Duration
-	for k, ev := range first {
-		a, ok := from[k]
-		taken, tok := ev[hopTaken]
-		delivered, dok := ev[hopDelivered]
-		if !ok || !tok || !dok || taken > delivered {
+	for k, delivered := range first {
+		if k.event != hopDelivered {
+			continue
+		}
+		a, ok := from[k.at]
+		taken, tok := first[atEvent{k.at, hopTaken}]
+		if !ok || !tok || taken > delivered {
 			continue // not a gossiped first copy: a stem's hop, whose gossip came back later
 		}
-		out := sent[link{a, k.peer, k.msg}]
-		written, queued := out[hopWritten], out[hopQueued]
-		if queued != 0 {
+		written := firstWrite[k.at]
+		if queued, ok := sent[link{a, k.peer, k.msg, hopQueued}]; ok {
 			writer = append(writer, time.Duration(written-queued))
 		}
 		wire = append(wire, time.Duration(taken-written))
 		router = append(router, time.Duration(delivered-taken))
-		if next, ok := ev[hopQueued]; ok {
+		if next, ok := first[atEvent{k.at, hopQueued}]; ok {
 			onward = append(onward, time.Duration(next-delivered))
 		}
 	}
@@ -183,6 +177,13 @@ func (l *HopLog) Segments() []HopSegment {
 		segment("wire: written -> taken by the receiver's loop", wire),
 		segment("receiver: taken -> validated and delivered", router),
 		segment("receiver: delivered -> queued onward", onward),
+	}
+}
+
+// keepFirst records at under k unless an earlier stamp did.
+func keepFirst[K comparable](m map[K]int64, k K, at int64) {
+	if _, ok := m[k]; !ok {
+		m[k] = at
 	}
 }
 
